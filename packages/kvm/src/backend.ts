@@ -1,0 +1,69 @@
+import type { EventNotifier } from "@memtopo/region-tree";
+
+/**
+ * The VM-level KVM operations memtopo needs, one method per ioctl. This is the seam
+ * between the memory listener and a kernel: `@memtopo/kvm-mock` implements it in
+ * TypeScript with the kernel's rules, `@memtopo/kvm-native` implements it on /dev/kvm.
+ * Every method either succeeds or throws a {@link KvmError} carrying the errno name,
+ * and a failed call changes nothing.
+ */
+export interface KvmBackend {
+  /** A short name for messages ("mock", "native"). */
+  readonly name: string;
+  /** Host page size in bytes (4096 on x86-64); slots are trimmed to it. */
+  readonly hostPageSize: number;
+  /** KVM_CHECK_EXTENSION on the VM: 0 when absent, otherwise the capability's value. */
+  checkExtension(cap: number): number;
+  /** KVM_SET_USER_MEMORY_REGION: create, update flags of, or (memorySize 0) delete a slot. */
+  setUserMemoryRegion(region: KvmUserspaceMemoryRegion): void;
+  /** KVM_IOEVENTFD: assign, or with {@link KVM_IOEVENTFD_FLAG_DEASSIGN} deassign, an ioeventfd. */
+  ioeventfd(request: KvmIoeventfd): void;
+  /** KVM_GET_DIRTY_LOG: the slot's dirty bitmap (one bit per page, 64-bit words, little endian); the read clears it. */
+  getDirtyLog(slot: number): Uint8Array;
+  /** KVM_CLEAR_DIRTY_LOG (manual dirty-log protect): re-protect the given pages of a slot. */
+  clearDirtyLog?(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
+}
+
+/** `struct kvm_userspace_memory_region`. `slot` carries the KVM address space id in bits 16 and up. */
+export interface KvmUserspaceMemoryRegion {
+  readonly slot: number;
+  readonly flags: number;
+  readonly guestPhysAddr: bigint;
+  readonly memorySize: bigint;
+  readonly userspaceAddr: bigint;
+}
+
+/** `struct kvm_ioeventfd`, with the eventfd given as the notifier that owns it. */
+export interface KvmIoeventfd {
+  readonly datamatch: bigint;
+  readonly addr: bigint;
+  /** 0 (any length, needs KVM_CAP_IOEVENTFD_ANY_LENGTH), 1, 2, 4 or 8. */
+  readonly len: number;
+  readonly notifier: EventNotifier;
+  readonly flags: number;
+}
+
+export const KVM_MEM_LOG_DIRTY_PAGES = 1;
+export const KVM_MEM_READONLY = 2;
+
+export const KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
+export const KVM_IOEVENTFD_FLAG_PIO = 2;
+export const KVM_IOEVENTFD_FLAG_DEASSIGN = 4;
+
+/** Capability numbers from linux/kvm.h. */
+export const KVM_CAP = {
+  USER_MEMORY: 3,
+  SET_TSS_ADDR: 4,
+  NR_VCPUS: 9,
+  NR_MEMSLOTS: 10,
+  SYNC_MMU: 16,
+  COALESCED_MMIO: 15,
+  IOEVENTFD: 36,
+  MAX_VCPUS: 66,
+  READONLY_MEM: 81,
+  MULTI_ADDRESS_SPACE: 118,
+  IOEVENTFD_ANY_LENGTH: 122,
+  IMMEDIATE_EXIT: 136,
+  COALESCED_PIO: 162,
+  MANUAL_DIRTY_LOG_PROTECT2: 168,
+} as const;

@@ -1,0 +1,52 @@
+import { lazyRamAllocator, type RamAllocator } from "./ram.js";
+
+/**
+ * What a MemoryRegion needs from the system it belongs to. Every mutator runs
+ * inside `begin()`/`commit()` and reports what it made pending, exactly as QEMU's
+ * mutators open their own transaction; the facade's MemorySystem implements this
+ * and does the commit work. There is no global: each host is one machine.
+ */
+export interface RegionHost {
+  begin(): void;
+  commit(): void;
+  /** QEMU's `memory_region_update_pending`: views must be re-rendered at the outermost commit. */
+  topologyChanged(): void;
+  /** QEMU's `ioeventfd_update_pending`. */
+  ioeventfdsChanged(): void;
+  readonly ramAllocator: RamAllocator;
+  /** The target's byte order decides `native`-endian devices and ioeventfd data conversion. */
+  readonly targetBigEndian: boolean;
+}
+
+/**
+ * A host for trees used on their own (render, print, inspect): it counts pending
+ * work but commits nothing. Its `pending` flags let a caller see what a mutation did.
+ */
+export class StandaloneHost implements RegionHost {
+  depth = 0;
+  topologyPending = false;
+  ioeventfdPending = false;
+  readonly ramAllocator: RamAllocator;
+  readonly targetBigEndian: boolean;
+
+  constructor(options: { ramAllocator?: RamAllocator; targetBigEndian?: boolean } = {}) {
+    this.ramAllocator = options.ramAllocator ?? lazyRamAllocator();
+    this.targetBigEndian = options.targetBigEndian ?? false;
+  }
+
+  begin(): void {
+    this.depth++;
+  }
+
+  commit(): void {
+    this.depth--;
+  }
+
+  topologyChanged(): void {
+    this.topologyPending = true;
+  }
+
+  ioeventfdsChanged(): void {
+    this.ioeventfdPending = true;
+  }
+}

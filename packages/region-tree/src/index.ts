@@ -1,0 +1,28 @@
+export { MemtopoError, RegionTreeError } from "./errors.js";
+export type { EventNotifier } from "./event-notifier.js";
+export { type RegionHost, StandaloneHost } from "./host.js";
+export { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
+export { hex, isU64, regionSizeFromU64, SIZE_2_64, UINT64_MAX, wrap64 } from "./numbers.js";
+export {
+  type AccessConstraints,
+  type DeviceEndianness,
+  MEMTX_ACCESS_ERROR,
+  MEMTX_DECODE_ERROR,
+  MEMTX_ERROR,
+  MEMTX_OK,
+  type MemoryRegionOps,
+  type MemTxAttrs,
+  type MemTxResult,
+  type ValidConstraints,
+} from "./ops.js";
+export { lazyRamAllocator, type RamAllocator, type RamBacking } from "./ram.js";
+export {
+  adjustEndianness,
+  DIRTY_LOG_CODE,
+  DIRTY_LOG_MIGRATION,
+  DIRTY_LOG_VGA,
+  deviceIsBigEndian,
+  MemoryRegion,
+  type MemoryRegionInit,
+  type RegionKind,
+} from "./region.js";

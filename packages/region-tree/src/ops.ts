@@ -1,0 +1,47 @@
+/**
+ * MemoryRegionOps: how an MMIO/PIO region (or a ROM device's write side) talks to
+ * its device model. Field names follow QEMU's; the dispatch rules that use them
+ * (valid vs impl sizes, splitting, byte order) live in the facade's access path.
+ */
+
+/** MemTxResult bits; results of the pieces of one access are OR-ed. */
+export const MEMTX_OK = 0;
+export const MEMTX_ERROR = 1;
+export const MEMTX_DECODE_ERROR = 2;
+export const MEMTX_ACCESS_ERROR = 4;
+export type MemTxResult = number;
+
+/** MemTxAttrs, the subset that reaches devices. */
+export interface MemTxAttrs {
+  /** The access comes from a CPU or device that requires real memory (QEMU's `attrs.memory`). */
+  readonly memory?: boolean;
+  readonly secure?: boolean;
+  readonly user?: boolean;
+  readonly requesterId?: number;
+}
+
+/** `DEVICE_NATIVE_ENDIAN` is the target's order, `DEVICE_HOST_ENDIAN` the host's. */
+export type DeviceEndianness = "little" | "big" | "native" | "host";
+
+export interface AccessConstraints {
+  /** 0 means 1 for `impl` and "no check" for `valid`. */
+  readonly minAccessSize?: number;
+  /** 0 means 4. */
+  readonly maxAccessSize?: number;
+  readonly unaligned?: boolean;
+}
+
+export interface ValidConstraints extends AccessConstraints {
+  /** Returning false makes the access invalid (MEMTX_DECODE_ERROR). */
+  accepts?(offset: bigint, size: number, isWrite: boolean, attrs: MemTxAttrs): boolean;
+}
+
+export interface MemoryRegionOps {
+  read?(offset: bigint, size: number): bigint;
+  write?(offset: bigint, value: bigint, size: number): void;
+  readWithAttrs?(offset: bigint, size: number, attrs: MemTxAttrs): { value: bigint; result: MemTxResult };
+  writeWithAttrs?(offset: bigint, value: bigint, size: number, attrs: MemTxAttrs): MemTxResult;
+  readonly endianness?: DeviceEndianness;
+  readonly valid?: ValidConstraints;
+  readonly impl?: AccessConstraints;
+}

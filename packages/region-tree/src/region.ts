@@ -1,0 +1,542 @@
+import { RegionTreeError } from "./errors.js";
+import type { EventNotifier } from "./event-notifier.js";
+import type { RegionHost } from "./host.js";
+import { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
+import { hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
+import type { DeviceEndianness, MemoryRegionOps } from "./ops.js";
+import type { RamBacking } from "./ram.js";
+
+/**
+ * The constructor a region came from. QEMU keeps flags rather than a kind (a ROM is
+ * RAM that is read-only, and `setReadonly(false)` turns it into RAM); `kind` records
+ * the constructor, the flags below decide behaviour.
+ */
+export type RegionKind = "container" | "io" | "ram" | "rom" | "rom-device" | "ram-device" | "alias";
+
+/** `DIRTY_MEMORY_VGA`, `_CODE`, `_MIGRATION` as mask bits. */
+export const DIRTY_LOG_VGA = 1;
+export const DIRTY_LOG_CODE = 2;
+export const DIRTY_LOG_MIGRATION = 4;
+
+interface CommonInit {
+  /** Label only; not unique. `null` prints `(null)` as QEMU does for unnamed regions. */
+  readonly name: string | null;
+  /** Size in bytes, up to 2^64; UINT64_MAX is taken as 2^64, as QEMU does. */
+  readonly size: bigint;
+  /** Lifetime owner label, shown by `info mtree -o`. */
+  readonly owner?: string | null;
+  /**
+   * Initial `addr` and `priority`. Adding the region to a container overwrites both; they
+   * matter for a region that stays parentless (a view root or an alias target prints them,
+   * and a view root's `addr` shifts its view).
+   */
+  readonly addr?: bigint;
+  readonly priority?: number;
+}
+
+export type MemoryRegionInit =
+  | (CommonInit & { readonly kind: "container" })
+  | (CommonInit & { readonly kind: "io"; readonly ops?: MemoryRegionOps | null })
+  | (CommonInit & { readonly kind: "ram" | "rom" | "ram-device" })
+  | (CommonInit & { readonly kind: "rom-device"; readonly ops: MemoryRegionOps })
+  | (CommonInit & { readonly kind: "alias"; readonly target: MemoryRegion; readonly offset: bigint });
+
+let nextRegionId = 1;
+
+function fail(code: string, message: string, path?: string): never {
+  throw new RegionTreeError(code, message, path === undefined ? {} : { path });
+}
+
+function checkU64(value: unknown, what: string): bigint {
+  if (!isU64(value)) {
+    fail("E_INVALID_ADDRESS", `${what} must be a bigint in [0, 2^64), got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkSize(value: unknown, what = "size"): bigint {
+  if (typeof value !== "bigint" || value < 0n || value > SIZE_2_64) {
+    fail("E_INVALID_SIZE", `${what} must be a bigint in [0, 2^64], got ${describe(value)}`);
+  }
+  return regionSizeFromU64(value);
+}
+
+function checkPriority(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+    fail("E_INVALID_PRIORITY", `priority must be a 32-bit signed integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== "boolean") fail("E_INVALID_ARGUMENT", `${what} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "bigint") return `${hex(value)}n`;
+  if (typeof value === "string") return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * QEMU's MemoryRegion. Construct through a {@link RegionHost} (the facade's
+ * MemorySystem, or a {@link StandaloneHost}); regions of different hosts never mix.
+ * Every mutator validates first and throws a {@link RegionTreeError} with the tree
+ * unchanged, then mutates inside a host transaction and marks what became pending;
+ * nothing renders by itself.
+ */
+export class MemoryRegion {
+  /** Identity for tests, sorting and JSON; names are not unique. */
+  readonly id: number;
+  readonly host: RegionHost;
+  readonly kind: RegionKind;
+  readonly name: string | null;
+  readonly owner: string | null;
+
+  #size: bigint;
+  #addr = 0n;
+  #priority = 0;
+  #container: MemoryRegion | null = null;
+  #enabled = true;
+  #readonly: boolean;
+  #nonvolatile = false;
+  #romdMode = true;
+  readonly romDevice: boolean;
+  readonly ram: boolean;
+  readonly ramDevice: boolean;
+  /** Renders itself: fills the gaps its subregions leave. */
+  readonly terminates: boolean;
+  readonly alias: MemoryRegion | null;
+  #aliasOffset: bigint;
+  readonly #subregions: MemoryRegion[] = [];
+  #vgaLogCount = 0;
+  #dirtyLogMask = 0;
+  #ioeventfds: IoeventfdRecord[] = [];
+  #mappedViaAlias = 0;
+  readonly ops: MemoryRegionOps | null;
+  /** The RAM block of RAM, ROM, ROM device and RAM device regions. */
+  readonly ramBlock: RamBacking | null;
+
+  constructor(host: RegionHost, init: MemoryRegionInit) {
+    if (host === null || typeof host !== "object") fail("E_INVALID_ARGUMENT", "host must be a RegionHost");
+    if (init === null || typeof init !== "object") fail("E_INVALID_ARGUMENT", "init must be an object");
+    const { kind } = init;
+    if (init.name !== null && typeof init.name !== "string") {
+      fail("E_INVALID_ARGUMENT", `name must be a string or null, got ${describe(init.name)}`);
+    }
+    const size = checkSize(init.size);
+    const addr = init.addr === undefined ? 0n : checkU64(init.addr, "addr");
+    const priority = init.priority === undefined ? 0 : checkPriority(init.priority);
+    const owner = init.owner ?? null;
+    if (owner !== null && typeof owner !== "string") fail("E_INVALID_ARGUMENT", "owner must be a string or null");
+    let alias: MemoryRegion | null = null;
+    let aliasOffset = 0n;
+    let ops: MemoryRegionOps | null = null;
+    switch (kind) {
+      case "container":
+      case "ram":
+      case "rom":
+      case "ram-device":
+        break;
+      case "io":
+        ops = init.ops ?? null;
+        break;
+      case "rom-device":
+        if (init.ops === null || typeof init.ops !== "object") fail("E_INVALID_ARGUMENT", "a ROM device needs ops");
+        ops = init.ops;
+        break;
+      case "alias": {
+        if (!(init.target instanceof MemoryRegion)) fail("E_INVALID_ARGUMENT", "alias target must be a MemoryRegion");
+        if (init.target.host !== host) fail("E_FOREIGN_REGION", "alias target belongs to another memory system");
+        aliasOffset = checkU64(init.offset, "alias offset");
+        checkAliasWindow(init.target, aliasOffset, size);
+        alias = init.target;
+        break;
+      }
+      default:
+        fail("E_INVALID_KIND", `unknown region kind ${describe(kind)}`);
+    }
+    if (ops !== null && typeof ops !== "object") fail("E_INVALID_ARGUMENT", "ops must be an object");
+
+    this.id = nextRegionId++;
+    this.host = host;
+    this.kind = kind;
+    this.name = init.name;
+    this.owner = owner;
+    this.#size = size;
+    this.#addr = addr;
+    this.#priority = priority;
+    this.#readonly = kind === "rom";
+    this.romDevice = kind === "rom-device";
+    this.ram = kind === "ram" || kind === "rom" || kind === "ram-device";
+    this.ramDevice = kind === "ram-device";
+    this.terminates = kind !== "container" && kind !== "alias";
+    this.alias = alias;
+    this.#aliasOffset = aliasOffset;
+    this.ops = ops;
+    const backed = this.ram || this.romDevice;
+    this.ramBlock = backed ? host.ramAllocator.allocate(init.name ?? "(null)", size) : null;
+  }
+
+  get size(): bigint {
+    return this.#size;
+  }
+  /** Offset inside the container (QEMU's `mr->addr`). */
+  get addr(): bigint {
+    return this.#addr;
+  }
+  get priority(): number {
+    return this.#priority;
+  }
+  get container(): MemoryRegion | null {
+    return this.#container;
+  }
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+  get readonly(): boolean {
+    return this.#readonly;
+  }
+  get nonvolatile(): boolean {
+    return this.#nonvolatile;
+  }
+  /** Only meaningful for ROM devices; true for every other region. */
+  get romdMode(): boolean {
+    return this.#romdMode;
+  }
+  get aliasOffset(): bigint {
+    return this.#aliasOffset;
+  }
+  /** Subregions in list order: higher priority first; equal priority, the newest first. */
+  get subregions(): readonly MemoryRegion[] {
+    return this.#subregions;
+  }
+  /** The region's own dirty-log clients (VGA); global clients are added by the system at render time. */
+  get dirtyLogMask(): number {
+    return this.#dirtyLogMask;
+  }
+  /** The region's ioeventfds in QEMU's order, in region offsets. */
+  get ioeventfds(): readonly IoeventfdRecord[] {
+    return this.#ioeventfds;
+  }
+  /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
+  get mappedViaAlias(): number {
+    return this.#mappedViaAlias;
+  }
+  /** QEMU's `memory_region_is_mapped`. */
+  get isMapped(): boolean {
+    return this.#container !== null || this.#mappedViaAlias > 0;
+  }
+  /** QEMU's `memory_region_is_romd`. */
+  get isRomd(): boolean {
+    return this.romDevice && this.#romdMode;
+  }
+  /** QEMU's `memory_region_is_rom`. */
+  get isRom(): boolean {
+    return this.ram && this.#readonly;
+  }
+
+  /** The word `info mtree` prints (QEMU's `memory_region_type`). */
+  type(): "ram" | "rom" | "romd" | "ramd" | "i/o" {
+    let mr: MemoryRegion = this;
+    while (mr.alias !== null) mr = mr.alias;
+    if (mr.ramDevice) return "ramd";
+    if (mr.isRomd) return "romd";
+    if (mr.ram && mr.#readonly) return "rom";
+    if (mr.ram) return "ram";
+    return "i/o";
+  }
+
+  /** `memory_region_add_subregion`: priority is reset to 0. */
+  addSubregion(offset: bigint, child: MemoryRegion): void {
+    this.#addSubregion(offset, child, 0);
+  }
+
+  /** `memory_region_add_subregion_overlap`. */
+  addSubregionOverlap(offset: bigint, child: MemoryRegion, priority: number): void {
+    this.#addSubregion(offset, child, checkPriority(priority));
+  }
+
+  #addSubregion(offset: bigint, child: MemoryRegion, priority: number): void {
+    if (!(child instanceof MemoryRegion)) fail("E_INVALID_ARGUMENT", "subregion must be a MemoryRegion");
+    checkU64(offset, "subregion offset");
+    if (child.host !== this.host) fail("E_FOREIGN_REGION", "subregion belongs to another memory system");
+    if (child.#container !== null) {
+      fail("E_REGION_HAS_CONTAINER", `region ${label(child)} is already a subregion of ${label(child.#container)}`);
+    }
+    if (offset + child.#size > SIZE_2_64) {
+      fail("E_SUBREGION_PAST_END", `region ${label(child)} at ${hex(offset)} would end past 2^64`);
+    }
+    if (reaches(child, this)) fail("E_CYCLE", `adding ${label(child)} under ${label(this)} would make a cycle`);
+    this.#link(offset, child, priority);
+  }
+
+  #link(offset: bigint, child: MemoryRegion, priority: number): void {
+    this.host.begin();
+    try {
+      child.#priority = priority;
+      child.#container = this;
+      for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
+      child.#addr = offset;
+      const list = this.#subregions;
+      let at = list.findIndex((other) => other.#priority <= priority);
+      if (at < 0) at = list.length;
+      list.splice(at, 0, child);
+      if (this.#enabled && child.#enabled) this.host.topologyChanged();
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  /** `memory_region_del_subregion`: `addr` and `priority` keep their values. */
+  delSubregion(child: MemoryRegion): void {
+    if (!(child instanceof MemoryRegion)) fail("E_INVALID_ARGUMENT", "subregion must be a MemoryRegion");
+    if (child.#container !== this)
+      fail("E_NOT_A_SUBREGION", `region ${label(child)} is not a subregion of ${label(this)}`);
+    this.#unlink(child);
+  }
+
+  #unlink(child: MemoryRegion): void {
+    this.host.begin();
+    try {
+      child.#container = null;
+      for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
+      this.#subregions.splice(this.#subregions.indexOf(child), 1);
+      if (this.#enabled && child.#enabled) this.host.topologyChanged();
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  /** `memory_region_set_enabled`: always schedules a re-render when the flag flips. */
+  setEnabled(enabled: boolean): void {
+    checkBoolean(enabled, "enabled");
+    if (enabled === this.#enabled) return;
+    this.#mutate(() => {
+      this.#enabled = enabled;
+    }, true);
+  }
+
+  /** `memory_region_set_size`: UINT64_MAX means 2^64. */
+  setSize(size: bigint): void {
+    const s = checkSize(size);
+    if (s === this.#size) return;
+    if (this.#container !== null && this.#addr + s > SIZE_2_64) {
+      fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(this.#addr)} would end past 2^64`);
+    }
+    if (this.alias !== null) checkAliasWindow(this.alias, this.#aliasOffset, s);
+    this.#mutate(() => {
+      this.#size = s;
+    }, true);
+  }
+
+  /**
+   * `memory_region_set_address`: re-adds the region to its container, which moves it to
+   * the front of its priority group; without a container only `addr` changes, with no update.
+   */
+  setAddress(addr: bigint): void {
+    checkU64(addr, "address");
+    if (addr === this.#addr) return;
+    const container = this.#container;
+    if (container === null) {
+      this.#addr = addr;
+      return;
+    }
+    if (addr + this.#size > SIZE_2_64) {
+      fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(addr)} would end past 2^64`);
+    }
+    this.host.begin();
+    try {
+      const priority = this.#priority;
+      container.#unlink(this);
+      container.#link(addr, this, priority);
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  /** `memory_region_set_alias_offset`. */
+  setAliasOffset(offset: bigint): void {
+    if (this.alias === null) fail("E_NOT_AN_ALIAS", `region ${label(this)} is not an alias`);
+    checkU64(offset, "alias offset");
+    if (offset === this.#aliasOffset) return;
+    checkAliasWindow(this.alias, offset, this.#size);
+    this.#mutate(() => {
+      this.#aliasOffset = offset;
+    }, this.#enabled);
+  }
+
+  /** `memory_region_set_readonly`. */
+  setReadonly(readonly: boolean): void {
+    checkBoolean(readonly, "readonly");
+    if (readonly === this.#readonly) return;
+    this.#mutate(() => {
+      this.#readonly = readonly;
+    }, this.#enabled);
+  }
+
+  /** `memory_region_set_nonvolatile`. */
+  setNonvolatile(nonvolatile: boolean): void {
+    checkBoolean(nonvolatile, "nonvolatile");
+    if (nonvolatile === this.#nonvolatile) return;
+    this.#mutate(() => {
+      this.#nonvolatile = nonvolatile;
+    }, this.#enabled);
+  }
+
+  /** `memory_region_rom_device_set_romd`: romd on, reads come from RAM; off, every access goes to the ops. */
+  setRomdMode(romdMode: boolean): void {
+    checkBoolean(romdMode, "romd mode");
+    if (!this.romDevice) fail("E_NOT_A_ROM_DEVICE", `region ${label(this)} is not a ROM device`);
+    if (romdMode === this.#romdMode) return;
+    this.#mutate(() => {
+      this.#romdMode = romdMode;
+    }, this.#enabled);
+  }
+
+  /**
+   * `memory_region_set_log` for the VGA client: a use count, where only the 0↔1
+   * transitions change the mask.
+   */
+  setLog(on: boolean, client: "vga" = "vga"): void {
+    checkBoolean(on, "log");
+    if (client !== "vga")
+      fail("E_INVALID_ARGUMENT", `only the "vga" dirty-log client is per region, got ${describe(client)}`);
+    if (!on && this.#vgaLogCount === 0) fail("E_LOG_UNDERFLOW", `region ${label(this)} has no VGA log client to stop`);
+    const count = this.#vgaLogCount + (on ? 1 : -1);
+    const crosses = count > 0 !== this.#vgaLogCount > 0;
+    if (!crosses) {
+      this.#vgaLogCount = count;
+      return;
+    }
+    this.#mutate(() => {
+      this.#vgaLogCount = count;
+      this.#dirtyLogMask = count > 0 ? this.#dirtyLogMask | DIRTY_LOG_VGA : this.#dirtyLogMask & ~DIRTY_LOG_VGA;
+    }, this.#enabled);
+  }
+
+  /**
+   * `memory_region_add_eventfd`: a write of `size` bytes (0: any) at region offset
+   * `offset` signals `notifier`; with `matchData`, only when the value equals `data`.
+   * `data` is given in the target's byte order and stored in the device's.
+   */
+  addEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
+    const record = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
+    const list = this.#ioeventfds;
+    let at = list.findIndex((other) => ioeventfdBefore(record, other));
+    if (at < 0) at = list.length;
+    this.host.begin();
+    try {
+      list.splice(at, 0, record);
+      if (this.#enabled) this.host.ioeventfdsChanged();
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  /** `memory_region_del_eventfd`: removes the first record equal to the probe (size 0 matches any size). */
+  delEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
+    const probe = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
+    const at = this.#ioeventfds.findIndex((other) => ioeventfdEqual(probe, other));
+    if (at < 0) fail("E_NO_SUCH_IOEVENTFD", `region ${label(this)} has no ioeventfd at ${hex(offset)} like this`);
+    this.host.begin();
+    try {
+      this.#ioeventfds.splice(at, 1);
+      if (this.#enabled) this.host.ioeventfdsChanged();
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  #ioeventfdRecord(
+    offset: bigint,
+    size: number,
+    matchData: boolean,
+    data: bigint,
+    notifier: EventNotifier,
+  ): IoeventfdRecord {
+    checkU64(offset, "ioeventfd offset");
+    if (![0, 1, 2, 4, 8].includes(size))
+      fail("E_INVALID_SIZE", `ioeventfd size must be 0, 1, 2, 4 or 8, got ${describe(size)}`);
+    checkBoolean(matchData, "matchData");
+    checkU64(data, "ioeventfd data");
+    if (notifier === null || typeof notifier !== "object" || typeof notifier.id !== "number") {
+      fail("E_INVALID_ARGUMENT", "ioeventfd notifier must be an EventNotifier");
+    }
+    const stored = size === 0 ? data : adjustEndianness(data, size, this.ops?.endianness, this.host.targetBigEndian);
+    return { start: offset, size: BigInt(size), matchData, data: stored, notifier };
+  }
+
+  #mutate(change: () => void, schedules: boolean): void {
+    this.host.begin();
+    try {
+      change();
+      if (schedules) this.host.topologyChanged();
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  toString(): string {
+    return `MemoryRegion(${label(this)})`;
+  }
+}
+
+/** Whether the device sees the bytes of an access in the other order than the target's. */
+export function deviceIsBigEndian(endianness: DeviceEndianness | undefined, targetBigEndian: boolean): boolean {
+  switch (endianness) {
+    case "big":
+      return true;
+    case "little":
+    case "host":
+      return false;
+    default:
+      return targetBigEndian;
+  }
+}
+
+/** Reverses the low `size` bytes of `value` when the device's byte order differs from the target's. */
+export function adjustEndianness(
+  value: bigint,
+  size: number,
+  endianness: DeviceEndianness | undefined,
+  targetBigEndian: boolean,
+): bigint {
+  if (deviceIsBigEndian(endianness, targetBigEndian) === targetBigEndian) return value;
+  let out = 0n;
+  let v = value;
+  for (let i = 0; i < size; i++) {
+    out = (out << 8n) | (v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function label(mr: MemoryRegion): string {
+  return mr.name === null ? `#${mr.id} (null)` : `"${mr.name}"`;
+}
+
+function checkAliasWindow(target: MemoryRegion, offset: bigint, size: bigint): void {
+  if (offset + size > target.size) {
+    fail(
+      "E_ALIAS_WINDOW",
+      `alias window ${hex(offset)}+${hex(size)} lies outside its target ${label(target)} of size ${hex(target.size)}`,
+    );
+  }
+}
+
+/** Whether `goal` can be reached from `from` through subregions and alias targets. */
+function reaches(from: MemoryRegion, goal: MemoryRegion): boolean {
+  const stack = [from];
+  const seen = new Set<MemoryRegion>();
+  while (stack.length > 0) {
+    const mr = stack.pop()!;
+    if (mr === goal) return true;
+    if (seen.has(mr)) continue;
+    seen.add(mr);
+    if (mr.alias !== null) stack.push(mr.alias);
+    for (const s of mr.subregions) stack.push(s);
+  }
+  return false;
+}
