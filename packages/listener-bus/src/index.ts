@@ -1,1 +1,6 @@
-export {};
+export {
+  type ListenedAddressSpace,
+  type MemoryListener,
+  type MemoryRegionSection,
+  sectionFromFlatRange,
+} from "./types.js";

@@ -1,0 +1,113 @@
+import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import type { FlatRange } from "./flat-range.js";
+import { FlatView } from "./flatview.js";
+import { getFlatViewRoot } from "./flatview-root.js";
+import { simplify } from "./simplify.js";
+
+export interface RenderOptions {
+  /**
+   * The dirty-log clients of a terminating region at render time (QEMU's
+   * `memory_region_get_dirty_log_mask`); defaults to the region's own VGA bit. A
+   * system adds MIGRATION while global tracking is on and CODE under TCG.
+   */
+  readonly dirtyLogMask?: (mr: MemoryRegion) => number;
+}
+
+const ownMask = (mr: MemoryRegion): number => mr.dirtyLogMask;
+
+/**
+ * QEMU's `generate_memory_topology`: resolve the view root of an address-space root
+ * and render it from base 0 (so the resolved root's own `addr` shifts the view) over
+ * [0, 2^64), then merge adjacent ranges.
+ */
+export function renderFlatView(asRoot: MemoryRegion | null, options: RenderOptions = {}): FlatView {
+  const root = getFlatViewRoot(asRoot);
+  const ranges: FlatRange[] = [];
+  if (root !== null) {
+    renderRegion(ranges, root, 0n, 0n, SIZE_2_64, false, false, options.dirtyLogMask ?? ownMask);
+  }
+  return new FlatView(root, simplify(ranges));
+}
+
+/**
+ * QEMU's `render_memory_region`: depth first in list order, children before the
+ * region's own content, and content only fills what is still free, so whatever
+ * is already in the view wins. `base` may go negative or past 2^64 through alias offsets.
+ */
+function renderRegion(
+  view: FlatRange[],
+  mr: MemoryRegion,
+  baseIn: bigint,
+  clipStartIn: bigint,
+  clipEndIn: bigint,
+  readonlyIn: boolean,
+  nonvolatileIn: boolean,
+  dirtyLogMask: (mr: MemoryRegion) => number,
+): void {
+  if (!mr.enabled) return;
+  let base = baseIn + mr.addr;
+  const readonly = readonlyIn || mr.readonly;
+  const nonvolatile = nonvolatileIn || mr.nonvolatile;
+  const winEnd = base + mr.size;
+  // addrrange_intersects: one range contains the start of the other (empty ranges contain nothing).
+  const intersects = (base >= clipStartIn && base < clipEndIn) || (clipStartIn >= base && clipStartIn < winEnd);
+  if (!intersects) return;
+  const clipStart = base > clipStartIn ? base : clipStartIn;
+  const clipEnd = winEnd < clipEndIn ? winEnd : clipEndIn;
+
+  if (mr.alias !== null) {
+    base -= mr.alias.addr + mr.aliasOffset;
+    renderRegion(view, mr.alias, base, clipStart, clipEnd, readonly, nonvolatile, dirtyLogMask);
+    return;
+  }
+  for (const child of mr.subregions) {
+    renderRegion(view, child, base, clipStart, clipEnd, readonly, nonvolatile, dirtyLogMask);
+  }
+  if (!mr.terminates) return;
+
+  let offset = clipStart - base;
+  let pos = clipStart;
+  let remain = clipEnd - clipStart;
+  const fill = (start: bigint, size: bigint): FlatRange => ({
+    mr,
+    start,
+    size,
+    offsetInRegion: BigInt.asUintN(64, offset),
+    dirtyLogMask: dirtyLogMask(mr),
+    romdMode: mr.romdMode,
+    readonly,
+    nonvolatile,
+  });
+  let i = firstEndingAfter(view, pos);
+  for (; i < view.length && remain > 0n; i++) {
+    const r = view[i]!;
+    if (pos < r.start) {
+      const gap = r.start - pos < remain ? r.start - pos : remain;
+      view.splice(i, 0, fill(pos, gap));
+      i++;
+      pos += gap;
+      offset += gap;
+      remain -= gap;
+    }
+    const rEnd = r.start + r.size;
+    const limit = pos + remain < rEnd ? pos + remain : rEnd;
+    const hidden = limit - pos;
+    pos += hidden;
+    offset += hidden;
+    remain -= hidden;
+  }
+  if (remain > 0n) view.splice(i, 0, fill(pos, remain));
+}
+
+/** Index of the first range that ends after `pos` (earlier ones cannot meet the clip). */
+function firstEndingAfter(view: readonly FlatRange[], pos: bigint): number {
+  let lo = 0;
+  let hi = view.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = view[mid]!;
+    if (r.start + r.size <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

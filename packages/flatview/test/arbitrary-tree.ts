@@ -1,0 +1,93 @@
+import { MemoryRegion, RegionTreeError, SIZE_2_64, StandaloneHost } from "@memtopo/region-tree";
+import fc from "fast-check";
+
+/**
+ * A recipe for a random tree: regions are created in order, each optionally added
+ * under an earlier container-like region (or left parentless, to be an alias target).
+ * Steps that the tree rejects (cycles, windows past 2^64) are skipped, as a user's
+ * failed call would be.
+ */
+export interface RegionStep {
+  kind: "container" | "io" | "ram" | "rom" | "alias";
+  size: bigint;
+  parent: number;
+  addr: bigint;
+  priority: number;
+  overlap: boolean;
+  target: number;
+  aliasOffset: bigint;
+  enabled: boolean;
+  readonly: boolean;
+  nonvolatile: boolean;
+}
+
+const unit = 0x100n;
+
+function stepArb(top: boolean): fc.Arbitrary<RegionStep> {
+  const addr = top
+    ? fc.oneof(
+        fc.bigInt({ min: 0n, max: 0x40n }).map((x) => x * unit),
+        fc.bigInt({ min: 0n, max: 0x40n }).map((x) => SIZE_2_64 - x * unit),
+      )
+    : fc.bigInt({ min: 0n, max: 0x40n }).map((x) => x * unit);
+  return fc.record({
+    kind: fc.constantFrom("container", "io", "ram", "rom", "alias"),
+    size: fc.oneof(
+      fc.bigInt({ min: 0n, max: 0x20n }).map((x) => x * unit),
+      fc.bigInt({ min: 1n, max: 0x2000n }),
+      fc.constant(SIZE_2_64),
+    ),
+    parent: fc.nat(),
+    addr,
+    priority: fc.integer({ min: -2, max: 2 }),
+    overlap: fc.boolean(),
+    target: fc.nat(),
+    aliasOffset: fc.bigInt({ min: 0n, max: 0x20n }).map((x) => x * unit),
+    enabled: fc.boolean().map((b) => b || Math.random() < 0.7),
+    readonly: fc.boolean().map((b) => b && Math.random() < 0.3),
+    nonvolatile: fc.boolean().map((b) => b && Math.random() < 0.2),
+  });
+}
+
+export const treeRecipe = (top = false) => fc.array(stepArb(top), { minLength: 1, maxLength: 30 });
+
+export function buildTree(steps: readonly RegionStep[]): {
+  host: StandaloneHost;
+  root: MemoryRegion;
+  all: MemoryRegion[];
+} {
+  const host = new StandaloneHost();
+  const root = new MemoryRegion(host, { kind: "container", name: "root", size: SIZE_2_64 });
+  const all: MemoryRegion[] = [root];
+  steps.forEach((s, i) => {
+    let mr: MemoryRegion;
+    try {
+      if (s.kind === "alias") {
+        const target = all[s.target % all.length]!;
+        const size = s.size > target.size ? target.size : s.size;
+        const offset = s.aliasOffset + size > target.size ? 0n : s.aliasOffset;
+        mr = new MemoryRegion(host, { kind: "alias", name: `a${i}`, size, target, offset });
+      } else {
+        mr = new MemoryRegion(host, { kind: s.kind, name: `${s.kind[0]}${i}`, size: s.size });
+      }
+    } catch (e) {
+      if (e instanceof RegionTreeError) return;
+      throw e;
+    }
+    mr.setReadonly(s.readonly || mr.readonly);
+    mr.setNonvolatile(s.nonvolatile);
+    mr.setEnabled(s.enabled);
+    all.push(mr);
+    // Every fourth region stays parentless: a pure alias target.
+    if (s.parent % 4 === 3) return;
+    const parents = all.filter((p) => p !== mr && p.kind !== "ram" && p.kind !== "rom");
+    const parent = parents[s.parent % parents.length]!;
+    try {
+      if (s.overlap) parent.addSubregionOverlap(s.addr, mr, s.priority);
+      else parent.addSubregion(s.addr, mr);
+    } catch (e) {
+      if (!(e instanceof RegionTreeError)) throw e;
+    }
+  });
+  return { host, root, all };
+}

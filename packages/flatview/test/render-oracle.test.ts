@@ -1,0 +1,70 @@
+import { SIZE_2_64 } from "@memtopo/region-tree";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { canMerge, getFlatViewRoot, renderFlatView } from "../src/index.js";
+import { buildTree, treeRecipe } from "./arbitrary-tree.js";
+import { serve } from "./oracle.js";
+
+function probes(ranges: readonly { start: bigint; size: bigint }[], extra: bigint[]): bigint[] {
+  const out = new Set<bigint>(extra);
+  for (const r of ranges) {
+    for (const a of [r.start - 1n, r.start, r.start + r.size - 1n, r.start + r.size]) out.add(a);
+  }
+  return [...out].filter((a) => a >= 0n && a < SIZE_2_64);
+}
+
+function regionEdges(all: ReturnType<typeof buildTree>["all"]): bigint[] {
+  const edges: bigint[] = [];
+  for (const mr of all) {
+    let base = 0n;
+    for (let m: typeof mr | null = mr; m !== null; m = m.container) base += m.addr;
+    edges.push(base - 1n, base, base + mr.size - 1n, base + mr.size, base + mr.size / 2n);
+  }
+  return edges;
+}
+
+function checkAgainstOracle(top: boolean) {
+  fc.assert(
+    fc.property(treeRecipe(top), (steps) => {
+      const { root, all } = buildTree(steps);
+      const view = renderFlatView(root);
+      const viewRoot = getFlatViewRoot(root);
+      const ranges = view.ranges;
+      for (let i = 0; i < ranges.length; i++) {
+        const r = ranges[i]!;
+        expect(r.size > 0n).toBe(true);
+        expect(r.start + r.size <= SIZE_2_64).toBe(true);
+        if (i > 0) {
+          const prev = ranges[i - 1]!;
+          expect(prev.start + prev.size <= r.start).toBe(true);
+          expect(canMerge(prev, r)).toBe(false);
+        }
+      }
+      for (const addr of probes(ranges, regionEdges(all))) {
+        const expected = serve(viewRoot, addr);
+        const got = view.lookup(addr);
+        if (expected === null) {
+          expect(got).toBeUndefined();
+          continue;
+        }
+        expect(got).toBeDefined();
+        expect(got!.mr).toBe(expected.mr);
+        expect(BigInt.asUintN(64, got!.offsetInRegion + (addr - got!.start))).toBe(BigInt.asUintN(64, expected.offset));
+        expect(got!.readonly).toBe(expected.readonly);
+        expect(got!.nonvolatile).toBe(expected.nonvolatile);
+        expect(got!.romdMode).toBe(expected.mr.romdMode);
+      }
+    }),
+    { numRuns: 400 },
+  );
+}
+
+describe("FlatView equals the per-address oracle (memory-model §3)", () => {
+  it("on random trees with aliases, overlaps, disabled regions and priorities", () => {
+    checkAgainstOracle(false);
+  });
+
+  it("on random trees touching the 2^64 edge", () => {
+    checkAgainstOracle(true);
+  });
+});
