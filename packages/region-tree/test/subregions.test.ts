@@ -29,7 +29,7 @@ describe("memory-model §2.1 insertion position", () => {
     const c = new MemoryRegion(host, { kind: "container", name: "c", size: 0x100000n });
     const regions = ["A", "B", "D", "E", "F"].map((n) => io(host, n));
     const prio = [0, 0, 1, 0, -1];
-    regions.forEach((r, i) => c.addSubregionOverlap(0n, r, prio[i]!));
+    for (const [i, r] of regions.entries()) c.addSubregionOverlap(0n, r, prio[i]!);
     regions[1]!.setAddress(0x2000n);
     expect(c.subregions.map((r) => r.name)).toEqual(["D", "B", "E", "A", "F"]);
   });
