@@ -5,13 +5,14 @@ import { defineConfig } from "vitest/config";
 // "N passed, N failed" line that CI reads.
 const conditions = ["@memtopo/source", "module", "node", "development|production"];
 
-export function packageTestConfig(options: { testTimeout?: number } = {}) {
+export function packageTestConfig(options: { testTimeout?: number; globalSetup?: string } = {}) {
   return defineConfig({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: conditions } },
     test: {
       include: ["test/**/*.test.ts"],
       testTimeout: options.testTimeout ?? 30_000,
+      ...(options.globalSetup === undefined ? {} : { globalSetup: options.globalSetup }),
       reporters: ["default", ["json", { outputFile: "test-results.json" }]],
     },
   });

@@ -1,3 +1,3 @@
 import { packageTestConfig } from "../../vitest.shared";
 
-export default packageTestConfig();
+export default packageTestConfig({ globalSetup: "./test/global-setup.ts", testTimeout: 120_000 });

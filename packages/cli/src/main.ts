@@ -1,0 +1,45 @@
+import { MemtopoError } from "@memtopo/region-tree";
+import { cac } from "cac";
+import { commands } from "./commands/index.js";
+import { type CommandContext, UsageError } from "./context.js";
+import { version } from "./version.js";
+
+/**
+ * Runs the `memtopo` command line and resolves to the exit code: 0 success,
+ * 1 a failure of the work (bad machine file, KVM error), 2 a usage error.
+ */
+export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  const cli = cac("memtopo");
+  for (const command of commands) command.register(cli, ctx);
+  cli.help();
+  cli.version(version);
+  try {
+    cli.parse(["node", "memtopo", ...argv], { run: false });
+    if (cli.options.help || cli.options.version) return 0;
+    if (cli.matchedCommand === undefined) {
+      if (cli.args.length > 0) throw new UsageError(`unknown command "${cli.args[0]}"; see "memtopo --help"`);
+      cli.outputHelp();
+      return 0;
+    }
+    await cli.runMatchedCommand();
+    return 0;
+  } catch (error) {
+    return report(error, ctx);
+  }
+}
+
+function report(error: unknown, ctx: CommandContext): number {
+  if (error instanceof UsageError || (error instanceof Error && error.name === "CACError")) {
+    ctx.stderr(`memtopo: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof MemtopoError) {
+    ctx.stderr(`memtopo: error [${error.code}]: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof Error && "syscall" in error) {
+    ctx.stderr(`memtopo: ${error.message}\n`);
+    return 1;
+  }
+  throw error;
+}
