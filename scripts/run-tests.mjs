@@ -8,10 +8,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const packagesDir = path.join(root, "packages");
-const packages = fs.readdirSync(packagesDir).filter((d) => fs.existsSync(path.join(packagesDir, d, "package.json")));
+const packages = ["packages", "tests"].flatMap((group) =>
+  fs
+    .readdirSync(path.join(root, group))
+    .map((d) => path.join(root, group, d))
+    .filter((dir) => fs.existsSync(path.join(dir, "package.json"))),
+);
 
-for (const dir of packages) fs.rmSync(path.join(packagesDir, dir, "test-results.json"), { force: true });
+for (const dir of packages) fs.rmSync(path.join(dir, "test-results.json"), { force: true });
 
 const turbo = spawnSync("turbo", ["run", "test", "--continue", ...process.argv.slice(2)], {
   cwd: root,
@@ -23,9 +27,9 @@ let passed = 0;
 let failed = 0;
 const missing = [];
 for (const dir of packages) {
-  const file = path.join(packagesDir, dir, "test-results.json");
+  const file = path.join(dir, "test-results.json");
   if (!fs.existsSync(file)) {
-    missing.push(dir);
+    missing.push(path.relative(root, dir));
     continue;
   }
   const report = JSON.parse(fs.readFileSync(file, "utf8"));

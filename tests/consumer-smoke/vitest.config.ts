@@ -1,0 +1,3 @@
+import { packageTestConfig } from "../../vitest.shared";
+
+export default packageTestConfig({ testTimeout: 300_000 });
