@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "kvm_native",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/args.cc",
+        "native/layout.cc",
+        "native/ram.cc",
+        "native/eventfd.cc",
+        "native/vm.cc",
+        "native/vcpu.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

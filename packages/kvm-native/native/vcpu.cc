@@ -1,0 +1,221 @@
+// One vCPU: KVM_RUN (one per call), registers as raw struct bytes (decoded in
+// TypeScript with offsets from layout.cc), the mmapped kvm_run as an external
+// ArrayBuffer, kick through immediate_exit, and a pure C exit loop for benchmarks.
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common.h"
+
+namespace memtopo {
+
+namespace {
+
+// The kvm_run mapping outlives the vCPU fd while its ArrayBuffer is alive.
+struct RunMapping {
+  kvm_run* run;
+  size_t len;
+  int refs;
+};
+
+void ReleaseRun(RunMapping* m) {
+  if (--m->refs > 0) return;
+  munmap(m->run, m->len);
+  delete m;
+}
+
+}  // namespace
+
+class Vcpu : public Napi::ObjectWrap<Vcpu> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Vcpu",
+                       {InstanceMethod<&Vcpu::Run>("run"), InstanceMethod<&Vcpu::RunBuffer>("runBuffer"),
+                        InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
+                        InstanceMethod<&Vcpu::SetRegs>("setRegs"), InstanceMethod<&Vcpu::GetSregs>("getSregs"),
+                        InstanceMethod<&Vcpu::SetSregs>("setSregs"),
+                        InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"), InstanceMethod<&Vcpu::Close>("close")});
+  }
+
+  Vcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Vcpu>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+      ThrowArg(info.Env(), EINVAL, "Vcpu", "vCPUs are created by Vm.createVcpu()");
+      return;
+    }
+    VcpuInit* init = info[0].As<Napi::External<VcpuInit>>().Data();
+    void* run = mmap(nullptr, init->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, init->fd, 0);
+    if (run == MAP_FAILED) {
+      int err = errno;
+      close(init->fd);
+      ThrowErrno(info.Env(), err, "mmap", "kvm_run");
+      return;
+    }
+    fd_ = init->fd;
+    mapping_ = new RunMapping{static_cast<kvm_run*>(run), init->mmap_size, 1};
+  }
+
+  ~Vcpu() override { Shutdown(); }
+
+ private:
+  bool Open(const Napi::CallbackInfo& info, const char* op) {
+    if (fd_ >= 0) return true;
+    ThrowArg(info.Env(), EBADF, op, "the vCPU is closed");
+    return false;
+  }
+
+  // One KVM_RUN; returns kvm_run.exit_reason. A signal without a kick is retried;
+  // a kick (immediate_exit) ends the call with KVM_EXIT_INTR.
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "run") || !Open(info, "run")) return info.Env().Undefined();
+    kvm_run* run = mapping_->run;
+    for (;;) {
+      if (ioctl(fd_, KVM_RUN, 0) == 0) return Napi::Number::New(info.Env(), run->exit_reason);
+      int err = errno;
+      if (err == EINTR || err == EAGAIN) {
+        if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
+          run->exit_reason = KVM_EXIT_INTR;
+          return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+        }
+        continue;
+      }
+      ThrowErrno(info.Env(), err, "ioctl(KVM_RUN)", "");
+      return info.Env().Undefined();
+    }
+  }
+
+  Napi::Value RunBuffer(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "runBuffer") || !Open(info, "runBuffer")) return info.Env().Undefined();
+    if (!buffer_.IsEmpty()) return buffer_.Value();
+    RunMapping* m = mapping_;
+    m->refs++;
+    napi_value ab;
+    napi_status status = napi_create_external_arraybuffer(
+        info.Env(), m->run, m->len, [](napi_env, void*, void* hint) { ReleaseRun(static_cast<RunMapping*>(hint)); },
+        m, &ab);
+    if (status != napi_ok) {
+      ReleaseRun(m);
+      ThrowArg(info.Env(), ENOMEM, "runBuffer", "cannot expose kvm_run as an external ArrayBuffer");
+      return info.Env().Undefined();
+    }
+    buffer_ = Napi::Persistent(Napi::ArrayBuffer(info.Env(), ab));
+    return buffer_.Value();
+  }
+
+  Napi::Value Kick(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "kick") || !Open(info, "kick")) return info.Env().Undefined();
+    __atomic_store_n(&mapping_->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    return info.Env().Undefined();
+  }
+
+  template <typename T>
+  Napi::Value GetStruct(const Napi::CallbackInfo& info, const char* op, unsigned long request, const char* name) {
+    if (!ArgCount(info, 0, op) || !Open(info, op)) return info.Env().Undefined();
+    T value;
+    memset(&value, 0, sizeof value);
+    if (ioctl(fd_, request, &value) < 0) {
+      ThrowErrno(info.Env(), errno, name, "");
+      return info.Env().Undefined();
+    }
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), sizeof value);
+    memcpy(out.Data(), &value, sizeof value);
+    return out;
+  }
+
+  template <typename T>
+  Napi::Value SetStruct(const Napi::CallbackInfo& info, const char* op, unsigned long request, const char* name) {
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    if (!ArgCount(info, 1, op) || !ArgBytes(info, 0, op, "bytes", &data, &len) || !Open(info, op))
+      return info.Env().Undefined();
+    if (len != sizeof(T)) {
+      ThrowArg(info.Env(), EINVAL, op, "bytes must be exactly " + std::to_string(sizeof(T)) + " bytes long");
+      return info.Env().Undefined();
+    }
+    T value;
+    memcpy(&value, data, sizeof value);
+    if (ioctl(fd_, request, &value) < 0) ThrowErrno(info.Env(), errno, name, "");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value GetRegs(const Napi::CallbackInfo& info) {
+    return GetStruct<kvm_regs>(info, "getRegs", KVM_GET_REGS, "ioctl(KVM_GET_REGS)");
+  }
+  Napi::Value SetRegs(const Napi::CallbackInfo& info) {
+    return SetStruct<kvm_regs>(info, "setRegs", KVM_SET_REGS, "ioctl(KVM_SET_REGS)");
+  }
+  Napi::Value GetSregs(const Napi::CallbackInfo& info) {
+    return GetStruct<kvm_sregs>(info, "getSregs", KVM_GET_SREGS, "ioctl(KVM_GET_SREGS)");
+  }
+  Napi::Value SetSregs(const Napi::CallbackInfo& info) {
+    return SetStruct<kvm_sregs>(info, "setSregs", KVM_SET_SREGS, "ioctl(KVM_SET_SREGS)");
+  }
+
+  // The C baseline for bench/exits.mjs: runs until maxExits IO/MMIO exits or any
+  // other exit, answering reads with zeros. Returns [exits, lastExitReason].
+  Napi::Value BenchExitLoop(const Napi::CallbackInfo& info) {
+    const char* op = "benchExitLoop";
+    uint32_t max_exits = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "maxExits", &max_exits) || !Open(info, op))
+      return info.Env().Undefined();
+    kvm_run* run = mapping_->run;
+    uint8_t* base = reinterpret_cast<uint8_t*>(run);
+    uint32_t exits = 0;
+    uint32_t reason = KVM_EXIT_UNKNOWN;
+    while (exits < max_exits) {
+      if (ioctl(fd_, KVM_RUN, 0) < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        ThrowErrno(info.Env(), errno, "ioctl(KVM_RUN)", "");
+        return info.Env().Undefined();
+      }
+      reason = run->exit_reason;
+      if (reason == KVM_EXIT_IO) {
+        uint64_t bytes = static_cast<uint64_t>(run->io.size) * run->io.count;
+        if (run->io.direction == KVM_EXIT_IO_IN && run->io.data_offset + bytes <= mapping_->len)
+          memset(base + run->io.data_offset, 0, static_cast<size_t>(bytes));
+      } else if (reason == KVM_EXIT_MMIO) {
+        if (!run->mmio.is_write) memset(run->mmio.data, 0, sizeof run->mmio.data);
+      } else {
+        break;
+      }
+      exits++;
+    }
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, Napi::Number::New(info.Env(), exits));
+    out.Set(1u, Napi::Number::New(info.Env(), reason));
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "close")) return info.Env().Undefined();
+    if (!buffer_.IsEmpty()) {
+      Napi::ArrayBuffer ab = buffer_.Value();
+      if (!ab.IsDetached()) ab.Detach();
+    }
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  void Shutdown() {
+    buffer_.Reset();
+    if (mapping_ != nullptr) ReleaseRun(mapping_);
+    mapping_ = nullptr;
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  int fd_ = -1;
+  RunMapping* mapping_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> buffer_;
+};
+
+void InitVcpu(Napi::Env env, Napi::Object exports, AddonData* data) {
+  Napi::Function ctor = Vcpu::Define(env);
+  data->vcpu = Napi::Persistent(ctor);
+  exports.Set("Vcpu", ctor);
+}
+
+}  // namespace memtopo

@@ -1,0 +1,315 @@
+// One KVM VM: memslots (checked against the addon's RAM mappings), ioeventfds,
+// dirty log, vCPU creation. Closing deletes every slot before its RAM can go.
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <vector>
+
+#include "common.h"
+
+namespace memtopo {
+
+namespace {
+
+struct Slot {
+  uint32_t flags;
+  uint64_t gpa;
+  uint64_t size;
+  uint64_t uaddr;
+  Mapping* mapping;
+};
+
+const uint32_t kSlotFlags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+const uint32_t kIoeventfdFlags = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DEASSIGN;
+const uint64_t kTssAddr = 0xfffbd000;
+
+uint64_t DirtyBitmapBytes(uint64_t pages) { return (pages + 63) / 64 * 8; }
+
+}  // namespace
+
+class Vm : public Napi::ObjectWrap<Vm> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Vm",
+                       {InstanceMethod<&Vm::CheckExtension>("checkExtension"),
+                        InstanceMethod<&Vm::SetUserMemoryRegion>("setUserMemoryRegion"),
+                        InstanceMethod<&Vm::Ioeventfd>("ioeventfd"),
+                        InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
+                        InstanceMethod<&Vm::ClearDirtyLog>("clearDirtyLog"),
+                        InstanceMethod<&Vm::EnableManualDirtyLogProtect>("enableManualDirtyLogProtect"),
+                        InstanceMethod<&Vm::CreateVcpu>("createVcpu"), InstanceMethod<&Vm::Close>("close")});
+  }
+
+  // new Vm(devicePath: string)
+  Vm(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Vm>(info) {
+    const char* op = "Vm";
+    std::string path;
+    if (!ArgCount(info, 1, op) || !ArgString(info, 0, op, "devicePath", &path, 4096)) return;
+    int kvm = OpenKvmDevice(path);
+    if (kvm < 0) {
+      ThrowErrno(info.Env(), -kvm, "open", path);
+      return;
+    }
+    int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
+    if (version != KVM_API_VERSION) {
+      int err = version < 0 ? errno : EPROTO;
+      close(kvm);
+      ThrowErrno(info.Env(), err, "ioctl(KVM_GET_API_VERSION)", "got " + std::to_string(version));
+      return;
+    }
+    int mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (mmap_size < static_cast<int>(sizeof(kvm_run))) {
+      int err = mmap_size < 0 ? errno : EPROTO;
+      close(kvm);
+      ThrowErrno(info.Env(), err, "ioctl(KVM_GET_VCPU_MMAP_SIZE)", "");
+      return;
+    }
+    int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    if (vm < 0) {
+      int err = errno;
+      close(kvm);
+      ThrowErrno(info.Env(), err, "ioctl(KVM_CREATE_VM)", "");
+      return;
+    }
+    // Needed on Intel hosts without unrestricted guest; harmless elsewhere.
+    if (ioctl(vm, KVM_SET_TSS_ADDR, kTssAddr) < 0) {
+      int err = errno;
+      close(vm);
+      close(kvm);
+      ThrowErrno(info.Env(), err, "ioctl(KVM_SET_TSS_ADDR)", "");
+      return;
+    }
+    kvm_fd_ = kvm;
+    vm_fd_ = vm;
+    mmap_size_ = static_cast<size_t>(mmap_size);
+  }
+
+  ~Vm() override { Shutdown(); }
+
+ private:
+  bool Open(const Napi::CallbackInfo& info, const char* op) {
+    if (vm_fd_ >= 0) return true;
+    ThrowArg(info.Env(), EBADF, op, "the VM is closed");
+    return false;
+  }
+
+  Napi::Value CheckExtension(const Napi::CallbackInfo& info) {
+    const char* op = "checkExtension";
+    uint32_t cap = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "cap", &cap) || !Open(info, op)) return info.Env().Undefined();
+    if (cap > 0x7fffffff) {
+      ThrowArg(info.Env(), EINVAL, op, "cap must be below 2^31");
+      return info.Env().Undefined();
+    }
+    int r = ioctl(vm_fd_, KVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
+    if (r < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_CHECK_EXTENSION)", "cap " + std::to_string(cap));
+      return info.Env().Undefined();
+    }
+    return Napi::Number::New(info.Env(), r);
+  }
+
+  // setUserMemoryRegion(slot, flags, guestPhysAddr, memorySize, userspaceAddr)
+  Napi::Value SetUserMemoryRegion(const Napi::CallbackInfo& info) {
+    const char* op = "setUserMemoryRegion";
+    uint32_t slot = 0, flags = 0;
+    uint64_t gpa = 0, size = 0, uaddr = 0;
+    if (!ArgCount(info, 5, op) || !ArgU32(info, 0, op, "slot", &slot) || !ArgU32(info, 1, op, "flags", &flags) ||
+        !ArgU64(info, 2, op, "guestPhysAddr", &gpa) || !ArgU64(info, 3, op, "memorySize", &size) ||
+        !ArgU64(info, 4, op, "userspaceAddr", &uaddr) || !Open(info, op))
+      return info.Env().Undefined();
+    if ((flags & ~kSlotFlags) != 0) {
+      ThrowArg(info.Env(), EINVAL, op, "flags has bits other than KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY");
+      return info.Env().Undefined();
+    }
+    Mapping* mapping = nullptr;
+    if (size != 0) {
+      mapping = AcquireContaining(uaddr, size);
+      if (mapping == nullptr) {
+        ThrowArg(info.Env(), EFAULT, op, "userspaceAddr..+memorySize is not inside a RAM block of this addon");
+        return info.Env().Undefined();
+      }
+    }
+    kvm_userspace_memory_region region = {slot, flags, gpa, size, uaddr};
+    if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+      int err = errno;
+      if (mapping != nullptr) Release(mapping);
+      ThrowErrno(info.Env(), err, "ioctl(KVM_SET_USER_MEMORY_REGION)", "slot " + std::to_string(slot));
+      return info.Env().Undefined();
+    }
+    auto it = slots_.find(slot);
+    if (it != slots_.end()) {
+      Release(it->second.mapping);
+      slots_.erase(it);
+    }
+    if (size != 0) slots_[slot] = Slot{flags, gpa, size, uaddr, mapping};
+    return info.Env().Undefined();
+  }
+
+  // ioeventfd(addr, len, fd, flags, datamatch)
+  Napi::Value Ioeventfd(const Napi::CallbackInfo& info) {
+    const char* op = "ioeventfd";
+    uint64_t addr = 0, datamatch = 0;
+    uint32_t len = 0, fd = 0, flags = 0;
+    if (!ArgCount(info, 5, op) || !ArgU64(info, 0, op, "addr", &addr) || !ArgU32(info, 1, op, "len", &len) ||
+        !ArgU32(info, 2, op, "fd", &fd) || !ArgU32(info, 3, op, "flags", &flags) ||
+        !ArgU64(info, 4, op, "datamatch", &datamatch) || !Open(info, op))
+      return info.Env().Undefined();
+    if (len != 0 && len != 1 && len != 2 && len != 4 && len != 8) {
+      ThrowArg(info.Env(), EINVAL, op, "len must be 0, 1, 2, 4 or 8");
+      return info.Env().Undefined();
+    }
+    if ((flags & ~kIoeventfdFlags) != 0) {
+      ThrowArg(info.Env(), EINVAL, op, "flags has bits other than DATAMATCH | PIO | DEASSIGN");
+      return info.Env().Undefined();
+    }
+    if (fd > 0x7fffffff || !IsOwnEventfd(static_cast<int>(fd))) {
+      ThrowArg(info.Env(), EBADF, op, "fd " + std::to_string(fd) + " is not an open eventfd of this addon");
+      return info.Env().Undefined();
+    }
+    kvm_ioeventfd request = {};
+    request.datamatch = datamatch;
+    request.addr = addr;
+    request.len = len;
+    request.fd = static_cast<int32_t>(fd);
+    request.flags = flags;
+    if (ioctl(vm_fd_, KVM_IOEVENTFD, &request) < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_IOEVENTFD)", "");
+    }
+    return info.Env().Undefined();
+  }
+
+  Slot* FindSlot(const Napi::CallbackInfo& info, const char* op, uint32_t slot) {
+    auto it = slots_.find(slot);
+    if (it != slots_.end()) return &it->second;
+    ThrowArg(info.Env(), ENOENT, op, "slot " + std::to_string(slot) + " is not set");
+    return nullptr;
+  }
+
+  Napi::Value GetDirtyLog(const Napi::CallbackInfo& info) {
+    const char* op = "getDirtyLog";
+    uint32_t slot = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "slot", &slot) || !Open(info, op))
+      return info.Env().Undefined();
+    Slot* s = FindSlot(info, op, slot);
+    if (s == nullptr) return info.Env().Undefined();
+    uint64_t bytes = DirtyBitmapBytes(s->size / 4096);
+    // 64-bit words, as the kernel writes them.
+    std::vector<uint64_t> bitmap(bytes / 8);
+    kvm_dirty_log log = {};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap.data();
+    if (ioctl(vm_fd_, KVM_GET_DIRTY_LOG, &log) < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_GET_DIRTY_LOG)", "slot " + std::to_string(slot));
+      return info.Env().Undefined();
+    }
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(bytes));
+    if (bytes != 0) memcpy(out.Data(), bitmap.data(), static_cast<size_t>(bytes));
+    return out;
+  }
+
+  // clearDirtyLog(slot, firstPage, numPages, bitmap)
+  Napi::Value ClearDirtyLog(const Napi::CallbackInfo& info) {
+    const char* op = "clearDirtyLog";
+    uint32_t slot = 0, num_pages = 0;
+    uint64_t first_page = 0;
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    if (!ArgCount(info, 4, op) || !ArgU32(info, 0, op, "slot", &slot) ||
+        !ArgU64(info, 1, op, "firstPage", &first_page) || !ArgU32(info, 2, op, "numPages", &num_pages) ||
+        !ArgBytes(info, 3, op, "bitmap", &data, &len) || !Open(info, op))
+      return info.Env().Undefined();
+    Slot* s = FindSlot(info, op, slot);
+    if (s == nullptr) return info.Env().Undefined();
+    uint64_t pages = s->size / 4096;
+    if (first_page > pages || num_pages > pages - first_page) {
+      ThrowArg(info.Env(), EINVAL, op, "firstPage+numPages is beyond the slot");
+      return info.Env().Undefined();
+    }
+    uint64_t need = DirtyBitmapBytes(num_pages);
+    if (len < need) {
+      ThrowArg(info.Env(), EINVAL, op, "bitmap needs " + std::to_string(need) + " bytes");
+      return info.Env().Undefined();
+    }
+    std::vector<uint64_t> bitmap(need / 8);
+    if (need != 0) memcpy(bitmap.data(), data, static_cast<size_t>(need));
+    kvm_clear_dirty_log clear = {};
+    clear.slot = slot;
+    clear.num_pages = num_pages;
+    clear.first_page = first_page;
+    clear.dirty_bitmap = bitmap.data();
+    if (ioctl(vm_fd_, KVM_CLEAR_DIRTY_LOG, &clear) < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_CLEAR_DIRTY_LOG)", "slot " + std::to_string(slot));
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value EnableManualDirtyLogProtect(const Napi::CallbackInfo& info) {
+    const char* op = "enableManualDirtyLogProtect";
+    if (!ArgCount(info, 0, op) || !Open(info, op)) return info.Env().Undefined();
+    kvm_enable_cap cap = {};
+    cap.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
+    cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+    if (ioctl(vm_fd_, KVM_ENABLE_CAP, &cap) < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_ENABLE_CAP)", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2");
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value CreateVcpu(const Napi::CallbackInfo& info) {
+    const char* op = "createVcpu";
+    uint32_t id = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "id", &id) || !Open(info, op)) return info.Env().Undefined();
+    if (id > 0x7fffffff) {
+      ThrowArg(info.Env(), EINVAL, op, "id must be below 2^31");
+      return info.Env().Undefined();
+    }
+    int fd = ioctl(vm_fd_, KVM_CREATE_VCPU, static_cast<unsigned long>(id));
+    if (fd < 0) {
+      ThrowErrno(info.Env(), errno, "ioctl(KVM_CREATE_VCPU)", "id " + std::to_string(id));
+      return info.Env().Undefined();
+    }
+    VcpuInit init = {fd, mmap_size_};
+    AddonData* data = info.Env().GetInstanceData<AddonData>();
+    return data->vcpu.New({Napi::External<VcpuInit>::New(info.Env(), &init)});
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "close")) return info.Env().Undefined();
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  // Slots go first, so that no slot ever points at unmapped memory.
+  void Shutdown() {
+    if (vm_fd_ < 0) return;
+    for (auto& [slot, s] : slots_) {
+      kvm_userspace_memory_region region = {slot, s.flags, s.gpa, 0, s.uaddr};
+      // A slot the kernel refused to delete keeps its mapping forever: unmapping
+      // it could let the address be reused while the guest still reaches it.
+      if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) == 0) Release(s.mapping);
+    }
+    slots_.clear();
+    close(vm_fd_);
+    close(kvm_fd_);
+    vm_fd_ = -1;
+    kvm_fd_ = -1;
+  }
+
+  int kvm_fd_ = -1;
+  int vm_fd_ = -1;
+  size_t mmap_size_ = 0;
+  std::map<uint32_t, Slot> slots_;
+};
+
+void InitVm(Napi::Env env, Napi::Object exports, AddonData* data) {
+  Napi::Function ctor = Vm::Define(env);
+  data->vm = Napi::Persistent(ctor);
+  exports.Set("Vm", ctor);
+}
+
+}  // namespace memtopo
