@@ -1,0 +1,10 @@
+import path from "node:path";
+import { expect, it } from "vitest";
+import { runReadmeExamples } from "../../../test-support/readme-examples.js";
+
+it("the README example runs and prints what it says", async () => {
+  const [out] = await runReadmeExamples(path.join(import.meta.dirname, "../README.md"));
+  expect(out).toContain("[ 'vga-lowmem prio 1', 'ram-below-4g prio 0' ]");
+  expect(out).toContain("true");
+  expect(out).toContain("E_REGION_HAS_CONTAINER");
+});
