@@ -1,1 +1,17 @@
-export {};
+export { type BuiltMachine, buildMachine, type MachineHost } from "./machine/build.js";
+export { MachineFormatError } from "./machine/errors.js";
+export { loadMachine } from "./machine/load.js";
+export { MACHINE_FORMAT, parseMachine } from "./machine/parse.js";
+export { type SaveInput, saveMachine } from "./machine/save.js";
+export type {
+  LogClient,
+  MachineAccel,
+  MachineJson,
+  MachineRegionJson,
+  MachineRegionKind,
+  MachineSpec,
+  RegionSpec,
+} from "./machine/types.js";
+export { type FlatOptions, printMtreeFlat } from "./mtree/flat.js";
+export { hex16, type MtreeAddressSpace } from "./mtree/format.js";
+export { printMtree, type TreeOptions } from "./mtree/tree.js";

@@ -1,0 +1,102 @@
+import type { MemoryRegion, MemoryRegionInit, MemoryRegionOps, RegionHost } from "@memtopo/region-tree";
+import { MemtopoError, MemoryRegion as Region } from "@memtopo/region-tree";
+import type { MtreeAddressSpace } from "../mtree/format.js";
+import { MachineFormatError } from "./errors.js";
+import type { MachineAccel, MachineSpec, RegionSpec } from "./types.js";
+
+/** Where a machine is built: a region host that can also create address spaces (a MemorySystem). */
+export interface MachineHost<AS extends MtreeAddressSpace = MtreeAddressSpace> extends RegionHost {
+  createAddressSpace(name: string, root: MemoryRegion): AS;
+}
+
+/** A machine description built into real regions and address spaces. */
+export interface BuiltMachine<AS extends MtreeAddressSpace = MtreeAddressSpace> {
+  readonly name: string;
+  readonly accel: MachineAccel;
+  readonly host: MachineHost<AS>;
+  /** In creation order, as the file lists them. */
+  readonly addressSpaces: readonly AS[];
+  /** Every region of the file by its id. */
+  readonly regions: ReadonlyMap<string, MemoryRegion>;
+  /** Facts of the file that the model keeps elsewhere (global dirty-log clients). */
+  readonly warnings: readonly string[];
+}
+
+// A machine file says nothing about device behaviour: ROM devices get ops with no
+// callbacks, which the access path treats as unassigned, like I/O regions without ops.
+const NO_OPS: MemoryRegionOps = Object.freeze({});
+
+/**
+ * Builds a validated machine into `host` inside one transaction: regions (alias targets
+ * before their aliases), their flags, subregions replayed in file order, then the
+ * address spaces in creation order.
+ */
+export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, host: MachineHost<AS>): BuiltMachine<AS> {
+  const regions = new Map<string, MemoryRegion>();
+  const warnings: string[] = [];
+  host.begin();
+  try {
+    const create = (s: RegionSpec): MemoryRegion => {
+      const existing = regions.get(s.id);
+      if (existing !== undefined) return existing;
+      const mr = wrap(
+        s.path,
+        () => new Region(host, initOf(s, s.alias === null ? null : create(spec.byId.get(s.alias)!))),
+      );
+      regions.set(s.id, mr);
+      return mr;
+    };
+    for (const s of spec.byId.values()) create(s);
+    for (const s of spec.byId.values()) {
+      const mr = regions.get(s.id)!;
+      wrap(s.path, () => {
+        if (s.readonly !== mr.readonly) mr.setReadonly(s.readonly);
+        if (s.nonvolatile) mr.setNonvolatile(true);
+        if (s.kind === "romd" && !s.romdMode) mr.setRomdMode(false);
+        s.log.forEach((client, i) => {
+          if (client === "vga") mr.setLog(true, "vga");
+          else {
+            warnings.push(
+              `${s.path}.log[${i}]: "${client}" is a global dirty-log client in QEMU 7.2 (the system adds it: ` +
+                `${client === "code" ? "TCG" : "migration"}); it is not kept per region`,
+            );
+          }
+        });
+        for (const child of s.subregions) {
+          wrap(child.path, () => mr.addSubregionOverlap(child.addr, regions.get(child.id)!, child.priority));
+        }
+        if (!s.enabled) mr.setEnabled(false);
+      });
+    }
+    const addressSpaces = spec.addressSpaces.map((a) =>
+      wrap(a.path, () => host.createAddressSpace(a.name, regions.get(a.root)!)),
+    );
+    return { name: spec.name, accel: spec.accel, host, addressSpaces, regions, warnings };
+  } finally {
+    host.commit();
+  }
+}
+
+function initOf(s: RegionSpec, target: MemoryRegion | null): MemoryRegionInit {
+  const common = { name: s.name, size: s.size, owner: s.owner, addr: s.addr, priority: s.priority };
+  switch (s.kind) {
+    case "alias":
+      return { ...common, kind: "alias", target: target!, offset: s.aliasOffset };
+    case "romd":
+      return { ...common, kind: "rom-device", ops: NO_OPS };
+    default:
+      return { ...common, kind: s.kind };
+  }
+}
+
+/** Region-tree errors that validation did not foresee still name the file's path. */
+function wrap<T>(path: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof MemtopoError && !(error instanceof MachineFormatError)) {
+      throw new MachineFormatError(error.code, error.message, { path, cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,108 @@
+import { DIRTY_LOG_VGA, type MemoryRegion } from "@memtopo/region-tree";
+import type { MtreeAddressSpace } from "../mtree/format.js";
+import { MACHINE_FORMAT } from "./parse.js";
+import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "./types.js";
+
+export interface SaveInput {
+  readonly name?: string;
+  readonly accel: MachineAccel;
+  /** In creation order. */
+  readonly addressSpaces: readonly Pick<MtreeAddressSpace, "name" | "root">[];
+  /** Ids to keep (e.g. the ones a machine was loaded with); other regions get `r1`, `r2`, … */
+  readonly regions?: ReadonlyMap<string, MemoryRegion>;
+}
+
+const KIND: Record<MemoryRegion["kind"], MachineRegionKind> = {
+  container: "container",
+  io: "io",
+  ram: "ram",
+  rom: "rom",
+  "rom-device": "romd",
+  "ram-device": "ram-device",
+  alias: "alias",
+};
+
+const hex = (n: bigint): string => `0x${n.toString(16)}`;
+
+/**
+ * Describes a machine as a `memtopo-machine/1` document: every region reachable from
+ * the address spaces (through subregions and alias targets) under its topmost
+ * container, subregions in reverse list order so that replaying `addSubregion` in file
+ * order rebuilds QEMU's list. Loading the result builds the same machine.
+ */
+export function saveMachine(input: SaveInput): MachineJson {
+  const ids = new Map<MemoryRegion, string>();
+  const taken = new Set<string>();
+  for (const [id, mr] of input.regions ?? []) {
+    ids.set(mr, id);
+    taken.add(id);
+  }
+  let counter = 0;
+  const idOf = (mr: MemoryRegion): string => {
+    let id = ids.get(mr);
+    if (id === undefined) {
+      do id = `r${++counter}`;
+      while (taken.has(id));
+      ids.set(mr, id);
+      taken.add(id);
+    }
+    return id;
+  };
+
+  // Topmost containers of everything reachable, in the order first met.
+  const tops: MemoryRegion[] = [];
+  const seen = new Set<MemoryRegion>();
+  const reach = (start: MemoryRegion): void => {
+    let top = start;
+    while (top.container !== null) top = top.container;
+    if (seen.has(top)) return;
+    const stack = [top];
+    tops.push(top);
+    while (stack.length > 0) {
+      const mr = stack.pop()!;
+      if (seen.has(mr)) continue;
+      seen.add(mr);
+      stack.push(...mr.subregions);
+      if (mr.alias !== null) {
+        let t = mr.alias;
+        while (t.container !== null) t = t.container;
+        if (!seen.has(t)) {
+          tops.push(t);
+          stack.push(t);
+        }
+      }
+    }
+  };
+  for (const as of input.addressSpaces) if (as.root !== null) reach(as.root);
+
+  const describe = (mr: MemoryRegion, topLevel: boolean): MachineRegionJson => {
+    const kind = KIND[mr.kind];
+    const json: MachineRegionJson = { id: idOf(mr), name: mr.name, kind, size: hex(mr.size) };
+    if (!topLevel || mr.addr !== 0n) json.addr = hex(mr.addr);
+    if (!topLevel || mr.priority !== 0) json.priority = mr.priority;
+    if (!mr.enabled) json.enabled = false;
+    if (mr.readonly !== (kind === "rom")) json.readonly = mr.readonly;
+    if (mr.nonvolatile) json.nonvolatile = true;
+    if (mr.romDevice && !mr.romdMode) json.romdMode = false;
+    if (mr.alias !== null) {
+      json.alias = idOf(mr.alias);
+      json.aliasOffset = hex(mr.aliasOffset);
+    }
+    if ((mr.dirtyLogMask & DIRTY_LOG_VGA) !== 0) json.log = ["vga"];
+    if (mr.owner !== null) json.owner = mr.owner;
+    if (mr.subregions.length > 0) json.subregions = [...mr.subregions].reverse().map((c) => describe(c, false));
+    return json;
+  };
+  const regions = tops.map((mr) => describe(mr, true));
+  const out: MachineJson = {
+    format: MACHINE_FORMAT,
+    name: input.name ?? "",
+    accel: input.accel,
+    addressSpaces: [],
+    regions,
+  };
+  out.addressSpaces = input.addressSpaces
+    .filter((as) => as.root !== null)
+    .map((as) => ({ name: as.name, root: idOf(as.root!) }));
+  return out;
+}

@@ -1,0 +1,41 @@
+import type { FlatView } from "@memtopo/flatview";
+import type { MemoryRegion } from "@memtopo/region-tree";
+
+/**
+ * What the printers need of an address space: QEMU's `AddressSpace` name, root and
+ * current view. A MemorySystem's address spaces fit; so does any object a caller builds
+ * around {@link renderFlatView}, as long as spaces whose roots resolve to the same view
+ * root share one FlatView object (the flat printer groups by view identity).
+ */
+export interface MtreeAddressSpace {
+  readonly name: string;
+  readonly root: MemoryRegion | null;
+  readonly currentMap: FlatView;
+}
+
+/** Every printed number: 16 lowercase hex digits, no `0x`, in 64-bit arithmetic (QEMU's `%016" PRIx64`). */
+export function hex16(value: bigint): string {
+  return BigInt.asUintN(64, value).toString(16).padStart(16, "0");
+}
+
+/** QEMU's `MR_SIZE`: size − 1, except 0 for an empty region, truncated to 64 bits. */
+export function mrSize(size: bigint): bigint {
+  return size === 0n ? 0n : BigInt.asUintN(64, size - 1n);
+}
+
+/** `memory_region_name`: unnamed regions print `(null)`, as glibc prints a NULL `%s`. */
+export function regionName(mr: MemoryRegion): string {
+  return mr.name ?? "(null)";
+}
+
+/**
+ * `info mtree -o`, best effort: memtopo's owner is a label, not a QOM object. A label that
+ * starts with `/` is printed as a device path, any other as a device id. Without an owner a
+ * named region is a QOM child of `/machine/unattached`; an unnamed one has no parent at all.
+ */
+export function ownerSuffix(mr: MemoryRegion): string {
+  if (mr.owner !== null) {
+    return mr.owner.startsWith("/") ? ` owner:{dev path=${mr.owner}}` : ` owner:{dev id=${mr.owner}}`;
+  }
+  return mr.name === null ? " orphan" : " parent:{obj path=/machine/unattached}";
+}

@@ -1,0 +1,98 @@
+import type { MemoryRegion } from "@memtopo/region-tree";
+import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
+
+export interface TreeOptions {
+  /** `-D`: print disabled regions with ` [disabled]`. */
+  readonly disabled?: boolean;
+  /** `-o`: print owners (best effort, see {@link ownerSuffix}). */
+  readonly owner?: boolean;
+}
+
+/** QEMU's strcmp order of address-space names: byte-wise over UTF-8. */
+function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/**
+ * `info mtree` / `info mtree -D`: one block per distinct root region, headed by the
+ * names of the spaces using it (sorted by name; among equal names the later-created
+ * first, as GLib's sorted insert does), then one `memory-region:` section for every
+ * alias target met while printing, in the order first met. QEMU prints the blocks in
+ * hash-table order; here they follow the creation order of each root's first space.
+ */
+export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOptions = {}): string {
+  const printer = new TreePrinter(options.disabled === true, options.owner === true);
+  const byRoot = new Map<MemoryRegion, string[]>();
+  for (const as of spaces) {
+    if (as.root === null) continue;
+    const names = byRoot.get(as.root) ?? [];
+    const at = names.findIndex((other) => compareNames(as.name, other) <= 0);
+    names.splice(at < 0 ? names.length : at, 0, as.name);
+    byRoot.set(as.root, names);
+  }
+  for (const [root, names] of byRoot) {
+    for (const name of names) printer.out.push(`address-space: ${name}\n`);
+    printer.print(root, 1, 0n);
+    printer.out.push("\n");
+  }
+  // The queue grows while it is walked: targets met inside a section get sections too.
+  for (let i = 0; i < printer.aliasQueue.length; i++) {
+    const target = printer.aliasQueue[i]!;
+    printer.out.push(`memory-region: ${regionName(target)}\n`);
+    printer.print(target, 1, 0n);
+    printer.out.push("\n");
+  }
+  return printer.out.join("");
+}
+
+/** Children in printing order: by `addr`, then higher priority first, then list order. */
+export function printOrder(subregions: readonly MemoryRegion[]): MemoryRegion[] {
+  return subregions
+    .map((mr, index) => ({ mr, index }))
+    .sort((a, b) => {
+      if (a.mr.addr !== b.mr.addr) return a.mr.addr < b.mr.addr ? -1 : 1;
+      if (a.mr.priority !== b.mr.priority) return b.mr.priority - a.mr.priority;
+      return a.index - b.index;
+    })
+    .map((e) => e.mr);
+}
+
+class TreePrinter {
+  readonly out: string[] = [];
+  readonly aliasQueue: MemoryRegion[] = [];
+  readonly #queued = new Set<MemoryRegion>();
+
+  constructor(
+    readonly disabled: boolean,
+    readonly owner: boolean,
+  ) {}
+
+  print(mr: MemoryRegion, level: number, base: bigint): void {
+    const start = BigInt.asUintN(64, base + mr.addr);
+    const end = BigInt.asUintN(64, start + mrSize(mr.size));
+    // Printed even when the line itself is then suppressed, so it prefixes the next line.
+    if (start < base || end < start) this.out.push("[DETECTED OVERFLOW!] ");
+    const shown = mr.enabled || this.disabled;
+    let line = "";
+    if (shown) {
+      const nv = mr.nonvolatile ? "nv-" : "";
+      line = `${"  ".repeat(level)}${hex16(start)}-${hex16(end)} (prio ${mr.priority}, ${nv}${mr.type()}): `;
+    }
+    if (mr.alias !== null) {
+      if (!this.#queued.has(mr.alias)) {
+        this.#queued.add(mr.alias);
+        this.aliasQueue.push(mr.alias);
+      }
+      const windowEnd = mr.aliasOffset + mrSize(mr.size);
+      line += `alias ${regionName(mr)} @${regionName(mr.alias)} ${hex16(mr.aliasOffset)}-${hex16(windowEnd)}`;
+    } else {
+      line += regionName(mr);
+    }
+    if (shown) {
+      if (!mr.enabled) line += " [disabled]";
+      if (this.owner) line += ownerSuffix(mr);
+      this.out.push(`${line}\n`);
+    }
+    for (const child of printOrder(mr.subregions)) this.print(child, level + 1, start);
+  }
+}

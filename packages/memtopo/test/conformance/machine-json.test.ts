@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { loadMachine, printMtree, printMtreeFlat } from "../../src/index.js";
+import { RenderingHost } from "../machine/rendering-host.js";
+import { caseNames, compareMtree, readCase, stripKvmSuffixUntilListenerExists } from "./compare.js";
+
+describe("conformance test 0: each case's machine.json, built and printed, gives QEMU's three texts", () => {
+  for (const name of caseNames()) {
+    describe(name, () => {
+      const machine = loadMachine(readCase(name, "machine.json"), new RenderingHost());
+      it("info mtree", async () => {
+        const r = await compareMtree(readCase(name, "mtree.txt"), printMtree(machine.addressSpaces));
+        expect(r.equal, r.report).toBe(true);
+      });
+      it("info mtree -D", async () => {
+        const r = await compareMtree(
+          readCase(name, "mtree-D.txt"),
+          printMtree(machine.addressSpaces, { disabled: true }),
+        );
+        expect(r.equal, r.report).toBe(true);
+      });
+      it("info mtree -f", async () => {
+        const expected = stripKvmSuffixUntilListenerExists(readCase(name, "mtree-f.txt"));
+        const r = await compareMtree(expected, printMtreeFlat(machine.addressSpaces));
+        expect(r.equal, r.report).toBe(true);
+      });
+    });
+  }
+});
