@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// `pnpm bench [name…] [--n N] [--json]`: builds the packages, then runs the benchmark
+// cases that every `packages/*/bench/*.bench.mjs` exports, measured with mitata.
+// A case is { name, params: [..], setup(param) -> fn | { fn, extra } }; each (case,
+// param) is measured in this one process so their numbers can be compared as ratios.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { measure } from "mitata";
+import { quietBuild } from "./lib/quiet-build.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { json: { type: "boolean", default: false }, n: { type: "string" }, help: { type: "boolean" } },
+});
+if (values.help) {
+  console.log("usage: pnpm -s bench [case…] [--n N] [--json]");
+  process.exit(0);
+}
+quietBuild(root, ["./packages/*"]);
+
+const files = fs
+  .readdirSync(path.join(root, "packages"))
+  .flatMap((p) => {
+    const dir = path.join(root, "packages", p, "bench");
+    return fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith(".bench.mjs"))
+          .map((f) => path.join(dir, f))
+      : [];
+  })
+  .sort();
+const cases = [];
+for (const file of files) cases.push(...(await import(pathToFileURL(file).href)).cases);
+const known = new Set(cases.map((c) => c.name));
+for (const name of positionals) {
+  if (!known.has(name)) {
+    console.error(`unknown benchmark "${name}"; known: ${[...known].join(", ")}`);
+    process.exit(2);
+  }
+}
+
+const results = [];
+for (const c of cases) {
+  if (positionals.length > 0 && !positionals.includes(c.name)) continue;
+  const params = values.n === undefined ? c.params : [Number(values.n)];
+  for (const n of params) {
+    const prepared = await c.setup(n);
+    const fn = typeof prepared === "function" ? prepared : prepared.fn;
+    const stats = await measure(fn, { min_cpu_time: 300e6 });
+    const extra = typeof prepared === "function" ? {} : (prepared.extra ?? {});
+    results.push({ bench: c.name, n, ...c.report(stats.avg / 1000, n), ...extra, p50_us: round(stats.p50 / 1000) });
+  }
+}
+
+if (values.json) {
+  for (const r of results) console.log(JSON.stringify(r));
+} else {
+  console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} ×${os.cpus().length}`);
+  const keys = [...new Set(results.flatMap((r) => Object.keys(r)))];
+  const rows = [keys, ...results.map((r) => keys.map((k) => String(r[k] ?? "")))];
+  const widths = keys.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
+}
+
+function round(x) {
+  return Math.round(x * 1000) / 1000;
+}
