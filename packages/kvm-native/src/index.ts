@@ -1,1 +1,33 @@
-export {};
+export type {
+  BindingLoadFailure,
+  NativeBinding,
+  NativeLayout,
+  NativeRamBlock,
+  NativeVcpu,
+  NativeVm,
+  RegName,
+  SegmentName,
+} from "./binding.js";
+export { enterRealMode } from "./boot.js";
+export { EventFdNotifier } from "./event-notifier.js";
+export { KvmRunDecoder, type VcpuExit } from "./exits.js";
+export { NativeKvm, type NativeKvmOptions } from "./native-kvm.js";
+export {
+  DEFAULT_KVM_DEVICE,
+  isAvailable,
+  type ProbeFailureReason,
+  type ProbeOptions,
+  type ProbeResult,
+  probe,
+} from "./probe.js";
+export { NativeRamAllocator, nativeRamAllocator } from "./ram.js";
+export type { DTable, Regs, Segment, Sregs } from "./regs.js";
+export {
+  type GuestBus,
+  type RunnableVcpu,
+  type RunResult,
+  type RunVcpuOptions,
+  runVcpu,
+  type StopReason,
+} from "./run-loop.js";
+export { Vcpu } from "./vcpu.js";

@@ -1,0 +1,181 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Byte offsets and constants from <linux/kvm.h>, computed by the addon with offsetof. */
+export interface NativeLayout {
+  readonly run: Readonly<Record<RunField, number>>;
+  readonly regs: Readonly<Record<RegName | "size", number>>;
+  readonly segment: Readonly<Record<SegmentField | "size", number>>;
+  readonly dtable: Readonly<Record<"base" | "limit", number>>;
+  readonly sregs: Readonly<Record<SregField | "size", number>>;
+  readonly exits: Readonly<Record<ExitName, number>>;
+  readonly apiVersion: number;
+}
+
+export type RunField =
+  | "immediateExit"
+  | "exitReason"
+  | "ioDirection"
+  | "ioSize"
+  | "ioPort"
+  | "ioCount"
+  | "ioDataOffset"
+  | "mmioPhysAddr"
+  | "mmioData"
+  | "mmioLen"
+  | "mmioIsWrite"
+  | "hwExitReason"
+  | "failEntryReason"
+  | "failEntryCpu"
+  | "internalSuberror"
+  | "internalNdata"
+  | "internalData"
+  | "internalDataMax";
+
+export const REG_NAMES = [
+  "rax",
+  "rbx",
+  "rcx",
+  "rdx",
+  "rsi",
+  "rdi",
+  "rsp",
+  "rbp",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+  "rip",
+  "rflags",
+] as const;
+export type RegName = (typeof REG_NAMES)[number];
+
+export const SEGMENT_NAMES = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
+export type SegmentName = (typeof SEGMENT_NAMES)[number];
+export type SegmentField =
+  | "base"
+  | "limit"
+  | "selector"
+  | "type"
+  | "present"
+  | "dpl"
+  | "db"
+  | "s"
+  | "l"
+  | "g"
+  | "avl"
+  | "unusable";
+export type SregField =
+  | SegmentName
+  | "gdt"
+  | "idt"
+  | "cr0"
+  | "cr2"
+  | "cr3"
+  | "cr4"
+  | "cr8"
+  | "efer"
+  | "apicBase"
+  | "interruptBitmap";
+export type ExitName =
+  | "UNKNOWN"
+  | "IO"
+  | "HLT"
+  | "MMIO"
+  | "SHUTDOWN"
+  | "FAIL_ENTRY"
+  | "INTR"
+  | "INTERNAL_ERROR"
+  | "SYSTEM_EVENT"
+  | "IO_IN"
+  | "IO_OUT";
+
+/** A guest RAM mapping owned by the addon (memfd + mmap, MAP_NORESERVE). */
+export interface NativeRamBlock {
+  buffer(): ArrayBuffer;
+  hostAddr(): bigint;
+  mapLength(): bigint;
+  release(): void;
+}
+
+export interface NativeVm {
+  checkExtension(cap: number): number;
+  setUserMemoryRegion(
+    slot: number,
+    flags: number,
+    guestPhysAddr: bigint,
+    memorySize: bigint,
+    userspaceAddr: bigint,
+  ): void;
+  ioeventfd(addr: bigint, len: number, fd: number, flags: number, datamatch: bigint): void;
+  getDirtyLog(slot: number): Uint8Array;
+  clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
+  enableManualDirtyLogProtect(): void;
+  createVcpu(id: number): NativeVcpu;
+  close(): void;
+}
+
+export interface NativeVcpu {
+  run(): number;
+  runBuffer(): ArrayBuffer;
+  kick(): void;
+  getRegs(): Uint8Array;
+  setRegs(bytes: Uint8Array): void;
+  getSregs(): Uint8Array;
+  setSregs(bytes: Uint8Array): void;
+  benchExitLoop(maxExits: number): [number, number];
+  close(): void;
+}
+
+/** What the compiled addon exports. Every function validates its arguments and throws errors with an errno `code`. */
+export interface NativeBinding {
+  readonly RamBlock: new (name: string, size: bigint) => NativeRamBlock;
+  readonly Vm: new (devicePath: string) => NativeVm;
+  eventfdCreate(): number;
+  eventfdRead(fd: number): bigint | null;
+  eventfdWrite(fd: number, value: bigint): void;
+  eventfdClose(fd: number): void;
+  probeDevice(devicePath: string): number;
+  pageSize(): number;
+  readonly layout: NativeLayout;
+}
+
+/** Where the binary was looked for, and why loading failed. */
+export interface BindingLoadFailure {
+  readonly detail: string;
+  readonly triedPaths: readonly string[];
+}
+
+/** The package root: src/ and dist/ both sit one level below it. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+let cached: NativeBinding | BindingLoadFailure | undefined;
+
+export function isBinding(value: NativeBinding | BindingLoadFailure): value is NativeBinding {
+  return "layout" in value;
+}
+
+/**
+ * Loads the addon on first use (never at import, so the package imports on any
+ * platform): build/Release first, then prebuilds/<platform>-<arch>, as node-gyp-build does.
+ */
+export function loadBinding(): NativeBinding | BindingLoadFailure {
+  if (cached !== undefined) return cached;
+  const require = createRequire(import.meta.url);
+  const triedPaths = [
+    path.join(packageRoot, "build/Release/kvm_native.node"),
+    path.join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`),
+  ];
+  try {
+    const load = require("node-gyp-build") as (dir: string) => unknown;
+    cached = load(packageRoot) as NativeBinding;
+  } catch (error) {
+    cached = { detail: error instanceof Error ? error.message : String(error), triedPaths };
+  }
+  return cached;
+}

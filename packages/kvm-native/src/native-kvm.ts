@@ -1,0 +1,134 @@
+import { type KvmBackend, KvmError, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
+import { native } from "./errors.js";
+import { EventFdNotifier } from "./event-notifier.js";
+import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
+import { NativeRamAllocator } from "./ram.js";
+import { Vcpu } from "./vcpu.js";
+
+export interface NativeKvmOptions {
+  /** The KVM device, "/dev/kvm" unless told. */
+  readonly devicePath?: string;
+  /** A binding to use instead of the package's own binary (a custom build). */
+  readonly nativeBinding?: NativeBinding;
+  /**
+   * Enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: getDirtyLog no longer re-protects,
+   * clearDirtyLog does. Without it clearDirtyLog fails with EINVAL.
+   */
+  readonly manualDirtyLogProtect?: boolean;
+}
+
+/**
+ * A KVM VM on /dev/kvm, implementing {@link KvmBackend}, plus the guest RAM
+ * allocator, eventfds and vCPUs that go with it. Memslots may only point into RAM
+ * from {@link ramAllocator} (the addon checks), and that RAM stays mapped while a
+ * memslot uses it, whatever the garbage collector does.
+ */
+export class NativeKvm implements KvmBackend {
+  readonly name = "native";
+  readonly hostPageSize: number;
+  /** Guest RAM for this VM: `new MemorySystem({ ramAllocator: vm.ramAllocator })`. */
+  readonly ramAllocator: NativeRamAllocator;
+  readonly layout: NativeLayout;
+  readonly #binding: NativeBinding;
+  readonly #vm: NativeVm;
+  readonly #vcpus = new Set<Vcpu>();
+  readonly #notifiers = new Set<EventFdNotifier>();
+  #closed = false;
+
+  private constructor(binding: NativeBinding, vm: NativeVm) {
+    this.#binding = binding;
+    this.#vm = vm;
+    this.layout = binding.layout;
+    this.hostPageSize = binding.pageSize();
+    this.ramAllocator = new NativeRamAllocator(binding);
+  }
+
+  /** Opens the device and creates a VM; throws a KvmError (code = errno name or probe reason) when it cannot. */
+  static open(options: NativeKvmOptions = {}): NativeKvm {
+    const binding = bindingOrReason(options.nativeBinding);
+    if (!("layout" in binding)) throw new KvmError(binding.reason, "open", binding.detail);
+    const devicePath = options.devicePath ?? DEFAULT_KVM_DEVICE;
+    const vm = native("KVM_CREATE_VM", () => new binding.Vm(devicePath));
+    const kvm = new NativeKvm(binding, vm);
+    if (options.manualDirtyLogProtect === true) {
+      try {
+        native("KVM_ENABLE_CAP", () => vm.enableManualDirtyLogProtect());
+      } catch (error) {
+        vm.close();
+        throw error;
+      }
+    }
+    return kvm;
+  }
+
+  checkExtension(cap: number): number {
+    return native("KVM_CHECK_EXTENSION", () => this.#vm.checkExtension(cap));
+  }
+
+  setUserMemoryRegion(region: KvmUserspaceMemoryRegion): void {
+    const r = object(region, "KVM_SET_USER_MEMORY_REGION", "region");
+    native("KVM_SET_USER_MEMORY_REGION", () =>
+      this.#vm.setUserMemoryRegion(r.slot, r.flags, r.guestPhysAddr, r.memorySize, r.userspaceAddr),
+    );
+  }
+
+  ioeventfd(request: KvmIoeventfd): void {
+    const r = object(request, "KVM_IOEVENTFD", "request");
+    const fd = (r.notifier as { fd?: unknown } | null | undefined)?.fd;
+    if (typeof fd !== "number") {
+      throw new KvmError("EBADF", "KVM_IOEVENTFD", "request.notifier has no eventfd (use vm.createEventNotifier())");
+    }
+    native("KVM_IOEVENTFD", () => this.#vm.ioeventfd(r.addr, r.len, fd, r.flags, r.datamatch));
+  }
+
+  getDirtyLog(slot: number): Uint8Array {
+    return native("KVM_GET_DIRTY_LOG", () => this.#vm.getDirtyLog(slot));
+  }
+
+  clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void {
+    native("KVM_CLEAR_DIRTY_LOG", () => this.#vm.clearDirtyLog(slot, firstPage, numPages, bitmap));
+  }
+
+  /** A new eventfd-backed notifier for ioeventfds; closed with the VM. */
+  createEventNotifier(): EventFdNotifier {
+    this.#assertOpen("createEventNotifier");
+    const notifier = new EventFdNotifier(this.#binding);
+    this.#notifiers.add(notifier);
+    return notifier;
+  }
+
+  createVcpu(id: number): Vcpu {
+    const nativeVcpu = native("KVM_CREATE_VCPU", () => this.#vm.createVcpu(id));
+    const vcpu = new Vcpu(id, nativeVcpu, this.layout, () => this.#vcpus.delete(vcpu));
+    this.#vcpus.add(vcpu);
+    return vcpu;
+  }
+
+  /**
+   * Closes vCPUs, deletes every memslot, closes the VM, then releases its RAM and
+   * eventfds. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const vcpu of [...this.#vcpus]) vcpu.close();
+    this.#vm.close();
+    this.ramAllocator.releaseAll();
+    for (const notifier of this.#notifiers) notifier.close();
+    this.#notifiers.clear();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new KvmError("EBADF", operation, "the VM is closed");
+  }
+}
+
+function object<T>(value: T, operation: string, name: string): T {
+  if (typeof value !== "object" || value === null) throw new KvmError("EINVAL", operation, `${name} must be an object`);
+  return value;
+}

@@ -1,0 +1,76 @@
+import type { NativeLayout, NativeVcpu } from "./binding.js";
+import { native } from "./errors.js";
+import { KvmRunDecoder, type VcpuExit } from "./exits.js";
+import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.js";
+
+/** A vCPU of a {@link NativeKvm}. Run it in the thread that owns its device models. */
+export class Vcpu {
+  readonly id: number;
+  readonly #native: NativeVcpu;
+  readonly #layout: NativeLayout;
+  readonly #decoder: KvmRunDecoder;
+  readonly #onClose: () => void;
+  #closed = false;
+
+  /** @internal Created by NativeKvm.createVcpu. */
+  constructor(id: number, nativeVcpu: NativeVcpu, layout: NativeLayout, onClose: () => void) {
+    this.id = id;
+    this.#native = nativeVcpu;
+    this.#layout = layout;
+    this.#decoder = new KvmRunDecoder(
+      layout,
+      native("mmap kvm_run", () => nativeVcpu.runBuffer()),
+    );
+    this.#onClose = onClose;
+  }
+
+  /** One KVM_RUN (signals are retried), then the exit it ended with. */
+  run(): VcpuExit {
+    native("KVM_RUN", () => this.#native.run());
+    return this.#decoder.decode();
+  }
+
+  /** Makes the current or next run() return at once with an "intr" exit (kvm_run.immediate_exit). */
+  kick(): void {
+    native("kick", () => this.#native.kick());
+  }
+
+  getRegs(): Regs {
+    return decodeRegs(
+      this.#layout,
+      native("KVM_GET_REGS", () => this.#native.getRegs()),
+    );
+  }
+
+  setRegs(regs: Regs): void {
+    const bytes = encodeRegs(this.#layout, regs);
+    native("KVM_SET_REGS", () => this.#native.setRegs(bytes));
+  }
+
+  getSregs(): Sregs {
+    return decodeSregs(
+      this.#layout,
+      native("KVM_GET_SREGS", () => this.#native.getSregs()),
+    );
+  }
+
+  setSregs(sregs: Sregs): void {
+    const bytes = encodeSregs(this.#layout, sregs);
+    native("KVM_SET_SREGS", () => this.#native.setSregs(bytes));
+  }
+
+  /**
+   * The benchmark baseline: a C loop in the addon runs until `maxExits` IO/MMIO
+   * exits (reads answer 0) or any other exit. Returns the number of exits handled.
+   */
+  benchExitLoop(maxExits: number): number {
+    return native("benchExitLoop", () => this.#native.benchExitLoop(maxExits))[0];
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#onClose();
+  }
+}

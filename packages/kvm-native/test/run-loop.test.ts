@@ -1,0 +1,159 @@
+import { MEMTX_DECODE_ERROR, MEMTX_OK } from "@memtopo/region-tree";
+import { describe, expect, it } from "vitest";
+import { isBinding, loadBinding, type NativeLayout } from "../src/binding.js";
+import { type GuestBus, KvmRunDecoder, runVcpu, type VcpuExit } from "../src/index.js";
+import { RecordingBus } from "./helpers.js";
+
+// The dispatch logic of runVcpu and the kvm_run decoder, driven by a scripted vCPU
+// that writes exits into a kvm_run-shaped buffer exactly where the kernel would
+// (offsets from the addon), so this runs without /dev/kvm.
+const loaded = loadBinding();
+
+describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () => {
+  const layout = (loaded as { layout: NativeLayout }).layout;
+  const { run, exits } = layout;
+
+  type Step =
+    | { io: { out: boolean; port: number; size: number; count: number; bytes?: number[] } }
+    | { mmio: { addr: bigint; write: boolean; len: number; bytes?: number[] } }
+    | { reason: number };
+
+  /** A vCPU that plays `steps` one per run(), and records what the loop left in kvm_run before each next run. */
+  function scripted(steps: Step[]) {
+    const buffer = new ArrayBuffer(4096);
+    const view = new DataView(buffer);
+    const decoder = new KvmRunDecoder(layout, buffer);
+    const seenBeforeRun: number[][] = [];
+    let last: Step | undefined;
+    let i = 0;
+    return {
+      seenBeforeRun,
+      run(): VcpuExit {
+        if (last !== undefined && "io" in last && !last.io.out) {
+          seenBeforeRun.push([...new Uint8Array(buffer, 1024, last.io.size * last.io.count)]);
+        }
+        if (last !== undefined && "mmio" in last && !last.mmio.write) {
+          seenBeforeRun.push([...new Uint8Array(buffer, run.mmioData, last.mmio.len)]);
+        }
+        const step = steps[i++] ?? { reason: exits.HLT };
+        last = step;
+        if ("io" in step) {
+          view.setUint32(run.exitReason, exits.IO, true);
+          view.setUint8(run.ioDirection, step.io.out ? exits.IO_OUT : exits.IO_IN);
+          view.setUint8(run.ioSize, step.io.size);
+          view.setUint16(run.ioPort, step.io.port, true);
+          view.setUint32(run.ioCount, step.io.count, true);
+          view.setBigUint64(run.ioDataOffset, 1024n, true);
+          new Uint8Array(buffer, 1024, 64).fill(0);
+          new Uint8Array(buffer, 1024).set(step.io.bytes ?? []);
+        } else if ("mmio" in step) {
+          view.setUint32(run.exitReason, exits.MMIO, true);
+          view.setBigUint64(run.mmioPhysAddr, step.mmio.addr, true);
+          view.setUint32(run.mmioLen, step.mmio.len, true);
+          view.setUint8(run.mmioIsWrite, step.mmio.write ? 1 : 0);
+          new Uint8Array(buffer, run.mmioData, 8).fill(0);
+          new Uint8Array(buffer, run.mmioData).set(step.mmio.bytes ?? []);
+        } else {
+          view.setUint32(run.exitReason, step.reason, true);
+        }
+        return decoder.decode();
+      },
+    };
+  }
+
+  it("an MMIO write passes the guest's bytes; an MMIO read's bytes land in kvm_run for the next KVM_RUN", () => {
+    const vcpu = scripted([
+      { mmio: { addr: 0xfee00000n, write: true, len: 4, bytes: [1, 2, 3, 4] } },
+      { mmio: { addr: 0xd0000n, write: false, len: 2 } },
+    ]);
+    const memory = new RecordingBus();
+    memory.values.set(0xd0000n, [0xaa, 0xbb]);
+    const result = runVcpu(vcpu, { memory, io: new RecordingBus() });
+    expect(result).toMatchObject({ reason: "hlt", exits: 2, failedAccesses: 0 });
+    expect(memory.log).toEqual([
+      { kind: "write", addr: 0xfee00000n, bytes: [1, 2, 3, 4] },
+      { kind: "read", addr: 0xd0000n, bytes: [0xaa, 0xbb] },
+    ]);
+    expect(vcpu.seenBeforeRun).toEqual([[0xaa, 0xbb]]);
+  });
+
+  it("a rep outs/ins exit is `count` accesses of `size` bytes to the same port, in order", () => {
+    const vcpu = scripted([
+      { io: { out: true, port: 0x3f8, size: 2, count: 3, bytes: [1, 0, 2, 0, 3, 0] } },
+      { io: { out: false, port: 0x60, size: 1, count: 2 } },
+    ]);
+    const io = new RecordingBus();
+    let next = 0x10;
+    const counting: GuestBus = {
+      read: (addr, data) => {
+        data[0] = next++;
+        return io.read(addr, new Uint8Array(0));
+      },
+      write: (addr, data) => io.write(addr, data),
+    };
+    const result = runVcpu(vcpu, { memory: new RecordingBus(), io: counting });
+    expect(result.exits).toBe(2);
+    expect(io.log.map((a) => [a.kind, a.addr, a.bytes])).toEqual([
+      ["write", 0x3f8n, [1, 0]],
+      ["write", 0x3f8n, [2, 0]],
+      ["write", 0x3f8n, [3, 0]],
+      ["read", 0x60n, []],
+      ["read", 0x60n, []],
+    ]);
+    expect(vcpu.seenBeforeRun).toEqual([[0x10, 0x11]]);
+  });
+
+  it("stops on HLT, SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR, a kick and unknown exits, with the exit", () => {
+    const cases: [number, string, string][] = [
+      [exits.HLT, "hlt", "hlt"],
+      [exits.SHUTDOWN, "shutdown", "shutdown"],
+      [exits.FAIL_ENTRY, "fail-entry", "fail-entry"],
+      [exits.INTERNAL_ERROR, "internal-error", "internal-error"],
+      [exits.INTR, "kicked", "intr"],
+      [exits.SYSTEM_EVENT, "unhandled-exit", "other"],
+      [exits.UNKNOWN, "unhandled-exit", "unknown"],
+    ];
+    for (const [reason, stop, decoded] of cases) {
+      const result = runVcpu(scripted([{ io: { out: true, port: 1, size: 1, count: 1 } }, { reason }]), {
+        memory: new RecordingBus(),
+        io: new RecordingBus(),
+      });
+      expect(result.reason).toBe(stop);
+      expect(result.exits).toBe(1);
+      expect(result.exit?.reason).toBe(decoded);
+    }
+  });
+
+  it("stops with max-exits after the budget, and counts accesses that did not return MEMTX_OK", () => {
+    const steps: Step[] = Array.from({ length: 10 }, () => ({ mmio: { addr: 0x1000n, write: true, len: 1 } }));
+    const failing: GuestBus = { read: () => MEMTX_OK, write: () => MEMTX_DECODE_ERROR };
+    const result = runVcpu(scripted(steps), { memory: failing, io: failing }, { maxExits: 4 });
+    expect(result).toMatchObject({ reason: "max-exits", exits: 4, failedAccesses: 4 });
+  });
+
+  it("decodes FAIL_ENTRY and INTERNAL_ERROR details", () => {
+    const buffer = new ArrayBuffer(4096);
+    const view = new DataView(buffer);
+    const decoder = new KvmRunDecoder(layout, buffer);
+    view.setUint32(run.exitReason, exits.FAIL_ENTRY, true);
+    view.setBigUint64(run.failEntryReason, 0x80000021n, true);
+    view.setUint32(run.failEntryCpu, 3, true);
+    expect(decoder.decode()).toEqual({ reason: "fail-entry", hardwareEntryFailureReason: 0x80000021n, cpu: 3 });
+    view.setUint32(run.exitReason, exits.INTERNAL_ERROR, true);
+    view.setUint32(run.internalSuberror, 1, true);
+    view.setUint32(run.internalNdata, 2, true);
+    view.setBigUint64(run.internalData, 7n, true);
+    view.setBigUint64(run.internalData + 8, 9n, true);
+    expect(decoder.decode()).toEqual({ reason: "internal-error", suberror: 1, data: [7n, 9n] });
+  });
+
+  it("refuses io data that would lie outside kvm_run", () => {
+    const buffer = new ArrayBuffer(4096);
+    const view = new DataView(buffer);
+    view.setUint32(run.exitReason, exits.IO, true);
+    view.setUint8(run.ioSize, 4);
+    view.setUint32(run.ioCount, 2, true);
+    view.setBigUint64(run.ioDataOffset, 4090n, true);
+    expect(() => new KvmRunDecoder(layout, buffer).decode()).toThrow(expect.objectContaining({ code: "EIO" }));
+  });
+});
