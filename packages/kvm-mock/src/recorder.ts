@@ -1,0 +1,91 @@
+import { KvmError } from "@memtopo/kvm";
+import { kernelError, MockKvmUsageError } from "./errors.js";
+import { integerIn } from "./validate.js";
+
+/** The KvmBackend methods the mock records. */
+export type KvmMethod = "checkExtension" | "setUserMemoryRegion" | "ioeventfd" | "getDirtyLog" | "clearDirtyLog";
+
+const METHODS: readonly KvmMethod[] = [
+  "checkExtension",
+  "setUserMemoryRegion",
+  "ioeventfd",
+  "getDirtyLog",
+  "clearDirtyLog",
+];
+
+/** A call about to run, as fault predicates see it. */
+export interface PendingCall {
+  readonly method: KvmMethod;
+  readonly args: readonly unknown[];
+}
+
+/** One recorded call: `errno` is set when it failed (`injected` when a fault made it fail). */
+export interface KvmCall extends PendingCall {
+  readonly result?: unknown;
+  readonly errno?: string;
+  readonly injected?: boolean;
+}
+
+interface Fault {
+  readonly matches: (call: PendingCall) => boolean;
+  readonly errno: string;
+  skip: number;
+}
+
+/** The call log and the pending injected faults. */
+export class CallRecorder {
+  #calls: KvmCall[] = [];
+  #faults: Fault[] = [];
+
+  get calls(): readonly KvmCall[] {
+    return this.#calls;
+  }
+
+  clear(): void {
+    this.#calls = [];
+  }
+
+  failNext(target: KvmMethod | ((call: PendingCall) => boolean), errno: string, after: number): void {
+    if (typeof target === "string" && !METHODS.includes(target)) {
+      throw new MockKvmUsageError(`unknown method ${JSON.stringify(target)}`, "target");
+    }
+    if (typeof target !== "string" && typeof target !== "function") {
+      throw new MockKvmUsageError("expected a method name or a predicate", "target");
+    }
+    if (typeof errno !== "string" || !/^E[A-Z0-9]+$/.test(errno)) {
+      throw new MockKvmUsageError(`expected an errno name such as "EIO", got ${String(errno)}`, "errno");
+    }
+    const skip = integerIn(after, 0, Number.MAX_SAFE_INTEGER, "options.after");
+    const matches = typeof target === "string" ? (call: PendingCall) => call.method === target : target;
+    this.#faults = [...this.#faults, { matches, errno, skip }];
+  }
+
+  clearFaults(): void {
+    this.#faults = [];
+  }
+
+  /**
+   * Runs one backend call: an armed fault that matches (after skipping its `after` matching
+   * calls) fails it before `body` runs, so nothing changes; kernel errors are recorded too.
+   */
+  run<T>(method: KvmMethod, args: readonly unknown[], operation: string, body: () => T): T {
+    const call: PendingCall = { method, args };
+    const fault = this.#faults.find((f) => f.matches(call));
+    if (fault !== undefined) {
+      if (fault.skip === 0) {
+        this.#faults = this.#faults.filter((f) => f !== fault);
+        this.#calls.push({ ...call, errno: fault.errno, injected: true });
+        throw kernelError(fault.errno, operation, "injected fault");
+      }
+      fault.skip -= 1;
+    }
+    try {
+      const result = body();
+      this.#calls.push(result === undefined ? call : { ...call, result });
+      return result;
+    } catch (error) {
+      if (error instanceof KvmError) this.#calls.push({ ...call, errno: error.code });
+      throw error;
+    }
+  }
+}
