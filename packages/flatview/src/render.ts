@@ -2,6 +2,7 @@ import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
+import { RangeList } from "./range-list.js";
 import { simplify } from "./simplify.js";
 
 export interface RenderOptions {
@@ -22,11 +23,11 @@ const ownMask = (mr: MemoryRegion): number => mr.dirtyLogMask;
  */
 export function renderFlatView(asRoot: MemoryRegion | null, options: RenderOptions = {}): FlatView {
   const root = getFlatViewRoot(asRoot);
-  const ranges: FlatRange[] = [];
+  const ranges = new RangeList();
   if (root !== null) {
     renderRegion(ranges, root, 0n, 0n, SIZE_2_64, false, false, options.dirtyLogMask ?? ownMask);
   }
-  return new FlatView(root, simplify(ranges));
+  return new FlatView(root, simplify(ranges.toArray()));
 }
 
 /**
@@ -35,7 +36,7 @@ export function renderFlatView(asRoot: MemoryRegion | null, options: RenderOptio
  * is already in the view wins. `base` may go negative or past 2^64 through alias offsets.
  */
 function renderRegion(
-  view: FlatRange[],
+  view: RangeList,
   mr: MemoryRegion,
   baseIn: bigint,
   clipStartIn: bigint,
@@ -78,13 +79,11 @@ function renderRegion(
     readonly,
     nonvolatile,
   });
-  let i = firstEndingAfter(view, pos);
-  for (; i < view.length && remain > 0n; i++) {
-    const r = view[i]!;
+  const cursor = view.seek(pos);
+  for (let r = view.at(cursor); r !== undefined && remain > 0n; view.next(cursor), r = view.at(cursor)) {
     if (pos < r.start) {
       const gap = r.start - pos < remain ? r.start - pos : remain;
-      view.splice(i, 0, fill(pos, gap));
-      i++;
+      view.insert(cursor, fill(pos, gap));
       pos += gap;
       offset += gap;
       remain -= gap;
@@ -96,18 +95,5 @@ function renderRegion(
     offset += hidden;
     remain -= hidden;
   }
-  if (remain > 0n) view.splice(i, 0, fill(pos, remain));
-}
-
-/** Index of the first range that ends after `pos` (earlier ones cannot meet the clip). */
-function firstEndingAfter(view: readonly FlatRange[], pos: bigint): number {
-  let lo = 0;
-  let hi = view.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = view[mid]!;
-    if (r.start + r.size <= pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  if (remain > 0n) view.insert(cursor, fill(pos, remain));
 }

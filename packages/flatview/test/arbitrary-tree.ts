@@ -11,6 +11,8 @@ export interface RegionStep {
   kind: "container" | "io" | "ram" | "rom" | "alias";
   size: bigint;
   parent: number;
+  /** Add directly under the root (keeps large trees wide rather than deep). */
+  toRoot: boolean;
   addr: bigint;
   priority: number;
   overlap: boolean;
@@ -23,21 +25,25 @@ export interface RegionStep {
 
 const unit = 0x100n;
 
-function stepArb(top: boolean): fc.Arbitrary<RegionStep> {
+function stepArb(top: boolean, slots: bigint): fc.Arbitrary<RegionStep> {
   const addr = top
     ? fc.oneof(
-        fc.bigInt({ min: 0n, max: 0x40n }).map((x) => x * unit),
-        fc.bigInt({ min: 0n, max: 0x40n }).map((x) => SIZE_2_64 - x * unit),
+        fc.bigInt({ min: 0n, max: slots }).map((x) => x * unit),
+        fc.bigInt({ min: 0n, max: slots }).map((x) => SIZE_2_64 - x * unit),
       )
-    : fc.bigInt({ min: 0n, max: 0x40n }).map((x) => x * unit);
+    : fc.bigInt({ min: 0n, max: slots }).map((x) => x * unit);
   return fc.record({
     kind: fc.constantFrom("container", "io", "ram", "rom", "alias"),
-    size: fc.oneof(
-      fc.bigInt({ min: 0n, max: 0x20n }).map((x) => x * unit),
-      fc.bigInt({ min: 1n, max: 0x2000n }),
-      fc.constant(SIZE_2_64),
-    ),
+    size:
+      slots > 0x40n
+        ? fc.bigInt({ min: 1n, max: 0x300n })
+        : fc.oneof(
+            fc.bigInt({ min: 0n, max: 0x20n }).map((x) => x * unit),
+            fc.bigInt({ min: 1n, max: 0x2000n }),
+            fc.constant(SIZE_2_64),
+          ),
     parent: fc.nat(),
+    toRoot: slots > 0x40n ? fc.boolean() : fc.constant(false),
     addr,
     priority: fc.integer({ min: -2, max: 2 }),
     overlap: fc.boolean(),
@@ -49,7 +55,11 @@ function stepArb(top: boolean): fc.Arbitrary<RegionStep> {
   });
 }
 
-export const treeRecipe = (top = false) => fc.array(stepArb(top), { minLength: 1, maxLength: 30 });
+/** Small trees over a small space by default; `large` spreads ~1000 regions over a wider one. */
+export const treeRecipe = (top = false, large = false) =>
+  large
+    ? fc.array(stepArb(top, 0x4000n), { minLength: 800, maxLength: 1200 })
+    : fc.array(stepArb(top, 0x40n), { minLength: 1, maxLength: 30 });
 
 export function buildTree(steps: readonly RegionStep[]): {
   host: StandaloneHost;
@@ -81,7 +91,7 @@ export function buildTree(steps: readonly RegionStep[]): {
     // Every fourth region stays parentless: a pure alias target.
     if (s.parent % 4 === 3) return;
     const parents = all.filter((p) => p !== mr && p.kind !== "ram" && p.kind !== "rom");
-    const parent = parents[s.parent % parents.length]!;
+    const parent = s.toRoot ? root : parents[s.parent % parents.length]!;
     try {
       if (s.overlap) parent.addSubregionOverlap(s.addr, mr, s.priority);
       else parent.addSubregion(s.addr, mr);

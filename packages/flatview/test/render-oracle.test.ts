@@ -23,13 +23,15 @@ function regionEdges(all: ReturnType<typeof buildTree>["all"]): bigint[] {
   return edges;
 }
 
-function checkAgainstOracle(top: boolean) {
+function checkAgainstOracle(top: boolean, large = false, numRuns = 400): number {
+  let largest = 0;
   fc.assert(
-    fc.property(treeRecipe(top), (steps) => {
+    fc.property(treeRecipe(top, large), (steps) => {
       const { root, all } = buildTree(steps);
       const view = renderFlatView(root);
       const viewRoot = getFlatViewRoot(root);
       const ranges = view.ranges;
+      largest = Math.max(largest, ranges.length);
       for (let i = 0; i < ranges.length; i++) {
         const r = ranges[i]!;
         expect(r.size > 0n).toBe(true);
@@ -55,8 +57,9 @@ function checkAgainstOracle(top: boolean) {
         expect(got!.romdMode).toBe(expected.mr.romdMode);
       }
     }),
-    { numRuns: 400 },
+    { numRuns },
   );
+  return largest;
 }
 
 describe("FlatView equals the per-address oracle (memory-model §3)", () => {
@@ -66,5 +69,9 @@ describe("FlatView equals the per-address oracle (memory-model §3)", () => {
 
   it("on random trees touching the 2^64 edge", () => {
     checkAgainstOracle(true);
+  });
+
+  it("on large random trees (views of hundreds of ranges, past one chunk of the range list)", () => {
+    expect(checkAgainstOracle(false, true, 6)).toBeGreaterThan(256);
   });
 });
