@@ -1,1 +1,3 @@
-export {};
+export { type EventNotifier, type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "@memtopo/region-tree";
+export { collectIoeventfds } from "./collect.js";
+export { diffIoeventfds, type IoeventfdOrder } from "./diff.js";

@@ -15,3 +15,16 @@ export type {
 export { type FlatOptions, printMtreeFlat } from "./mtree/flat.js";
 export { hex16, type MtreeAddressSpace } from "./mtree/format.js";
 export { printMtree, type TreeOptions } from "./mtree/tree.js";
+export {
+  type Accel,
+  AddressSpace,
+  DeviceOpsError,
+  GLOBAL_DIRTY_DIRTY_RATE,
+  GLOBAL_DIRTY_LIMIT,
+  GLOBAL_DIRTY_MIGRATION,
+  MemorySystem,
+  MemorySystemError,
+  type MemorySystemOptions,
+  UNASSIGNED_IO_OPS,
+  UNASSIGNED_MEM_OPS,
+} from "./system/index.js";

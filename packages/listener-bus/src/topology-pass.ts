@@ -1,0 +1,69 @@
+import { type FlatRange, type FlatView, flatRangeEqual } from "@memtopo/flatview";
+import type { ListenerCalls } from "./calls.js";
+import { type MemoryListener, sectionFromFlatRange } from "./types.js";
+
+/** Which ranges count as "the same range" in a diff; QEMU's `flatrange_equal` by default. */
+export type FlatRangeEquality = (a: FlatRange, b: FlatRange) => boolean;
+
+/**
+ * QEMU's `address_space_update_topology_pass`: one merge walk over the old and new ranges
+ * (both sorted by start). The deletion pass (`adding` false) reports every old range that
+ * has no equal new range with `region_del` (Reverse); the addition pass reports unchanged
+ * ranges with `region_nop` (Forward) plus `log_start` (Forward) / `log_stop` (Reverse) for
+ * mask bits gained / lost, and new ranges with `region_add` (Forward). Sections carry
+ * `sectionView`, the address space's view before the commit.
+ */
+export function updateTopologyPass(
+  calls: ListenerCalls,
+  listeners: readonly MemoryListener[],
+  oldRanges: readonly FlatRange[],
+  newRanges: readonly FlatRange[],
+  sectionView: FlatView | null,
+  adding: boolean,
+  equal: FlatRangeEquality = flatRangeEqual,
+): void {
+  let o = 0;
+  let n = 0;
+  while (o < oldRanges.length || n < newRanges.length) {
+    const fo = oldRanges[o];
+    const fn = newRanges[n];
+    if (fo !== undefined && (fn === undefined || fo.start < fn.start || (fo.start === fn.start && !equal(fo, fn)))) {
+      if (!adding) calls.reverse(listeners, "regionDel", sectionFromFlatRange(fo, sectionView));
+      o++;
+    } else if (fo !== undefined && fn !== undefined && equal(fo, fn)) {
+      if (adding) {
+        const section = sectionFromFlatRange(fn, sectionView);
+        calls.forward(listeners, "regionNop", section);
+        if ((fn.dirtyLogMask & ~fo.dirtyLogMask) !== 0) {
+          calls.forward(listeners, "logStart", section, fo.dirtyLogMask, fn.dirtyLogMask);
+        }
+        if ((fo.dirtyLogMask & ~fn.dirtyLogMask) !== 0) {
+          calls.reverse(listeners, "logStop", section, fo.dirtyLogMask, fn.dirtyLogMask);
+        }
+      }
+      o++;
+      n++;
+    } else {
+      if (adding) calls.forward(listeners, "regionAdd", sectionFromFlatRange(fn!, sectionView));
+      n++;
+    }
+  }
+}
+
+/**
+ * The listener side of QEMU's `address_space_set_flatview`: nothing when the view object
+ * did not change (only the permanent empty view survives a commit) or nobody listens;
+ * otherwise the deletion pass, then the addition pass, over `old` (null: no ranges) and `next`.
+ */
+export function updateTopology(
+  calls: ListenerCalls,
+  listeners: readonly MemoryListener[],
+  old: FlatView | null,
+  next: FlatView,
+  equal: FlatRangeEquality = flatRangeEqual,
+): void {
+  if (old === next || listeners.length === 0) return;
+  const oldRanges = old === null ? [] : old.ranges;
+  updateTopologyPass(calls, listeners, oldRanges, next.ranges, old, false, equal);
+  updateTopologyPass(calls, listeners, oldRanges, next.ranges, old, true, equal);
+}

@@ -1,0 +1,111 @@
+import type { FlatView } from "@memtopo/flatview";
+import type { IoeventfdRecord, MemoryRegion, MemTxAttrs, MemTxResult } from "@memtopo/region-tree";
+import { MemorySystemError } from "./errors.js";
+import { flatviewAccess } from "./flatview-access.js";
+import type { AccessEnv } from "./region-access.js";
+
+/** The mutable part of an address space, shared with the MemorySystem that owns it. */
+export interface AddressSpaceState {
+  root: MemoryRegion | null;
+  currentMap: FlatView;
+  ioeventfds: readonly IoeventfdRecord[];
+  destroyed: boolean;
+  readonly env: AccessEnv;
+}
+
+/**
+ * QEMU's AddressSpace: a name, a root region, the current FlatView and the collected
+ * ioeventfd list, plus the access path (`address_space_read`/`write`). Created by
+ * {@link MemorySystem.createAddressSpace}; views change only at topology commits.
+ */
+export class AddressSpace {
+  readonly name: string;
+  readonly #state: AddressSpaceState;
+
+  /** @internal Use `MemorySystem.createAddressSpace`. */
+  constructor(name: string, state: AddressSpaceState) {
+    this.name = name;
+    this.#state = state;
+  }
+
+  get root(): MemoryRegion | null {
+    return this.#state.root;
+  }
+
+  /** The view guests see now; replaced (never mutated) by topology commits. */
+  get currentMap(): FlatView {
+    return this.#state.currentMap;
+  }
+
+  /** The space's ioeventfds in address-space addresses, in collection order (§7.3). */
+  get ioeventfds(): readonly IoeventfdRecord[] {
+    return this.#state.ioeventfds;
+  }
+
+  get destroyed(): boolean {
+    return this.#state.destroyed;
+  }
+
+  /**
+   * `address_space_read`: fills `data` from `addr` on through the current view. RAM is
+   * copied directly; MMIO goes through the device's ops with QEMU's access rules. Gaps read
+   * 0 with MEMTX_DECODE_ERROR. Returns the OR of the steps' results.
+   */
+  read(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
+    this.#check(addr, data);
+    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env);
+  }
+
+  /** `address_space_write`: writes `data` at `addr` on; writes to ROM and gaps give MEMTX_DECODE_ERROR. */
+  write(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
+    this.#check(addr, data);
+    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env);
+  }
+
+  /** Reads `size` (1..8) bytes at `addr` and returns them as a value in the target's byte order. */
+  readValue(addr: bigint, size: number, attrs?: MemTxAttrs): { value: bigint; result: MemTxResult } {
+    checkValueSize(size);
+    const data = new Uint8Array(size);
+    const result = this.read(addr, data, attrs);
+    let value = 0n;
+    for (let i = 0; i < size; i++) {
+      const byte = BigInt(data[this.#state.env.targetBigEndian ? i : size - 1 - i]!);
+      value = (value << 8n) | byte;
+    }
+    return { value, result };
+  }
+
+  /** Writes the low `size` (1..8) bytes of `value`, taken in the target's byte order, at `addr`. */
+  writeValue(addr: bigint, size: number, value: bigint, attrs?: MemTxAttrs): MemTxResult {
+    checkValueSize(size);
+    if (typeof value !== "bigint") {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `value must be a bigint, got ${typeof value}`);
+    }
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) {
+      const byte = Number((value >> BigInt(8 * i)) & 0xffn);
+      data[this.#state.env.targetBigEndian ? size - 1 - i : i] = byte;
+    }
+    return this.write(addr, data, attrs);
+  }
+
+  #check(addr: bigint, data: Uint8Array): void {
+    if (this.#state.destroyed) {
+      throw new MemorySystemError("E_ADDRESS_SPACE_DESTROYED", `address space "${this.name}" was destroyed`);
+    }
+    if (typeof addr !== "bigint" || addr < 0n || addr >= 1n << 64n) {
+      throw new MemorySystemError("E_INVALID_ADDRESS", `address must be a bigint in [0, 2^64), got ${String(addr)}`);
+    }
+    if (!(data instanceof Uint8Array)) throw new MemorySystemError("E_INVALID_ARGUMENT", "data must be a Uint8Array");
+  }
+
+  toString(): string {
+    return `AddressSpace(${JSON.stringify(this.name)})`;
+  }
+}
+
+function checkValueSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1 || size > 8) {
+    throw new MemorySystemError("E_INVALID_SIZE", `access size must be an integer in 1..8, got ${String(size)}`);
+  }
+}

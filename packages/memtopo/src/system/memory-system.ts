@@ -1,0 +1,443 @@
+import { FlatView, getFlatViewRoot, renderFlatView } from "@memtopo/flatview";
+import { collectIoeventfds, diffIoeventfds } from "@memtopo/ioeventfd";
+import {
+  ListenerCallbackError,
+  ListenerCalls,
+  type ListenerFailure,
+  ListenerRegistry,
+  type MemoryListener,
+  replayRegister,
+  replayUnregister,
+  sectionFromFlatRange,
+  updateTopology,
+} from "@memtopo/listener-bus";
+import {
+  DIRTY_LOG_CODE,
+  DIRTY_LOG_MIGRATION,
+  type IoeventfdRecord,
+  lazyRamAllocator,
+  MemoryRegion,
+  type RamAllocator,
+  type RegionHost,
+} from "@memtopo/region-tree";
+import { AddressSpace, type AddressSpaceState } from "./address-space.js";
+import { MemorySystemError } from "./errors.js";
+import type { AccessEnv } from "./region-access.js";
+
+export type Accel = "kvm" | "tcg" | "none";
+
+export interface MemorySystemOptions {
+  /** Where RAM blocks live; JS-heap memory created on first access by default. */
+  readonly ramAllocator?: RamAllocator;
+  /** The target's byte order (native-endian devices, ioeventfd data, `readValue`/`writeValue`). */
+  readonly targetBigEndian?: boolean;
+  /**
+   * "tcg" adds the CODE dirty-log client to every RAM-backed region; "kvm" means the kernel
+   * matches ioeventfds, so writes skip the userspace check. Default "none".
+   */
+  readonly accel?: Accel;
+}
+
+/** `GLOBAL_DIRTY_MIGRATION`, `_DIRTY_RATE`, `_LIMIT`: the clients of global dirty tracking. */
+export const GLOBAL_DIRTY_MIGRATION = 1;
+export const GLOBAL_DIRTY_DIRTY_RATE = 2;
+export const GLOBAL_DIRTY_LIMIT = 4;
+
+/**
+ * One machine's memory: QEMU's transaction depth and pending flags, the table of views,
+ * the address spaces in creation order and the listener lists — everything QEMU keeps in
+ * globals. It is the {@link RegionHost} of its regions: `new MemoryRegion(system, {...})`.
+ *
+ * Listener failures: a callback that throws never interrupts delivery. A commit (or a
+ * replay) runs to its end — views installed, ioeventfd lists updated, pending flags cleared,
+ * every other callback called — and then throws one {@link ListenerCallbackError} listing
+ * the failures. The system is then exactly as if no callback had failed; only the failing
+ * listener missed what it threw on, and it is its job to know its own state.
+ */
+export class MemorySystem implements RegionHost {
+  readonly ramAllocator: RamAllocator;
+  readonly targetBigEndian: boolean;
+  readonly accel: Accel;
+
+  #depth = 0;
+  #topologyPending = false;
+  #ioeventfdPending = false;
+  /** What is being delivered to listeners; nothing may start a transaction or (un)register meanwhile. */
+  #delivering: string | null = null;
+  readonly #spaces: AddressSpace[] = [];
+  readonly #states = new Map<AddressSpace, AddressSpaceState>();
+  /** QEMU's `flat_views`: resolved view root → view; null is the permanent empty view. */
+  #views = new Map<MemoryRegion | null, FlatView>();
+  readonly #emptyView = new FlatView(null, []);
+  readonly #listeners = new ListenerRegistry<AddressSpace>();
+  #globalDirtyTracking = 0;
+  readonly #env: AccessEnv;
+  readonly #dirtyLogMask = (mr: MemoryRegion): number => this.dirtyLogMask(mr);
+
+  constructor(options: MemorySystemOptions = {}) {
+    const accel = options.accel ?? "none";
+    if (accel !== "kvm" && accel !== "tcg" && accel !== "none") {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `accel must be "kvm", "tcg" or "none", got ${String(accel)}`);
+    }
+    this.ramAllocator = options.ramAllocator ?? lazyRamAllocator();
+    this.targetBigEndian = options.targetBigEndian ?? false;
+    this.accel = accel;
+    this.#env = { targetBigEndian: this.targetBigEndian, userspaceIoeventfds: accel !== "kvm" };
+    this.#views.set(null, this.#emptyView);
+  }
+
+  /** Address spaces in creation order. */
+  get addressSpaces(): readonly AddressSpace[] {
+    return this.#spaces;
+  }
+
+  /** Open transactions (0: none). */
+  get depth(): number {
+    return this.#depth;
+  }
+
+  /** Whether the outermost commit will re-render views (QEMU's `memory_region_update_pending`). */
+  get topologyPending(): boolean {
+    return this.#topologyPending;
+  }
+
+  /** Whether the outermost commit will re-collect ioeventfds (`ioeventfd_update_pending`). */
+  get ioeventfdPending(): boolean {
+    return this.#ioeventfdPending;
+  }
+
+  /** The GLOBAL_DIRTY_* clients currently on (QEMU's `global_dirty_tracking`). */
+  get globalDirtyTracking(): number {
+    return this.#globalDirtyTracking;
+  }
+
+  /** Every registered listener in Forward order (QEMU's global list). */
+  get listeners(): readonly MemoryListener[] {
+    return this.#listeners.global;
+  }
+
+  /** The listeners of one address space in Forward order. */
+  listenersOf(as: AddressSpace): readonly MemoryListener[] {
+    return this.#listeners.of(as);
+  }
+
+  /** `memory_region_transaction_begin`. */
+  begin(): void {
+    this.#refuseWhileDelivering("begin a transaction");
+    this.#depth++;
+  }
+
+  /**
+   * `memory_region_transaction_commit`: at the outermost level, a topology commit (views
+   * re-rendered; `begin` to all; per space in creation order the topology diff then the
+   * ioeventfd diff; `commit` to all) or an ioeventfd-only pass, or nothing when nothing is pending.
+   */
+  commit(): void {
+    this.#refuseWhileDelivering("commit a transaction");
+    if (this.#depth === 0) throw new MemorySystemError("E_COMMIT_WITHOUT_BEGIN", "commit() without a matching begin()");
+    this.#depth--;
+    if (this.#depth > 0) return;
+    if (this.#topologyPending) this.#commitTopology();
+    else if (this.#ioeventfdPending) this.#commitIoeventfds();
+  }
+
+  topologyChanged(): void {
+    this.#topologyPending = true;
+  }
+
+  ioeventfdsChanged(): void {
+    this.#ioeventfdPending = true;
+  }
+
+  /**
+   * `memory_region_get_dirty_log_mask`: the region's own clients (VGA), MIGRATION while
+   * global tracking is on for migratable RAM (RAM, ROM and ROM devices; not RAM devices),
+   * CODE under TCG for anything with a RAM block.
+   */
+  dirtyLogMask(mr: MemoryRegion): number {
+    let mask = mr.dirtyLogMask;
+    if (this.#globalDirtyTracking !== 0 && mr.ramBlock !== null && !mr.ramDevice) mask |= DIRTY_LOG_MIGRATION;
+    if (this.accel === "tcg" && mr.ramBlock !== null) mask |= DIRTY_LOG_CODE;
+    return mask;
+  }
+
+  /**
+   * `address_space_init`: appended to the creation order and given a view at once, outside
+   * any transaction: the cached view of its resolved root if there is one (inside an open
+   * transaction that view may predate pending changes, as in QEMU), else a fresh render.
+   */
+  createAddressSpace(name: string | null, root: MemoryRegion): AddressSpace {
+    this.#refuseWhileDelivering("create an address space");
+    if (name !== null && typeof name !== "string") {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `address space name must be a string, got ${String(name)}`);
+    }
+    if (!(root instanceof MemoryRegion)) {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", "address space root must be a MemoryRegion");
+    }
+    if (root.host !== this) {
+      throw new MemorySystemError("E_FOREIGN_REGION", "address space root belongs to another memory system");
+    }
+    const currentMap = this.#viewFor(root);
+    const state: AddressSpaceState = {
+      root,
+      currentMap,
+      ioeventfds: collectIoeventfds(currentMap),
+      destroyed: false,
+      env: this.#env,
+    };
+    const as = new AddressSpace(name ?? "anonymous", state);
+    this.#spaces.push(as);
+    this.#states.set(as, state);
+    return as;
+  }
+
+  /**
+   * `address_space_destroy`: the space's root becomes null inside a transaction of its own
+   * (which, as in QEMU 7.2, schedules nothing by itself), then the space leaves the creation
+   * order. Its listeners must be unregistered first.
+   */
+  destroyAddressSpace(as: AddressSpace): void {
+    this.#refuseWhileDelivering("destroy an address space");
+    const state = this.#stateOf(as);
+    if (this.#listeners.of(as).length > 0) {
+      throw new MemorySystemError(
+        "E_ADDRESS_SPACE_HAS_LISTENERS",
+        `address space "${as.name}" still has ${this.#listeners.of(as).length} listener(s); unregister them first`,
+      );
+    }
+    const root = state.root;
+    this.begin();
+    state.root = null;
+    try {
+      this.commit();
+    } finally {
+      this.#spaces.splice(this.#spaces.indexOf(as), 1);
+      this.#states.delete(as);
+      state.root = root;
+      state.destroyed = true;
+    }
+  }
+
+  /**
+   * `memory_listener_register`: inserts `listener` into the global list and the list of
+   * `as` (ascending priority, ties in registration order), then replays the space's current
+   * state to it alone (ranges, dirty logging and — the project's choice, as QEMU 8.0+ —
+   * ioeventfds). Registering inside a transaction replays the pre-transaction view.
+   */
+  registerListener(listener: MemoryListener, as: AddressSpace): void {
+    this.#refuseWhileDelivering("register a listener");
+    const state = this.#stateOf(as);
+    this.#listeners.add(listener, as);
+    this.#deliver("listener registration", (calls) =>
+      replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#globalDirtyTracking !== 0),
+    );
+  }
+
+  /** `memory_listener_unregister`: `region_del` (and `log_stop`, `eventfd_del`) for the current state, then unlinked. */
+  unregisterListener(listener: MemoryListener): void {
+    this.#refuseWhileDelivering("unregister a listener");
+    const as = this.#listeners.addressSpaceOf(listener);
+    if (as === undefined) {
+      throw new MemorySystemError("E_LISTENER_NOT_REGISTERED", "this listener is not registered on this system");
+    }
+    const state = this.#states.get(as)!;
+    try {
+      this.#deliver("listener unregistration", (calls) =>
+        replayUnregister(calls, listener, state.currentMap, state.ioeventfds),
+      );
+    } finally {
+      this.#listeners.remove(listener);
+    }
+  }
+
+  /**
+   * `memory_global_dirty_log_start(flags)`: clients already on are ignored; when tracking
+   * goes from off to on, `log_global_start` (Forward) and then a topology commit, whose
+   * ranges gain the MIGRATION bit (`region_nop` + `log_start`).
+   */
+  startDirtyLog(flags: number = GLOBAL_DIRTY_MIGRATION): void {
+    this.#refuseWhileDelivering("start dirty logging");
+    checkDirtyFlags(flags);
+    const added = flags & ~this.#globalDirtyTracking;
+    if (added === 0) return;
+    const wasOff = this.#globalDirtyTracking === 0;
+    this.#globalDirtyTracking |= added;
+    if (!wasOff) return;
+    const calls = new ListenerCalls();
+    this.#withDelivery(() => calls.forward(this.#listeners.global, "logGlobalStart"));
+    this.#commitWith(calls.failures, "dirty-log start");
+  }
+
+  /**
+   * `memory_global_dirty_log_stop(flags)`: when tracking reaches off, a topology commit
+   * (ranges lose MIGRATION: `log_stop`) and then `log_global_stop` (Reverse). QEMU defers a
+   * stop while the VM is stopped; memtopo has no run state and stops at once.
+   */
+  stopDirtyLog(flags: number = GLOBAL_DIRTY_MIGRATION): void {
+    this.#refuseWhileDelivering("stop dirty logging");
+    checkDirtyFlags(flags);
+    if ((this.#globalDirtyTracking & flags) !== flags) {
+      throw new MemorySystemError(
+        "E_DIRTY_LOG_NOT_STARTED",
+        `dirty-log clients 0x${(flags & ~this.#globalDirtyTracking).toString(16)} are not on`,
+      );
+    }
+    this.#globalDirtyTracking &= ~flags;
+    if (this.#globalDirtyTracking !== 0) return;
+    const failures: ListenerFailure[] = [];
+    try {
+      this.#commitWith([], "dirty-log stop");
+    } catch (error) {
+      if (!(error instanceof ListenerCallbackError)) throw error;
+      failures.push(...error.failures);
+    }
+    const calls = new ListenerCalls();
+    this.#withDelivery(() => calls.reverse(this.#listeners.global, "logGlobalStop"));
+    failures.push(...calls.failures);
+    if (failures.length > 0) throw new ListenerCallbackError("dirty-log stop", failures);
+  }
+
+  /**
+   * `memory_region_sync_dirty_bitmap` (`memory_global_dirty_log_sync` when `mr` is omitted):
+   * each listener (Forward) with `logSync` gets every range of its own space's view that has
+   * a non-zero mask (and, with `mr`, belongs to it); one without gets `logSyncGlobal`.
+   */
+  syncDirtyLog(mr?: MemoryRegion): void {
+    this.#refuseWhileDelivering("sync dirty logs");
+    this.#deliver("dirty-log sync", (calls) => {
+      for (const listener of this.#listeners.global) {
+        if (listener.logSync !== undefined) {
+          const view = this.#states.get(this.#listeners.addressSpaceOf(listener)!)!.currentMap;
+          for (const range of view.ranges) {
+            if (range.dirtyLogMask !== 0 && (mr === undefined || range.mr === mr)) {
+              calls.one(listener, "logSync", sectionFromFlatRange(range, view));
+            }
+          }
+        } else {
+          calls.one(listener, "logSyncGlobal");
+        }
+      }
+    });
+  }
+
+  /** A topology commit, even when called at depth 0 (used by the global dirty-log switches). */
+  #commitWith(earlier: readonly ListenerFailure[], during: string): void {
+    this.begin();
+    this.topologyChanged();
+    try {
+      this.commit();
+    } catch (error) {
+      if (earlier.length > 0 && error instanceof ListenerCallbackError) {
+        throw new ListenerCallbackError(during, [...earlier, ...error.failures]);
+      }
+      throw error;
+    }
+    if (earlier.length > 0) throw new ListenerCallbackError(during, earlier);
+  }
+
+  #commitTopology(): void {
+    this.#deliver("commit", (calls) => {
+      const views = new Map<MemoryRegion | null, FlatView>([[null, this.#emptyView]]);
+      const next = this.#spaces.map((as) => {
+        const key = getFlatViewRoot(this.#states.get(as)!.root);
+        let view = views.get(key);
+        if (view === undefined) {
+          view = renderFlatView(key, { dirtyLogMask: this.#dirtyLogMask });
+          views.set(key, view);
+        }
+        return view;
+      });
+      this.#views = views;
+      calls.forward(this.#listeners.global, "begin");
+      const collected = new Map<FlatView, IoeventfdRecord[]>();
+      this.#spaces.forEach((as, i) => {
+        const state = this.#states.get(as)!;
+        updateTopology(calls, this.#listeners.of(as), state.currentMap, next[i]!);
+        state.currentMap = next[i]!;
+        this.#updateIoeventfds(calls, as, state, collected);
+      });
+      this.#topologyPending = false;
+      this.#ioeventfdPending = false;
+      calls.forward(this.#listeners.global, "commit");
+    });
+  }
+
+  #commitIoeventfds(): void {
+    this.#deliver("commit", (calls) => {
+      const collected = new Map<FlatView, IoeventfdRecord[]>();
+      for (const as of this.#spaces) this.#updateIoeventfds(calls, as, this.#states.get(as)!, collected);
+      this.#ioeventfdPending = false;
+    });
+  }
+
+  /** `address_space_update_ioeventfds`: collect from the current view, diff, replace. */
+  #updateIoeventfds(
+    calls: ListenerCalls,
+    as: AddressSpace,
+    state: AddressSpaceState,
+    collected: Map<FlatView, IoeventfdRecord[]>,
+  ): void {
+    let next = collected.get(state.currentMap);
+    if (next === undefined) {
+      next = collectIoeventfds(state.currentMap);
+      collected.set(state.currentMap, next);
+    }
+    diffIoeventfds(calls, this.#listeners.of(as), state.ioeventfds, next, state.currentMap);
+    state.ioeventfds = next;
+  }
+
+  /** QEMU's `address_space_update_topology` for a new space: the cached view, or a render now. */
+  #viewFor(root: MemoryRegion): FlatView {
+    const key = getFlatViewRoot(root);
+    let view = this.#views.get(key);
+    if (view === undefined) {
+      view = renderFlatView(key, { dirtyLogMask: this.#dirtyLogMask });
+      this.#views.set(key, view);
+    }
+    return view;
+  }
+
+  #deliver(during: string, work: (calls: ListenerCalls) => void): void {
+    const calls = new ListenerCalls();
+    this.#delivering = during;
+    try {
+      work(calls);
+    } finally {
+      this.#delivering = null;
+    }
+    calls.throwIfFailed(during);
+  }
+
+  #withDelivery(work: () => void): void {
+    this.#delivering = "dirty-log switch";
+    try {
+      work();
+    } finally {
+      this.#delivering = null;
+    }
+  }
+
+  #refuseWhileDelivering(what: string): void {
+    if (this.#delivering !== null) {
+      throw new MemorySystemError(
+        "E_REENTRANT",
+        `cannot ${what} from a listener callback (during ${this.#delivering}); QEMU would re-enter its commit`,
+      );
+    }
+  }
+
+  #stateOf(as: AddressSpace): AddressSpaceState {
+    const state = as instanceof AddressSpace ? this.#states.get(as) : undefined;
+    if (state === undefined) {
+      const why = as instanceof AddressSpace && as.destroyed ? "was destroyed" : "does not belong to this system";
+      throw new MemorySystemError("E_UNKNOWN_ADDRESS_SPACE", `address space ${String(as)} ${why}`);
+    }
+    return state;
+  }
+}
+
+function checkDirtyFlags(flags: number): void {
+  if (!Number.isInteger(flags) || flags < 1 || flags > 7) {
+    throw new MemorySystemError("E_INVALID_ARGUMENT", `dirty-log flags must be a non-zero mask of 1|2|4, got ${flags}`);
+  }
+}

@@ -1,0 +1,155 @@
+import {
+  deviceIsBigEndian,
+  ioeventfdEqual,
+  MEMTX_DECODE_ERROR,
+  MEMTX_OK,
+  type MemoryRegion,
+  type MemoryRegionOps,
+  type MemTxAttrs,
+  type MemTxResult,
+} from "@memtopo/region-tree";
+import { DeviceOpsError } from "./errors.js";
+
+/** What the access rules need to know about the system. */
+export interface AccessEnv {
+  readonly targetBigEndian: boolean;
+  /** True when no kernel matches ioeventfds (anything but KVM): writes check them in userspace. */
+  readonly userspaceIoeventfds: boolean;
+}
+
+const U64 = (1n << 64n) - 1n;
+
+/**
+ * QEMU's `memory_access_size`: the largest power of two that is at most the remaining
+ * length, `valid.max_access_size` (0 means 4) and, unless `impl.unaligned`, the alignment of `addr`.
+ */
+export function memoryAccessSize(ops: MemoryRegionOps, remaining: bigint, addr: bigint): number {
+  let max = ops.valid?.maxAccessSize || 4;
+  if (!ops.impl?.unaligned) {
+    const align = BigInt.asUintN(64, addr & -addr);
+    if (align !== 0n && align < BigInt(max)) max = Number(align);
+  }
+  const l = remaining > BigInt(max) ? max : Number(remaining);
+  return 2 ** Math.floor(Math.log2(l));
+}
+
+/** QEMU's `memory_region_access_valid`, in its order of checks. */
+export function accessValid(
+  ops: MemoryRegionOps,
+  addr: bigint,
+  size: number,
+  isWrite: boolean,
+  attrs: MemTxAttrs,
+): boolean {
+  const valid = ops.valid;
+  if (valid?.accepts !== undefined && !valid.accepts(addr, size, isWrite, attrs)) return false;
+  if (!valid?.unaligned && (addr & BigInt(size - 1)) !== 0n) return false;
+  const max = valid?.maxAccessSize ?? 0;
+  if (max === 0) return true;
+  return size <= max && size >= (valid?.minAccessSize ?? 0);
+}
+
+function swap(value: bigint, size: number): bigint {
+  let out = 0n;
+  let v = value;
+  for (let i = 0; i < size; i++) {
+    out = (out << 8n) | (v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/**
+ * QEMU's `memory_region_dispatch_read`: validity, then the device's callbacks through
+ * `access_with_adjusted_size`, then the byte-order adjustment, so that the caller gets the
+ * value in host (little-endian) order whatever the device's order. `mr` null is a gap.
+ */
+export function dispatchRead(
+  mr: MemoryRegion | null,
+  ops: MemoryRegionOps,
+  addr: bigint,
+  size: number,
+  attrs: MemTxAttrs,
+  env: AccessEnv,
+): { value: bigint; result: MemTxResult } {
+  if (!accessValid(ops, addr, size, false, attrs)) return { value: 0n, result: MEMTX_DECODE_ERROR };
+  if (ops.read === undefined && ops.readWithAttrs === undefined) return { value: 0n, result: MEMTX_DECODE_ERROR };
+  const bigEndian = deviceIsBigEndian(ops.endianness, env.targetBigEndian);
+  const min = ops.impl?.minAccessSize || 1;
+  const max = ops.impl?.maxAccessSize || 4;
+  const piece = Math.max(Math.min(size, max), min);
+  const mask = (1n << BigInt(8 * piece)) - 1n;
+  let value = 0n;
+  let result = MEMTX_OK;
+  for (let i = 0; i < size; i += piece) {
+    const shift = bigEndian ? (size - piece - i) * 8 : i * 8;
+    const at = BigInt.asUintN(64, addr + BigInt(i));
+    let raw: unknown;
+    if (ops.read !== undefined) {
+      raw = ops.read(at, piece);
+    } else {
+      const r = ops.readWithAttrs!(at, piece, attrs);
+      raw = r.value;
+      result |= r.result;
+    }
+    if (typeof raw !== "bigint") {
+      throw new DeviceOpsError("E_DEVICE_READ_VALUE", `${label(mr)}: read returned ${typeof raw}, not a bigint`);
+    }
+    const bits = raw & mask;
+    value |= shift >= 0 ? (bits << BigInt(shift)) & U64 : bits >> BigInt(-shift);
+  }
+  return { value: bigEndian ? swap(value, size) : value, result };
+}
+
+/**
+ * QEMU's `memory_region_dispatch_write`: validity, byte-order adjustment, the userspace
+ * ioeventfd check (§7.5: the first matching record of the region is signalled and the
+ * device is not called), then `access_with_adjusted_size`. `value` is in host order.
+ */
+export function dispatchWrite(
+  mr: MemoryRegion | null,
+  ops: MemoryRegionOps,
+  addr: bigint,
+  valueIn: bigint,
+  size: number,
+  attrs: MemTxAttrs,
+  env: AccessEnv,
+): MemTxResult {
+  if (!accessValid(ops, addr, size, true, attrs)) return MEMTX_DECODE_ERROR;
+  const bigEndian = deviceIsBigEndian(ops.endianness, env.targetBigEndian);
+  const value = bigEndian ? swap(valueIn, size) : valueIn;
+  if (env.userspaceIoeventfds && mr !== null && mr.ioeventfds.length > 0) {
+    for (const record of mr.ioeventfds) {
+      const probe = {
+        start: addr,
+        size: BigInt(size),
+        matchData: record.matchData,
+        data: value,
+        notifier: record.notifier,
+      };
+      if (ioeventfdEqual(probe, record)) {
+        record.notifier.signal();
+        return MEMTX_OK;
+      }
+    }
+  }
+  if (ops.write === undefined && ops.writeWithAttrs === undefined) return MEMTX_DECODE_ERROR;
+  const min = ops.impl?.minAccessSize || 1;
+  const max = ops.impl?.maxAccessSize || 4;
+  const piece = Math.max(Math.min(size, max), min);
+  const mask = (1n << BigInt(8 * piece)) - 1n;
+  let result = MEMTX_OK;
+  for (let i = 0; i < size; i += piece) {
+    const shift = bigEndian ? (size - piece - i) * 8 : i * 8;
+    const bits = shift >= 0 ? (value >> BigInt(shift)) & mask : (value << BigInt(-shift)) & mask;
+    const at = BigInt.asUintN(64, addr + BigInt(i));
+    if (ops.write !== undefined) ops.write(at, bits, piece);
+    else result |= ops.writeWithAttrs!(at, bits, piece, attrs);
+  }
+  return result;
+}
+
+function label(mr: MemoryRegion | null): string {
+  if (mr === null) return "unassigned";
+  return mr.name === null ? `region #${mr.id}` : `region "${mr.name}"`;
+}
