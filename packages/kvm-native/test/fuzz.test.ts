@@ -1,0 +1,257 @@
+import { MemtopoError } from "@memtopo/region-tree";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isBinding, loadBinding, type NativeBinding, type NativeRamBlock } from "../src/binding.js";
+import { NativeKvm, nativeRamAllocator } from "../src/index.js";
+import { decodeRegs, encodeRegs, encodeSregs } from "../src/regs.js";
+import { kvm } from "./helpers.js";
+
+// Random and hostile arguments at every native entry: each call either succeeds or
+// throws an Error carrying an errno `code` (or V8's own TypeError for a foreign
+// receiver); the process never crashes and nothing outside the addon's own
+// mappings is touched (fd 0-2 and memory at arbitrary addresses survive).
+const loaded = loadBinding();
+
+function detachedBytes(): Uint8Array {
+  const bytes = new Uint8Array(16);
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+  return bytes;
+}
+
+const hostile: unknown[] = [
+  undefined,
+  null,
+  true,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  -1,
+  -0,
+  1.5,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  Number.MAX_VALUE,
+  -1n,
+  2n ** 63n,
+  2n ** 64n,
+  -(2n ** 64n),
+  "",
+  "/dev/kvm",
+  "x".repeat(5000),
+  "a\0b",
+  Symbol("s"),
+  {},
+  [],
+  [1, 2],
+  () => 0,
+  new Proxy(
+    {},
+    {
+      get() {
+        throw new Error("proxy get");
+      },
+    },
+  ),
+  {
+    valueOf() {
+      throw new Error("valueOf");
+    },
+  },
+  new Uint8Array(0),
+  new Uint8Array(400),
+  new Uint16Array(4),
+  new DataView(new ArrayBuffer(8)),
+  new ArrayBuffer(8),
+  detachedBytes(),
+  0,
+  1,
+  2,
+  4096,
+  0n,
+  0x1000n,
+];
+
+const arg = fc.oneof(fc.constantFrom(...hostile), fc.anything(), fc.integer(), fc.bigInt());
+const args = fc.array(arg, { maxLength: 6 });
+
+function expectTypedError(error: unknown): void {
+  expect(error).toBeInstanceOf(Error);
+  const e = error as { code?: unknown; errno?: unknown; message: string };
+  if (error instanceof TypeError && e.code === undefined) {
+    expect(e.message).toMatch(/Illegal invocation/);
+    return;
+  }
+  expect(typeof e.code).toBe("string");
+  expect(typeof e.errno).toBe("number");
+}
+
+/** Calls fn, returning its result, or checks the error it threw is a typed one. */
+function attempt(fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (error) {
+    expectTypedError(error);
+    return undefined;
+  }
+}
+
+function stdioStillOpen(): void {
+  // fd 1 must still be ours: a hostile eventfdClose(1) must not have closed it.
+  expect(() => process.stdout.write("")).not.toThrow();
+}
+
+describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () => {
+  const binding = loaded as NativeBinding;
+
+  it("module functions: eventfd*, probeDevice, pageSize", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("eventfdCreate", "eventfdRead", "eventfdWrite", "eventfdClose", "probeDevice"),
+        args,
+        (name, a) => {
+          const fn = binding[name as "eventfdRead"] as (...x: unknown[]) => unknown;
+          const result = attempt(() => fn(...a));
+          if (name === "eventfdCreate" && typeof result === "number") binding.eventfdClose(result);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    for (const fd of [0, 1, 2])
+      expect(() => binding.eventfdClose(fd)).toThrow(expect.objectContaining({ code: "EBADF" }));
+    stdioStillOpen();
+  });
+
+  it("RamBlock: constructor and every method, with real and foreign receivers", () => {
+    const methods = ["buffer", "hostAddr", "mapLength", "release"] as const;
+    fc.assert(
+      fc.property(args, fc.constantFrom(...methods), args, (ctorArgs, method, methodArgs) => {
+        const Ctor = binding.RamBlock as unknown as new (...x: unknown[]) => NativeRamBlock;
+        const block = attempt(() => new Ctor(...ctorArgs)) as NativeRamBlock | undefined;
+        const receiver = block ?? ctorArgs[0];
+        const fn = (binding.RamBlock.prototype as unknown as Record<string, (...x: unknown[]) => unknown>)[method]!;
+        attempt(() => fn.apply(receiver, methodArgs));
+        if (block !== undefined) attempt(() => block.release());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("Vm and Vcpu constructors and methods on foreign receivers", () => {
+    const Vm = binding.Vm as unknown as new (...x: unknown[]) => unknown;
+    const Vcpu = (binding as unknown as { Vcpu: new (...x: unknown[]) => unknown }).Vcpu;
+    const vmMethods = Object.getOwnPropertyNames(binding.Vm.prototype).filter((n) => n !== "constructor");
+    const vcpuMethods = Object.getOwnPropertyNames(Vcpu.prototype).filter((n) => n !== "constructor");
+    expect(vmMethods.length).toBeGreaterThanOrEqual(8);
+    expect(vcpuMethods.length).toBeGreaterThanOrEqual(9);
+    const block = new binding.RamBlock("receiver", 4096n);
+    fc.assert(
+      fc.property(args, fc.constantFrom(...vmMethods), fc.constantFrom(...vcpuMethods), args, (a, vm, vcpu, b) => {
+        if (kvm.ok) {
+          attempt(() => new Vcpu(...a));
+        } else {
+          attempt(() => new Vm(...a));
+          attempt(() => new Vcpu(...a));
+        }
+        const protoVm = binding.Vm.prototype as unknown as Record<string, (...x: unknown[]) => unknown>;
+        const protoVcpu = Vcpu.prototype as unknown as Record<string, (...x: unknown[]) => unknown>;
+        attempt(() => protoVm[vm]!.apply(block, b));
+        attempt(() => protoVcpu[vcpu]!.apply(a[0], b));
+      }),
+      { numRuns: 300 },
+    );
+    block.release();
+  });
+
+  it("TypeScript entries: allocate and the register codecs throw MemtopoErrors only", () => {
+    const allocator = nativeRamAllocator();
+    const layout = binding.layout;
+    fc.assert(
+      fc.property(arg, arg, (name, size) => {
+        try {
+          allocator.allocate(name as string, size as bigint).release();
+        } catch (error) {
+          expect(error).toBeInstanceOf(MemtopoError);
+        }
+        for (const encode of [encodeRegs, encodeSregs] as ((l: typeof layout, x: never) => Uint8Array)[]) {
+          try {
+            encode(layout, name as never);
+          } catch (error) {
+            expect(error).toBeInstanceOf(MemtopoError);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(allocator.size).toBe(0);
+  });
+});
+
+describe.skipIf(!kvm.ok)("fuzz: every VM and vCPU entry on a live VM", () => {
+  it("NativeKvm methods throw KvmErrors only, and the VM still works afterwards", () => {
+    const vm = NativeKvm.open();
+    const ram = vm.ramAllocator.allocate("fuzz", 0x10000n);
+    const notifier = vm.createEventNotifier();
+    const region = fc.record({
+      slot: fc.oneof(fc.constantFrom(0, 1, 0x10000, -1, 2 ** 32), fc.nat()),
+      flags: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 0xff), fc.nat()),
+      guestPhysAddr: fc.oneof(fc.constantFrom(0n, 0x1000n, 0xfffff000n, 2n ** 64n - 4096n), fc.bigInt()),
+      memorySize: fc.oneof(fc.constantFrom(0n, 0x1000n, 0x10000n, 0x11000n, 2n ** 64n - 1n), fc.bigInt()),
+      userspaceAddr: fc.oneof(
+        fc.constantFrom(ram.hostAddr, ram.hostAddr + 0x1000n, ram.hostAddr - 0x1000n, 0n, 0x1000n),
+        fc.bigInt(),
+      ),
+    });
+    const ioeventfd = fc.record({
+      addr: fc.oneof(fc.constantFrom(0xd0000n, 0x3f8n), fc.bigInt()),
+      len: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 8, 16), fc.integer()),
+      notifier: fc.oneof(fc.constant(notifier), fc.constantFrom(...hostile)),
+      flags: fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 7, 8), fc.integer()),
+      datamatch: fc.oneof(fc.constantFrom(0n, 0x41n), fc.bigInt()),
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(region, fc.constantFrom(...hostile)),
+        fc.oneof(ioeventfd, fc.constantFrom(...hostile)),
+        arg,
+        args,
+        (r, io, slot, rest) => {
+          for (const call of [
+            () => vm.setUserMemoryRegion(r as never),
+            () => vm.ioeventfd(io as never),
+            () => vm.getDirtyLog(slot as number),
+            () => vm.clearDirtyLog(...(rest as [number, bigint, number, Uint8Array])),
+            () => vm.checkExtension(slot as number),
+          ]) {
+            try {
+              call();
+            } catch (error) {
+              expect(error).toMatchObject({ name: "KvmError" });
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const vcpu = vm.createVcpu(0);
+    const regs = vcpu.getRegs();
+    fc.assert(
+      fc.property(args, (a) => {
+        for (const call of [
+          () => vcpu.setRegs(a[0] as never),
+          () => vcpu.setSregs(a[0] as never),
+          () => vm.createVcpu(a[0] as number),
+        ]) {
+          try {
+            call();
+          } catch (error) {
+            expect(error).toBeInstanceOf(MemtopoError);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(decodeRegs(vm.layout, encodeRegs(vm.layout, regs))).toEqual(regs);
+    vm.close();
+    stdioStillOpen();
+  });
+});
