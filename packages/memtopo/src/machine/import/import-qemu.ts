@@ -1,0 +1,149 @@
+import { MACHINE_FORMAT } from "../parse.js";
+import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
+import { applyFlatHints } from "./flat-hints.js";
+import { resolveIdentities } from "./identity.js";
+import { buildModel, type ImportRegion } from "./model.js";
+import { parseFlatText } from "./parse-flat.js";
+import { parseTreeText } from "./parse-tree.js";
+
+export interface ImportQemuInput {
+  /** QEMU's `info mtree -D` text (plain `info mtree` works too, with less to go on). */
+  readonly tree: string;
+  /** QEMU's `info mtree -f` text: the hints for what the tree leaves out. */
+  readonly flat?: string;
+  /** The accelerator; by default `kvm` when the flat view has ` KVM` marks, else `tcg`. */
+  readonly accel?: MachineAccel;
+  readonly name?: string;
+}
+
+export interface ImportQemuResult {
+  readonly machine: MachineJson;
+  /** What the importer had to assume, one sentence each. */
+  readonly warnings: readonly string[];
+}
+
+const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: "romd", ramd: "ram-device" };
+
+/**
+ * Turns QEMU's own `info mtree` text into a `memtopo-machine/1` description that prints
+ * the same texts. The tree gives names, places, sizes, priorities and the enabled flags;
+ * the flat view tells containers from gap-filling I/O regions, finds read-only aliases,
+ * empty regions and the list order of overlapping equal-priority siblings. Whatever had
+ * to be assumed is returned as warnings. Dirty-log clients are not printed by QEMU and
+ * are not recovered.
+ */
+export function importQemu(input: ImportQemuInput): ImportQemuResult {
+  const tree = parseTreeText(input.tree);
+  const warnings: string[] = [];
+  if (tree.hiddenParents > 0) {
+    warnings.push(
+      `the tree text is plain info mtree: ${tree.hiddenParents} disabled region(s) left out are stood in for by disabled containers named (hidden)`,
+    );
+  }
+  const ids = resolveIdentities(tree);
+  warnings.push(...ids.warnings);
+  const model = buildModel(tree, ids);
+  const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
+  const flat = input.flat === undefined ? null : parseFlatText(input.flat);
+  if (flat === null) {
+    warnings.push(
+      "no flat view: i/o regions with subregions are taken as containers, no alias as read-only, " +
+        "and equal-priority siblings in printed order",
+    );
+  } else {
+    applyFlatHints(model, spaceBlocks, flat, warnings);
+  }
+
+  const idOf = new Map<ImportRegion, string>();
+  model.regions.forEach((r, i) => {
+    idOf.set(r, `r${i + 1}`);
+  });
+  const describe = (r: ImportRegion, top: boolean): MachineRegionJson => {
+    let kind: MachineRegionKind;
+    if (r.alias !== null) kind = "alias";
+    else if (r.type !== "i/o") kind = KIND[r.type]!;
+    else if (r.mustBeContainer || (!r.seenInFlat && r.children.length > 0)) kind = "container";
+    else kind = "io";
+    const json: MachineRegionJson = { id: idOf.get(r)!, name: r.name, kind, size: `0x${r.size.toString(16)}` };
+    if (!top || r.addr !== 0n) json.addr = `0x${r.addr.toString(16)}`;
+    if (!top || r.priority !== 0) json.priority = r.priority;
+    if (!r.enabled) json.enabled = false;
+    if (r.readonly) json.readonly = true;
+    if (r.nonvolatile) json.nonvolatile = true;
+    if (r.alias !== null) {
+      json.alias = idOf.get(r.alias)!;
+      json.aliasOffset = `0x${r.aliasOffset.toString(16)}`;
+    }
+    if (r.children.length > 0)
+      json.subregions = listOrder(r, warnings)
+        .reverse()
+        .map((c) => describe(c, false));
+    return json;
+  };
+  const regions = model.tops.map((r) => describe(r, true));
+
+  const addressSpaces = spaceOrder(spaceBlocks, flat, model.of).map((s) => ({ name: s.name, root: idOf.get(s.root)! }));
+  const marked = flat?.some((v) => v.ranges.some((r) => r.accelMarks > 0)) ?? false;
+  const accel = input.accel ?? (marked ? "kvm" : "tcg");
+  if (input.accel === undefined && !marked) warnings.push('no " KVM" marks in a flat view: accel taken as "tcg"');
+  if (accel === "kvm") {
+    warnings.push("dirty-log clients are not printed by QEMU: no region logs (a VGA framebuffer would log under KVM)");
+  }
+  const machine: MachineJson = { format: MACHINE_FORMAT, name: input.name ?? "", accel, addressSpaces, regions };
+  return { machine, warnings };
+}
+
+/**
+ * The container's list: higher priority first; within a priority, printed order
+ * (which is list order among equal addresses) unless a flat view showed a sibling
+ * winning an overlap it could only win from earlier in the list.
+ */
+function listOrder(parent: ImportRegion, warnings: string[]): ImportRegion[] {
+  const printed = parent.children;
+  const out: ImportRegion[] = [];
+  const groups = [...new Set(printed.map((c) => c.priority))].sort((a, b) => b - a);
+  for (const p of groups) {
+    const group = printed.filter((c) => c.priority === p);
+    const pending = new Set(group);
+    while (pending.size > 0) {
+      // The first in printed order that no pending sibling must precede.
+      const free = group.find((c) => pending.has(c) && ![...pending].some((o) => o !== c && o.before.has(c)));
+      const next = free ?? group.find((c) => pending.has(c))!;
+      if (free === undefined) {
+        warnings.push(`the flat views order the subregions of ${parent.name} in a cycle; printed order kept`);
+      }
+      pending.delete(next);
+      out.push(next);
+    }
+  }
+  return out;
+}
+
+/**
+ * Creation order of the address spaces: the flat view lists the spaces of one view in
+ * creation order; the tree only sorts them by name (the later-created first among equal names).
+ */
+function spaceOrder(
+  blocks: ReturnType<typeof parseTreeText>["blocks"],
+  flat: ReturnType<typeof parseFlatText> | null,
+  of: (n: (typeof blocks)[number]["root"]) => ImportRegion,
+): { name: string; root: ImportRegion }[] {
+  const pool: { name: string; root: ImportRegion; taken: boolean }[] = [];
+  for (const b of blocks) {
+    const names = [...b.spaces!];
+    // Among equal names the tree lists the later-created first.
+    const ordered = names.map((n, i) => ({ n, i })).sort((x, y) => (x.n === y.n ? y.i - x.i : x.i - y.i));
+    for (const { n } of ordered) pool.push({ name: n, root: of(b.root), taken: false });
+  }
+  const out: { name: string; root: ImportRegion }[] = [];
+  for (const view of flat ?? []) {
+    for (const s of view.spaces) {
+      const entry = pool.find((e) => !e.taken && e.name === s.name && e.root.name === s.root);
+      if (entry === undefined) continue;
+      entry.taken = true;
+      out.push(entry);
+    }
+  }
+  for (const e of pool) if (!e.taken) out.push(e);
+  return out.map(({ name, root }) => ({ name, root }));
+}

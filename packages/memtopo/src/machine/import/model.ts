@@ -1,0 +1,82 @@
+import { SIZE_2_64 } from "@memtopo/region-tree";
+import type { MachineRegionKind } from "../types.js";
+import type { Identities } from "./identity.js";
+import type { ParsedTree, TreeNode, TypeWord } from "./parse-tree.js";
+
+/** A region recovered from the text, with what the flat view adds to it. */
+export interface ImportRegion {
+  readonly node: TreeNode;
+  readonly name: string;
+  readonly priority: number;
+  readonly nonvolatile: boolean;
+  readonly type: TypeWord;
+  readonly enabled: boolean;
+  readonly addr: bigint;
+  size: bigint;
+  readonly parent: ImportRegion | null;
+  /** In printed order (by address, then priority, then list order). */
+  readonly children: ImportRegion[];
+  alias: ImportRegion | null;
+  readonly aliasOffset: bigint;
+  readonly: boolean;
+  /** It shows up in a flat view: an `i/o` region with subregions fills their gaps. */
+  seenInFlat: boolean;
+  /** A view root resolves through it or to nothing at it: it has no content of its own. */
+  mustBeContainer: boolean;
+  /** Siblings this one must precede in the list (it wins an overlap in a flat view). */
+  readonly before: Set<ImportRegion>;
+}
+
+export interface RegionModel {
+  readonly regions: readonly ImportRegion[];
+  readonly of: (node: TreeNode) => ImportRegion;
+  /** Regions without a container (address-space roots and parentless alias targets). */
+  readonly tops: readonly ImportRegion[];
+}
+
+/**
+ * One region per canonical line. A `start-start` line is a 1-byte region, or an empty
+ * one; QEMU keeps disabled regions empty where that matters (q35 `tseg-blackhole`),
+ * so a disabled one is taken as empty.
+ */
+export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
+  const byNode = new Map<TreeNode, ImportRegion>();
+  const regions: ImportRegion[] = [];
+  const tops: ImportRegion[] = [];
+  const make = (node: TreeNode, parent: ImportRegion | null): ImportRegion => {
+    const span = BigInt.asUintN(64, node.end - node.start);
+    let size = span + 1n;
+    if (span === 0n && node.disabled) size = 0n;
+    if (size > SIZE_2_64) size = SIZE_2_64;
+    const r: ImportRegion = {
+      node,
+      name: node.name,
+      priority: node.priority,
+      nonvolatile: node.nonvolatile,
+      type: node.type,
+      enabled: !node.disabled,
+      addr: node.parent === null ? node.start : BigInt.asUintN(64, node.start - node.parent.start),
+      size,
+      parent,
+      children: [],
+      alias: null,
+      aliasOffset: node.alias?.offset ?? 0n,
+      readonly: false,
+      seenInFlat: false,
+      mustBeContainer: false,
+      before: new Set(),
+    };
+    byNode.set(node, r);
+    regions.push(r);
+    if (parent === null) tops.push(r);
+    for (const c of node.children) r.children.push(make(c, r));
+    return r;
+  };
+  for (const block of tree.blocks) {
+    const root = ids.canon(block.root);
+    if (!byNode.has(root) && root === block.root) make(root, null);
+  }
+  const of = (node: TreeNode): ImportRegion => byNode.get(ids.canon(node))!;
+  for (const [aliasNode, target] of ids.aliasTargets) of(aliasNode).alias = of(target);
+  return { regions, of, tops };
+}

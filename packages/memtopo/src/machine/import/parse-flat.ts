@@ -1,0 +1,99 @@
+import { formatError } from "../errors.js";
+import type { TypeWord } from "./parse-tree.js";
+
+export interface FlatRangeLine {
+  readonly line: number;
+  readonly start: bigint;
+  /** Exact size (a range never reaches past 2^64). */
+  readonly size: bigint;
+  readonly priority: number;
+  readonly nonvolatile: boolean;
+  readonly type: TypeWord;
+  readonly name: string;
+  readonly offset: bigint;
+  /** How many ` KVM` words ended the line. */
+  readonly accelMarks: number;
+}
+
+export interface FlatBlock {
+  readonly line: number;
+  /** ` AS` lines in creation order: the space's name and its root's name. */
+  readonly spaces: readonly { readonly name: string; readonly root: string; readonly alias: string | null }[];
+  /** `Root memory region:` name, or null for `(none)`. */
+  readonly viewRoot: string | null;
+  readonly ranges: readonly FlatRangeLine[];
+}
+
+const AS_LINE = /^ AS "(.*)", root: (.*)$/;
+const RANGE = /^ {2}([0-9a-f]{16})-([0-9a-f]{16}) \(prio (-?\d+), (nv-)?(ram|rom|romd|ramd|i\/o)\): (.*)$/;
+
+/** Reads the text of `info mtree -f` (QEMU 7.2), blocks in printed order. */
+export function parseFlatText(text: string): FlatBlock[] {
+  const blocks: {
+    line: number;
+    spaces: FlatBlock["spaces"][number][];
+    viewRoot: string | null;
+    ranges: FlatRangeLine[];
+  }[] = [];
+  text
+    .replace(/\r\n/g, "\n")
+    .split("\n")
+    .forEach((text, i) => {
+      const lineNo = i + 1;
+      if (text.trim() === "") return;
+      if (text.startsWith("FlatView #")) {
+        blocks.push({ line: lineNo, spaces: [], viewRoot: null, ranges: [] });
+        return;
+      }
+      const block = blocks[blocks.length - 1];
+      if (block === undefined) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "text before the first FlatView header");
+      const as = AS_LINE.exec(text);
+      if (as !== null) {
+        let root = as[2]!;
+        let alias: string | null = null;
+        // `, alias TARGET` follows an alias root; a root named with ", alias " is read the same way.
+        const k = root.lastIndexOf(", alias ");
+        if (k >= 0) {
+          alias = root.slice(k + ", alias ".length);
+          root = root.slice(0, k);
+        }
+        block.spaces.push({ name: as[1]!, root, alias });
+        return;
+      }
+      if (text.startsWith(" Root memory region: ")) {
+        const name = text.slice(" Root memory region: ".length);
+        block.viewRoot = name === "(none)" ? null : name;
+        return;
+      }
+      if (text === "  No rendered FlatView") return;
+      const m = RANGE.exec(text);
+      if (m === null)
+        formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree -f line: ${JSON.stringify(text)}`);
+      let rest = m[6]!;
+      let accelMarks = 0;
+      while (rest.endsWith(" KVM")) {
+        rest = rest.slice(0, -4);
+        accelMarks++;
+      }
+      let offset = 0n;
+      const off = / @([0-9a-f]{16})$/.exec(rest);
+      if (off !== null) {
+        offset = BigInt(`0x${off[1]}`);
+        rest = rest.slice(0, off.index);
+      }
+      const start = BigInt(`0x${m[1]}`);
+      const end = BigInt(`0x${m[2]}`);
+      block.ranges.push({
+        line: lineNo,
+        start,
+        size: end - start + 1n,
+        priority: Number(m[3]),
+        nonvolatile: m[4] !== undefined,
+        type: m[5] as TypeWord,
+        name: rest,
+        offset,
+        accelMarks,
+      });
+    });
+  return blocks;
+}

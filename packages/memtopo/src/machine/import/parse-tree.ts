@@ -1,0 +1,150 @@
+import { formatError } from "../errors.js";
+
+export type TypeWord = "ram" | "rom" | "romd" | "ramd" | "i/o";
+
+/** One printed line of `info mtree` (a region as QEMU showed it at one place). */
+export interface TreeNode {
+  /** 1-based line in the text, for messages. */
+  readonly line: number;
+  readonly name: string;
+  /** Printed start (absolute in its block) and end, both mod 2^64. */
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly priority: number;
+  readonly nonvolatile: boolean;
+  readonly type: TypeWord;
+  readonly disabled: boolean;
+  readonly alias: { readonly target: string; readonly offset: bigint; readonly end: bigint } | null;
+  readonly children: TreeNode[];
+  readonly parent: TreeNode | null;
+  /** Made up by the importer for a disabled region that plain `info mtree` leaves out. */
+  readonly hidden: boolean;
+}
+
+export interface TreeBlock {
+  /** `address-space:` names, or null for a `memory-region:` section. */
+  readonly spaces: readonly string[] | null;
+  readonly header: string;
+  readonly root: TreeNode;
+}
+
+export interface ParsedTree {
+  readonly blocks: readonly TreeBlock[];
+  /** Whether regions were left out (a level skipped): the text is plain `info mtree`, not `-D`. */
+  readonly hiddenParents: number;
+}
+
+const LINE =
+  /^(?:\[DETECTED OVERFLOW!\] )*((?: {2})+)([0-9a-f]{16})-([0-9a-f]{16}) \(prio (-?\d+), (nv-)?(ram|rom|romd|ramd|i\/o)\): (.*)$/;
+const WINDOW = / ([0-9a-f]{16})-([0-9a-f]{16})$/;
+
+/** The size a printed `start-end` stands for; `start-start` is 1 byte (the importer may later say 0). */
+export function printedSize(start: bigint, end: bigint): bigint {
+  return BigInt.asUintN(64, end - start) + 1n;
+}
+
+/** Reads the text of `info mtree` or `info mtree -D` (QEMU 7.2), blocks in printed order. */
+export function parseTreeText(text: string): ParsedTree {
+  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const blocks: TreeBlock[] = [];
+  let spaces: string[] = [];
+  let section: string | null = null;
+  let stack: TreeNode[] = [];
+  let root: TreeNode | null = null;
+  let hiddenParents = 0;
+  const close = (): void => {
+    if (root !== null) {
+      blocks.push({ spaces: section === null ? spaces : null, header: section ?? spaces.join(", "), root });
+    }
+    root = null;
+    stack = [];
+  };
+  lines.forEach((text, i) => {
+    const lineNo = i + 1;
+    if (text.startsWith("address-space: ")) {
+      if (root !== null || section !== null) {
+        close();
+        spaces = [];
+        section = null;
+      }
+      spaces.push(text.slice("address-space: ".length));
+      return;
+    }
+    if (text.startsWith("memory-region: ")) {
+      close();
+      spaces = [];
+      section = text.slice("memory-region: ".length);
+      return;
+    }
+    if (text.trim() === "") return;
+    const m = LINE.exec(text);
+    if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree line: ${JSON.stringify(text)}`);
+    if (spaces.length === 0 && section === null) {
+      formatError(
+        "E_MTREE_SYNTAX",
+        `line ${lineNo}`,
+        "a region line before any address-space: or memory-region: header",
+      );
+    }
+    const level = m[1]!.length / 2;
+    let rest = m[7]!;
+    const disabled = rest.endsWith(" [disabled]");
+    if (disabled) rest = rest.slice(0, -" [disabled]".length);
+    let name = rest;
+    let alias: TreeNode["alias"] = null;
+    const w = rest.startsWith("alias ") ? WINDOW.exec(rest) : null;
+    const at = w === null ? -1 : rest.lastIndexOf(" @", w.index);
+    if (w !== null && at > "alias".length) {
+      name = rest.slice("alias ".length, at);
+      alias = { target: rest.slice(at + 2, w.index), offset: BigInt(`0x${w[1]}`), end: BigInt(`0x${w[2]}`) };
+    }
+    if (level === 1 && root !== null) {
+      formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "a second root line in one block");
+    }
+    if (level > 1 && root === null)
+      formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "an indented line before the block's root");
+    stack.length = Math.min(stack.length, level - 1);
+    // Plain `info mtree` drops a disabled region's own line but prints its children one
+    // level deeper: stand in a disabled container for each skipped level.
+    while (stack.length < level - 1) {
+      const parent = stack[stack.length - 1]!;
+      const filler: TreeNode = {
+        line: lineNo,
+        name: "(hidden)",
+        start: parent.start,
+        end: parent.end,
+        priority: 0,
+        nonvolatile: false,
+        type: "i/o",
+        disabled: true,
+        alias: null,
+        children: [],
+        parent,
+        hidden: true,
+      };
+      parent.children.push(filler);
+      stack.push(filler);
+      hiddenParents++;
+    }
+    const parent = stack[stack.length - 1] ?? null;
+    const node: TreeNode = {
+      line: lineNo,
+      name,
+      start: BigInt(`0x${m[2]}`),
+      end: BigInt(`0x${m[3]}`),
+      priority: Number(m[4]),
+      nonvolatile: m[5] !== undefined,
+      type: m[6] as TypeWord,
+      disabled,
+      alias,
+      children: [],
+      parent,
+      hidden: false,
+    };
+    if (parent === null) root = node;
+    else parent.children.push(node);
+    stack.push(node);
+  });
+  close();
+  return { blocks, hiddenParents };
+}

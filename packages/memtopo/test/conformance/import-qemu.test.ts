@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { importQemu, loadMachine, printMtree, printMtreeFlat } from "../../src/index.js";
+import { RenderingHost } from "../machine/rendering-host.js";
+import { caseNames, compareMtree, readCase, stripKvmSuffixUntilListenerExists } from "./compare.js";
+
+describe("conformance tests 1-2: QEMU's text imported, built and printed gives the three texts again", () => {
+  for (const name of caseNames()) {
+    describe(name, () => {
+      const { machine: json } = importQemu({
+        tree: readCase(name, "mtree-D.txt"),
+        flat: readCase(name, "mtree-f.txt"),
+      });
+      const machine = loadMachine(json, new RenderingHost());
+      it("info mtree", async () => {
+        const r = await compareMtree(readCase(name, "mtree.txt"), printMtree(machine.addressSpaces));
+        expect(r.equal, r.report).toBe(true);
+      });
+      it("info mtree -D", async () => {
+        const r = await compareMtree(
+          readCase(name, "mtree-D.txt"),
+          printMtree(machine.addressSpaces, { disabled: true }),
+        );
+        expect(r.equal, r.report).toBe(true);
+      });
+      it("info mtree -f", async () => {
+        const expected = stripKvmSuffixUntilListenerExists(readCase(name, "mtree-f.txt"));
+        const r = await compareMtree(expected, printMtreeFlat(machine.addressSpaces));
+        expect(r.equal, r.report).toBe(true);
+      });
+      it("the accelerator is recovered from the flat view's KVM marks", () => {
+        expect(json.accel).toBe(JSON.parse(readCase(name, "machine.json")).accel);
+      });
+    });
+  }
+});
