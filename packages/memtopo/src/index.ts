@@ -1,7 +1,7 @@
 export { type BuiltMachine, buildMachine, type MachineHost } from "./machine/build.js";
 export { MachineFormatError } from "./machine/errors.js";
 export { type ImportQemuInput, type ImportQemuResult, importQemu } from "./machine/import/import-qemu.js";
-export { loadMachine } from "./machine/load.js";
+export { type LoadedMachine, type LoadOptions, loadMachine } from "./machine/load.js";
 export { MACHINE_FORMAT, parseMachine } from "./machine/parse.js";
 export { type SaveInput, saveMachine } from "./machine/save.js";
 export type {

@@ -1,14 +1,32 @@
+import type { RamAllocator } from "@memtopo/region-tree";
 import type { MtreeAddressSpace } from "../mtree/format.js";
+import type { AddressSpace } from "../system/address-space.js";
+import { MemorySystem } from "../system/memory-system.js";
 import { type BuiltMachine, buildMachine, type MachineHost } from "./build.js";
 import { formatError } from "./errors.js";
 import { parseMachine } from "./parse.js";
 
+export interface LoadOptions {
+  /** Backing for the machine's RAM (JS-heap memory created on first access by default). */
+  readonly ramAllocator?: RamAllocator;
+  readonly targetBigEndian?: boolean;
+}
+
+/** A machine loaded into a MemorySystem of its own, created with the file's `accel`. */
+export type LoadedMachine = BuiltMachine<AddressSpace> & { readonly host: MemorySystem };
+
 /**
- * Loads a `memtopo-machine/1` document (JSON text or an already parsed value) into
- * `host`: validates all of it first (a {@link MachineFormatError} naming the JSON path
- * leaves the host untouched), then builds it in one transaction.
+ * Loads a `memtopo-machine/1` document (JSON text or an already parsed value): validates
+ * all of it first (a {@link MachineFormatError} naming the JSON path; nothing is created),
+ * then builds it in one transaction, by default into a new {@link MemorySystem} with the
+ * file's accelerator, or into the given host.
  */
-export function loadMachine<AS extends MtreeAddressSpace>(input: unknown, host: MachineHost<AS>): BuiltMachine<AS> {
+export function loadMachine(input: unknown, options?: LoadOptions): LoadedMachine;
+export function loadMachine<AS extends MtreeAddressSpace>(input: unknown, host: MachineHost<AS>): BuiltMachine<AS>;
+export function loadMachine(
+  input: unknown,
+  target: LoadOptions | MachineHost<MtreeAddressSpace> = {},
+): BuiltMachine<MtreeAddressSpace> {
   let value = input;
   if (typeof input === "string") {
     try {
@@ -17,5 +35,12 @@ export function loadMachine<AS extends MtreeAddressSpace>(input: unknown, host: 
       formatError("E_MACHINE_JSON", "", `not JSON: ${(error as Error).message}`);
     }
   }
-  return buildMachine(parseMachine(value), host);
+  const spec = parseMachine(value);
+  if ("createAddressSpace" in target) return buildMachine(spec, target);
+  const system = new MemorySystem({
+    accel: spec.accel,
+    ...(target.ramAllocator === undefined ? {} : { ramAllocator: target.ramAllocator }),
+    ...(target.targetBigEndian === undefined ? {} : { targetBigEndian: target.targetBigEndian }),
+  });
+  return buildMachine(spec, system);
 }

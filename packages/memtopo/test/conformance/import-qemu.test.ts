@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { importQemu, loadMachine, printMtree, printMtreeFlat } from "../../src/index.js";
-import { RenderingHost } from "../machine/rendering-host.js";
 import { caseNames, compareMtree, readCase, stripKvmSuffixUntilListenerExists } from "./compare.js";
 
 describe("conformance tests 1-2: QEMU's text imported, built and printed gives the three texts again", () => {
@@ -10,7 +9,7 @@ describe("conformance tests 1-2: QEMU's text imported, built and printed gives t
         tree: readCase(name, "mtree-D.txt"),
         flat: readCase(name, "mtree-f.txt"),
       });
-      const machine = loadMachine(json, new RenderingHost());
+      const machine = loadMachine(json);
       it("info mtree", async () => {
         const r = await compareMtree(readCase(name, "mtree.txt"), printMtree(machine.addressSpaces));
         expect(r.equal, r.report).toBe(true);

@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { loadMachine, printMtree, printMtreeFlat } from "../../src/index.js";
-import { RenderingHost } from "../machine/rendering-host.js";
 import { caseNames, compareMtree, readCase, stripKvmSuffixUntilListenerExists } from "./compare.js";
 
 describe("conformance test 0: each case's machine.json, built and printed, gives QEMU's three texts", () => {
   for (const name of caseNames()) {
     describe(name, () => {
-      const machine = loadMachine(readCase(name, "machine.json"), new RenderingHost());
+      const machine = loadMachine(readCase(name, "machine.json"));
       it("info mtree", async () => {
         const r = await compareMtree(readCase(name, "mtree.txt"), printMtree(machine.addressSpaces));
         expect(r.equal, r.report).toBe(true);
