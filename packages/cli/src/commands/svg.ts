@@ -1,0 +1,47 @@
+import { MemtopoError } from "@memtopo/region-tree";
+import { loadMachine, MemorySystem } from "memtopo";
+import { type CliCommand, type CommandContext, UsageError } from "../context.js";
+import { renderMemoryMapHtml, renderMemoryMapSvg } from "../svg/index.js";
+
+interface SvgFlags {
+  readonly output?: string;
+  readonly html?: boolean;
+  readonly title?: string;
+}
+
+/** Reads and builds a machine file; a file that is not JSON fails like any other bad machine. */
+async function readMachine(ctx: CommandContext, file: string) {
+  const text = await ctx.readText(file);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new MemtopoError("E_MACHINE_JSON", `${file}: not valid JSON (${detail})`, { cause });
+  }
+  return loadMachine(json, new MemorySystem());
+}
+
+/** `memtopo svg <machine.json> -o map.svg [--html]`: a picture of the memory map. */
+export const svgCommand: CliCommand = {
+  register(cli, ctx) {
+    cli
+      .command("svg <machine>", "Draw the memory map of a machine file as SVG (or an HTML page with hover details)")
+      .option("-o, --output <file>", "Write the picture here ('-' for standard output)", { default: "-" })
+      .option("--html", "Write an HTML page that shows each range's details on hover")
+      .option("--title <text>", "Heading of the picture (default: the machine's name)")
+      .example("memtopo svg machine.json -o map.svg")
+      .example("memtopo svg machine.json --html -o map.html")
+      .action(async (file: string, flags: SvgFlags) => {
+        const output = flags.output;
+        if (typeof output !== "string" || output === "") throw new UsageError("-o needs a file name ('-' for stdout)");
+        const machine = await readMachine(ctx, file);
+        const title = typeof flags.title === "string" ? flags.title : machine.name;
+        const text =
+          flags.html === true
+            ? renderMemoryMapHtml(machine.addressSpaces, { title })
+            : renderMemoryMapSvg(machine.addressSpaces, { title });
+        await ctx.writeText(output, text);
+      });
+  },
+};

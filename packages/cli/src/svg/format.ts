@@ -1,0 +1,31 @@
+/** Text helpers shared by the picture renderers. */
+
+const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] as const;
+
+/** A size a person reads at a glance: `1 B`, `4 KiB`, `3.9 GiB`, `16 EiB` (binary units). */
+export function formatSize(size: bigint): string {
+  let unit = 0;
+  while (unit < UNITS.length - 1 && size >= 1n << BigInt(10 * (unit + 1))) unit++;
+  const scale = 1n << BigInt(10 * unit);
+  const whole = size / scale;
+  const rest = size % scale;
+  if (rest === 0n) return `${whole} ${UNITS[unit]}`;
+  // One decimal, truncated: "3.9 GiB" never claims a full 4 GiB. Pictures are approximate; hovers give exact hex.
+  const tenths = (rest * 10n) / scale;
+  return `${whole}.${tenths} ${UNITS[unit]}`;
+}
+
+/** `0x` and the significant hex digits: axis labels need to be short. */
+export function shortHex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
+/** Escapes text for XML content and attribute values. */
+export function xmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** An estimate of rendered text width for the sans-serif font the pictures use. */
+export function textWidth(text: string, fontSize: number): number {
+  return text.length * fontSize * 0.6;
+}

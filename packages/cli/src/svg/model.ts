@@ -1,0 +1,153 @@
+import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+
+/** The part of a FlatRange the picture reads. */
+export interface PictureFlatRange {
+  readonly mr: MemoryRegion;
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly offsetInRegion: bigint;
+  readonly readonly: boolean;
+}
+
+/** The part of a FlatView the picture reads; spaces that share a view share this object. */
+export interface PictureFlatView {
+  readonly root: MemoryRegion | null;
+  readonly ranges: readonly PictureFlatRange[];
+}
+
+/** What the picture needs of an address space; a MemorySystem's AddressSpace fits. */
+export interface PictureAddressSpace {
+  readonly name: string;
+  readonly root: MemoryRegion | null;
+  readonly currentMap: PictureFlatView;
+}
+
+/** Colour classes: the word `info mtree -f` prints for a range. */
+export type RangeKind = "ram" | "rom" | "romd" | "ramd" | "i/o";
+
+/** One step of the path from a view root down to the region that serves an address. */
+export interface PathStep {
+  readonly name: string;
+  readonly priority: number;
+  readonly alias: boolean;
+}
+
+/** A flat range with what the tree says about it. */
+export interface PictureRange {
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly name: string;
+  readonly kind: RangeKind;
+  readonly offsetInRegion: bigint;
+  /** The aliases crossed on the way, outermost first (empty when the range is reached directly). */
+  readonly via: readonly string[];
+  /** Root first, the serving region last. */
+  readonly path: readonly PathStep[];
+  /**
+   * The priority that won at the top of the tree: the priority of the view root's child on the
+   * path (0 when the root itself serves the range).
+   */
+  readonly priority: number;
+  /** What the winner hides at the range's first byte: the next region in QEMU's render order. */
+  readonly beneath: { readonly name: string; readonly kind: RangeKind; readonly priority: number } | null;
+}
+
+/** One lane: a distinct FlatView and the address spaces that share it. */
+export interface PictureLane {
+  readonly spaces: readonly string[];
+  readonly rootName: string | null;
+  /** The extent the lane is drawn over: [0, root size), or [0, 2^64) for an empty view. */
+  readonly end: bigint;
+  readonly ranges: readonly PictureRange[];
+}
+
+/**
+ * Groups address spaces by the FlatView object they share (one lane per distinct view,
+ * in the order views are first used) and annotates each range with its path through the
+ * tree, the aliases it went through and what it hides.
+ */
+export function pictureLanes(spaces: readonly PictureAddressSpace[]): PictureLane[] {
+  const views = new Map<PictureFlatView, string[]>();
+  for (const as of spaces) {
+    const names = views.get(as.currentMap) ?? [];
+    names.push(as.name);
+    views.set(as.currentMap, names);
+  }
+  return [...views].map(([view, names]) => ({
+    spaces: names,
+    rootName: view.root === null ? null : (view.root.name ?? "(null)"),
+    end: view.root === null ? SIZE_2_64 : viewEnd(view.root),
+    ranges: view.ranges.map((range) => annotate(view.root!, range)),
+  }));
+}
+
+function viewEnd(root: MemoryRegion): bigint {
+  const end = root.addr + root.size;
+  return end > SIZE_2_64 ? SIZE_2_64 : end;
+}
+
+function kindOf(mr: MemoryRegion, readonly: boolean): RangeKind {
+  return readonly ? "rom" : mr.type();
+}
+
+interface Candidate {
+  readonly steps: readonly { readonly mr: MemoryRegion; readonly alias: boolean }[];
+}
+
+/**
+ * Every region that could serve `offset` of `mr`, in the order QEMU's render lets them
+ * claim a byte: subregions in list order, depth first, then the region's own content.
+ * The first is the winner; the next is what the winner hides.
+ */
+function* candidates(
+  mr: MemoryRegion,
+  offset: bigint,
+  steps: Candidate["steps"],
+): Generator<Candidate, void, undefined> {
+  if (!mr.enabled || offset < 0n || offset >= mr.size) return;
+  if (mr.alias !== null) {
+    // An alias shows its target from `aliasOffset` on, whatever the target's own `addr`.
+    yield* candidates(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }]);
+    return;
+  }
+  const here = [...steps, { mr, alias: false }];
+  for (const child of mr.subregions) {
+    if (offset >= child.addr) yield* candidates(child, offset - child.addr, here);
+  }
+  if (mr.terminates) yield { steps: here };
+}
+
+function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
+  const found = candidates(root, range.start - root.addr, []);
+  const first = found.next();
+  const second = found.next();
+  const winner = first.done ? undefined : first.value;
+  const hidden = second.done ? undefined : second.value;
+  // The walk mirrors the renderer; should a future rule make them disagree, trust the view.
+  const steps =
+    winner !== undefined && winner.steps.at(-1)?.mr === range.mr ? winner.steps : [{ mr: range.mr, alias: false }];
+  const path = steps.map((s) => ({ name: s.mr.name ?? "(null)", priority: s.mr.priority, alias: s.alias }));
+  const via = steps.filter((s) => s.alias).map((s) => s.mr.name ?? "(null)");
+  const top = steps.length > 1 ? steps[1]!.mr.priority : 0;
+  let beneath: PictureRange["beneath"] = null;
+  if (hidden !== undefined) {
+    const mr = hidden.steps.at(-1)!.mr;
+    const ro = hidden.steps.some((s) => s.mr.readonly);
+    beneath = {
+      name: mr.name ?? "(null)",
+      kind: kindOf(mr, ro),
+      priority: hidden.steps.length > 1 ? hidden.steps[1]!.mr.priority : 0,
+    };
+  }
+  return {
+    start: range.start,
+    size: range.size,
+    name: range.mr.name ?? "(null)",
+    kind: kindOf(range.mr, range.readonly),
+    offsetInRegion: range.offsetInRegion,
+    via,
+    path,
+    priority: top,
+    beneath,
+  };
+}

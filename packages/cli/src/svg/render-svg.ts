@@ -1,0 +1,252 @@
+import { formatSize, shortHex, textWidth, xmlEscape } from "./format.js";
+import type { PictureLane, PictureRange, RangeKind } from "./model.js";
+import { DEFAULT_SCALE, type PlacedSegment, placeSegments, type ScaleOptions, segmentsOf } from "./scale.js";
+
+export interface SvgOptions {
+  /** The heading (a machine's name). */
+  readonly title?: string;
+  readonly scale?: ScaleOptions;
+}
+
+/** Fill and text colour per kind (Okabe–Ito colours, told apart by most colour-blind readers). */
+export const KIND_STYLE: Readonly<Record<RangeKind, { fill: string; text: string; label: string }>> = {
+  ram: { fill: "#009e73", text: "#ffffff", label: "RAM" },
+  rom: { fill: "#0072b2", text: "#ffffff", label: "ROM / read-only" },
+  romd: { fill: "#cc79a7", text: "#1a1a1a", label: "ROM device" },
+  ramd: { fill: "#56b4e9", text: "#1a1a1a", label: "RAM device" },
+  "i/o": { fill: "#e69f00", text: "#1a1a1a", label: "I/O (MMIO, ports)" },
+};
+
+const MARGIN = 24;
+const HEADER_H = 74;
+const LANE_TITLE_H = 24;
+const BAR_H = 30;
+const STRIP_GAP = 2;
+const STRIP_H = 7;
+const TICK_H = 4;
+const LANE_GAP = 22;
+const LABEL_FONT = 11;
+const AXIS_FONT = 10;
+const SIN45 = Math.SQRT1_2;
+const MAX_LABEL = 44;
+
+/** A lane's rows, measured: rotated labels above and below decide each row's height. */
+interface Row {
+  readonly segments: readonly PlacedSegment[];
+  readonly above: number;
+  readonly below: number;
+  readonly right: number;
+}
+
+/** Renders lanes as one standalone SVG document. */
+export function renderLanesSvg(lanes: readonly PictureLane[], options: SvgOptions = {}): string {
+  const scale = options.scale ?? DEFAULT_SCALE;
+  const body: string[] = [];
+  let y = HEADER_H;
+  let width = legendWidth();
+  for (const lane of lanes) {
+    const drawn = drawLane(lane, y, scale);
+    body.push(drawn.svg);
+    y = drawn.bottom + LANE_GAP;
+    width = Math.max(width, drawn.right + 2 * MARGIN);
+  }
+  width = Math.ceil(width);
+  const height = Math.ceil(y);
+  const title = options.title ?? "memory map";
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"`,
+    ` font-family="DejaVu Sans, Verdana, Arial, sans-serif" role="img" aria-label="${xmlEscape(title)}">\n`,
+    `<title>${xmlEscape(title)}</title>\n`,
+    DEFS,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>\n`,
+    header(title),
+    ...body,
+    "</svg>\n",
+  ].join("");
+}
+
+const DEFS = `<defs>
+<pattern id="alias-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+<rect width="2.2" height="6" fill="#ffffff" fill-opacity="0.45"/></pattern>
+</defs>
+`;
+
+function header(title: string): string {
+  const out: string[] = [
+    `<text x="${MARGIN}" y="28" font-size="18" font-weight="bold" fill="#1a1a1a">${xmlEscape(title)}</text>\n`,
+    `<text x="${MARGIN}" y="46" font-size="11" fill="#555">one lane per flat view · widths grow with log2(size) · ` +
+      `unassigned stretches collapsed (not to scale) · hover for details</text>\n`,
+  ];
+  let x = MARGIN;
+  const y = 56;
+  const item = (swatch: string, label: string): void => {
+    out.push(`<g class="legend">${swatch.replaceAll("X", String(x))}`);
+    out.push(`<text x="${x + 20}" y="${y + 10}" font-size="11" fill="#333">${xmlEscape(label)}</text></g>\n`);
+    x += 28 + textWidth(label, 11);
+  };
+  for (const style of Object.values(KIND_STYLE)) {
+    item(`<rect x="X" y="${y}" width="14" height="12" fill="${style.fill}"/>`, style.label);
+  }
+  item(
+    `<rect x="X" y="${y}" width="14" height="12" fill="#888"/><rect x="X" y="${y}" width="14" height="12" fill="url(#alias-hatch)"/>`,
+    "reached through an alias",
+  );
+  item(
+    `<rect x="X" y="${y + 4}" width="14" height="5" fill="#888" fill-opacity="0.6"/>`,
+    "hidden beneath (lower priority)",
+  );
+  return out.join("");
+}
+
+/** The legend's width, so that a picture of one small lane still shows all of it. */
+function legendWidth(): number {
+  const labels = [
+    ...Object.values(KIND_STYLE).map((s) => s.label),
+    "reached through an alias",
+    "hidden beneath (lower priority)",
+  ];
+  return labels.reduce((w, label) => w + 28 + textWidth(label, 11), 2 * MARGIN);
+}
+
+function rangeLabel(range: PictureRange): string {
+  let label = range.name;
+  if (range.via.length > 0) label += ` ⇐ ${range.via.join(" ⇐ ")}`;
+  if (range.priority !== 0) label += ` (prio ${range.priority})`;
+  return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
+}
+
+function fitsInside(label: string, width: number): boolean {
+  return textWidth(label, LABEL_FONT) + 8 <= width;
+}
+
+function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint): Row[] {
+  const rows: Row[] = [];
+  for (const p of placed) {
+    const label = p.segment.type === "range" ? rangeLabel(p.segment.range) : "";
+    const addr = textWidth(shortHex(p.segment.start), AXIS_FONT);
+    const labelOut = p.segment.type === "range" && !fitsInside(label, p.width) ? textWidth(label, LABEL_FONT) : 0;
+    const row = rows[p.row] ?? { segments: [], above: 14, below: 14, right: 0 };
+    rows[p.row] = {
+      segments: [...row.segments, p],
+      above: Math.max(row.above, labelOut * SIN45 + 12),
+      below: Math.max(row.below, addr * SIN45 + 14),
+      right: Math.max(row.right, p.x + p.width, p.x + p.width / 2 + labelOut * SIN45 + 8, p.x + addr * SIN45 + 8),
+    };
+  }
+  const last = rows.at(-1);
+  if (last !== undefined) {
+    const p = last.segments.at(-1)!;
+    const endW = textWidth(endLabel(lastEnd), AXIS_FONT);
+    rows[rows.length - 1] = {
+      ...last,
+      below: Math.max(last.below, endW * SIN45 + 14),
+      right: Math.max(last.right, p.x + p.width + endW * SIN45 + 8),
+    };
+  }
+  return rows;
+}
+
+function endLabel(end: bigint): string {
+  return end === 1n << 64n ? "2^64" : shortHex(end);
+}
+
+function drawLane(lane: PictureLane, top: number, scale: ScaleOptions): { svg: string; bottom: number; right: number } {
+  const out: string[] = [];
+  const spaces = lane.spaces.map((s) => `"${s}"`).join(", ");
+  const root = lane.rootName === null ? "empty view" : `root ${lane.rootName}`;
+  const count = `${lane.ranges.length} range${lane.ranges.length === 1 ? "" : "s"}`;
+  out.push(
+    `<g class="lane"><text x="${MARGIN}" y="${top + 16}" font-size="13" fill="#1a1a1a"><tspan font-weight="bold">` +
+      `${xmlEscape(spaces)}</tspan> — ${xmlEscape(root)} · ${count}</text>\n`,
+  );
+  const placed = placeSegments(segmentsOf(lane), scale);
+  const rows = measureRows(placed, lane.end);
+  let y = top + LANE_TITLE_H;
+  let right = 0;
+  for (const [i, row] of rows.entries()) {
+    const barY = y + row.above;
+    for (const p of row.segments) out.push(drawSegment(p, barY, lane));
+    if (i === rows.length - 1) {
+      const p = row.segments.at(-1)!;
+      out.push(axisLabel(MARGIN + p.x + p.width, barY, endLabel(lane.end)));
+    }
+    right = Math.max(right, row.right + MARGIN);
+    y = barY + BAR_H + STRIP_GAP + STRIP_H + row.below;
+  }
+  out.push("</g>\n");
+  return { svg: out.join(""), bottom: y, right };
+}
+
+function axisLabel(x: number, barY: number, text: string): string {
+  const tickY = barY + BAR_H + STRIP_GAP + STRIP_H;
+  return (
+    `<line x1="${x}" y1="${tickY}" x2="${x}" y2="${tickY + TICK_H}" stroke="#666"/>` +
+    `<text transform="translate(${x + 2},${tickY + TICK_H + 7}) rotate(45)" font-size="${AXIS_FONT}" ` +
+    `font-family="DejaVu Sans Mono, monospace" fill="#444">${xmlEscape(text)}</text>\n`
+  );
+}
+
+function drawSegment(p: PlacedSegment, barY: number, lane: PictureLane): string {
+  const x = MARGIN + p.x;
+  const seg = p.segment;
+  const out: string[] = [];
+  if (seg.type === "gap") {
+    const size = formatSize(seg.end - seg.start);
+    const tip = `unassigned ${shortHex(seg.start)} – ${shortHex(seg.end - 1n)} (${size}), drawn collapsed`;
+    const cx = x + p.width / 2;
+    const b = barY + BAR_H;
+    out.push(
+      `<g class="gap" data-tip="${xmlEscape(tip)}"><title>${xmlEscape(tip)}</title>`,
+      `<rect x="${x + 1}" y="${barY}" width="${p.width - 2}" height="${BAR_H}" fill="#f1f3f5" stroke="#c3c8ce" stroke-dasharray="3 2"/>`,
+      `<path d="M${cx - 7} ${b - 2}L${cx - 2} ${barY + 14}M${cx + 2} ${b - 2}L${cx + 7} ${barY + 14}" stroke="#8a9099" stroke-width="1.5"/>`,
+      `<text x="${cx}" y="${barY + 11}" font-size="8.5" text-anchor="middle" fill="#5f6670">${xmlEscape(size)}</text>`,
+      "</g>\n",
+    );
+  } else {
+    const r = seg.range;
+    const style = KIND_STYLE[r.kind];
+    const label = rangeLabel(r);
+    const tip = rangeTip(r, lane);
+    out.push(
+      `<g class="range" data-tip="${xmlEscape(tip)}"><title>${xmlEscape(tip)}</title>`,
+      `<rect x="${x}" y="${barY}" width="${p.width}" height="${BAR_H}" fill="${style.fill}" stroke="#ffffff"/>`,
+    );
+    if (r.via.length > 0) {
+      out.push(`<rect x="${x}" y="${barY}" width="${p.width}" height="${BAR_H}" fill="url(#alias-hatch)"/>`);
+    }
+    if (fitsInside(label, p.width)) {
+      out.push(
+        `<text x="${x + p.width / 2}" y="${barY + BAR_H / 2 + 4}" font-size="${LABEL_FONT}" text-anchor="middle" ` +
+          `fill="${style.text}">${xmlEscape(label)}</text>`,
+      );
+    } else {
+      out.push(
+        `<text transform="translate(${x + p.width / 2 - 3},${barY - 4}) rotate(-45)" font-size="${LABEL_FONT}" ` +
+          `fill="#222">${xmlEscape(label)}</text>`,
+      );
+    }
+    if (r.beneath !== null) {
+      const b = KIND_STYLE[r.beneath.kind];
+      out.push(
+        `<rect class="beneath" x="${x}" y="${barY + BAR_H + STRIP_GAP}" width="${p.width}" height="${STRIP_H}" ` +
+          `fill="${b.fill}" fill-opacity="0.6"/>`,
+      );
+    }
+    out.push("</g>\n");
+  }
+  out.push(axisLabel(x, barY, shortHex(seg.start)));
+  return out.join("");
+}
+
+function rangeTip(r: PictureRange, lane: PictureLane): string {
+  const lines = [
+    `${r.name}${r.offsetInRegion === 0n ? "" : ` @${shortHex(r.offsetInRegion)}`} (${r.kind})`,
+    `${shortHex(r.start)} – ${shortHex(r.start + r.size - 1n)} (${formatSize(r.size)})`,
+    `path: ${r.path.map((s) => `${s.name}${s.alias ? " (alias)" : ""}${s.priority === 0 ? "" : ` prio ${s.priority}`}`).join(" ▸ ")}`,
+  ];
+  if (r.beneath !== null) {
+    lines.push(`hides: ${r.beneath.name} (${r.beneath.kind}, prio ${r.beneath.priority}) at ${shortHex(r.start)}`);
+  }
+  lines.push(`address space${lane.spaces.length === 1 ? "" : "s"}: ${lane.spaces.join(", ")}`);
+  return lines.join("\n");
+}
