@@ -1,0 +1,29 @@
+import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import type { CliCommand } from "../context.js";
+
+interface MtreeFlags {
+  readonly f?: boolean;
+  readonly D?: boolean;
+  readonly owner?: boolean;
+}
+
+/** `memtopo mtree <machine.json> [-f] [-D] [--owner]`: QEMU's `info mtree` for a machine file. */
+export const mtreeCommand: CliCommand = {
+  register(cli, ctx) {
+    cli
+      .command("mtree <machine>", "Print a machine file's memory tree as QEMU 7.2's `info mtree` does")
+      .option("-f", "Print the flat views (`info mtree -f`)")
+      .option("-D", "Also print disabled regions, marked [disabled] (`info mtree -D`)")
+      .option("--owner", "Print region owners (`info mtree -o`, best effort)")
+      .example("memtopo mtree machine.json -f")
+      .action(async (file: string, flags: MtreeFlags) => {
+        const machine = loadMachine(await ctx.readText(file));
+        const owner = flags.owner === true;
+        ctx.stdout(
+          flags.f === true
+            ? printMtreeFlat(machine.addressSpaces, { owner })
+            : printMtree(machine.addressSpaces, { disabled: flags.D === true, owner }),
+        );
+      });
+  },
+};
