@@ -4,7 +4,7 @@ import { MemorySystem, type MtreeAddressSpace, printMtreeFlat } from "../../src/
 
 function setup() {
   const sys = new MemorySystem();
-  const mr = (init: Partial<MemoryRegionInit> & { kind: MemoryRegionInit["kind"]; size: bigint }): MemoryRegion =>
+  const mr = (init: { kind: MemoryRegionInit["kind"]; size: bigint; name?: string | null } & Record<string, unknown>) =>
     new MemoryRegion(sys, { name: null, ...init } as MemoryRegionInit);
   return { sys, mr };
 }

@@ -2,12 +2,12 @@ import { MemoryRegion, type MemoryRegionInit, SIZE_2_64 } from "@memtopo/region-
 import { describe, expect, it } from "vitest";
 import { MemorySystem, printMtree } from "../../src/index.js";
 
-type Init = Omit<MemoryRegionInit, "name"> & { name?: string | null };
+/** Any constructor argument, with `name` defaulting to null (unnamed). */
+type Init = { kind: MemoryRegionInit["kind"]; size: bigint; name?: string | null } & Record<string, unknown>;
 
 function setup() {
   const sys = new MemorySystem();
-  const mr = (init: Init & { kind: MemoryRegionInit["kind"] }): MemoryRegion =>
-    new MemoryRegion(sys, { name: null, ...init } as MemoryRegionInit);
+  const mr = (init: Init): MemoryRegion => new MemoryRegion(sys, { name: null, ...init } as MemoryRegionInit);
   return { sys, mr };
 }
 
