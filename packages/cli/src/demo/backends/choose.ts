@@ -1,0 +1,28 @@
+import { NativeKvm, probe } from "@memtopo/kvm-native";
+import { MemtopoError } from "@memtopo/region-tree";
+import { mockBackend } from "./mock.js";
+import { nativeBackend } from "./native.js";
+import type { DemoBackend } from "./types.js";
+
+export type BackendChoice = "auto" | "mock" | "native";
+
+/** The backend to use, and (when it is the mock one) the one-line reason native was not. */
+export function chooseBackend(choice: BackendChoice): { backend: DemoBackend; whyNotNative: string | null } {
+  if (choice === "mock") return { backend: mockBackend(), whyNotNative: "--backend mock was given" };
+  const p = probe();
+  if (!p.ok) {
+    if (choice === "native") {
+      throw new MemtopoError(
+        "E_KVM_UNAVAILABLE",
+        `--backend native: KVM is not usable here (${p.reason}: ${p.detail})`,
+      );
+    }
+    return { backend: mockBackend(), whyNotNative: `KVM is not usable here (${p.reason}: ${p.detail})` };
+  }
+  try {
+    return { backend: nativeBackend(NativeKvm.open()), whyNotNative: null };
+  } catch (error) {
+    if (choice === "native" || !(error instanceof MemtopoError)) throw error;
+    return { backend: mockBackend(), whyNotNative: `creating a VM failed (${error.message})` };
+  }
+}
