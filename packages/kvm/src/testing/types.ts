@@ -41,9 +41,18 @@ export interface KvmConformanceGuest {
   readNotifier(notifier: EventNotifier): number;
 }
 
-/** One fresh VM and what the suite needs around it. */
+/**
+ * One fresh VM and what the suite needs around it.
+ *
+ * What the cases use, so that guest hooks can keep out of the way: slot ids 0-15, the ids
+ * `KVM_CAP_NR_MEMSLOTS - 1` and `KVM_CAP_NR_MEMSLOTS`, and 0xffff (in address space 0, and
+ * id 0 of address space 1); guest-physical addresses below 0x0200_0000, 0xd000_0000 to
+ * 0xd000_1000 and the top page below 2^64; ports 0x60 and 0xc110-0xc113. Guest hooks that
+ * need their own memory (code, stack) may keep it in slots with ids 16-99 mapped at or above
+ * 0xfff0_0000 (below 4 GiB), and must not register ioeventfds.
+ */
 export interface KvmConformanceEnv {
-  /** A new VM: no memslots, no ioeventfds. */
+  /** A new VM: no ioeventfds, and no memslots other than the guest hooks' own (see above). */
   readonly backend: KvmBackend;
   /**
    * Host memory for `userspace_addr`: every block is page aligned, mapped (readable and
