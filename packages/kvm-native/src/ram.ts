@@ -34,7 +34,8 @@ export class NativeRamAllocator implements RamAllocator {
   allocate(name: string, size: bigint): RamBacking {
     if (typeof name !== "string") throw new MemtopoError("E_RAM_ARG", "RAM block name must be a string");
     if (typeof size !== "bigint" || size <= 0n) {
-      throw new MemtopoError("E_RAM_ARG", `RAM block size must be a positive bigint, got ${String(size)}`);
+      const got = typeof size === "bigint" ? `${size}` : typeof size;
+      throw new MemtopoError("E_RAM_ARG", `RAM block size must be a positive bigint, got ${got}`);
     }
     let block: NativeRamBlock;
     try {

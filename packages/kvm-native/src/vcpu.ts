@@ -30,7 +30,10 @@ export class Vcpu {
     return this.#decoder.decode();
   }
 
-  /** Makes the current or next run() return at once with an "intr" exit (kvm_run.immediate_exit). */
+  /**
+   * Makes the next run() return at once with an "intr" exit (kvm_run.immediate_exit), e.g. from a device
+   * handler that wants the run loop to stop; the guest state is untouched.
+   */
   kick(): void {
     native("kick", () => this.#native.kick());
   }

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { isBinding, loadBinding } from "../src/binding.js";
 import { nativeRamAllocator } from "../src/index.js";
@@ -76,5 +77,16 @@ describe.skipIf(!isBinding(loadBinding()))("NativeRamAllocator", () => {
       expect(() => allocator.allocate("bad", size)).toThrow(expect.objectContaining({ name: "MemtopoError" }));
     }
     expect(allocator.size).toBe(0);
+  });
+
+  it("backs region-tree RAM and ROM regions: a RamAllocator the memory map can use as is", () => {
+    const host = new StandaloneHost({ ramAllocator: nativeRamAllocator() });
+    const ram = new MemoryRegion(host, { kind: "ram", name: "pc.ram", size: 0x10000n });
+    const rom = new MemoryRegion(host, { kind: "rom", name: "pc.bios", size: 0x1000n });
+    ram.ramBlock!.bytes()[0x1234] = 0x99;
+    expect(readHost(ram.ramBlock!.hostAddr + 0x1234n, 1)).toEqual([0x99]);
+    expect(rom.ramBlock!.bytes().length).toBe(0x1000);
+    ram.ramBlock!.release();
+    rom.ramBlock!.release();
   });
 });
