@@ -8,11 +8,14 @@ export function bitmapBytes(slot: SlotState, hostPageSize: number): number {
   return Math.ceil(pages / 64) * 8;
 }
 
-/** The logging slot a dirty-log ioctl names, with the kernel's EINVAL / ENOENT. */
-function loggingSlot(table: MemslotTable, options: ResolvedOptions, slot: number, op: string): SlotState {
+function checkRange(options: ResolvedOptions, slot: number, op: string): void {
   if (slotAsId(slot) >= options.addressSpaces || slotId(slot) >= options.nrMemslots) {
     throw kernelError("EINVAL", op, `slot ${slot} is out of range`);
   }
+}
+
+/** The logging slot a dirty-log ioctl names (its id already in range), or the kernel's ENOENT. */
+function loggingSlot(table: MemslotTable, slot: number, op: string): SlotState {
   const state = table.get(slot);
   if (state?.dirty == null) throw kernelError("ENOENT", op, `slot ${slot} does not log dirty pages`);
   return state;
@@ -20,7 +23,8 @@ function loggingSlot(table: MemslotTable, options: ResolvedOptions, slot: number
 
 /** KVM_GET_DIRTY_LOG without manual protect: hand out the bitmap and clear it. */
 export function getDirtyLog(table: MemslotTable, options: ResolvedOptions, slot: number): Uint8Array {
-  const state = loggingSlot(table, options, slot, "KVM_GET_DIRTY_LOG");
+  checkRange(options, slot, "KVM_GET_DIRTY_LOG");
+  const state = loggingSlot(table, slot, "KVM_GET_DIRTY_LOG");
   const dirty = state.dirty!;
   const bitmap = new Uint8Array(bitmapBytes(state, options.hostPageSize));
   for (const page of dirty) bitmap[page >> 3]! |= 1 << (page & 7);
@@ -42,11 +46,9 @@ export function clearDirtyLog(
   bitmap: Uint8Array,
 ): void {
   const op = "KVM_CLEAR_DIRTY_LOG";
-  if (slotAsId(slot) >= options.addressSpaces || slotId(slot) >= options.nrMemslots) {
-    throw kernelError("EINVAL", op, `slot ${slot} is out of range`);
-  }
+  checkRange(options, slot, op);
   if (firstPage % 64n !== 0n) throw kernelError("EINVAL", op, `first_page ${firstPage} is not a multiple of 64`);
-  const state = loggingSlot(table, options, slot, op);
+  const state = loggingSlot(table, slot, op);
   const npages = state.memorySize / BigInt(options.hostPageSize);
   const count = BigInt(numPages);
   if (firstPage > npages || count > npages - firstPage || (count < npages - firstPage && numPages % 64 !== 0)) {
