@@ -19,7 +19,10 @@ export { printMtree, type TreeOptions } from "./mtree/tree.js";
 export {
   type Accel,
   AddressSpace,
+  type DiffableMachine,
+  type DiffEvent,
   DeviceOpsError,
+  diffMachines,
   GLOBAL_DIRTY_DIRTY_RATE,
   GLOBAL_DIRTY_LIMIT,
   GLOBAL_DIRTY_MIGRATION,

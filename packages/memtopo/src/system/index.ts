@@ -1,5 +1,6 @@
 export { AddressSpace } from "./address-space.js";
 export { UNASSIGNED_IO_OPS, UNASSIGNED_MEM_OPS } from "./builtin-ops.js";
+export { type DiffableMachine, type DiffEvent, diffMachines } from "./diff.js";
 export { DeviceOpsError, MemorySystemError } from "./errors.js";
 export {
   type Accel,

@@ -1,0 +1,167 @@
+import type { FlatRange, FlatView } from "@memtopo/flatview";
+import { diffIoeventfds } from "@memtopo/ioeventfd";
+import {
+  ListenerCalls,
+  type MemoryListener,
+  type MemoryRegionSection,
+  updateTopologyPass,
+} from "@memtopo/listener-bus";
+import type { IoeventfdRecord, MemoryRegion } from "@memtopo/region-tree";
+import { MemorySystemError } from "./errors.js";
+
+/** One listener callback as JSON: what `memtopo diff` prints, one object a line. */
+export type DiffEvent =
+  | { readonly event: "begin" | "commit" }
+  | {
+      readonly event: "region_add" | "region_del" | "region_nop";
+      readonly as: string;
+      readonly start: string;
+      readonly size: string;
+      readonly region: string;
+      readonly offset: string;
+      readonly readonly: boolean;
+    }
+  | {
+      readonly event: "log_start" | "log_stop";
+      readonly as: string;
+      readonly start: string;
+      readonly size: string;
+      readonly region: string;
+      readonly offset: string;
+      readonly readonly: boolean;
+      readonly oldMask: number;
+      readonly newMask: number;
+    }
+  | {
+      readonly event: "eventfd_add" | "eventfd_del";
+      readonly as: string;
+      readonly start: string;
+      readonly size: string;
+      readonly matchData: boolean;
+      readonly data: string;
+    };
+
+/** What a machine must offer to be diffed: its address spaces in creation order (a MemorySystem, a loaded machine). */
+export interface DiffableMachine {
+  readonly addressSpaces: readonly {
+    readonly name: string;
+    readonly currentMap: FlatView;
+    readonly ioeventfds?: readonly IoeventfdRecord[];
+  }[];
+}
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/**
+ * The listener events that take machine `a` to machine `b`, in QEMU's order, as one
+ * topology commit would deliver them to one listener per address space: `begin`; per space
+ * (in `b`'s creation order, then spaces only `a` has) the deletion pass, the addition pass
+ * and the ioeventfd diff; `commit`. Spaces are matched by name. Regions of two machines are
+ * different objects, so a region is identified by its path of names up the container chain
+ * and its kind (the n-th such region, in view order, when several share that path); range
+ * equality is otherwise QEMU's `flatrange_equal`, and ioeventfds are compared by
+ * address, size and data (notifiers of two machines are never the same).
+ */
+export function diffMachines(a: DiffableMachine, b: DiffableMachine): DiffEvent[] {
+  checkMachine(a, "a");
+  checkMachine(b, "b");
+  const keys = new Map<MemoryRegion, string>();
+  assignKeys(a, keys);
+  assignKeys(b, keys);
+  const equal = (x: FlatRange, y: FlatRange): boolean =>
+    keys.get(x.mr) === keys.get(y.mr) &&
+    x.start === y.start &&
+    x.size === y.size &&
+    x.offsetInRegion === y.offsetInRegion &&
+    x.romdMode === y.romdMode &&
+    x.readonly === y.readonly &&
+    x.nonvolatile === y.nonvolatile;
+
+  const events: DiffEvent[] = [{ event: "begin" }];
+  const oldByName = new Map(a.addressSpaces.map((s) => [s.name, s]));
+  const newByName = new Map(b.addressSpaces.map((s) => [s.name, s]));
+  const names = [...newByName.keys(), ...[...oldByName.keys()].filter((n) => !newByName.has(n))];
+  for (const name of names) {
+    const old = oldByName.get(name);
+    const next = newByName.get(name);
+    const calls = new ListenerCalls();
+    const listeners = [recorder(name, events)];
+    const oldRanges = old?.currentMap.ranges ?? [];
+    const newRanges = next?.currentMap.ranges ?? [];
+    const fv = old?.currentMap ?? null;
+    updateTopologyPass(calls, listeners, oldRanges, newRanges, fv, false, equal);
+    updateTopologyPass(calls, listeners, oldRanges, newRanges, fv, true, equal);
+    diffIoeventfds(
+      calls,
+      listeners,
+      old?.ioeventfds ?? [],
+      next?.ioeventfds ?? [],
+      next?.currentMap ?? null,
+      recordBefore,
+    );
+    calls.throwIfFailed("diff");
+  }
+  events.push({ event: "commit" });
+  return events;
+}
+
+/** QEMU's ioeventfd order without notifier identity. */
+function recordBefore(x: IoeventfdRecord, y: IoeventfdRecord): boolean {
+  if (x.start !== y.start) return x.start < y.start;
+  if (x.size !== y.size) return x.size < y.size;
+  if (x.matchData !== y.matchData) return !x.matchData;
+  return x.matchData && x.data < y.data;
+}
+
+function assignKeys(machine: DiffableMachine, keys: Map<MemoryRegion, string>): void {
+  const seen = new Map<string, number>();
+  for (const as of machine.addressSpaces) {
+    for (const range of as.currentMap.ranges) {
+      if (keys.has(range.mr)) continue;
+      const path = regionPath(range.mr);
+      const n = seen.get(path) ?? 0;
+      seen.set(path, n + 1);
+      keys.set(range.mr, `${path}#${n}`);
+    }
+  }
+}
+
+function regionPath(mr: MemoryRegion): string {
+  const parts: string[] = [];
+  for (let r: MemoryRegion | null = mr; r !== null; r = r.container) parts.push(r.name ?? "(null)");
+  return `${parts.reverse().join("/")}:${mr.kind}`;
+}
+
+function recorder(as: string, events: DiffEvent[]): MemoryListener {
+  const range = (s: MemoryRegionSection) => ({
+    as,
+    start: hex(s.offsetWithinAddressSpace),
+    size: hex(s.size),
+    region: s.mr?.name ?? "(null)",
+    offset: hex(s.offsetWithinRegion),
+    readonly: s.readonly,
+  });
+  const fd = (s: MemoryRegionSection, matchData: boolean, data: bigint) => ({
+    as,
+    start: hex(s.offsetWithinAddressSpace),
+    size: hex(s.size),
+    matchData,
+    data: hex(data),
+  });
+  return {
+    name: `diff:${as}`,
+    regionAdd: (s) => events.push({ event: "region_add", ...range(s) }),
+    regionDel: (s) => events.push({ event: "region_del", ...range(s) }),
+    regionNop: (s) => events.push({ event: "region_nop", ...range(s) }),
+    logStart: (s, oldMask, newMask) => events.push({ event: "log_start", ...range(s), oldMask, newMask }),
+    logStop: (s, oldMask, newMask) => events.push({ event: "log_stop", ...range(s), oldMask, newMask }),
+    eventfdAdd: (s, m, d) => events.push({ event: "eventfd_add", ...fd(s, m, d) }),
+    eventfdDel: (s, m, d) => events.push({ event: "eventfd_del", ...fd(s, m, d) }),
+  };
+}
+
+function checkMachine(m: DiffableMachine, which: string): void {
+  if (m === null || typeof m !== "object" || !Array.isArray(m.addressSpaces)) {
+    throw new MemorySystemError("E_INVALID_ARGUMENT", `machine ${which} must have an addressSpaces array`);
+  }
+}

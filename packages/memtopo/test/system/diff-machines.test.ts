@@ -1,0 +1,166 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { describe, expect, it } from "vitest";
+import { type DiffableMachine, type DiffEvent, diffMachines, loadMachine, MemorySystem } from "../../src/index.js";
+
+const casesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/cases");
+const load = (slug: string) => loadMachine(readFileSync(path.join(casesDir, slug, "machine.json"), "utf8"));
+const EMPTY: DiffableMachine = { addressSpaces: [] };
+
+type Replica = Map<string, Set<string>>;
+const rangeKey = (e: { start: string; size: string; region: string; offset: string; readonly: boolean }) =>
+  `${e.start}+${e.size} ${e.region}@${e.offset}${e.readonly ? " ro" : ""}`;
+
+/** The flat views of a machine as the events describe ranges (names, not identities). */
+function viewsOf(m: DiffableMachine): Replica {
+  const out: Replica = new Map();
+  for (const as of m.addressSpaces) {
+    out.set(
+      as.name,
+      new Set(
+        as.currentMap.ranges.map((r) =>
+          rangeKey({
+            start: `0x${r.start.toString(16)}`,
+            size: `0x${r.size.toString(16)}`,
+            region: r.mr.name ?? "(null)",
+            offset: `0x${r.offsetInRegion.toString(16)}`,
+            readonly: r.readonly,
+          }),
+        ),
+      ),
+    );
+  }
+  return out;
+}
+
+/** Applies events to a replica, failing on any event that does not fit. */
+function replay(start: Replica, events: readonly DiffEvent[]): Replica {
+  const out: Replica = new Map([...start].map(([k, v]) => [k, new Set(v)]));
+  for (const e of events) {
+    if (!("region" in e)) continue;
+    let set = out.get(e.as);
+    if (set === undefined) {
+      set = new Set();
+      out.set(e.as, set);
+    }
+    const k = rangeKey(e);
+    if (e.event === "region_add") {
+      expect(set.has(k), `add of a held range ${e.as} ${k}`).toBe(false);
+      set.add(k);
+    } else if (e.event === "region_del") {
+      expect(set.delete(k), `del of an unknown range ${e.as} ${k}`).toBe(true);
+    } else {
+      expect(set.has(k), `${e.event} of an unknown range ${e.as} ${k}`).toBe(true);
+    }
+  }
+  for (const [k, v] of out) if (v.size === 0) out.delete(k);
+  return out;
+}
+
+const nonEmpty = (r: Replica): Replica => new Map([...r].filter(([, v]) => v.size > 0));
+
+describe("diffMachines", () => {
+  it("gives QEMU's events in QEMU's order as JSON-able objects (seed scenario: one RAM region added)", () => {
+    const build = (withNew: boolean) => {
+      const sys = new MemorySystem();
+      const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
+      const ram = new MemoryRegion(sys, { kind: "ram", name: "pc.ram", size: 0x8000000n });
+      system.addSubregion(0n, ram);
+      system.addSubregion(0xfee00000n, new MemoryRegion(sys, { kind: "io", name: "apic", size: 0x1000n }));
+      if (withNew) system.addSubregion(0x10000000n, new MemoryRegion(sys, { kind: "ram", name: "hot", size: 0x1000n }));
+      sys.createAddressSpace("memory", system);
+      return sys;
+    };
+    const events = diffMachines(build(false), build(true));
+    expect(events).toEqual([
+      { event: "begin" },
+      {
+        event: "region_nop",
+        as: "memory",
+        start: "0x0",
+        size: "0x8000000",
+        region: "pc.ram",
+        offset: "0x0",
+        readonly: false,
+      },
+      {
+        event: "region_add",
+        as: "memory",
+        start: "0x10000000",
+        size: "0x1000",
+        region: "hot",
+        offset: "0x0",
+        readonly: false,
+      },
+      {
+        event: "region_nop",
+        as: "memory",
+        start: "0xfee00000",
+        size: "0x1000",
+        region: "apic",
+        offset: "0x0",
+        readonly: false,
+      },
+      { event: "commit" },
+    ]);
+    expect(JSON.parse(JSON.stringify(events))).toEqual(events);
+  });
+
+  it("a space only in a is deleted; a space only in b is added; deletions come before additions per space", () => {
+    const sys = new MemorySystem();
+    const r = new MemoryRegion(sys, { kind: "io", name: "r", size: 0x10n });
+    const old = { addressSpaces: [sys.createAddressSpace("gone", r)] };
+    const sys2 = new MemorySystem();
+    const r2 = new MemoryRegion(sys2, { kind: "io", name: "r", size: 0x20n });
+    const next = { addressSpaces: [sys2.createAddressSpace("new", r2)] };
+    expect(diffMachines(old, next).map((e) => `${e.event} ${"as" in e ? e.as : ""}`)).toEqual([
+      "begin ",
+      "region_add new",
+      "region_del gone",
+      "commit ",
+    ]);
+    expect(() => diffMachines(null as never, next)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
+  });
+
+  it("ioeventfds are diffed by address, size and data", () => {
+    const build = (at: bigint) => {
+      const sys = new MemorySystem();
+      const io = new MemoryRegion(sys, { kind: "io", name: "io", size: 0x10000n });
+      const bar = new MemoryRegion(sys, { kind: "io", name: "bar", size: 0x40n });
+      bar.addEventfd(0x10n, 2, true, 1n, { id: 1, signal: () => {} });
+      io.addSubregion(at, bar);
+      sys.createAddressSpace("I/O", io);
+      return sys;
+    };
+    const fds = diffMachines(build(0xc000n), build(0xd000n)).filter((e) => e.event.startsWith("eventfd"));
+    expect(fds).toEqual([
+      { event: "eventfd_del", as: "I/O", start: "0xc010", size: "0x2", matchData: true, data: "0x1" },
+      { event: "eventfd_add", as: "I/O", start: "0xd010", size: "0x2", matchData: true, data: "0x1" },
+    ]);
+    expect(diffMachines(build(0xc000n), build(0xc000n)).filter((e) => e.event.startsWith("eventfd"))).toEqual([]);
+  });
+});
+
+describe("diffMachines on the QEMU conformance cases", () => {
+  const slugs = readdirSync(casesDir).filter((s) => !s.startsWith("."));
+  it.each(slugs)("%s: the diff from an empty machine, replayed, gives the case's flat views", (slug) => {
+    const m = load(slug);
+    expect(replay(new Map(), diffMachines(EMPTY, m))).toEqual(nonEmpty(viewsOf(m)));
+  });
+
+  it.each([
+    ["x86-q35-held-kvm", "x86-q35-ran-kvm"],
+    ["x86-pc-held-kvm", "x86-pc-ran-kvm"],
+    ["kvm-x86-pc-held", "kvm-x86-pc-ran"],
+    ["x86-pc-held-tcg", "x86-pc-ran-tcg"],
+  ])("%s -> %s: replaying the events on the first flat views gives the second", (a, b) => {
+    const first = load(a);
+    const second = load(b);
+    const events = diffMachines(first, second);
+    expect(events[0]).toEqual({ event: "begin" });
+    expect(events.at(-1)).toEqual({ event: "commit" });
+    expect(replay(viewsOf(first), events)).toEqual(nonEmpty(viewsOf(second)));
+  });
+});
