@@ -121,6 +121,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
       return info.Env().Undefined();
     }
     Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), sizeof value);
+    if (info.Env().IsExceptionPending()) return info.Env().Undefined();
     memcpy(out.Data(), &value, sizeof value);
     return out;
   }

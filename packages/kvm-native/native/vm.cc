@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <map>
-#include <vector>
+#include <memory>
+#include <new>
 
 #include "common.h"
 
@@ -199,16 +201,21 @@ class Vm : public Napi::ObjectWrap<Vm> {
     if (s == nullptr) return info.Env().Undefined();
     uint64_t bytes = DirtyBitmapBytes(s->size / 4096);
     // 64-bit words, as the kernel writes them.
-    std::vector<uint64_t> bitmap(bytes / 8);
+    std::unique_ptr<uint64_t[]> bitmap(new (std::nothrow) uint64_t[bytes / 8]());
+    if (bitmap == nullptr) {
+      ThrowArg(info.Env(), ENOMEM, op, "cannot allocate a " + std::to_string(bytes) + "-byte bitmap");
+      return info.Env().Undefined();
+    }
     kvm_dirty_log log = {};
     log.slot = slot;
-    log.dirty_bitmap = bitmap.data();
+    log.dirty_bitmap = bitmap.get();
     if (ioctl(vm_fd_, KVM_GET_DIRTY_LOG, &log) < 0) {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_GET_DIRTY_LOG)", "slot " + std::to_string(slot));
       return info.Env().Undefined();
     }
     Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), static_cast<size_t>(bytes));
-    if (bytes != 0) memcpy(out.Data(), bitmap.data(), static_cast<size_t>(bytes));
+    if (info.Env().IsExceptionPending()) return info.Env().Undefined();
+    memcpy(out.Data(), bitmap.get(), static_cast<size_t>(bytes));
     return out;
   }
 
@@ -235,13 +242,17 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowArg(info.Env(), EINVAL, op, "bitmap needs " + std::to_string(need) + " bytes");
       return info.Env().Undefined();
     }
-    std::vector<uint64_t> bitmap(need / 8);
-    if (need != 0) memcpy(bitmap.data(), data, static_cast<size_t>(need));
+    std::unique_ptr<uint64_t[]> bitmap(new (std::nothrow) uint64_t[need / 8 + 1]());
+    if (bitmap == nullptr) {
+      ThrowArg(info.Env(), ENOMEM, op, "cannot allocate a " + std::to_string(need) + "-byte bitmap");
+      return info.Env().Undefined();
+    }
+    memcpy(bitmap.get(), data, static_cast<size_t>(need));
     kvm_clear_dirty_log clear = {};
     clear.slot = slot;
     clear.num_pages = num_pages;
     clear.first_page = first_page;
-    clear.dirty_bitmap = bitmap.data();
+    clear.dirty_bitmap = bitmap.get();
     if (ioctl(vm_fd_, KVM_CLEAR_DIRTY_LOG, &clear) < 0) {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_CLEAR_DIRTY_LOG)", "slot " + std::to_string(slot));
     }
