@@ -1,4 +1,5 @@
 import { lazyRamAllocator, type RamAllocator } from "./ram.js";
+import type { MemoryRegion } from "./region.js";
 
 /**
  * What a MemoryRegion needs from the system it belongs to. Every mutator runs
@@ -9,6 +10,14 @@ import { lazyRamAllocator, type RamAllocator } from "./ram.js";
 export interface RegionHost {
   begin(): void;
   commit(): void;
+  /**
+   * Called inside the mutator's transaction just before a change to `mr` that makes
+   * `topologyChanged()` follow: where `mr`'s subtree renders (its window through every
+   * path, and its attributes) may change. A host that re-renders incrementally records
+   * `mr` here and where it rendered before the change; QEMU has no such hook because it
+   * re-renders everything.
+   */
+  topologyWillChange?(mr: MemoryRegion): void;
   /** QEMU's `memory_region_update_pending`: views must be re-rendered at the outermost commit. */
   topologyChanged(): void;
   /** QEMU's `ioeventfd_update_pending`. */

@@ -114,6 +114,7 @@ export class MemoryRegion {
   #dirtyLogMask = 0;
   #ioeventfds: IoeventfdRecord[] = [];
   #mappedViaAlias = 0;
+  readonly #aliasedBy = new Set<MemoryRegion>();
   readonly ops: MemoryRegionOps | null;
   /** The RAM block of RAM, ROM, ROM device and RAM device regions. */
   readonly ramBlock: RamBacking | null;
@@ -175,6 +176,7 @@ export class MemoryRegion {
     this.alias = alias;
     this.#aliasOffset = aliasOffset;
     this.ops = ops;
+    if (alias !== null) alias.#aliasedBy.add(this);
     const backed = this.ram || this.romDevice;
     this.ramBlock = backed ? host.ramAllocator.allocate(init.name ?? "(null)", size) : null;
   }
@@ -223,6 +225,10 @@ export class MemoryRegion {
   /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
   get mappedViaAlias(): number {
     return this.#mappedViaAlias;
+  }
+  /** The aliases whose target is this region (the reverse of `alias`), in creation order. */
+  get aliasedBy(): ReadonlySet<MemoryRegion> {
+    return this.#aliasedBy;
   }
   /** QEMU's `memory_region_is_mapped`. */
   get isMapped(): boolean {
@@ -275,6 +281,7 @@ export class MemoryRegion {
   #link(offset: bigint, child: MemoryRegion, priority: number): void {
     this.host.begin();
     try {
+      if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#priority = priority;
       child.#container = this;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
@@ -300,6 +307,7 @@ export class MemoryRegion {
   #unlink(child: MemoryRegion): void {
     this.host.begin();
     try {
+      if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#container = null;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
       this.#subregions.splice(this.#subregions.indexOf(child), 1);
@@ -471,6 +479,7 @@ export class MemoryRegion {
   #mutate(change: () => void, schedules: boolean): void {
     this.host.begin();
     try {
+      if (schedules) this.host.topologyWillChange?.(this);
       change();
       if (schedules) this.host.topologyChanged();
     } finally {

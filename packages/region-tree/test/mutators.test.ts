@@ -194,3 +194,29 @@ describe("memory-model §1.5 mapped_via_alias", () => {
     expect(ram.isMapped).toBe(false);
   });
 });
+
+describe("topologyWillChange: the incremental-render hook", () => {
+  it("is called before each scheduling change with the region whose placement changes, seeing the old state", () => {
+    const host = new StandaloneHost();
+    const seen: string[] = [];
+    host.topologyWillChange = (mr) => {
+      seen.push(`${mr.name}@${mr.addr.toString(16)}:${mr.container?.name ?? "-"}`);
+    };
+    const c = new MemoryRegion(host, { kind: "container", name: "c", size: 0x10000n });
+    const r = new MemoryRegion(host, { kind: "ram", name: "r", size: 0x1000n });
+    c.addSubregion(0x1000n, r);
+    r.setAddress(0x2000n);
+    r.setReadonly(true);
+    c.delSubregion(r);
+    expect(seen).toEqual(["r@0:-", "r@1000:c", "r@1000:-", "r@2000:c", "r@2000:c"]);
+  });
+
+  it("aliasedBy lists the aliases that target a region", () => {
+    const host = new StandaloneHost();
+    const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x1000n });
+    const a = new MemoryRegion(host, { kind: "alias", name: "a", size: 0x1000n, target: ram, offset: 0n });
+    const b = new MemoryRegion(host, { kind: "alias", name: "b", size: 0x800n, target: ram, offset: 0x800n });
+    expect([...ram.aliasedBy]).toEqual([a, b]);
+    expect(a.aliasedBy.size).toBe(0);
+  });
+});
