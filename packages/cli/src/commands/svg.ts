@@ -1,25 +1,11 @@
-import { MemtopoError } from "@memtopo/region-tree";
-import { loadMachine, MemorySystem } from "memtopo";
-import { type CliCommand, type CommandContext, UsageError } from "../context.js";
+import { loadMachine } from "memtopo";
+import { type CliCommand, UsageError } from "../context.js";
 import { renderMemoryMapHtml, renderMemoryMapSvg } from "../svg/index.js";
 
 interface SvgFlags {
   readonly output?: string;
   readonly html?: boolean;
   readonly title?: string;
-}
-
-/** Reads and builds a machine file; a file that is not JSON fails like any other bad machine. */
-async function readMachine(ctx: CommandContext, file: string) {
-  const text = await ctx.readText(file);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new MemtopoError("E_MACHINE_JSON", `${file}: not valid JSON (${detail})`, { cause });
-  }
-  return loadMachine(json, new MemorySystem());
 }
 
 /** `memtopo svg <machine.json> -o map.svg [--html]`: a picture of the memory map. */
@@ -35,7 +21,7 @@ export const svgCommand: CliCommand = {
       .action(async (file: string, flags: SvgFlags) => {
         const output = flags.output;
         if (typeof output !== "string" || output === "") throw new UsageError("-o needs a file name ('-' for stdout)");
-        const machine = await readMachine(ctx, file);
+        const machine = loadMachine(await ctx.readText(file));
         const title = typeof flags.title === "string" ? flags.title : machine.name;
         const text =
           flags.html === true

@@ -5,6 +5,8 @@ export {
   type PictureRange,
   pictureLanes,
   type RangeKind,
+  type RegionPath,
+  regionsAt,
 } from "./model.js";
 export { KIND_STYLE, renderLanesSvg, type SvgOptions } from "./render-svg.js";
 

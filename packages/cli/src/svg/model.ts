@@ -48,7 +48,10 @@ export interface PictureRange {
    * path (0 when the root itself serves the range).
    */
   readonly priority: number;
-  /** What the winner hides at the range's first byte: the next region in QEMU's render order. */
+  /**
+   * What the winner hides at the range's first byte: the next region in QEMU's render order
+   * that is not on the winner's own path (a gap-filling container is cut, not hidden).
+   */
   readonly beneath: { readonly name: string; readonly kind: RangeKind; readonly priority: number } | null;
 }
 
@@ -90,53 +93,55 @@ function kindOf(mr: MemoryRegion, readonly: boolean): RangeKind {
   return readonly ? "rom" : mr.type();
 }
 
-interface Candidate {
-  readonly steps: readonly { readonly mr: MemoryRegion; readonly alias: boolean }[];
-}
+/** The regions from a root down to one that serves an address, and whether each was an alias. */
+export type RegionPath = readonly { readonly mr: MemoryRegion; readonly alias: boolean }[];
 
 /**
  * Every region that could serve `offset` of `mr`, in the order QEMU's render lets them
  * claim a byte: subregions in list order, depth first, then the region's own content.
  * The first is the winner; the next is what the winner hides.
  */
-function* candidates(
-  mr: MemoryRegion,
-  offset: bigint,
-  steps: Candidate["steps"],
-): Generator<Candidate, void, undefined> {
+export function* regionsAt(mr: MemoryRegion, offset: bigint, steps: RegionPath = []): Generator<RegionPath> {
   if (!mr.enabled || offset < 0n || offset >= mr.size) return;
   if (mr.alias !== null) {
     // An alias shows its target from `aliasOffset` on, whatever the target's own `addr`.
-    yield* candidates(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }]);
+    yield* regionsAt(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }]);
     return;
   }
   const here = [...steps, { mr, alias: false }];
   for (const child of mr.subregions) {
-    if (offset >= child.addr) yield* candidates(child, offset - child.addr, here);
+    if (offset >= child.addr) yield* regionsAt(child, offset - child.addr, here);
   }
-  if (mr.terminates) yield { steps: here };
+  if (mr.terminates) yield here;
 }
 
 function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
-  const found = candidates(root, range.start - root.addr, []);
+  const found = regionsAt(root, range.start - root.addr);
   const first = found.next();
-  const second = found.next();
   const winner = first.done ? undefined : first.value;
-  const hidden = second.done ? undefined : second.value;
+  // What an overlap hides: the next claimant that is not a region on the winner's own path
+  // (a container that fills its gaps is not hidden by its children, it is cut by them).
+  let hidden: RegionPath | undefined;
+  for (const candidate of found) {
+    const mr = candidate.at(-1)!.mr;
+    if (winner?.some((s) => s.mr === mr) !== true) {
+      hidden = candidate;
+      break;
+    }
+  }
   // The walk mirrors the renderer; should a future rule make them disagree, trust the view.
-  const steps =
-    winner !== undefined && winner.steps.at(-1)?.mr === range.mr ? winner.steps : [{ mr: range.mr, alias: false }];
+  const steps = winner !== undefined && winner.at(-1)?.mr === range.mr ? winner : [{ mr: range.mr, alias: false }];
   const path = steps.map((s) => ({ name: s.mr.name ?? "(null)", priority: s.mr.priority, alias: s.alias }));
   const via = steps.filter((s) => s.alias).map((s) => s.mr.name ?? "(null)");
   const top = steps.length > 1 ? steps[1]!.mr.priority : 0;
   let beneath: PictureRange["beneath"] = null;
   if (hidden !== undefined) {
-    const mr = hidden.steps.at(-1)!.mr;
-    const ro = hidden.steps.some((s) => s.mr.readonly);
+    const mr = hidden.at(-1)!.mr;
+    const ro = hidden.some((s) => s.mr.readonly);
     beneath = {
       name: mr.name ?? "(null)",
       kind: kindOf(mr, ro),
-      priority: hidden.steps.length > 1 ? hidden.steps[1]!.mr.priority : 0,
+      priority: hidden.length > 1 ? hidden[1]!.mr.priority : 0,
     };
   }
   return {

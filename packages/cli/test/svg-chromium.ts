@@ -1,0 +1,34 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** The headless browser the picture tests render with, or why there is none. */
+export function findChromium(): { path: string } | { missing: string } {
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    const r = spawnSync("which", [name], { encoding: "utf8" });
+    if (r.status === 0 && r.stdout.trim() !== "") return { path: r.stdout.trim() };
+  }
+  return { missing: "no chromium on PATH (Debian: apt-get install -y chromium)" };
+}
+
+/** Renders a local SVG or HTML file to a PNG of the given size with headless Chromium. */
+export function screenshot(chromium: string, file: string, width: number, height: number): Uint8Array {
+  const png = path.join(path.dirname(file), `${path.basename(file)}.png`);
+  const r = spawnSync(
+    chromium,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--hide-scrollbars",
+      "--disable-dev-shm-usage",
+      `--screenshot=${png}`,
+      `--window-size=${width},${height}`,
+      pathToFileURL(file).href,
+    ],
+    { encoding: "utf8", timeout: 90_000 },
+  );
+  if (!fs.existsSync(png)) throw new Error(`chromium wrote no screenshot (status ${r.status}): ${r.stderr}`);
+  return new Uint8Array(fs.readFileSync(png));
+}
