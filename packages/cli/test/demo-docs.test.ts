@@ -1,0 +1,46 @@
+import fs from "node:fs";
+import path from "node:path";
+import { format } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const docs = path.join(import.meta.dirname, "../../../docs");
+
+/**
+ * The docs' TypeScript examples, each with the ```text block that follows it (what the
+ * page says it prints). They run from this package, whose dependencies are the ones a
+ * user of the docs installs.
+ */
+function examples(page: string): { code: string; expected: string | null }[] {
+  const text = fs.readFileSync(path.join(docs, page), "utf8");
+  const blocks = [...text.matchAll(/```(ts|text)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, body: m[2]! }));
+  return blocks.flatMap((b, i) =>
+    b.lang === "ts" ? [{ code: b.body, expected: blocks[i + 1]?.lang === "text" ? blocks[i + 1]!.body : null }] : [],
+  );
+}
+
+async function run(code: string, name: string): Promise<string> {
+  const file = path.join(import.meta.dirname, `.${name}.ts`);
+  fs.writeFileSync(file, code);
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => lines.push(format(...args));
+  try {
+    await import(/* @vite-ignore */ `${file}?t=${Date.now()}`);
+  } finally {
+    console.log = original;
+    fs.rmSync(file, { force: true });
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+describe("docs/getting-started.md: the examples run and print what the page says", () => {
+  const list = examples("getting-started.md");
+  it("has examples", () => expect(list.length).toBeGreaterThanOrEqual(2));
+  for (const [i, example] of list.entries()) {
+    it(`example ${i + 1}`, async () => {
+      const out = await run(example.code, `docs-getting-started-${i}`);
+      expect(example.expected, "each example is followed by the output it prints").not.toBeNull();
+      expect(out).toBe(example.expected);
+    });
+  }
+});
