@@ -185,11 +185,14 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return info.Env().Undefined();
   }
 
-  Slot* FindSlot(const Napi::CallbackInfo& info, const char* op, uint32_t slot) {
+  // The slot if it exists and logs dirty pages, so that its bitmap size is known.
+  // Otherwise the kernel has no bitmap for it and fails (EINVAL for a bad id,
+  // ENOENT else) before touching the bitmap pointer, so a dummy is passed to get
+  // the kernel's own errno in the kernel's own order.
+  const Slot* LoggingSlot(uint32_t slot) const {
     auto it = slots_.find(slot);
-    if (it != slots_.end()) return &it->second;
-    ThrowArg(info.Env(), ENOENT, op, "slot " + std::to_string(slot) + " is not set");
-    return nullptr;
+    if (it == slots_.end() || (it->second.flags & KVM_MEM_LOG_DIRTY_PAGES) == 0) return nullptr;
+    return &it->second;
   }
 
   Napi::Value GetDirtyLog(const Napi::CallbackInfo& info) {
@@ -197,9 +200,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
     uint32_t slot = 0;
     if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "slot", &slot) || !Open(info, op))
       return info.Env().Undefined();
-    Slot* s = FindSlot(info, op, slot);
-    if (s == nullptr) return info.Env().Undefined();
-    uint64_t bytes = DirtyBitmapBytes(s->size / 4096);
+    const Slot* s = LoggingSlot(slot);
+    uint64_t bytes = s == nullptr ? 8 : DirtyBitmapBytes(s->size / 4096);
     // 64-bit words, as the kernel writes them.
     std::unique_ptr<uint64_t[]> bitmap(new (std::nothrow) uint64_t[bytes / 8]());
     if (bitmap == nullptr) {
@@ -230,15 +232,18 @@ class Vm : public Napi::ObjectWrap<Vm> {
         !ArgU64(info, 1, op, "firstPage", &first_page) || !ArgU32(info, 2, op, "numPages", &num_pages) ||
         !ArgBytes(info, 3, op, "bitmap", &data, &len) || !Open(info, op))
       return info.Env().Undefined();
-    Slot* s = FindSlot(info, op, slot);
-    if (s == nullptr) return info.Env().Undefined();
-    uint64_t pages = s->size / 4096;
-    if (first_page > pages || num_pages > pages - first_page) {
-      ThrowArg(info.Env(), EINVAL, op, "firstPage+numPages is beyond the slot");
-      return info.Env().Undefined();
+    const Slot* s = LoggingSlot(slot);
+    uint64_t need = 8;
+    if (s != nullptr) {
+      uint64_t pages = s->size / 4096;
+      // The kernel reads ALIGN(num_pages, 64) / 8 bytes once the range is valid.
+      if ((first_page & 63) != 0 || first_page > pages || num_pages > pages - first_page) {
+        ThrowArg(info.Env(), EINVAL, op, "firstPage must be a multiple of 64 and firstPage+numPages inside the slot");
+        return info.Env().Undefined();
+      }
+      need = DirtyBitmapBytes(num_pages);
     }
-    uint64_t need = DirtyBitmapBytes(num_pages);
-    if (len < need) {
+    if (s != nullptr && len < need) {
       ThrowArg(info.Env(), EINVAL, op, "bitmap needs " + std::to_string(need) + " bytes");
       return info.Env().Undefined();
     }
@@ -247,7 +252,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowArg(info.Env(), ENOMEM, op, "cannot allocate a " + std::to_string(need) + "-byte bitmap");
       return info.Env().Undefined();
     }
-    memcpy(bitmap.get(), data, static_cast<size_t>(need));
+    memcpy(bitmap.get(), data, static_cast<size_t>(s == nullptr ? 0 : need));
     kvm_clear_dirty_log clear = {};
     clear.slot = slot;
     clear.num_pages = num_pages;

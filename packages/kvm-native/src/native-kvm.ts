@@ -12,8 +12,8 @@ export interface NativeKvmOptions {
   /** A binding to use instead of the package's own binary (a custom build). */
   readonly nativeBinding?: NativeBinding;
   /**
-   * Enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: getDirtyLog no longer re-protects,
-   * clearDirtyLog does. Without it clearDirtyLog fails with EINVAL.
+   * Enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: getDirtyLog then only reads the bitmap,
+   * and clearDirtyLog clears and re-protects the pages it names.
    */
   readonly manualDirtyLogProtect?: boolean;
 }

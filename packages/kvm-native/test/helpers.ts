@@ -13,16 +13,16 @@ const guestsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "guest
 export const kvm = isAvailable();
 if (!kvm.ok) console.warn(`[kvm-native] guest tests skipped: ${kvm.reason}: ${kvm.detail}`);
 
-/** Assembles test/guests/<name>.S with binutils (as --32, objcopy), cached by content. */
-export function guest(name: string): Uint8Array {
+/** Assembles test/guests/<name>.S with binutils (as, objcopy), cached by content. */
+export function guest(name: string, bits: 32 | 64 = 32): Uint8Array {
   const source = path.join(guestsDir, `${name}.S`);
   const hash = crypto.createHash("sha256").update(fs.readFileSync(source)).digest("hex").slice(0, 16);
   const dir = path.join(os.tmpdir(), "memtopo-kvm-native-guests");
-  const bin = path.join(dir, `${name}-${hash}.bin`);
+  const bin = path.join(dir, `${name}-${bits}-${hash}.bin`);
   if (!fs.existsSync(bin)) {
     fs.mkdirSync(dir, { recursive: true });
     const obj = `${bin}.${process.pid}.o`;
-    execFileSync("as", ["--32", "-o", obj, source]);
+    execFileSync("as", [`--${bits}`, "-o", obj, source]);
     execFileSync("objcopy", ["-O", "binary", "-j", ".text", obj, `${bin}.${process.pid}`]);
     fs.renameSync(`${bin}.${process.pid}`, bin);
     fs.rmSync(obj, { force: true });
