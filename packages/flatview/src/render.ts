@@ -3,6 +3,7 @@ import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
 import { RangeList } from "./range-list.js";
+import type { AddrWindow } from "./region-windows.js";
 import { simplify } from "./simplify.js";
 
 export interface RenderOptions {
@@ -96,4 +97,42 @@ function renderRegion(
     remain -= hidden;
   }
   if (remain > 0n) view.insert(cursor, fill(pos, remain));
+}
+
+/**
+ * The view `old.root` renders now, given that nothing changed outside `windows`
+ * (sorted, disjoint; see {@link regionWindows}): only the windows are rendered again
+ * and spliced into the old ranges, which outside them are reused as they are. Equal to
+ * `renderFlatView` of the same root because a FlatView is a function of what serves
+ * each address: ranges cut at a window edge merge back in `simplify` when they continue.
+ */
+export function rerenderFlatView(old: FlatView, windows: readonly AddrWindow[], options: RenderOptions = {}): FlatView {
+  const root = old.root;
+  if (root === null || windows.length === 0) return old;
+  const mask = options.dirtyLogMask ?? ownMask;
+  const out: FlatRange[] = [];
+  const ranges = old.ranges;
+  let i = 0;
+  // The old range under the cursor; after a window it may be the uncovered rest of one.
+  let cur = ranges[0];
+  for (const { start: a, end: b } of windows) {
+    while (cur !== undefined && cur.start + cur.size <= a) {
+      out.push(cur);
+      cur = ranges[++i];
+    }
+    if (cur !== undefined && cur.start < a) out.push({ ...cur, size: a - cur.start });
+    const fresh = new RangeList();
+    renderRegion(fresh, root, 0n, a, b, false, false, mask);
+    out.push(...fresh.toArray());
+    while (cur !== undefined && cur.start + cur.size <= b) cur = ranges[++i];
+    if (cur !== undefined && cur.start < b) {
+      const cut = b - cur.start;
+      cur = { ...cur, start: b, size: cur.size - cut, offsetInRegion: BigInt.asUintN(64, cur.offsetInRegion + cut) };
+    }
+  }
+  while (cur !== undefined) {
+    out.push(cur);
+    cur = ranges[++i];
+  }
+  return new FlatView(root, simplify(out));
 }

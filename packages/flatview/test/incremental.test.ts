@@ -1,0 +1,119 @@
+import { type MemoryRegion, RegionTreeError } from "@memtopo/region-tree";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type AddrWindow,
+  coalesce,
+  type FlatView,
+  getFlatViewRoot,
+  regionWindows,
+  renderFlatView,
+  rerenderFlatView,
+} from "../src/index.js";
+import { buildTree, treeRecipe } from "./arbitrary-tree.js";
+
+const mutationArb = fc.record({
+  op: fc.constantFrom("enable", "address", "size", "readonly", "nonvolatile", "aliasOffset", "move", "remove", "log"),
+  a: fc.nat(),
+  b: fc.nat(),
+  value: fc.bigInt({ min: 0n, max: 0x4000n }),
+  flag: fc.boolean(),
+});
+
+type Mutation = typeof mutationArb extends fc.Arbitrary<infer T> ? T : never;
+
+function apply(m: Mutation, all: readonly MemoryRegion[]): void {
+  const x = all[m.a % all.length]!;
+  const y = all[m.b % all.length]!;
+  switch (m.op) {
+    case "enable":
+      return x.setEnabled(m.flag);
+    case "address":
+      return x.setAddress(m.value);
+    case "size":
+      return x.setSize(m.value);
+    case "readonly":
+      return x.setReadonly(m.flag);
+    case "nonvolatile":
+      return x.setNonvolatile(m.flag);
+    case "aliasOffset":
+      return x.setAliasOffset(m.value);
+    case "move":
+      if (x.container !== null) x.container.delSubregion(x);
+      if (y.kind === "container" || y.kind === "io") y.addSubregionOverlap(m.value, x, Number(m.value % 3n) - 1);
+      return;
+    case "remove":
+      if (x.container !== null) x.container.delSubregion(x);
+      return;
+    case "log":
+      if (m.flag || x.dirtyLogMask !== 0) x.setLog(m.flag);
+      return;
+  }
+}
+
+const plain = (view: FlatView) =>
+  view.ranges.map((r) => [
+    r.mr.id,
+    r.start,
+    r.size,
+    r.offsetInRegion,
+    r.readonly,
+    r.nonvolatile,
+    r.romdMode,
+    r.dirtyLogMask,
+  ]);
+
+describe("incremental rendering equals a full render (issue 7; the full renderer is the oracle)", () => {
+  it("after random mutation sequences, re-rendering only the changed regions' windows gives the full view", () => {
+    let incremental = 0;
+    fc.assert(
+      fc.property(treeRecipe(), fc.array(mutationArb, { minLength: 1, maxLength: 25 }), (steps, mutations) => {
+        const { host, root, all } = buildTree(steps);
+        let viewRoot = getFlatViewRoot(root);
+        let view = renderFlatView(root);
+        // A view root's own addr shifts its whole view but schedules nothing (§10.14):
+        // the next commit must notice it and render in full.
+        let renderedAddr = viewRoot?.addr;
+        for (const m of mutations) {
+          const windows: (AddrWindow[] | null)[] = [];
+          const changed = new Set<MemoryRegion>();
+          host.topologyWillChange = (mr) => {
+            changed.add(mr);
+            windows.push(viewRoot === null ? null : regionWindows(mr, viewRoot));
+          };
+          try {
+            apply(m, all);
+          } catch (e) {
+            if (!(e instanceof RegionTreeError)) throw e;
+          }
+          if (changed.size === 0) continue; // nothing pending: no commit, the old view stays
+          const nextRoot = getFlatViewRoot(root);
+          const full = renderFlatView(root);
+          if (nextRoot !== viewRoot || viewRoot === null || viewRoot.addr !== renderedAddr || windows.includes(null)) {
+            viewRoot = nextRoot;
+            renderedAddr = viewRoot?.addr;
+            view = full;
+            continue;
+          }
+          const after = [...changed].map((mr) => regionWindows(mr, viewRoot!));
+          if (after.includes(null)) {
+            view = full;
+            continue;
+          }
+          view = rerenderFlatView(view, coalesce([...windows, ...after].flat() as AddrWindow[]));
+          incremental++;
+          expect(plain(view)).toEqual(plain(full));
+        }
+      }),
+      { numRuns: 400 },
+    );
+    expect(incremental).toBeGreaterThan(200);
+  });
+
+  it("ranges outside the changed windows are reused as the same objects", () => {
+    const { root, all } = buildTree([]);
+    expect(all).toHaveLength(1);
+    const view = renderFlatView(root);
+    expect(rerenderFlatView(view, [])).toBe(view);
+  });
+});
