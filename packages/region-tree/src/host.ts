@@ -43,6 +43,9 @@ export class StandaloneHost implements RegionHost {
     this.targetBigEndian = options.targetBigEndian ?? false;
   }
 
+  /** Set this to observe changes before they happen (see {@link RegionHost.topologyWillChange}). */
+  topologyWillChange?(mr: MemoryRegion): void;
+
   begin(): void {
     this.depth++;
   }
