@@ -100,6 +100,27 @@ describe.skipIf(process.platform !== "linux" || process.arch !== "x64")(
       expect(out.probe.ok).toBe(kvm.ok);
     });
 
+    it("without any binary it still imports, and probe() says 'no-binary' with the paths it tried", () => {
+      const installed = fs.realpathSync(path.join(project, "node_modules/@memtopo/kvm-native"));
+      const prebuilds = path.join(installed, "prebuilds");
+      fs.renameSync(prebuilds, `${prebuilds}.hidden`);
+      try {
+        fs.writeFileSync(
+          path.join(project, "nobinary.mjs"),
+          `import { isAvailable, NativeKvm } from "@memtopo/kvm-native";
+           let open;
+           try { NativeKvm.open(); } catch (error) { open = error.code; }
+           console.log(JSON.stringify({ probe: isAvailable(), open }));`,
+        );
+        const out = JSON.parse(sh(process.execPath, ["nobinary.mjs"], project));
+        expect(out.probe).toMatchObject({ ok: false, reason: "no-binary" });
+        expect(out.probe.triedPaths.length).toBeGreaterThan(0);
+        expect(out.open).toBe("no-binary");
+      } finally {
+        fs.renameSync(`${prebuilds}.hidden`, prebuilds);
+      }
+    });
+
     it.skipIf(!kvm.ok)("runs a guest from the installed package", () => {
       fs.writeFileSync(path.join(project, "guest.json"), JSON.stringify([...guest("ram")]));
       fs.writeFileSync(
