@@ -1,0 +1,10 @@
+import path from "node:path";
+import { expect, it } from "vitest";
+import { runReadmeExamples } from "../../../test-support/readme-examples.js";
+
+it("the README example runs and prints what it says (memory-model §7.4 worked example)", async () => {
+  const [out] = await runReadmeExamples(path.join(import.meta.dirname, "../README.md"));
+  expect(out).toBe(
+    ["deassign c010 data 0", "deassign c010 data 1", "assign d010 data 0", "assign d010 data 1"].join("\n"),
+  );
+});
