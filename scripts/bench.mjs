@@ -9,15 +9,31 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { measure } from "mitata";
+import { lineChart } from "./lib/chart.mjs";
 import { quietBuild } from "./lib/quiet-build.mjs";
+
+/** QEMU 7.2's cost of the same commit on this machine kind (research/perf-anchors.md §1, KVM, BM off). */
+const QEMU_COMMIT_US = [
+  [1, 39.9],
+  [8, 48.8],
+  [32, 75.7],
+  [64, 112.1],
+  [128, 189.1],
+];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { json: { type: "boolean", default: false }, n: { type: "string" }, help: { type: "boolean" } },
+  options: {
+    json: { type: "boolean", default: false },
+    n: { type: "string" },
+    chart: { type: "string" },
+    help: { type: "boolean" },
+  },
 });
 if (values.help) {
-  console.log("usage: pnpm -s bench [case…] [--n N] [--json]");
+  console.log("usage: pnpm -s bench [case…] [--n N] [--json] [--chart FILE.svg]");
+  console.log("  --chart  with the commit case: an SVG of µs per commit against N, memtopo and QEMU 7.2");
   process.exit(0);
 }
 quietBuild(root, ["./packages/*"]);
@@ -55,6 +71,26 @@ for (const c of cases) {
     const extra = typeof prepared === "function" ? {} : (prepared.extra ?? {});
     results.push({ bench: c.name, n, ...c.report(stats.avg / 1000, n), ...extra, p50_us: round(stats.p50 / 1000) });
   }
+}
+
+if (values.chart !== undefined) {
+  const ours = results.filter((r) => r.bench === "commit").map((r) => [r.n, r.p50_us]);
+  if (ours.length === 0) {
+    console.error("--chart needs the commit case");
+    process.exit(2);
+  }
+  fs.writeFileSync(
+    values.chart,
+    lineChart({
+      title: "One BAR toggle (one commit) on a q35-like map with N devices",
+      xLabel: "N devices with a 1 MiB BAR",
+      yLabel: "µs per commit (median)",
+      series: [
+        { name: "QEMU 7.2", color: "#c0392b", points: QEMU_COMMIT_US },
+        { name: "memtopo", color: "#2471a3", points: ours },
+      ],
+    }),
+  );
 }
 
 if (values.json) {

@@ -4,7 +4,7 @@ import { q35WithBars } from "./q35-bars.mjs";
 export const cases = [
   {
     name: "commit",
-    params: [1, 8, 32, 128, 512],
+    params: [1, 8, 32, 64, 128, 512],
     setup(n) {
       const { sys, memory, bars } = q35WithBars(n);
       const { bus, bar, addr } = bars[0];
