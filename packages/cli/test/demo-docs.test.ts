@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { format } from "node:util";
+import type { MemtopoError } from "@memtopo/region-tree";
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
 
 const docs = path.join(import.meta.dirname, "../../../docs");
@@ -43,4 +45,29 @@ describe("docs/getting-started.md: the examples run and print what the page says
       expect(out).toBe(example.expected);
     });
   }
+});
+
+describe("docs/machine-format.md: the example is a valid machine and the error shown is the real one", () => {
+  const text = fs.readFileSync(path.join(docs, "machine-format.md"), "utf8");
+  const example = /```json\n([\s\S]*?)```/.exec(text)![1]!;
+  const shownError = /```text\n(memtopo: error [^\n]*)\n```/.exec(text)![1]!;
+
+  it("loads and builds", () => {
+    const machine = loadMachine(example);
+    expect(machine.addressSpaces.map((as) => as.name)).toEqual(["memory", "I/O"]);
+    expect(machine.addressSpaces[0]!.currentMap.lookup(0xf_0000n)?.readonly).toBe(true);
+  });
+
+  it("moving the pam-rom window past the end of RAM gives the error the page shows", () => {
+    const bad = JSON.parse(example);
+    bad.regions[0].subregions[2].aliasOffset = "0x7ff8000";
+    let message = "";
+    try {
+      loadMachine(bad);
+    } catch (error) {
+      const e = error as MemtopoError;
+      message = `memtopo: error [${e.code}]: ${e.message}`;
+    }
+    expect(message).toBe(shownError);
+  });
 });
