@@ -39,7 +39,9 @@ export class NativeRamAllocator implements RamAllocator {
     }
     let block: NativeRamBlock;
     try {
-      block = new this.#binding.RamBlock(name.slice(0, 200), size);
+      // The memfd name is only a label (memfd_create takes at most 249 bytes, no NUL):
+      // 60 UTF-16 units are at most 180 UTF-8 bytes.
+      block = new this.#binding.RamBlock(name.replaceAll("\0", "").slice(0, 60), size);
     } catch (error) {
       throw new MemtopoError("E_RAM_ALLOC", `cannot allocate ${size} bytes of guest RAM for "${name}"`, {
         cause: toKvmError(error, "allocate"),

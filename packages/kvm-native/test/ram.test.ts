@@ -65,6 +65,12 @@ describe.skipIf(!isBinding(loadBinding()))("NativeRamAllocator", () => {
     ram.release();
   });
 
+  it("any region name works: long, non-ASCII or with NUL (the memfd label is trimmed)", () => {
+    const allocator = nativeRamAllocator();
+    for (const name of ["", "é".repeat(300), "a\0b", "🙂".repeat(100)]) allocator.allocate(name, 0x1000n).release();
+    expect(allocator.size).toBe(0);
+  });
+
   it("a large map costs nothing until touched (MAP_NORESERVE, memfd)", () => {
     const ram = nativeRamAllocator().allocate("big", 1n << 32n);
     expect(ram.size).toBe(1n << 32n);
