@@ -110,7 +110,7 @@ function legendWidth(): number {
 
 function rangeLabel(range: PictureRange): string {
   let label = range.name;
-  if (range.via.length > 0) label += ` ⇐ ${range.via.join(" ⇐ ")}`;
+  if (range.via.length > 0) label += ` ⇐ ${[...range.via].reverse().join(" ⇐ ")}`;
   if (range.priority !== 0) label += ` (prio ${range.priority})`;
   return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
 }
