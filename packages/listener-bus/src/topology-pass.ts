@@ -54,6 +54,10 @@ export function updateTopologyPass(
  * The listener side of QEMU's `address_space_set_flatview`: nothing when the view object
  * did not change (only the permanent empty view survives a commit) or nobody listens;
  * otherwise the deletion pass, then the addition pass, over `old` (null: no ranges) and `next`.
+ *
+ * When no listener of the space has `regionNop`, ranges that both views share as the same
+ * objects at their start and end (an incremental render reuses them) can only produce
+ * `region_nop`, so the passes skip them: the calls made are exactly those of the full walk.
  */
 export function updateTopology(
   calls: ListenerCalls,
@@ -63,7 +67,24 @@ export function updateTopology(
   equal: FlatRangeEquality = flatRangeEqual,
 ): void {
   if (old === next || listeners.length === 0) return;
-  const oldRanges = old === null ? [] : old.ranges;
-  updateTopologyPass(calls, listeners, oldRanges, next.ranges, old, false, equal);
-  updateTopologyPass(calls, listeners, oldRanges, next.ranges, old, true, equal);
+  let oldRanges = old === null ? [] : old.ranges;
+  let newRanges = next.ranges;
+  if (!listeners.some((l) => l.regionNop !== undefined)) {
+    let head = 0;
+    const shortest = Math.min(oldRanges.length, newRanges.length);
+    while (head < shortest && oldRanges[head] === newRanges[head]) head++;
+    let tail = 0;
+    while (
+      tail < shortest - head &&
+      oldRanges[oldRanges.length - 1 - tail] === newRanges[newRanges.length - 1 - tail]
+    ) {
+      tail++;
+    }
+    if (head > 0 || tail > 0) {
+      oldRanges = oldRanges.slice(head, oldRanges.length - tail);
+      newRanges = newRanges.slice(head, newRanges.length - tail);
+    }
+  }
+  updateTopologyPass(calls, listeners, oldRanges, newRanges, old, false, equal);
+  updateTopologyPass(calls, listeners, oldRanges, newRanges, old, true, equal);
 }
