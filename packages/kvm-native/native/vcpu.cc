@@ -2,12 +2,17 @@
 // TypeScript with offsets from layout.cc), the mmapped kvm_run as an external
 // ArrayBuffer, kick through immediate_exit, and a pure C exit loop for benchmarks.
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common.h"
 
@@ -28,14 +33,57 @@ void ReleaseRun(RunMapping* m) {
   delete m;
 }
 
+// Cross-thread kicks. A vCPU runs in the thread that called run(); another thread
+// (a worker, or the main thread of one) kicks it by id: immediate_exit makes the
+// next KVM_RUN return at once, and a signal interrupts one that is blocked inside
+// the kernel. Entries leave the registry (under its lock) before kvm_run is unmapped.
+struct KickTarget {
+  kvm_run* run;
+  std::atomic<bool> in_run{false};
+  pthread_t thread{};
+};
+
+std::mutex g_kick_mutex;
+std::map<uint32_t, KickTarget*> g_kick_targets;
+uint32_t g_next_kick_id = 1;
+
+int KickSignal() { return SIGRTMIN + 4; }
+
+void InstallKickHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = [](int) {};  // only to interrupt KVM_RUN (no SA_RESTART)
+    sigemptyset(&action.sa_mask);
+    sigaction(KickSignal(), &action, nullptr);
+  });
+}
+
 }  // namespace
+
+// kickVcpu(kickId): true when the vCPU exists (and is now kicked), false otherwise.
+static Napi::Value KickVcpu(const Napi::CallbackInfo& info) {
+  const char* op = "kickVcpu";
+  uint32_t id = 0;
+  if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "kickId", &id)) return info.Env().Undefined();
+  std::lock_guard<std::mutex> lock(g_kick_mutex);
+  auto it = g_kick_targets.find(id);
+  if (it == g_kick_targets.end()) return Napi::Boolean::New(info.Env(), false);
+  KickTarget* target = it->second;
+  __atomic_store_n(&target->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+  if (target->in_run.load() && !pthread_equal(target->thread, pthread_self())) {
+    pthread_kill(target->thread, KickSignal());
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
 
 class Vcpu : public Napi::ObjectWrap<Vcpu> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Vcpu",
                        {InstanceMethod<&Vcpu::Run>("run"), InstanceMethod<&Vcpu::RunBuffer>("runBuffer"),
-                        InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
+                        InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::KickId>("kickId"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
                         InstanceMethod<&Vcpu::SetRegs>("setRegs"), InstanceMethod<&Vcpu::GetSregs>("getSregs"),
                         InstanceMethod<&Vcpu::SetSregs>("setSregs"),
                         InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"), InstanceMethod<&Vcpu::Close>("close")});
@@ -56,6 +104,12 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     }
     fd_ = init->fd;
     mapping_ = new RunMapping{static_cast<kvm_run*>(run), init->mmap_size, 1};
+    InstallKickHandler();
+    kick_ = new KickTarget();
+    kick_->run = mapping_->run;
+    std::lock_guard<std::mutex> lock(g_kick_mutex);
+    kick_id_ = g_next_kick_id++;
+    g_kick_targets[kick_id_] = kick_;
   }
 
   ~Vcpu() override { Shutdown(); }
@@ -72,6 +126,12 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   Napi::Value Run(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "run") || !Open(info, "run")) return info.Env().Undefined();
     kvm_run* run = mapping_->run;
+    kick_->thread = pthread_self();
+    kick_->in_run.store(true);
+    struct InRun {
+      KickTarget* target;
+      ~InRun() { target->in_run.store(false); }
+    } in_run{kick_};
     for (;;) {
       if (ioctl(fd_, KVM_RUN, 0) == 0) return Napi::Number::New(info.Env(), run->exit_reason);
       int err = errno;
@@ -103,6 +163,11 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     }
     buffer_ = Napi::Persistent(Napi::ArrayBuffer(info.Env(), ab));
     return buffer_.Value();
+  }
+
+  Napi::Value KickId(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "kickId") || !Open(info, "kickId")) return info.Env().Undefined();
+    return Napi::Number::New(info.Env(), kick_id_);
   }
 
   Napi::Value Kick(const Napi::CallbackInfo& info) {
@@ -201,6 +266,12 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   }
 
   void Shutdown() {
+    if (kick_ != nullptr) {
+      std::lock_guard<std::mutex> lock(g_kick_mutex);
+      g_kick_targets.erase(kick_id_);
+      delete kick_;
+      kick_ = nullptr;
+    }
     buffer_.Reset();
     if (mapping_ != nullptr) ReleaseRun(mapping_);
     mapping_ = nullptr;
@@ -210,6 +281,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
 
   int fd_ = -1;
   RunMapping* mapping_ = nullptr;
+  KickTarget* kick_ = nullptr;
+  uint32_t kick_id_ = 0;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
 };
 
@@ -217,6 +290,7 @@ void InitVcpu(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function ctor = Vcpu::Define(env);
   data->vcpu = Napi::Persistent(ctor);
   exports.Set("Vcpu", ctor);
+  exports.Set("kickVcpu", Napi::Function::New<KickVcpu>(env, "kickVcpu"));
 }
 
 }  // namespace memtopo

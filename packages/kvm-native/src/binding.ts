@@ -124,6 +124,7 @@ export interface NativeVcpu {
   run(): number;
   runBuffer(): ArrayBuffer;
   kick(): void;
+  kickId(): number;
   getRegs(): Uint8Array;
   setRegs(bytes: Uint8Array): void;
   getSregs(): Uint8Array;
@@ -141,6 +142,7 @@ export interface NativeBinding {
   eventfdWrite(fd: number, value: bigint): void;
   eventfdClose(fd: number): void;
   probeDevice(devicePath: string): number;
+  kickVcpu(kickId: number): boolean;
   pageSize(): number;
   readonly layout: NativeLayout;
 }

@@ -11,6 +11,7 @@ export type {
 export { enterRealMode } from "./boot.js";
 export { EventFdNotifier } from "./event-notifier.js";
 export { KvmRunDecoder, type VcpuExit } from "./exits.js";
+export { kickVcpu } from "./kick.js";
 export { NativeKvm, type NativeKvmOptions } from "./native-kvm.js";
 export {
   DEFAULT_KVM_DEVICE,

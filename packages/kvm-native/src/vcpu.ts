@@ -38,6 +38,14 @@ export class Vcpu {
     native("kick", () => this.#native.kick());
   }
 
+  /**
+   * A number that names this vCPU in every thread of the process: post it to another
+   * thread, which can then stop a run() blocked in KVM_RUN with {@link kickVcpu}.
+   */
+  get kickId(): number {
+    return native("kickId", () => this.#native.kickId());
+  }
+
   getRegs(): Regs {
     return decodeRegs(
       this.#layout,

@@ -141,7 +141,7 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
   it("module functions: eventfd*, probeDevice, pageSize", () => {
     fc.assert(
       fc.property(
-        fc.constantFrom("eventfdCreate", "eventfdRead", "eventfdWrite", "eventfdClose", "probeDevice"),
+        fc.constantFrom("eventfdCreate", "eventfdRead", "eventfdWrite", "eventfdClose", "probeDevice", "kickVcpu"),
         args,
         (name, a) => {
           const fn = binding[name as "eventfdRead"] as (...x: unknown[]) => unknown;
@@ -201,7 +201,7 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
     const Vcpu = (binding as unknown as { Vcpu: new (...x: unknown[]) => unknown }).Vcpu;
     const block = new binding.RamBlock("receiver", 4096n);
     const entries: [string, (...x: unknown[]) => unknown][] = [
-      ...(["eventfdCreate", "eventfdRead", "eventfdWrite", "eventfdClose", "probeDevice"] as const).map(
+      ...(["eventfdCreate", "eventfdRead", "eventfdWrite", "eventfdClose", "probeDevice", "kickVcpu"] as const).map(
         (n) => [n, binding[n] as (...x: unknown[]) => unknown] as [string, (...x: unknown[]) => unknown],
       ),
       ["RamBlock", (...x) => new (binding.RamBlock as unknown as new (...y: unknown[]) => unknown)(...x)],
