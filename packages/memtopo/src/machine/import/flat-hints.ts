@@ -1,6 +1,7 @@
 import type { ImportRegion, RegionModel } from "./model.js";
 import type { FlatBlock, FlatRangeLine } from "./parse-flat.js";
 import type { TreeBlock } from "./parse-tree.js";
+import { applyResolution, type Resolution, resolutions } from "./view-root.js";
 
 /** A place where a region could contribute to a view: its origin and the clip it renders in. */
 interface Placement {
@@ -8,19 +9,32 @@ interface Placement {
   readonly origin: bigint;
   readonly clipStart: bigint;
   readonly clipEnd: bigint;
-  /** The regions rendered on the way, outermost first, each with its own origin. */
-  readonly path: readonly { readonly region: ImportRegion; readonly origin: bigint }[];
+  /** The regions rendered on the way, outermost first. */
+  readonly path: readonly ImportRegion[];
+  /** Position in render order within its view. */
+  readonly order: number;
+}
+
+/** A piece of a printed range, attributed to the placement that produced it. */
+interface Piece {
+  readonly placement: Placement;
+  readonly range: FlatRangeLine;
+  readonly start: bigint;
+  readonly end: bigint;
 }
 
 const key = (name: string, priority: number, origin: bigint): string =>
   `${name}\u0001${priority}\u0001${BigInt.asUintN(64, origin)}`;
 
+const through = (p: Placement): ImportRegion[] => [...p.path, p.region];
+
 /**
  * Reads what the flat views say about the regions: which `i/o` regions have content of
- * their own, which aliases are read-only, which regions are empty and which of two
- * overlapping equal-priority siblings comes first in the list. It follows QEMU's render
- * recursion over the recovered tree without deciding who wins, then attributes every
- * printed range to the region, origin and clip that can have produced it.
+ * their own, which regions are read-only, which `start-start` regions are empty, and
+ * which of two overlapping equal-priority siblings comes first in the list. It follows
+ * QEMU's render recursion over the recovered tree without deciding who wins, then
+ * attributes every printed range, piece by piece, to the first placement in render
+ * order that can have produced it.
  */
 export function applyFlatHints(
   model: RegionModel,
@@ -28,102 +42,157 @@ export function applyFlatHints(
   flat: readonly FlatBlock[],
   warnings: string[],
 ): void {
-  const used = new Set<TreeBlock>();
+  // A tree block holds every space with that root: a space is looked up by name and root name.
+  const remaining = new Map(spaceBlocks.map((b) => [b, [...b.spaces!]]));
   const silent = new Set<ImportRegion>();
+  const placed = new Set<ImportRegion>();
+  const pieces: Piece[] = [];
   for (const view of flat) {
-    const first = view.spaces[0];
-    if (first === undefined) continue;
-    const block = spaceBlocks.find(
-      (b) => !used.has(b) && b.spaces!.includes(first.name) && model.of(b.root).name === first.root,
-    );
-    if (block === undefined) {
-      warnings.push(`FlatView at line ${view.line}: no address-space: ${first.name} block in the tree text`);
-      continue;
-    }
-    const root = resolveViewRoot(model.of(block.root), view, warnings);
-    if (root === null) continue;
-    const placements: Placement[] = [];
-    place(root, 0n, 0n, 1n << 64n, [], placements);
-    const pieces: { start: bigint; end: bigint; order: number }[] = [];
-    const byKey = new Map<string, Placement[]>();
-    for (const p of placements) {
-      const k = key(p.region.name, p.region.priority, p.origin);
-      byKey.set(k, [...(byKey.get(k) ?? []), p]);
-    }
-    for (const range of view.ranges) {
-      // A printed range may be merged from pieces rendered through different aliases
-      // (PAM windows over one RAM block): take it piece by piece, each from the first
-      // placement in render order that can have produced it.
-      const candidates = byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? [];
-      const end = range.start + range.size;
-      let pos = range.start;
-      while (pos < end) {
-        const p = candidates.find((c) => c.clipStart <= pos && pos < c.clipEnd);
-        if (p === undefined) {
-          warnings.push(`line ${range.line} of the flat view: no region of the tree can print ${range.name} here`);
-          break;
-        }
-        attribute(p, range, pos, placements, warnings);
-        const pieceEnd = p.clipEnd < end ? p.clipEnd : end;
-        pieces.push({ start: pos, end: pieceEnd, order: placements.indexOf(p) });
-        pos = pieceEnd;
+    // Every space of the view resolves to its root: what it skips on the way, and a
+    // space that resolves to nothing, say which i/o regions are containers.
+    const choices: Resolution[][] = [];
+    for (const space of view.spaces) {
+      const candidates = spaceBlocks.filter(
+        (b) => (remaining.get(b) ?? []).includes(space.name) && model.of(b.root).name === space.root,
+      );
+      // Equal names and root names: prefer a block whose root can resolve the way this view says.
+      const block = candidates.find((b) => resolutions(model.of(b.root), view.viewRoot).length > 0) ?? candidates[0];
+      if (block === undefined) {
+        warnings.push(`FlatView at line ${view.line}: no address-space: ${space.name} block in the tree text`);
+        continue;
+      }
+      const names = remaining.get(block)!;
+      names.splice(names.indexOf(space.name), 1);
+      const options = resolutions(model.of(block.root), view.viewRoot);
+      if (options.length === 0) {
+        warnings.push(
+          `FlatView at line ${view.line}: the tree of ${space.name} cannot resolve to ${view.viewRoot ?? "(none)"}`,
+        );
+      } else {
+        choices.push(options);
       }
     }
-    findSilentRegions(placements, pieces, silent);
+    if (choices.length === 0) continue;
+    // Of the candidate roots, the one that explains the view best (the deepest on a tie).
+    let best: { res: Resolution; attribution: Attribution } | null = null;
+    for (const res of [...choices[0]!].reverse()) {
+      const attribution = attributeView(res.root, view);
+      if (best === null || attribution.unexplained.length < best.attribution.unexplained.length) {
+        best = { res, attribution };
+      }
+    }
+    const root = best!.res.root;
+    applyResolution(best!.res);
+    for (const options of choices.slice(1)) {
+      applyResolution(options.find((o) => o.root === root) ?? options[options.length - 1]!);
+    }
+    const { placements, pieces: viewPieces, unexplained } = best!.attribution;
+    for (const range of unexplained) {
+      warnings.push(`line ${range.line} of the flat view: no region of the tree can print ${range.name} here`);
+    }
+    for (const p of placements) for (const r of through(p)) placed.add(r);
+    for (const piece of viewPieces) orderSiblings(piece.placement, piece.start, placements);
+    findSilentRegions(placements, viewPieces, silent);
+    pieces.push(...viewPieces);
+  }
+
+  const touched = new Map<ImportRegion, Piece[]>();
+  for (const piece of pieces) {
+    piece.placement.region.seenInFlat = true;
+    for (const r of through(piece.placement)) touched.set(r, [...(touched.get(r) ?? []), piece]);
   }
   // An i/o region that would have shown somewhere but never does has no content of its own.
-  for (const r of silent) if (!r.seenInFlat) r.mustBeContainer = true;
+  for (const r of silent) if (!r.seenInFlat && !r.mustBeIo) r.mustBeContainer = true;
+  // A `start-start` region that takes part in a view but never in a range is empty.
+  for (const r of placed) {
+    if (r.size === 1n && !touched.has(r) && r.node.start === r.node.end) r.size = 0n;
+  }
+  markReadonly(pieces, touched, warnings);
 }
 
 /**
- * I/O regions that an `io` region would have filled somewhere in this view (an address
- * the view leaves unassigned, or one that a later placement in render order got).
+ * Read-only ranges of regions whose own type does not say so: the flag sits on the
+ * innermost region of the path whose every range is read-only. RAM cannot carry it (its
+ * tree type would turn to `rom`); aliases and containers print the same either way.
  */
-function findSilentRegions(
-  placements: readonly Placement[],
-  pieces: readonly { start: bigint; end: bigint; order: number }[],
-  silent: Set<ImportRegion>,
-): void {
-  const sorted = [...pieces].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  placements.forEach((p, order) => {
-    const r = p.region;
-    if (r.type !== "i/o" || r.alias !== null || silent.has(r)) return;
-    let pos = p.clipStart;
-    for (const piece of sorted) {
-      if (piece.end <= pos) continue;
-      if (piece.start >= p.clipEnd) break;
-      if (piece.start > pos || piece.order > order) {
-        silent.add(r);
-        return;
+function markReadonly(pieces: readonly Piece[], touched: ReadonlyMap<ImportRegion, Piece[]>, warnings: string[]): void {
+  const allReadonly = (r: ImportRegion): boolean => touched.get(r)!.every((p) => p.range.type === "rom");
+  for (const piece of pieces) {
+    const chain = through(piece.placement);
+    const isReadonly = (r: ImportRegion): boolean => r.readonly || (r.type === "rom" && r.alias === null);
+    if (piece.range.type !== "rom") {
+      if (chain.some((r) => r.readonly)) {
+        warnings.push(
+          `line ${piece.range.line} of the flat view: ${piece.range.name} is writable here, read-only elsewhere`,
+        );
       }
-      pos = piece.end;
-      if (pos >= p.clipEnd) return;
-    }
-    if (pos < p.clipEnd) silent.add(r);
-  });
-}
-
-/** QEMU's flat-view root, followed by name: which wrappers were skipped says they are containers. */
-function resolveViewRoot(asRoot: ImportRegion, view: FlatBlock, warnings: string[]): ImportRegion | null {
-  let r: ImportRegion | null = asRoot;
-  while (r !== null && r.enabled && r.name !== view.viewRoot) {
-    if (r.alias !== null) {
-      r = r.aliasOffset === 0n && r.size >= r.alias.size ? r.alias : null;
       continue;
     }
-    const enabled = r.children.filter((c) => c.enabled);
-    if (r.type !== "i/o") break;
-    r.mustBeContainer = true;
-    if (enabled.length === 0) return null;
-    const only = enabled.length === 1 ? enabled[0]! : null;
-    r = only !== null && only.addr === 0n && r.size >= only.size ? only : null;
+    if (chain.some(isReadonly)) continue;
+    const holder = [...chain]
+      .reverse()
+      .find((r) => !(r.type === "ram" && r.alias === null && r.children.length === 0) && allReadonly(r));
+    if (holder === undefined) {
+      warnings.push(
+        `line ${piece.range.line} of the flat view: no region can hold the read-only flag of ${piece.range.name}`,
+      );
+    } else {
+      holder.readonly = true;
+    }
   }
-  if (view.viewRoot === null) return null;
-  if (r === null || r.name !== view.viewRoot || !r.enabled) {
-    warnings.push(`FlatView at line ${view.line}: its root ${view.viewRoot} is not where the tree's root resolves`);
-    return null;
+}
+
+interface Attribution {
+  readonly placements: readonly Placement[];
+  readonly pieces: readonly Piece[];
+  readonly unexplained: readonly FlatRangeLine[];
+}
+
+/**
+ * Every printed range, piece by piece, attributed to the first placement in render order
+ * with its region's name, priority and origin: a range may be merged from pieces rendered
+ * through different aliases (PAM windows over one RAM block).
+ */
+function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution {
+  const placements: Placement[] = [];
+  if (root !== null) place(root, 0n, 0n, 1n << 64n, [], placements);
+  const byKey = new Map<string, Placement[]>();
+  for (const p of placements) {
+    const k = key(p.region.name, p.region.priority, p.origin);
+    byKey.set(k, [...(byKey.get(k) ?? []), p]);
   }
-  return r;
+  // An i/o region that rendered itself would leave no gap in its clip: one that does is
+  // a container, whatever its name says.
+  const covered = (p: Placement): boolean => {
+    let pos = p.clipStart;
+    for (const r of view.ranges) {
+      if (r.start + r.size <= pos) continue;
+      if (r.start > pos) return false;
+      pos = r.start + r.size;
+      if (pos >= p.clipEnd) return true;
+    }
+    return pos >= p.clipEnd;
+  };
+  const pieces: Piece[] = [];
+  const unexplained: FlatRangeLine[] = [];
+  for (const range of view.ranges) {
+    const candidates = (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).filter(
+      (c) => c.region.type !== "i/o" || covered(c),
+    );
+    const end = range.start + range.size;
+    let pos = range.start;
+    while (pos < end) {
+      const p = candidates.find((c) => c.clipStart <= pos && pos < c.clipEnd);
+      if (p === undefined) {
+        unexplained.push(range);
+        break;
+      }
+      const pieceEnd = p.clipEnd < end ? p.clipEnd : end;
+      pieces.push({ placement: p, range, start: pos, end: pieceEnd });
+      pos = pieceEnd;
+    }
+  }
+  return { placements, pieces, unexplained };
 }
 
 function place(
@@ -131,7 +200,7 @@ function place(
   base: bigint,
   clipStart: bigint,
   clipEnd: bigint,
-  path: Placement["path"],
+  path: readonly ImportRegion[],
   out: Placement[],
 ): void {
   if (!r.enabled) return;
@@ -140,7 +209,7 @@ function place(
   const cs = origin > clipStart ? origin : clipStart;
   const ce = end < clipEnd ? end : clipEnd;
   if (cs >= ce) return;
-  const inner = [...path, { region: r, origin }];
+  const inner = [...path, r];
   if (r.alias !== null) {
     place(r.alias, origin - r.aliasOffset - r.alias.addr, cs, ce, inner, out);
     return;
@@ -148,41 +217,51 @@ function place(
   // Render order: list order, which puts higher priorities first (printed order is by address).
   const listed = [...r.children].sort((a, b) => b.priority - a.priority);
   for (const c of listed) place(c, origin, cs, ce, inner, out);
-  out.push({ region: r, origin, clipStart: cs, clipEnd: ce, path });
+  out.push({ region: r, origin, clipStart: cs, clipEnd: ce, path, order: out.length });
 }
 
-function attribute(
-  p: Placement,
-  range: FlatRangeLine,
-  at: bigint,
-  all: readonly Placement[],
-  warnings: string[],
-): void {
-  const r = p.region;
-  r.seenInFlat = true;
-  if (r.size === 0n) r.size = 1n;
-  const onPath = [...p.path.map((e) => e.region), r];
-  if (range.type === "rom" && r.type !== "rom" && !onPath.some((x) => x.readonly)) {
-    // The tree prints each region's own type, so the read-only flag sits on an alias or
-    // container on the way (PAM's `pam-rom`), or on a region whose type hides it.
-    const alias = [...p.path].reverse().find((e) => e.region.alias !== null)?.region;
-    const holder = alias ?? (r.type === "ram" ? p.path[p.path.length - 1]?.region : r) ?? r;
-    holder.readonly = true;
-  } else if (range.type !== "rom" && onPath.some((x) => x.readonly)) {
-    warnings.push(`line ${range.line} of the flat view: ${range.name} is writable here but read-only elsewhere`);
-  }
-  // The region on the path won this address over every equal-priority sibling that
-  // would have rendered here: it comes first in its container's list.
-  for (let i = 0; i + 1 < onPath.length; i++) {
-    const container = onPath[i]!;
-    const winner = onPath[i + 1]!;
+/**
+ * The region on the path won this address over every equal-priority sibling that would
+ * have rendered here: it comes first in its container's list.
+ */
+function orderSiblings(p: Placement, at: bigint, all: readonly Placement[]): void {
+  const chain = through(p);
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const container = chain[i]!;
+    const winner = chain[i + 1]!;
     if (container.alias !== null) continue;
     for (const s of container.children) {
       if (s === winner || !s.enabled || s.priority !== winner.priority) continue;
-      const covers = all.some(
-        (q) => q.clipStart <= at && at < q.clipEnd && (q.region === s || q.path.some((e) => e.region === s)),
-      );
+      const covers = all.some((q) => q.clipStart <= at && at < q.clipEnd && (q.region === s || q.path.includes(s)));
       if (covers) winner.before.add(s);
     }
+  }
+}
+
+/**
+ * I/O regions that an `io` region would have filled somewhere in this view (an address
+ * the view leaves unassigned, or one that a later placement in render order got).
+ */
+function findSilentRegions(
+  placements: readonly Placement[],
+  pieces: readonly Piece[],
+  silent: Set<ImportRegion>,
+): void {
+  const sorted = [...pieces].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  for (const p of placements) {
+    const r = p.region;
+    if (r.type !== "i/o" || r.alias !== null || silent.has(r)) continue;
+    let pos = p.clipStart;
+    for (const piece of sorted) {
+      if (piece.end <= pos) continue;
+      if (piece.start >= p.clipEnd) break;
+      if (piece.start > pos || piece.placement.order > p.order) {
+        silent.add(r);
+        break;
+      }
+      pos = piece.end;
+      if (pos >= p.clipEnd) break;
+    }
+    if (!silent.has(r) && pos < p.clipEnd) silent.add(r);
   }
 }

@@ -71,78 +71,97 @@ export function resolveIdentities(tree: ParsedTree): Identities {
       mapped.set(signature(n), list);
     }
   };
-  for (const b of spaceBlocks) index(b, false);
-  // An address space whose root is also mapped somewhere prints that subtree again.
-  for (const b of spaceBlocks) {
-    const twin = mapped.get(signature(b.root))?.find((n) => canon(n) === n);
-    if (twin !== undefined) unify(b.root, twin);
-  }
-  for (const b of spaceBlocks) {
-    const list = mapped.get(signature(b.root)) ?? [];
-    if (!list.includes(b.root)) mapped.set(signature(b.root), [...list, b.root]);
-  }
+  // An address-space root is taken as a region without a container: QEMU's spaces are
+  // rooted at parentless regions in every capture, and a look-alike mapped region would
+  // change which spaces share a view.
+  for (const b of spaceBlocks) index(b, true);
   for (const s of sections) index(s, false);
 
-  // A section is the region it looks like, if that region is printed elsewhere and is
-  // not already another section (sections are deduplicated by identity); otherwise it
-  // is a region with no container of its own.
-  const claimed = new Set<TreeNode>();
-  const sectionTargets: TreeNode[] = [];
-  for (const s of sections) {
-    const own = new Set(preorder(s.root));
-    const twin = (mapped.get(signature(s.root)) ?? []).find((n) => !own.has(n) && !claimed.has(canon(n)));
-    if (twin !== undefined) unify(s.root, twin);
-    claimed.add(canon(s.root));
-    sectionTargets.push(s.root);
-  }
-
-  // Replay QEMU's queue of alias targets in printing order: an alias names either a
-  // target already queued or the next section; without -D, disabled aliases queue
-  // targets unseen, so a name may skip sections ahead.
-  const aliasTargets = new Map<TreeNode, TreeNode>();
+  // Replay QEMU's printing in text order. An alias names either a target already queued
+  // or the next section; without -D, disabled aliases queue targets unseen, so a name may
+  // skip sections ahead. A section is the region it looks like, if that region is printed
+  // elsewhere, is not already another section (sections are deduplicated by identity) and
+  // would not reach itself through aliases; otherwise it has no container of its own.
+  const sectionOf = new Map<TreeNode, number>();
+  const decided: (TreeNode | null)[] = sections.map(() => null);
+  const identity = (j: number): TreeNode => decided[j] ?? sections[j]!.root;
+  const successors = (n: TreeNode): TreeNode[] => {
+    const j = sectionOf.get(n);
+    return j === undefined ? [...n.children] : [...n.children, identity(j)];
+  };
+  /** Whether following subregions and resolved alias targets from `from` (excluded) meets `goal`. */
+  const reaches = (from: TreeNode, goal: TreeNode): boolean => {
+    const stack = successors(canon(from));
+    const seen = new Set<TreeNode>();
+    while (stack.length > 0) {
+      const n = canon(stack.pop()!);
+      if (n === goal) return true;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...successors(n));
+    }
+    return false;
+  };
   const queued: number[] = [];
   const fits = (alias: TreeNode, j: number): boolean => {
-    const t = canon(sectionTargets[j]!);
+    const t = canon(identity(j));
     const size = BigInt.asUintN(64, t.end - t.start) + 1n;
-    return t.type === alias.type && BigInt.asUintN(64, alias.alias!.end - alias.alias!.offset) < size;
+    const window = BigInt.asUintN(64, alias.alias!.end - alias.alias!.offset);
+    return t.type === alias.type && window < size && t !== alias && !reaches(t, alias);
   };
+  const resolveAlias = (n: TreeNode): void => {
+    const name = n.alias!.target;
+    const existing = queued.filter((j) => sections[j]!.header === name);
+    let next = -1;
+    for (let j = queued.length; j < sections.length; j++) {
+      if (sections[j]!.header === name) {
+        next = j;
+        break;
+      }
+    }
+    let chosen = existing.find((j) => fits(n, j));
+    if (chosen === undefined && next >= 0) chosen = next;
+    if (chosen === undefined) chosen = existing[0];
+    if (chosen === undefined) {
+      formatError(
+        "E_MTREE_SYNTAX",
+        `line ${n.line}`,
+        `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`,
+      );
+    }
+    for (let j = queued.length; j < chosen; j++) {
+      queued.push(j);
+      warnings.push(
+        `memory-region: ${sections[j]!.header} is queued by an alias the text does not show (a disabled alias left out without -D)`,
+      );
+    }
+    if (chosen === queued.length) queued.push(chosen);
+    sectionOf.set(n, chosen);
+  };
+  const claimed = new Set<TreeNode>();
   for (const block of tree.blocks) {
+    if (block.spaces === null) {
+      const j = sections.indexOf(block);
+      const own = new Set(preorder(block.root));
+      const twin = (mapped.get(signature(block.root)) ?? []).find((n) => {
+        if (own.has(n) || claimed.has(canon(n))) return false;
+        decided[j] = canon(n);
+        const cycle = reaches(canon(n), canon(n)) || [...sectionOf].some(([a, k]) => k === j && reaches(canon(n), a));
+        decided[j] = null;
+        return !cycle;
+      });
+      if (twin !== undefined) unify(block.root, twin);
+      decided[j] = canon(block.root);
+      claimed.add(canon(block.root));
+    }
     for (const node of preorder(block.root)) {
       const n = canon(node);
-      if (n.alias === null || aliasTargets.has(n)) continue;
-      const name = n.alias.target;
-      const existing = queued.filter((j) => sections[j]!.header === name);
-      let next = -1;
-      for (let j = queued.length; j < sections.length; j++) {
-        if (queued.includes(j)) continue;
-        if (sections[j]!.header === name) {
-          next = j;
-          break;
-        }
-      }
-      let chosen = existing.find((j) => fits(n, j));
-      if (chosen === undefined && next >= 0) chosen = next;
-      if (chosen === undefined) chosen = existing[0];
-      if (chosen === undefined) {
-        formatError(
-          "E_MTREE_SYNTAX",
-          `line ${n.line}`,
-          `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`,
-        );
-      }
-      if (!queued.includes(chosen)) {
-        for (let j = queued.length; j < chosen; j++) {
-          if (!queued.includes(j)) {
-            queued.push(j);
-            warnings.push(
-              `memory-region: ${sections[j]!.header} is queued by an alias the text does not show (a disabled alias left out without -D)`,
-            );
-          }
-        }
-        queued.push(chosen);
-      }
-      aliasTargets.set(n, canon(sectionTargets[chosen]!));
+      if (n.alias !== null && !sectionOf.has(n)) resolveAlias(n);
     }
   }
+  const aliasTargets = new Map<TreeNode, TreeNode>();
+  for (const [n, j] of sectionOf) aliasTargets.set(n, canon(identity(j)));
+  const sectionTargets = sections.map((_, j) => identity(j));
+
   return { canon, aliasTargets, sectionTargets: sectionTargets.map(canon), warnings };
 }

@@ -54,6 +54,10 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     applyFlatHints(model, spaceBlocks, flat, warnings);
   }
 
+  // A `start-start` alias is empty when its target has no byte at the window.
+  for (const r of model.regions) {
+    if (r.alias !== null && r.size === 1n && r.aliasOffset + 1n > r.alias.size) r.size = 0n;
+  }
   const idOf = new Map<ImportRegion, string>();
   model.regions.forEach((r, i) => {
     idOf.set(r, `r${i + 1}`);
@@ -62,6 +66,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     let kind: MachineRegionKind;
     if (r.alias !== null) kind = "alias";
     else if (r.type !== "i/o") kind = KIND[r.type]!;
+    else if (r.mustBeIo) kind = "io";
     else if (r.mustBeContainer || (!r.seenInFlat && r.children.length > 0)) kind = "container";
     else kind = "io";
     const json: MachineRegionJson = { id: idOf.get(r)!, name: r.name, kind, size: `0x${r.size.toString(16)}` };

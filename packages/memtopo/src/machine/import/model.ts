@@ -23,6 +23,8 @@ export interface ImportRegion {
   seenInFlat: boolean;
   /** A view root resolves through it or to nothing at it: it has no content of its own. */
   mustBeContainer: boolean;
+  /** A view root resolution stops at it although a container would have been skipped: it renders itself. */
+  mustBeIo: boolean;
   /** Siblings this one must precede in the list (it wins an overlap in a flat view). */
   readonly before: Set<ImportRegion>;
 }
@@ -64,6 +66,7 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
       readonly: false,
       seenInFlat: false,
       mustBeContainer: false,
+      mustBeIo: false,
       before: new Set(),
     };
     byNode.set(node, r);
