@@ -143,11 +143,46 @@ describe("diffMachines", () => {
   });
 });
 
+/** QEMU's `info mtree -f` text as address space → ranges, in the replica's key format without `readonly`. */
+function qemuFlatViews(text: string): Replica {
+  const out: Replica = new Map();
+  let spaces: string[] = [];
+  let inHeader = false;
+  for (const line of text.split("\n")) {
+    const as = /^ AS "(.*)", root: /.exec(line);
+    if (as !== null) {
+      if (!inHeader) spaces = [];
+      inHeader = true;
+      spaces.push(as[1]!);
+      continue;
+    }
+    inHeader = false;
+    const r = /^ {2}([0-9a-f]{16})-([0-9a-f]{16}) \(prio -?\d+, [^)]+\): (.*?)(?: @([0-9a-f]{16}))?(?: KVM)?$/.exec(
+      line,
+    );
+    if (r === null) continue;
+    const start = BigInt(`0x${r[1]}`);
+    const size = BigInt(`0x${r[2]}`) - start + 1n;
+    const key = `0x${start.toString(16)}+0x${size.toString(16)} ${r[3]}@0x${BigInt(`0x${r[4] ?? "0"}`).toString(16)}`;
+    for (const name of spaces) {
+      if (!out.has(name)) out.set(name, new Set());
+      out.get(name)!.add(key);
+    }
+  }
+  return out;
+}
+
+const withoutReadonly = (r: Replica): Replica =>
+  new Map([...r].map(([k, v]) => [k, new Set([...v].map((x) => x.replace(/ ro$/, "")))]));
+
 describe("diffMachines on the QEMU conformance cases", () => {
   const slugs = readdirSync(casesDir).filter((s) => !s.startsWith("."));
-  it.each(slugs)("%s: the diff from an empty machine, replayed, gives the case's flat views", (slug) => {
+  it.each(slugs)("%s: the diff from an empty machine, replayed, gives QEMU's flat views (mtree-f.txt)", (slug) => {
     const m = load(slug);
-    expect(replay(new Map(), diffMachines(EMPTY, m))).toEqual(nonEmpty(viewsOf(m)));
+    const replayed = replay(new Map(), diffMachines(EMPTY, m));
+    expect(replayed).toEqual(nonEmpty(viewsOf(m)));
+    const qemu = qemuFlatViews(readFileSync(path.join(casesDir, slug, "mtree-f.txt"), "utf8"));
+    expect(withoutReadonly(replayed)).toEqual(qemu);
   });
 
   it.each([
