@@ -1,8 +1,9 @@
 import { MEMTX_DECODE_ERROR, MEMTX_OK } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { isBinding, loadBinding, type NativeLayout } from "../src/binding.js";
-import { type GuestBus, KvmRunDecoder, runVcpu, type VcpuExit } from "../src/index.js";
+import { type GuestBus, KvmRunDecoder, runVcpu } from "../src/index.js";
 import { RecordingBus } from "./helpers.js";
+import { type Step, scriptedVcpu } from "./scripted-vcpu.js";
 
 // The dispatch logic of runVcpu and the kvm_run decoder, driven by a scripted vCPU
 // that writes exits into a kvm_run-shaped buffer exactly where the kernel would
@@ -13,56 +14,8 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
   const layout = (loaded as { layout: NativeLayout }).layout;
   const { run, exits } = layout;
 
-  type Step =
-    | { io: { out: boolean; port: number; size: number; count: number; bytes?: number[] } }
-    | { mmio: { addr: bigint; write: boolean; len: number; bytes?: number[] } }
-    | { reason: number };
-
-  /** A vCPU that plays `steps` one per run(), and records what the loop left in kvm_run before each next run. */
-  function scripted(steps: Step[]) {
-    const buffer = new ArrayBuffer(4096);
-    const view = new DataView(buffer);
-    const decoder = new KvmRunDecoder(layout, buffer);
-    const seenBeforeRun: number[][] = [];
-    let last: Step | undefined;
-    let i = 0;
-    return {
-      seenBeforeRun,
-      run(): VcpuExit {
-        if (last !== undefined && "io" in last && !last.io.out) {
-          seenBeforeRun.push([...new Uint8Array(buffer, 1024, last.io.size * last.io.count)]);
-        }
-        if (last !== undefined && "mmio" in last && !last.mmio.write) {
-          seenBeforeRun.push([...new Uint8Array(buffer, run.mmioData, last.mmio.len)]);
-        }
-        const step = steps[i++] ?? { reason: exits.HLT };
-        last = step;
-        if ("io" in step) {
-          view.setUint32(run.exitReason, exits.IO, true);
-          view.setUint8(run.ioDirection, step.io.out ? exits.IO_OUT : exits.IO_IN);
-          view.setUint8(run.ioSize, step.io.size);
-          view.setUint16(run.ioPort, step.io.port, true);
-          view.setUint32(run.ioCount, step.io.count, true);
-          view.setBigUint64(run.ioDataOffset, 1024n, true);
-          new Uint8Array(buffer, 1024, 64).fill(0);
-          new Uint8Array(buffer, 1024).set(step.io.bytes ?? []);
-        } else if ("mmio" in step) {
-          view.setUint32(run.exitReason, exits.MMIO, true);
-          view.setBigUint64(run.mmioPhysAddr, step.mmio.addr, true);
-          view.setUint32(run.mmioLen, step.mmio.len, true);
-          view.setUint8(run.mmioIsWrite, step.mmio.write ? 1 : 0);
-          new Uint8Array(buffer, run.mmioData, 8).fill(0);
-          new Uint8Array(buffer, run.mmioData).set(step.mmio.bytes ?? []);
-        } else {
-          view.setUint32(run.exitReason, step.reason, true);
-        }
-        return decoder.decode();
-      },
-    };
-  }
-
   it("an MMIO write passes the guest's bytes; an MMIO read's bytes land in kvm_run for the next KVM_RUN", () => {
-    const vcpu = scripted([
+    const vcpu = scriptedVcpu(layout, [
       { mmio: { addr: 0xfee00000n, write: true, len: 4, bytes: [1, 2, 3, 4] } },
       { mmio: { addr: 0xd0000n, write: false, len: 2 } },
     ]);
@@ -78,7 +31,7 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
   });
 
   it("a rep outs/ins exit is `count` accesses of `size` bytes to the same port, in order", () => {
-    const vcpu = scripted([
+    const vcpu = scriptedVcpu(layout, [
       { io: { out: true, port: 0x3f8, size: 2, count: 3, bytes: [1, 0, 2, 0, 3, 0] } },
       { io: { out: false, port: 0x60, size: 1, count: 2 } },
     ]);
@@ -114,7 +67,7 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
       [exits.UNKNOWN, "unhandled-exit", "unknown"],
     ];
     for (const [reason, stop, decoded] of cases) {
-      const result = runVcpu(scripted([{ io: { out: true, port: 1, size: 1, count: 1 } }, { reason }]), {
+      const result = runVcpu(scriptedVcpu(layout, [{ io: { out: true, port: 1, size: 1, count: 1 } }, { reason }]), {
         memory: new RecordingBus(),
         io: new RecordingBus(),
       });
@@ -127,7 +80,7 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
   it("stops with max-exits after the budget, and counts accesses that did not return MEMTX_OK", () => {
     const steps: Step[] = Array.from({ length: 10 }, () => ({ mmio: { addr: 0x1000n, write: true, len: 1 } }));
     const failing: GuestBus = { read: () => MEMTX_OK, write: () => MEMTX_DECODE_ERROR };
-    const result = runVcpu(scripted(steps), { memory: failing, io: failing }, { maxExits: 4 });
+    const result = runVcpu(scriptedVcpu(layout, steps), { memory: failing, io: failing }, { maxExits: 4 });
     expect(result).toMatchObject({ reason: "max-exits", exits: 4, failedAccesses: 4 });
   });
 
