@@ -126,6 +126,16 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   Napi::Value Run(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "run") || !Open(info, "run")) return info.Env().Undefined();
     kvm_run* run = mapping_->run;
+    // Node starts worker threads with every signal blocked; a blocked kick signal
+    // would stay pending and never interrupt KVM_RUN.
+    static thread_local bool kick_unblocked = false;
+    if (!kick_unblocked) {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, KickSignal());
+      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+      kick_unblocked = true;
+    }
     kick_->thread = pthread_self();
     kick_->in_run.store(true);
     struct InRun {

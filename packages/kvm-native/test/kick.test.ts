@@ -35,7 +35,9 @@ describe.skipIf(!isBinding(loaded))("kickVcpu", () => {
       expect(kickVcpu(kickId!)).toBe(true);
       const result = await done;
       expect(result.reason).toBe(exits.INTR);
-      expect(result.at! - kickedAt).toBeLessThan(5_000);
+      // Well under one spin chunk (~7 s at the ~4.5 M instructions/s of nested KVM):
+      // the signal interrupted KVM_RUN rather than the next exit noticing immediate_exit.
+      expect(result.at! - kickedAt).toBeLessThan(2_000);
     } finally {
       await worker.terminate();
     }
