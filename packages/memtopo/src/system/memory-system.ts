@@ -1,4 +1,4 @@
-import { FlatView, getFlatViewRoot, renderFlatView } from "@memtopo/flatview";
+import type { FlatView } from "@memtopo/flatview";
 import { collectIoeventfds, diffIoeventfds } from "@memtopo/ioeventfd";
 import {
   ListenerCallbackError,
@@ -21,7 +21,9 @@ import {
   type RegionHost,
 } from "@memtopo/region-tree";
 import { AddressSpace, type AddressSpaceState } from "./address-space.js";
+import { GLOBAL_DIRTY_MIGRATION, GlobalDirtyLog } from "./dirty-log.js";
 import { MemorySystemError } from "./errors.js";
+import { FlatViews } from "./flat-views.js";
 import type { AccessEnv } from "./region-access.js";
 
 export type Accel = "kvm" | "tcg" | "none";
@@ -36,12 +38,9 @@ export interface MemorySystemOptions {
    * matches ioeventfds, so writes skip the userspace check. Default "none".
    */
   readonly accel?: Accel;
+  /** Whether the VM runs (default true); while it is stopped, global dirty-log stops are postponed (§10.21). */
+  readonly vmRunning?: boolean;
 }
-
-/** `GLOBAL_DIRTY_MIGRATION`, `_DIRTY_RATE`, `_LIMIT`: the clients of global dirty tracking. */
-export const GLOBAL_DIRTY_MIGRATION = 1;
-export const GLOBAL_DIRTY_DIRTY_RATE = 2;
-export const GLOBAL_DIRTY_LIMIT = 4;
 
 /**
  * One machine's memory: QEMU's transaction depth and pending flags, the table of views,
@@ -66,13 +65,10 @@ export class MemorySystem implements RegionHost {
   #delivering: string | null = null;
   readonly #spaces: AddressSpace[] = [];
   readonly #states = new Map<AddressSpace, AddressSpaceState>();
-  /** QEMU's `flat_views`: resolved view root → view; null is the permanent empty view. */
-  #views = new Map<MemoryRegion | null, FlatView>();
-  readonly #emptyView = new FlatView(null, []);
+  readonly #views = new FlatViews((mr) => this.dirtyLogMask(mr));
   readonly #listeners = new ListenerRegistry<AddressSpace>();
-  #globalDirtyTracking = 0;
+  readonly #dirty: GlobalDirtyLog;
   readonly #env: AccessEnv;
-  readonly #dirtyLogMask = (mr: MemoryRegion): number => this.dirtyLogMask(mr);
 
   constructor(options: MemorySystemOptions = {}) {
     const accel = options.accel ?? "none";
@@ -82,8 +78,14 @@ export class MemorySystem implements RegionHost {
     this.ramAllocator = options.ramAllocator ?? lazyRamAllocator();
     this.targetBigEndian = options.targetBigEndian ?? false;
     this.accel = accel;
+    this.#dirty = new GlobalDirtyLog(
+      {
+        notify: (work) => this.#notify((calls) => work(calls, this.#listeners.global)),
+        topologyCommit: () => this.#topologyCommit(),
+      },
+      options.vmRunning ?? true,
+    );
     this.#env = { targetBigEndian: this.targetBigEndian, userspaceIoeventfds: accel !== "kvm" };
-    this.#views.set(null, this.#emptyView);
   }
 
   /** Address spaces in creation order. */
@@ -108,7 +110,7 @@ export class MemorySystem implements RegionHost {
 
   /** The GLOBAL_DIRTY_* clients currently on (QEMU's `global_dirty_tracking`). */
   get globalDirtyTracking(): number {
-    return this.#globalDirtyTracking;
+    return this.#dirty.tracking;
   }
 
   /** Every registered listener in Forward order (QEMU's global list). */
@@ -156,7 +158,7 @@ export class MemorySystem implements RegionHost {
    */
   dirtyLogMask(mr: MemoryRegion): number {
     let mask = mr.dirtyLogMask;
-    if (this.#globalDirtyTracking !== 0 && mr.ramBlock !== null && !mr.ramDevice) mask |= DIRTY_LOG_MIGRATION;
+    if (this.#dirty.tracking !== 0 && mr.ramBlock !== null && !mr.ramDevice) mask |= DIRTY_LOG_MIGRATION;
     if (this.accel === "tcg" && mr.ramBlock !== null) mask |= DIRTY_LOG_CODE;
     return mask;
   }
@@ -177,7 +179,7 @@ export class MemorySystem implements RegionHost {
     if (root.host !== this) {
       throw new MemorySystemError("E_FOREIGN_REGION", "address space root belongs to another memory system");
     }
-    const currentMap = this.#viewFor(root);
+    const currentMap = this.#views.viewFor(root);
     const state: AddressSpaceState = {
       root,
       currentMap,
@@ -229,7 +231,7 @@ export class MemorySystem implements RegionHost {
     const state = this.#stateOf(as);
     this.#listeners.add(listener, as);
     this.#deliver("listener registration", (calls) =>
-      replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#globalDirtyTracking !== 0),
+      replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#dirty.tracking !== 0),
     );
   }
 
@@ -250,51 +252,39 @@ export class MemorySystem implements RegionHost {
     }
   }
 
-  /**
-   * `memory_global_dirty_log_start(flags)`: clients already on are ignored; when tracking
-   * goes from off to on, `log_global_start` (Forward) and then a topology commit, whose
-   * ranges gain the MIGRATION bit (`region_nop` + `log_start`).
-   */
-  startDirtyLog(flags: number = GLOBAL_DIRTY_MIGRATION): void {
-    this.#refuseWhileDelivering("start dirty logging");
-    checkDirtyFlags(flags);
-    const added = flags & ~this.#globalDirtyTracking;
-    if (added === 0) return;
-    const wasOff = this.#globalDirtyTracking === 0;
-    this.#globalDirtyTracking |= added;
-    if (!wasOff) return;
-    const calls = new ListenerCalls();
-    this.#withDelivery(() => calls.forward(this.#listeners.global, "logGlobalStart"));
-    this.#commitWith(calls.failures, "dirty-log start");
+  /** Whether the VM runs; see {@link MemorySystem.setVmRunning}. */
+  get vmRunning(): boolean {
+    return this.#dirty.vmRunning;
   }
 
   /**
-   * `memory_global_dirty_log_stop(flags)`: when tracking reaches off, a topology commit
-   * (ranges lose MIGRATION: `log_stop`) and then `log_global_stop` (Reverse). QEMU defers a
-   * stop while the VM is stopped; memtopo has no run state and stops at once.
+   * The VM's run state, for QEMU's postponed dirty-log stop (§10.21): stops requested while
+   * the VM is stopped take effect when it runs again (`memory_vm_change_state_handler`).
+   */
+  setVmRunning(running: boolean): void {
+    this.#refuseWhileDelivering("change the run state");
+    this.#dirty.setVmRunning(running);
+  }
+
+  /**
+   * `memory_global_dirty_log_start(flags)`: a postponed stop of these flags is cancelled and
+   * the rest of it runs first; clients already on are ignored; when tracking goes from off
+   * to on, `log_global_start` (Forward) and then a topology commit, whose ranges gain the
+   * MIGRATION bit (`region_nop` + `log_start`).
+   */
+  startDirtyLog(flags: number = GLOBAL_DIRTY_MIGRATION): void {
+    this.#refuseWhileDelivering("start dirty logging");
+    this.#dirty.start(flags);
+  }
+
+  /**
+   * `memory_global_dirty_log_stop(flags)`: postponed while the VM is stopped; otherwise the
+   * clients go off, and when tracking reaches off, a topology commit (ranges lose MIGRATION:
+   * `log_stop`) and then `log_global_stop` (Reverse).
    */
   stopDirtyLog(flags: number = GLOBAL_DIRTY_MIGRATION): void {
     this.#refuseWhileDelivering("stop dirty logging");
-    checkDirtyFlags(flags);
-    if ((this.#globalDirtyTracking & flags) !== flags) {
-      throw new MemorySystemError(
-        "E_DIRTY_LOG_NOT_STARTED",
-        `dirty-log clients 0x${(flags & ~this.#globalDirtyTracking).toString(16)} are not on`,
-      );
-    }
-    this.#globalDirtyTracking &= ~flags;
-    if (this.#globalDirtyTracking !== 0) return;
-    const failures: ListenerFailure[] = [];
-    try {
-      this.#commitWith([], "dirty-log stop");
-    } catch (error) {
-      if (!(error instanceof ListenerCallbackError)) throw error;
-      failures.push(...error.failures);
-    }
-    const calls = new ListenerCalls();
-    this.#withDelivery(() => calls.reverse(this.#listeners.global, "logGlobalStop"));
-    failures.push(...calls.failures);
-    if (failures.length > 0) throw new ListenerCallbackError("dirty-log stop", failures);
+    this.#dirty.stop(flags);
   }
 
   /**
@@ -320,34 +310,22 @@ export class MemorySystem implements RegionHost {
     });
   }
 
-  /** A topology commit, even when called at depth 0 (used by the global dirty-log switches). */
-  #commitWith(earlier: readonly ListenerFailure[], during: string): void {
+  /** A topology commit even with nothing pending (the global dirty-log switches); returns the failures. */
+  #topologyCommit(): readonly ListenerFailure[] {
     this.begin();
     this.topologyChanged();
     try {
       this.commit();
     } catch (error) {
-      if (earlier.length > 0 && error instanceof ListenerCallbackError) {
-        throw new ListenerCallbackError(during, [...earlier, ...error.failures]);
-      }
+      if (error instanceof ListenerCallbackError) return error.failures;
       throw error;
     }
-    if (earlier.length > 0) throw new ListenerCallbackError(during, earlier);
+    return [];
   }
 
   #commitTopology(): void {
     this.#deliver("commit", (calls) => {
-      const views = new Map<MemoryRegion | null, FlatView>([[null, this.#emptyView]]);
-      const next = this.#spaces.map((as) => {
-        const key = getFlatViewRoot(this.#states.get(as)!.root);
-        let view = views.get(key);
-        if (view === undefined) {
-          view = renderFlatView(key, { dirtyLogMask: this.#dirtyLogMask });
-          views.set(key, view);
-        }
-        return view;
-      });
-      this.#views = views;
+      const next = this.#views.reset(this.#spaces.map((as) => this.#states.get(as)!.root));
       calls.forward(this.#listeners.global, "begin");
       const collected = new Map<FlatView, IoeventfdRecord[]>();
       this.#spaces.forEach((as, i) => {
@@ -386,17 +364,6 @@ export class MemorySystem implements RegionHost {
     state.ioeventfds = next;
   }
 
-  /** QEMU's `address_space_update_topology` for a new space: the cached view, or a render now. */
-  #viewFor(root: MemoryRegion): FlatView {
-    const key = getFlatViewRoot(root);
-    let view = this.#views.get(key);
-    if (view === undefined) {
-      view = renderFlatView(key, { dirtyLogMask: this.#dirtyLogMask });
-      this.#views.set(key, view);
-    }
-    return view;
-  }
-
   #deliver(during: string, work: (calls: ListenerCalls) => void): void {
     const calls = new ListenerCalls();
     this.#delivering = during;
@@ -408,13 +375,15 @@ export class MemorySystem implements RegionHost {
     calls.throwIfFailed(during);
   }
 
-  #withDelivery(work: () => void): void {
+  #notify(work: (calls: ListenerCalls) => void): readonly ListenerFailure[] {
+    const calls = new ListenerCalls();
     this.#delivering = "dirty-log switch";
     try {
-      work();
+      work(calls);
     } finally {
       this.#delivering = null;
     }
+    return calls.failures;
   }
 
   #refuseWhileDelivering(what: string): void {
@@ -433,11 +402,5 @@ export class MemorySystem implements RegionHost {
       throw new MemorySystemError("E_UNKNOWN_ADDRESS_SPACE", `address space ${String(as)} ${why}`);
     }
     return state;
-  }
-}
-
-function checkDirtyFlags(flags: number): void {
-  if (!Number.isInteger(flags) || flags < 1 || flags > 7) {
-    throw new MemorySystemError("E_INVALID_ARGUMENT", `dirty-log flags must be a non-zero mask of 1|2|4, got ${flags}`);
   }
 }

@@ -102,6 +102,34 @@ describe("memory-model §6.6 dirty logging", () => {
     expect(() => sys.startDirtyLog(8)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
   });
 
+  it("§10.21 a global stop while the VM is stopped is postponed until it runs; a start in between cancels what it covers", () => {
+    const { sys, memory } = machine();
+    const log: string[] = [];
+    sys.registerListener(recorder(log, "L"), memory);
+    sys.startDirtyLog(1 | 2);
+    sys.setVmRunning(false);
+    log.length = 0;
+    sys.stopDirtyLog(1);
+    sys.stopDirtyLog(2);
+    expect(log).toEqual([]);
+    expect(sys.globalDirtyTracking).toBe(3);
+    sys.setVmRunning(true);
+    expect(sys.globalDirtyTracking).toBe(0);
+    expect(log.at(-1)).toBe("L:log_global_stop");
+    expect(log).toContain("L:log_stop 0-10000 ram@0 4->0");
+
+    sys.startDirtyLog(1 | 2);
+    sys.setVmRunning(false);
+    sys.stopDirtyLog(1 | 2);
+    log.length = 0;
+    sys.startDirtyLog(1); // cancels the postponed stop of 1; the stop of 2 runs now, tracking stays on
+    expect(sys.globalDirtyTracking).toBe(1);
+    expect(log).toEqual([]);
+    sys.setVmRunning(true);
+    expect(sys.globalDirtyTracking).toBe(1);
+    expect(() => sys.setVmRunning("yes" as never)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
+  });
+
   it("a listener registered while tracking is on gets log_global_start and log_start in its replay", () => {
     const { sys, memory } = machine();
     sys.startDirtyLog();
