@@ -11,13 +11,9 @@ export function chooseBackend(choice: BackendChoice): { backend: DemoBackend; wh
   if (choice === "mock") return { backend: mockBackend(), whyNotNative: "--backend mock was given" };
   const p = probe();
   if (!p.ok) {
-    if (choice === "native") {
-      throw new MemtopoError(
-        "E_KVM_UNAVAILABLE",
-        `--backend native: KVM is not usable here (${p.reason}: ${p.detail})`,
-      );
-    }
-    return { backend: mockBackend(), whyNotNative: `KVM is not usable here (${p.reason}: ${p.detail})` };
+    const why = `KVM is not usable here (${p.detail.includes(p.reason) ? p.detail : `${p.reason}: ${p.detail}`})`;
+    if (choice === "native") throw new MemtopoError("E_KVM_UNAVAILABLE", `--backend native: ${why}`);
+    return { backend: mockBackend(), whyNotNative: why };
   }
   try {
     return { backend: nativeBackend(NativeKvm.open()), whyNotNative: null };
