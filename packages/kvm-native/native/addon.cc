@@ -15,13 +15,19 @@ namespace memtopo {
 static const unsigned kMiscMajor = 10;
 static const unsigned kKvmMinor = 232;
 
+static bool IsKvmDevice(const struct stat& st) {
+  return S_ISCHR(st.st_mode) && major(st.st_rdev) == kMiscMajor && minor(st.st_rdev) == kKvmMinor;
+}
+
 int OpenKvmDevice(const std::string& path) {
+  struct stat st;
+  // Checked before opening too: opening a FIFO, a tty or a watchdog has effects of its own.
+  if (stat(path.c_str(), &st) != 0) return -errno;
+  if (!IsKvmDevice(st)) return -ENODEV;
   int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return -errno;
-  struct stat st;
   // KVM ioctls go only to the KVM device, never to whatever file a caller names.
-  if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != kMiscMajor ||
-      minor(st.st_rdev) != kKvmMinor) {
+  if (fstat(fd, &st) != 0 || !IsKvmDevice(st)) {
     close(fd);
     return -ENODEV;
   }
