@@ -47,6 +47,7 @@ export function applyFlatHints(
   const silent = new Set<ImportRegion>();
   const placed = new Set<ImportRegion>();
   const pieces: Piece[] = [];
+  const views: { placements: readonly Placement[]; pieces: readonly Piece[] }[] = [];
   for (const view of flat) {
     // Every space of the view resolves to its root: what it skips on the way, and a
     // space that resolves to nothing, say which i/o regions are containers.
@@ -91,9 +92,9 @@ export function applyFlatHints(
       warnings.push(`line ${range.line} of the flat view: no region of the tree can print ${range.name} here`);
     }
     for (const p of placements) for (const r of through(p)) placed.add(r);
-    for (const piece of viewPieces) orderSiblings(piece.placement, piece.start, placements);
     findSilentRegions(placements, viewPieces, silent);
     pieces.push(...viewPieces);
+    views.push({ placements, pieces: viewPieces });
   }
 
   const touched = new Map<ImportRegion, Piece[]>();
@@ -108,6 +109,7 @@ export function applyFlatHints(
     if (r.size === 1n && !touched.has(r) && r.node.start === r.node.end) r.size = 0n;
   }
   markReadonly(pieces, touched, warnings);
+  for (const v of views) for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, v.placements);
 }
 
 /**
@@ -131,7 +133,7 @@ function markReadonly(pieces: readonly Piece[], touched: ReadonlyMap<ImportRegio
     if (chain.some(isReadonly)) continue;
     const holder = [...chain]
       .reverse()
-      .find((r) => !(r.type === "ram" && r.alias === null && r.children.length === 0) && allReadonly(r));
+      .find((r) => !(r.type === "ram" && r.alias === null) && allReadonly(r));
     if (holder === undefined) {
       warnings.push(
         `line ${piece.range.line} of the flat view: no region can hold the read-only flag of ${piece.range.name}`,
@@ -176,13 +178,21 @@ function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution 
   const pieces: Piece[] = [];
   const unexplained: FlatRangeLine[] = [];
   for (const range of view.ranges) {
+    // The printed type is the region's own unless the range is read-only (`rom`), and
+    // `nv-` is the OR over the path, which the tree shows in full.
     const candidates = (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).filter(
-      (c) => c.region.type !== "i/o" || covered(c),
+      (c) =>
+        (range.type === "rom" || range.type === c.region.type) &&
+        range.nonvolatile === through(c).some((r) => r.nonvolatile) &&
+        (c.region.type !== "i/o" || covered(c)),
     );
     const end = range.start + range.size;
     let pos = range.start;
     while (pos < end) {
-      const p = candidates.find((c) => c.clipStart <= pos && pos < c.clipEnd);
+      // Regions that may render nothing (i/o that may be a container, `start-start` that may
+      // be empty) yield to a region that certainly renders: the printed line is the same.
+      const here = candidates.filter((c) => c.clipStart <= pos && pos < c.clipEnd);
+      const p = here.find((c) => c.region.type !== "i/o" && c.region.node.start !== c.region.node.end) ?? here[0];
       if (p === undefined) {
         unexplained.push(range);
         break;
@@ -221,19 +231,21 @@ function place(
 }
 
 /**
- * The region on the path won this address over every equal-priority sibling that would
- * have rendered here: it comes first in its container's list.
+ * The region on the path won this address over every equal-priority sibling at another
+ * address that renders here too (content of its own, or seen in a view): it comes first
+ * in its container's list. Siblings at the same address print in list order already.
  */
 function orderSiblings(p: Placement, at: bigint, all: readonly Placement[]): void {
   const chain = through(p);
+  const renders = (q: Placement): boolean =>
+    q.clipStart <= at && at < q.clipEnd && (q.region.type !== "i/o" || q.region.seenInFlat);
   for (let i = 0; i + 1 < chain.length; i++) {
     const container = chain[i]!;
     const winner = chain[i + 1]!;
     if (container.alias !== null) continue;
     for (const s of container.children) {
-      if (s === winner || !s.enabled || s.priority !== winner.priority) continue;
-      const covers = all.some((q) => q.clipStart <= at && at < q.clipEnd && (q.region === s || q.path.includes(s)));
-      if (covers) winner.before.add(s);
+      if (s === winner || !s.enabled || s.priority !== winner.priority || s.addr === winner.addr) continue;
+      if (all.some((q) => renders(q) && (q.region === s || q.path.includes(s)))) winner.before.add(s);
     }
   }
 }

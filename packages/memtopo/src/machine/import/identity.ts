@@ -3,17 +3,15 @@ import type { ParsedTree, TreeBlock, TreeNode } from "./parse-tree.js";
 
 /**
  * Which printed lines are the same region. QEMU prints a region once per place it is
- * seen: under its container, again as an address-space root, and again in a
- * `memory-region:` section when it is an alias target. Names are not unique, so lines
- * are matched by everything printed about them and their subtrees (a "signature").
+ * seen: under its container, and again in a `memory-region:` section when it is an
+ * alias target. Names are not unique, so lines are matched by everything printed about
+ * them and their subtrees (a "signature"), and sections by replaying QEMU's queue.
  */
 export interface Identities {
   /** The line that stands for the region printed at `node`. */
   canon(node: TreeNode): TreeNode;
   /** Alias lines (canonical) to the canonical root line of their target. */
   readonly aliasTargets: ReadonlyMap<TreeNode, TreeNode>;
-  /** Canonical root line of each section, in section order. */
-  readonly sectionTargets: readonly TreeNode[];
   readonly warnings: readonly string[];
 }
 
@@ -23,30 +21,81 @@ function preorder(node: TreeNode, out: TreeNode[] = []): TreeNode[] {
   return out;
 }
 
-export function resolveIdentities(tree: ParsedTree): Identities {
-  const warnings: string[] = [];
-  const signatures = new Map<TreeNode, string>();
+function signatures(): (n: TreeNode) => string {
+  const memo = new Map<TreeNode, string>();
   const signature = (n: TreeNode): string => {
-    let s = signatures.get(n);
+    let s = memo.get(n);
     if (s === undefined) {
       const rel = n.parent === null ? n.start : BigInt.asUintN(64, n.start - n.parent.start);
       const alias = n.alias === null ? "" : `${n.alias.target}@${n.alias.offset}-${n.alias.end}`;
-      const head = [
-        n.name,
-        rel,
-        BigInt.asUintN(64, n.end - n.start),
-        n.priority,
-        n.nonvolatile,
-        n.type,
-        n.disabled,
-        alias,
-      ];
-      s = `${head.join("\u0001")}{${n.children.map(signature).join("\u0002")}}`;
-      signatures.set(n, s);
+      const head = [n.name, rel, BigInt.asUintN(64, n.end - n.start), n.priority, n.nonvolatile, n.type, n.disabled];
+      s = `${[...head, alias].join("\u0001")}{${n.children.map(signature).join("\u0002")}}`;
+      memo.set(n, s);
     }
     return s;
   };
+  return signature;
+}
 
+interface Attempt {
+  readonly link: Map<TreeNode, TreeNode>;
+  readonly sectionOf: Map<TreeNode, number>;
+  readonly decided: (TreeNode | null)[];
+  readonly warnings: string[];
+  /** Decisions that took an already queued target although the next section had the name too. */
+  readonly ambiguous: number[];
+  readonly complete: boolean;
+}
+
+export function resolveIdentities(tree: ParsedTree): Identities {
+  const signature = signatures();
+  const sections = tree.blocks.filter((b) => b.spaces === null);
+  // Candidates for a section's identity, by signature. An address-space root is taken as a
+  // region without a container: QEMU's spaces are rooted at parentless regions in every
+  // capture, and a look-alike mapped region would change which spaces share a view.
+  const mapped = new Map<string, TreeNode[]>();
+  for (const block of tree.blocks) {
+    for (const n of preorder(block.root)) {
+      if (n.parent === null && block.spaces === null) continue;
+      mapped.set(signature(n), [...(mapped.get(signature(n)) ?? []), n]);
+    }
+  }
+  // Without -D a hidden disabled alias may queue a target unseen; with -D every section
+  // must be queued by a printed alias, which can undo an ambiguous choice.
+  let attempt = walk(tree, sections, mapped, signature, new Set());
+  const preferNew = new Set<number>();
+  for (let tries = 0; !attempt.complete && tries < 32; tries++) {
+    const flip = [...attempt.ambiguous].reverse().find((d) => !preferNew.has(d));
+    if (flip === undefined) break;
+    preferNew.add(flip);
+    attempt = walk(tree, sections, mapped, signature, preferNew);
+  }
+  const { link, sectionOf, decided } = attempt;
+  const canon = (n: TreeNode): TreeNode => {
+    let c = n;
+    for (let next = link.get(c); next !== undefined; next = link.get(c)) c = next;
+    return c;
+  };
+  const aliasTargets = new Map<TreeNode, TreeNode>();
+  for (const [n, j] of sectionOf) aliasTargets.set(n, canon(decided[j] ?? sections[j]!.root));
+  return { canon, aliasTargets, warnings: attempt.warnings };
+}
+
+/**
+ * Replays QEMU's printing in text order. An alias names either a target already queued or
+ * the next section; without -D, disabled aliases queue targets unseen, so a name may skip
+ * sections ahead. A section is the region it looks like, if that region is printed
+ * elsewhere, is not already another section (sections are deduplicated by identity) and
+ * would not reach itself through aliases; otherwise it has no container of its own.
+ */
+function walk(
+  tree: ParsedTree,
+  sections: readonly TreeBlock[],
+  mapped: ReadonlyMap<string, readonly TreeNode[]>,
+  signature: (n: TreeNode) => string,
+  preferNew: ReadonlySet<number>,
+): Attempt {
+  const warnings: string[] = [];
   const link = new Map<TreeNode, TreeNode>();
   const canon = (n: TreeNode): TreeNode => {
     let c = n;
@@ -59,29 +108,6 @@ export function resolveIdentities(tree: ParsedTree): Identities {
       unify(c, to.children[i]!);
     });
   };
-
-  const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
-  const sections = tree.blocks.filter((b) => b.spaces === null);
-  const mapped = new Map<string, TreeNode[]>();
-  const index = (block: TreeBlock, withRoot: boolean): void => {
-    for (const n of preorder(block.root)) {
-      if (n.parent === null && !withRoot) continue;
-      const list = mapped.get(signature(n)) ?? [];
-      list.push(n);
-      mapped.set(signature(n), list);
-    }
-  };
-  // An address-space root is taken as a region without a container: QEMU's spaces are
-  // rooted at parentless regions in every capture, and a look-alike mapped region would
-  // change which spaces share a view.
-  for (const b of spaceBlocks) index(b, true);
-  for (const s of sections) index(s, false);
-
-  // Replay QEMU's printing in text order. An alias names either a target already queued
-  // or the next section; without -D, disabled aliases queue targets unseen, so a name may
-  // skip sections ahead. A section is the region it looks like, if that region is printed
-  // elsewhere, is not already another section (sections are deduplicated by identity) and
-  // would not reach itself through aliases; otherwise it has no container of its own.
   const sectionOf = new Map<TreeNode, number>();
   const decided: (TreeNode | null)[] = sections.map(() => null);
   const identity = (j: number): TreeNode => decided[j] ?? sections[j]!.root;
@@ -103,7 +129,11 @@ export function resolveIdentities(tree: ParsedTree): Identities {
     return false;
   };
   const queued: number[] = [];
+  const ambiguous: number[] = [];
+  let decision = 0;
   const fits = (alias: TreeNode, j: number): boolean => {
+    // A section not reached yet that looks exactly like this alias would be the alias itself.
+    if (decided[j] === null && signature(sections[j]!.root) === signature(alias)) return false;
     const t = canon(identity(j));
     const size = BigInt.asUintN(64, t.end - t.start) + 1n;
     const window = BigInt.asUintN(64, alias.alias!.end - alias.alias!.offset);
@@ -119,15 +149,13 @@ export function resolveIdentities(tree: ParsedTree): Identities {
         break;
       }
     }
-    let chosen = existing.find((j) => fits(n, j));
+    const d = decision++;
+    let chosen = preferNew.has(d) && next >= 0 ? next : existing.find((j) => fits(n, j));
+    if (chosen !== undefined && chosen !== next && next >= 0) ambiguous.push(d);
     if (chosen === undefined && next >= 0) chosen = next;
     if (chosen === undefined) chosen = existing[0];
     if (chosen === undefined) {
-      formatError(
-        "E_MTREE_SYNTAX",
-        `line ${n.line}`,
-        `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`,
-      );
+      formatError("E_MTREE_SYNTAX", `line ${n.line}`, `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`);
     }
     for (let j = queued.length; j < chosen; j++) {
       queued.push(j);
@@ -139,9 +167,9 @@ export function resolveIdentities(tree: ParsedTree): Identities {
     sectionOf.set(n, chosen);
   };
   const claimed = new Set<TreeNode>();
+  let j = 0;
   for (const block of tree.blocks) {
     if (block.spaces === null) {
-      const j = sections.indexOf(block);
       const own = new Set(preorder(block.root));
       const twin = (mapped.get(signature(block.root)) ?? []).find((n) => {
         if (own.has(n) || claimed.has(canon(n))) return false;
@@ -153,15 +181,12 @@ export function resolveIdentities(tree: ParsedTree): Identities {
       if (twin !== undefined) unify(block.root, twin);
       decided[j] = canon(block.root);
       claimed.add(canon(block.root));
+      j++;
     }
     for (const node of preorder(block.root)) {
       const n = canon(node);
       if (n.alias !== null && !sectionOf.has(n)) resolveAlias(n);
     }
   }
-  const aliasTargets = new Map<TreeNode, TreeNode>();
-  for (const [n, j] of sectionOf) aliasTargets.set(n, canon(identity(j)));
-  const sectionTargets = sections.map((_, j) => identity(j));
-
-  return { canon, aliasTargets, sectionTargets: sectionTargets.map(canon), warnings };
+  return { link, sectionOf, decided, warnings, ambiguous, complete: queued.length === sections.length };
 }

@@ -54,9 +54,15 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     applyFlatHints(model, spaceBlocks, flat, warnings);
   }
 
-  // A `start-start` alias is empty when its target has no byte at the window.
-  for (const r of model.regions) {
-    if (r.alias !== null && r.size === 1n && r.aliasOffset + 1n > r.alias.size) r.size = 0n;
+  // Alias windows must fit: a `start-start` alias may be empty, a `start-start` target may hold a byte.
+  const pointLike = (r: ImportRegion): boolean => r.node.start === r.node.end;
+  for (let pass = 0; pass < 2; pass++) {
+    for (const r of model.regions) {
+      const t = r.alias;
+      if (t === null || r.aliasOffset + r.size <= t.size) continue;
+      if (pointLike(r) && r.size === 1n) r.size = 0n;
+      if (r.aliasOffset + r.size > t.size && pointLike(t) && t.size === 0n) t.size = 1n;
+    }
   }
   const idOf = new Map<ImportRegion, string>();
   model.regions.forEach((r, i) => {

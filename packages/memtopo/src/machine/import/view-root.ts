@@ -45,6 +45,14 @@ export function resolutions(asRoot: ImportRegion, viewRoot: string | null): Reso
 export function applyResolution(res: Resolution): void {
   for (const c of res.skipped) c.mustBeContainer = true;
   const root = res.root;
+  if (root?.alias != null && root.aliasOffset === 0n && root.size >= root.alias.size) {
+    // A full-size alias would have been skipped: a `start-start` one is empty, over a
+    // `start-start` target that is not.
+    const target = root.alias;
+    if (root.node.start === root.node.end) root.size = 0n;
+    if (target.node.start === target.node.end && target.size === 0n) target.size = 1n;
+    return;
+  }
   if (root === null || root.alias !== null || root.type !== "i/o") return;
   const enabled = root.children.filter((c) => c.enabled);
   const only = enabled.length === 1 ? enabled[0]! : null;
