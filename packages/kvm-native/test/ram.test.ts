@@ -1,7 +1,9 @@
 import fs from "node:fs";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { isBinding, loadBinding } from "../src/binding.js";
+import { isBinding, loadBinding, type NativeBinding } from "../src/binding.js";
 import { nativeRamAllocator } from "../src/index.js";
 
 // Guest RAM needs the addon but not /dev/kvm: memfd mappings, checked through
@@ -69,6 +71,27 @@ describe.skipIf(!isBinding(loadBinding()))("NativeRamAllocator", () => {
     const allocator = nativeRamAllocator();
     for (const name of ["", "é".repeat(300), "a\0b", "🙂".repeat(100)]) allocator.allocate(name, 0x1000n).release();
     expect(allocator.size).toBe(0);
+  });
+
+  it("the ArrayBuffer keeps the mapping alive after its block object is garbage-collected", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const binding = loadBinding() as NativeBinding;
+    const views: Uint8Array[] = [];
+    for (let i = 0; i < 8; i++) {
+      const bytes = new Uint8Array(new binding.RamBlock(`gc${i}`, 0x10000n).buffer());
+      bytes.fill(i + 1);
+      views.push(bytes);
+    }
+    for (let round = 0; round < 3; round++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Had the blocks' finalizers unmapped the memory, these reads would fault.
+    views.forEach((bytes, i) => {
+      expect(bytes[0]).toBe(i + 1);
+      expect(bytes[0xffff]).toBe(i + 1);
+    });
   });
 
   it("a large map costs nothing until touched (MAP_NORESERVE, memfd)", () => {
