@@ -1,40 +1,177 @@
-import { FlatView, getFlatViewRoot, renderFlatView } from "@memtopo/flatview";
+import {
+  type AddrWindow,
+  coalesce,
+  FlatView,
+  getFlatViewRoot,
+  regionWindows,
+  renderFlatView,
+  rerenderFlatView,
+} from "@memtopo/flatview";
 import type { MemoryRegion } from "@memtopo/region-tree";
 
+interface Entry {
+  readonly view: FlatView;
+  /** The root's `addr` when rendered: it shifts the view but schedules nothing (§10.14). */
+  readonly rootAddr: bigint;
+  readonly maskState: number;
+}
+
 /**
- * QEMU's table of views (`flat_views`): resolved view root → FlatView, so that address
- * spaces whose roots resolve to the same region share one view object. The key null holds
- * the permanent empty view, which every reset keeps.
+ * QEMU's table of views (resolved root → FlatView), kept incrementally. QEMU renders
+ * every view from scratch at every topology commit; this table renders again only the
+ * windows where a changed region can show (recorded before each change, and looked up
+ * again after it) and reuses views nothing touched. A view is rendered in full when its
+ * root is new, its root's `addr` moved, the dirty-log masks changed everywhere (global
+ * tracking switched), or the paths to a changed region are too many to follow. The
+ * result is always what a full render gives; tests hold the two together.
+ *
+ * Resolved roots of address spaces are cached too, and forgotten when a change touches
+ * a region their resolution looked at.
  */
 export class FlatViews {
+  #entries = new Map<MemoryRegion | null, Entry>();
+  /** Per view root: windows to render again, or null for the whole view. */
+  readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
+  readonly #changed = new Set<MemoryRegion>();
+  /** Regions changed since cached resolutions were last checked, with their containers before the change. */
+  readonly #touched = new Set<MemoryRegion>();
+  readonly #resolved = new Map<MemoryRegion, { key: MemoryRegion | null; path: MemoryRegion[] }>();
+  readonly #render: (root: MemoryRegion | null) => FlatView;
+  readonly #rerender: (old: FlatView, windows: AddrWindow[]) => FlatView;
+  readonly #maskState: () => number;
   readonly empty = new FlatView(null, []);
-  #views = new Map<MemoryRegion | null, FlatView>([[null, this.empty]]);
-  readonly #dirtyLogMask: (mr: MemoryRegion) => number;
 
-  constructor(dirtyLogMask: (mr: MemoryRegion) => number) {
-    this.#dirtyLogMask = dirtyLogMask;
+  /**
+   * `dirtyLogMask` is QEMU's `memory_region_get_dirty_log_mask`; `maskState` changes
+   * whenever that function may give other values for every region at once (global
+   * dirty tracking switched), which makes every view render in full.
+   */
+  constructor(dirtyLogMask: (mr: MemoryRegion) => number, maskState: () => number) {
+    this.#maskState = maskState;
+    this.#entries.set(null, { view: this.empty, rootAddr: 0n, maskState: 0 });
+    this.#render = (root) => renderFlatView(root, { dirtyLogMask });
+    this.#rerender = (old, windows) => rerenderFlatView(old, windows, { dirtyLogMask });
+  }
+
+  /** Before `mr` changes: remember where it rendered in every current view. */
+  willChange(mr: MemoryRegion): void {
+    this.#changed.add(mr);
+    this.#touched.add(mr);
+    if (mr.container !== null) this.#touched.add(mr.container);
+    for (const key of this.#entries.keys()) {
+      if (key === null) continue;
+      const windows = this.#pending.get(key);
+      if (windows === null) continue;
+      const found = regionWindows(mr, key);
+      if (found === null) this.#pending.set(key, null);
+      else if (found.length > 0) this.#pending.set(key, windows === undefined ? found : windows.concat(found));
+    }
+  }
+
+  /** QEMU's `memory_region_get_flatview_root`, cached per address-space root. */
+  resolve(asRoot: MemoryRegion | null): MemoryRegion | null {
+    if (asRoot === null) return null;
+    this.#forgetTouchedResolutions();
+    let cached = this.#resolved.get(asRoot);
+    if (cached === undefined) {
+      cached = { key: getFlatViewRoot(asRoot), path: resolutionPath(asRoot) };
+      this.#resolved.set(asRoot, cached);
+    }
+    return cached.key;
+  }
+
+  /** The view of `key` now: cached, re-rendered where something changed, or rendered. */
+  viewOf(key: MemoryRegion | null): FlatView {
+    const entry = this.#entries.get(key);
+    if (key === null) return entry!.view;
+    if (entry === undefined || entry.rootAddr !== key.addr || entry.maskState !== this.#maskState()) {
+      return this.#store(key, this.#render(key));
+    }
+    let windows = this.#pending.get(key);
+    if (windows !== null) {
+      for (const mr of this.#changed) {
+        const found = regionWindows(mr, key);
+        if (found === null) {
+          windows = null;
+          break;
+        }
+        if (found.length > 0) windows = windows === undefined ? found : windows.concat(found);
+      }
+    }
+    if (windows === undefined) return entry.view;
+    return this.#store(key, windows === null ? this.#render(key) : this.#rerender(entry.view, coalesce(windows)));
   }
 
   /**
-   * `address_space_update_topology`: the cached view of the resolved root (inside an open
-   * transaction it may predate pending changes, as in QEMU), else a render now, cached too.
+   * `address_space_update_topology` for a new space: the cached view of the resolved root
+   * (inside an open transaction it may predate pending changes, as in QEMU), else a render
+   * now, cached too.
    */
   viewFor(root: MemoryRegion | null): FlatView {
-    const key = getFlatViewRoot(root);
-    let view = this.#views.get(key);
-    if (view === undefined) {
-      view = renderFlatView(key, { dirtyLogMask: this.#dirtyLogMask });
-      this.#views.set(key, view);
-    }
+    const key = this.resolve(root);
+    return this.#entries.get(key)?.view ?? this.#store(key, this.#render(key as MemoryRegion));
+  }
+
+  /**
+   * `flatviews_reset` at a topology commit: the view of every distinct resolved root of
+   * `roots` (spaces in creation order), and those views become the whole table. Views whose
+   * root nothing touched come back as the same objects; the caller tells listeners what
+   * QEMU's fresh, equal view would have told them.
+   */
+  reset(roots: readonly (MemoryRegion | null)[]): FlatView[] {
+    const views = new Map<MemoryRegion | null, FlatView>([[null, this.empty]]);
+    const out = roots.map((root) => {
+      const key = this.resolve(root);
+      let view = views.get(key);
+      if (view === undefined) {
+        view = this.viewOf(key);
+        views.set(key, view);
+      }
+      return view;
+    });
+    const next = new Map<MemoryRegion | null, Entry>();
+    for (const key of views.keys()) next.set(key, this.#entries.get(key)!);
+    this.#entries = next;
+    this.#pending.clear();
+    this.#changed.clear();
+    return out;
+  }
+
+  #store(key: MemoryRegion | null, view: FlatView): FlatView {
+    this.#entries.set(key, { view, rootAddr: key?.addr ?? 0n, maskState: this.#maskState() });
+    this.#pending.delete(key as MemoryRegion);
     return view;
   }
 
-  /**
-   * `flatviews_reset` at a topology commit: every view is dropped and one new view is
-   * rendered per distinct resolved root of `roots` (spaces in creation order).
-   */
-  reset(roots: readonly (MemoryRegion | null)[]): FlatView[] {
-    this.#views = new Map([[null, this.empty]]);
-    return roots.map((root) => this.viewFor(root));
+  /** Drops cached resolutions that looked at a region changed since the last check. */
+  #forgetTouchedResolutions(): void {
+    if (this.#touched.size === 0) return;
+    const touched = this.#touched;
+    for (const mr of this.#changed) if (mr.container !== null) touched.add(mr.container);
+    for (const [root, { path }] of this.#resolved) {
+      if (path.some((r) => touched.has(r))) this.#resolved.delete(root);
+    }
+    touched.clear();
   }
+}
+
+/** The regions `getFlatViewRoot` looks at for `root`: the chain it follows and the regions it counts. */
+function resolutionPath(root: MemoryRegion): MemoryRegion[] {
+  const path: MemoryRegion[] = [];
+  let mr: MemoryRegion | null = root;
+  while (mr !== null) {
+    path.push(mr);
+    if (!mr.enabled) break;
+    if (mr.alias !== null) {
+      mr = mr.aliasOffset === 0n && mr.size >= mr.alias.size ? mr.alias : null;
+    } else if (!mr.terminates) {
+      path.push(...mr.subregions);
+      const enabled: MemoryRegion[] = mr.subregions.filter((s) => s.enabled);
+      const only: MemoryRegion | null = enabled.length === 1 ? enabled[0]! : null;
+      mr = only !== null && only.addr === 0n && mr.size >= only.size ? only : null;
+    } else {
+      mr = null;
+    }
+  }
+  return path;
 }

@@ -10,6 +10,7 @@ import {
   replayUnregister,
   sectionFromFlatRange,
   updateTopology,
+  updateTopologyPass,
 } from "@memtopo/listener-bus";
 import {
   DIRTY_LOG_CODE,
@@ -65,7 +66,10 @@ export class MemorySystem implements RegionHost {
   #delivering: string | null = null;
   readonly #spaces: AddressSpace[] = [];
   readonly #states = new Map<AddressSpace, AddressSpaceState>();
-  readonly #views = new FlatViews((mr) => this.dirtyLogMask(mr));
+  readonly #views = new FlatViews(
+    (mr) => this.dirtyLogMask(mr),
+    () => (this.globalDirtyTracking === 0 ? 0 : 1),
+  );
   readonly #listeners = new ListenerRegistry<AddressSpace>();
   readonly #dirty: GlobalDirtyLog;
   readonly #env: AccessEnv;
@@ -141,6 +145,11 @@ export class MemorySystem implements RegionHost {
     if (this.#depth > 0) return;
     if (this.#topologyPending) this.#commitTopology();
     else if (this.#ioeventfdPending) this.#commitIoeventfds();
+  }
+
+  /** Where `mr` rendered before a change, so that the commit renders again only what can differ. */
+  topologyWillChange(mr: MemoryRegion): void {
+    this.#views.willChange(mr);
   }
 
   topologyChanged(): void {
@@ -330,8 +339,20 @@ export class MemorySystem implements RegionHost {
       const collected = new Map<FlatView, IoeventfdRecord[]>();
       this.#spaces.forEach((as, i) => {
         const state = this.#states.get(as)!;
-        updateTopology(calls, this.#listeners.of(as), state.currentMap, next[i]!);
-        state.currentMap = next[i]!;
+        const view = next[i]!;
+        const listeners = this.#listeners.of(as);
+        if (view !== state.currentMap) {
+          updateTopology(calls, listeners, state.currentMap, view);
+          state.currentMap = view;
+        } else {
+          // Nothing touched this root, so the table kept its view. QEMU would have rendered an
+          // equal new one (except the permanent empty view) and told the space's listeners
+          // region_nop for each range; the ioeventfd list cannot have changed either.
+          if (view !== this.#views.empty && listeners.some((l) => l.regionNop !== undefined)) {
+            updateTopologyPass(calls, listeners, view.ranges, view.ranges, view, true);
+          }
+          if (!this.#ioeventfdPending) return;
+        }
         this.#updateIoeventfds(calls, as, state, collected);
       });
       this.#topologyPending = false;

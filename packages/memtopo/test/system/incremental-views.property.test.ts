@@ -1,0 +1,194 @@
+import { getFlatViewRoot, renderFlatView } from "@memtopo/flatview";
+import { MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type AddressSpace, MemorySystem } from "../../src/index.js";
+
+// Issue 7: commits render again only the windows a change can reach and keep untouched
+// views; the full renderer stays the oracle. After every outermost commit, each address
+// space's view must equal a from-scratch render of its root, and spaces whose roots
+// resolve alike must share one view object.
+
+const unit = 0x100n;
+const kinds = ["container", "io", "ram", "rom", "alias"] as const;
+
+const stepArb = fc.record({
+  kind: fc.constantFrom(...kinds),
+  size: fc.oneof(
+    fc.bigInt({ min: 0n, max: 0x20n }).map((x) => x * unit),
+    fc.constant(SIZE_2_64),
+  ),
+  parent: fc.nat(),
+  addr: fc.bigInt({ min: 0n, max: 0x30n }).map((x) => x * unit),
+  priority: fc.integer({ min: -1, max: 2 }),
+  target: fc.nat(),
+  offset: fc.bigInt({ min: 0n, max: 0x10n }).map((x) => x * unit),
+});
+
+const mutationArb = fc.record({
+  op: fc.constantFrom(
+    "enable",
+    "disable",
+    "address",
+    "size",
+    "readonly",
+    "aliasOffset",
+    "move",
+    "remove",
+    "log",
+    "unlog",
+    "begin",
+    "commit",
+    "dirtyStart",
+    "dirtyStop",
+    "romd",
+  ),
+  a: fc.nat(),
+  b: fc.nat(),
+  value: fc.bigInt({ min: 0n, max: 0x40n }).map((x) => x * unit),
+});
+
+type Step = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
+type Mutation = typeof mutationArb extends fc.Arbitrary<infer T> ? T : never;
+
+function build(steps: Step[]) {
+  const sys = new MemorySystem({ accel: "kvm" });
+  const root = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
+  const all: MemoryRegion[] = [root];
+  sys.begin();
+  for (const [i, s] of steps.entries()) {
+    try {
+      let mr: MemoryRegion;
+      if (s.kind === "alias") {
+        const target = all[s.target % all.length]!;
+        const size = s.size > target.size ? target.size : s.size;
+        mr = new MemoryRegion(sys, {
+          kind: "alias",
+          name: `a${i}`,
+          size,
+          target,
+          offset: s.offset + size > target.size ? 0n : s.offset,
+        });
+      } else if (s.kind === "io" && i % 5 === 0) {
+        mr = new MemoryRegion(sys, { kind: "rom-device", name: `d${i}`, size: s.size, ops: {} });
+      } else {
+        mr = new MemoryRegion(sys, { kind: s.kind, name: `${s.kind[0]}${i}`, size: s.size });
+      }
+      all.push(mr);
+      if (s.parent % 5 === 4) continue;
+      const parents = all.filter((p) => p !== mr && (p.kind === "container" || p.kind === "io"));
+      parents[s.parent % parents.length]!.addSubregionOverlap(s.addr, mr, s.priority);
+    } catch (e) {
+      if (!(e instanceof MemtopoError)) throw e;
+    }
+  }
+  sys.commit();
+  // Spaces on the root, on every third region (sub-containers, aliases, parentless targets).
+  const spaces: AddressSpace[] = [sys.createAddressSpace("memory", root), sys.createAddressSpace("cpu-memory-0", root)];
+  all.forEach((mr, i) => {
+    if (i % 3 === 1) spaces.push(sys.createAddressSpace(`as${i}`, mr));
+  });
+  for (const as of spaces) sys.registerListener({ regionAdd() {}, regionDel() {} }, as);
+  const commits = { count: 0 };
+  sys.registerListener({ commit: () => commits.count++ }, spaces[0]!);
+  return { sys, all, spaces, commits };
+}
+
+function apply(sys: MemorySystem, all: readonly MemoryRegion[], m: Mutation): void {
+  const x = all[m.a % all.length]!;
+  const y = all[m.b % all.length]!;
+  switch (m.op) {
+    case "enable":
+      return x.setEnabled(true);
+    case "disable":
+      return x.setEnabled(false);
+    case "address":
+      return x.setAddress(m.value);
+    case "size":
+      return x.setSize(m.value);
+    case "readonly":
+      return x.setReadonly(!x.readonly);
+    case "aliasOffset":
+      return x.setAliasOffset(m.value);
+    case "move":
+      if (x.container !== null) x.container.delSubregion(x);
+      return y.addSubregionOverlap(m.value, x, Number(m.value % 3n) - 1);
+    case "remove":
+      if (x.container !== null) x.container.delSubregion(x);
+      return;
+    case "log":
+      return x.setLog(true);
+    case "unlog":
+      return x.setLog(false);
+    case "begin":
+      return sys.begin();
+    case "commit":
+      return sys.depth > 0 ? sys.commit() : undefined;
+    case "dirtyStart":
+      return sys.startDirtyLog();
+    case "dirtyStop":
+      return sys.globalDirtyTracking !== 0 ? sys.stopDirtyLog() : undefined;
+    case "romd":
+      return x.setRomdMode(!x.romdMode);
+  }
+}
+
+const plain = (as: AddressSpace) =>
+  as.currentMap.ranges.map((r) => [
+    r.mr.id,
+    r.start,
+    r.size,
+    r.offsetInRegion,
+    r.readonly,
+    r.nonvolatile,
+    r.romdMode,
+    r.dirtyLogMask,
+  ]);
+
+describe("incremental views equal full renders (issue 7; renderFlatView is the oracle)", () => {
+  it("after random mutations, nested transactions, dirty-log switches and root moves", () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(
+        fc.array(stepArb, { minLength: 1, maxLength: 25 }),
+        fc.array(mutationArb, { maxLength: 30 }),
+        (steps, mutations) => {
+          const { sys, all, spaces, commits } = build(steps);
+          for (const m of mutations) {
+            const before = commits.count;
+            try {
+              apply(sys, all, m);
+            } catch (e) {
+              if (!(e instanceof MemtopoError)) throw e;
+            }
+            // Views change only at topology commits (a root's own addr, for one, waits for the next).
+            if (commits.count === before) continue;
+            const byRoot = new Map<MemoryRegion | null, AddressSpace>();
+            for (const as of spaces) {
+              const key = getFlatViewRoot(as.root);
+              const full = renderFlatView(key, { dirtyLogMask: (mr) => sys.dirtyLogMask(mr) });
+              expect(plain(as)).toEqual(
+                full.ranges.map((r) => [
+                  r.mr.id,
+                  r.start,
+                  r.size,
+                  r.offsetInRegion,
+                  r.readonly,
+                  r.nonvolatile,
+                  r.romdMode,
+                  r.dirtyLogMask,
+                ]),
+              );
+              const sharer = byRoot.get(key);
+              if (sharer !== undefined) expect(as.currentMap).toBe(sharer.currentMap);
+              else byRoot.set(key, as);
+              checked++;
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(checked).toBeGreaterThan(1000);
+  });
+});
