@@ -10,35 +10,48 @@ const MAX_WINDOWS = 64;
 const TOP = 1n << 64n;
 
 /**
- * Where `mr`'s subtree can render in the view rendered from `viewRoot`: its window
- * reached through every path of containers and aliases from the root, in address-space
- * coordinates. A change to `mr` (its placement, size, flags, subtree) can alter the
- * view only inside these windows. Over-approximates on purpose (disabled regions on
- * the way are ignored), which costs only re-rendering. Returns null when the paths are
- * too many to be worth following (the caller then renders the whole view).
+ * Where `mr`'s subtree can render in the views rendered from each of `viewRoots`: its
+ * window reached through every path of containers and aliases up to that root, in
+ * address-space coordinates (one walk serves all roots). A change to `mr` (its
+ * placement, size, flags, subtree) can alter a view only inside these windows. It
+ * over-approximates on purpose (disabled regions on the way are ignored), which costs
+ * only re-rendering. Roots `mr` cannot reach get no entry. Returns null when the paths
+ * are too many to be worth following (the caller then renders in full).
  */
-export function regionWindows(mr: MemoryRegion, viewRoot: MemoryRegion): AddrWindow[] | null {
-  const found: AddrWindow[] = [];
-  const stack: { x: MemoryRegion; lo: bigint; hi: bigint }[] = [{ x: mr, lo: 0n, hi: mr.size }];
-  let steps = 0;
-  while (stack.length > 0) {
-    if (++steps > MAX_WINDOWS * 16) return null;
-    const { x, lo: rawLo, hi: rawHi } = stack.pop()!;
-    // Local coordinates of x: its content occupies [0, x.size).
+export function regionWindows(
+  mr: MemoryRegion,
+  viewRoots: ReadonlySet<MemoryRegion> | ReadonlyMap<MemoryRegion | null, unknown>,
+): Map<MemoryRegion, AddrWindow[]> | null {
+  const found = new Map<MemoryRegion, AddrWindow[]>();
+  // Local coordinates of x: its content occupies [0, x.size); entries are clipped to it.
+  const stack: { x: MemoryRegion; lo: bigint; hi: bigint }[] = [];
+  const push = (x: MemoryRegion, rawLo: bigint, rawHi: bigint): void => {
     const lo = rawLo > 0n ? rawLo : 0n;
     const hi = rawHi < x.size ? rawHi : x.size;
-    if (lo >= hi) continue;
-    if (x === viewRoot) {
+    if (lo < hi) stack.push({ x, lo, hi });
+  };
+  push(mr, 0n, mr.size);
+  let steps = 0;
+  let windows = 0;
+  while (stack.length > 0) {
+    if (++steps > MAX_WINDOWS * 16) return null;
+    const { x, lo, hi } = stack.pop()!;
+    if (viewRoots.has(x)) {
       const start = x.addr + lo;
       const end = x.addr + hi;
-      if (start < TOP) found.push({ start, end: end < TOP ? end : TOP });
-      if (found.length > MAX_WINDOWS) return null;
-      continue;
+      if (start < TOP) {
+        const list = found.get(x);
+        const w = { start, end: end < TOP ? end : TOP };
+        if (list === undefined) found.set(x, [w]);
+        else list.push(w);
+        if (++windows > MAX_WINDOWS) return null;
+      }
+      // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
     }
-    if (x.container !== null) stack.push({ x: x.container, lo: lo + x.addr, hi: hi + x.addr });
-    for (const a of x.aliasedBy) stack.push({ x: a, lo: lo - a.aliasOffset, hi: hi - a.aliasOffset });
+    if (x.container !== null) push(x.container, lo + x.addr, hi + x.addr);
+    for (const a of x.aliasedBy) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
   }
-  return coalesce(found);
+  return found;
 }
 
 /** Sorted, disjoint, non-adjacent windows covering the same addresses. */

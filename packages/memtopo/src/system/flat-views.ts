@@ -33,9 +33,12 @@ export class FlatViews {
   /** Per view root: windows to render again, or null for the whole view. */
   readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
   readonly #changed = new Set<MemoryRegion>();
-  /** Regions changed since cached resolutions were last checked, with their containers before the change. */
-  readonly #touched = new Set<MemoryRegion>();
-  readonly #resolved = new Map<MemoryRegion, { key: MemoryRegion | null; path: MemoryRegion[] }>();
+  /** Regions announced by `willChange` whose change has not yet been reported done. */
+  #inFlight: MemoryRegion[] = [];
+  /** Cached `getFlatViewRoot` per address-space root. */
+  readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
+  /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
+  readonly #dependents = new Map<MemoryRegion, Set<MemoryRegion>>();
   readonly #render: (root: MemoryRegion | null) => FlatView;
   readonly #rerender: (old: FlatView, windows: AddrWindow[]) => FlatView;
   readonly #maskState: () => number;
@@ -56,28 +59,53 @@ export class FlatViews {
   /** Before `mr` changes: remember where it rendered in every current view. */
   willChange(mr: MemoryRegion): void {
     this.#changed.add(mr);
-    this.#touched.add(mr);
-    if (mr.container !== null) this.#touched.add(mr.container);
+    this.#inFlight.push(mr);
+    this.#touch(mr);
+    if (mr.container !== null) this.#touch(mr.container);
+    this.#addWindows(mr);
+  }
+
+  /** After the change: a region's new container may resolve differently now (a child was added). */
+  didChange(): void {
+    for (const mr of this.#inFlight) if (mr.container !== null) this.#touch(mr.container);
+    this.#inFlight = [];
+  }
+
+  /** Adds where `mr` renders now, in every cached view, to what those views must render again. */
+  #addWindows(mr: MemoryRegion): void {
+    const found = regionWindows(mr, this.#entries);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
-      const windows = this.#pending.get(key);
-      if (windows === null) continue;
-      const found = regionWindows(mr, key);
-      if (found === null) this.#pending.set(key, null);
-      else if (found.length > 0) this.#pending.set(key, windows === undefined ? found : windows.concat(found));
+      const pending = this.#pending.get(key);
+      if (pending === null) continue;
+      const windows = found === null ? null : found.get(key);
+      if (windows === null) this.#pending.set(key, null);
+      else if (windows !== undefined) this.#pending.set(key, pending === undefined ? windows : pending.concat(windows));
     }
   }
 
   /** QEMU's `memory_region_get_flatview_root`, cached per address-space root. */
   resolve(asRoot: MemoryRegion | null): MemoryRegion | null {
     if (asRoot === null) return null;
-    this.#forgetTouchedResolutions();
-    let cached = this.#resolved.get(asRoot);
-    if (cached === undefined) {
-      cached = { key: getFlatViewRoot(asRoot), path: resolutionPath(asRoot) };
-      this.#resolved.set(asRoot, cached);
+    let key = this.#resolved.get(asRoot);
+    if (key === undefined) {
+      key = getFlatViewRoot(asRoot);
+      this.#resolved.set(asRoot, key);
+      for (const r of resolutionPath(asRoot)) {
+        let roots = this.#dependents.get(r);
+        if (roots === undefined) this.#dependents.set(r, (roots = new Set()));
+        roots.add(asRoot);
+      }
     }
-    return cached.key;
+    return key;
+  }
+
+  /** A change to `mr` may change how any root whose resolution looked at `mr` resolves. */
+  #touch(mr: MemoryRegion): void {
+    const roots = this.#dependents.get(mr);
+    if (roots === undefined) return;
+    for (const root of roots) this.#resolved.delete(root);
+    this.#dependents.delete(mr);
   }
 
   /** The view of `key` now: cached, re-rendered where something changed, or rendered. */
@@ -87,17 +115,7 @@ export class FlatViews {
     if (entry === undefined || entry.rootAddr !== key.addr || entry.maskState !== this.#maskState()) {
       return this.#store(key, this.#render(key));
     }
-    let windows = this.#pending.get(key);
-    if (windows !== null) {
-      for (const mr of this.#changed) {
-        const found = regionWindows(mr, key);
-        if (found === null) {
-          windows = null;
-          break;
-        }
-        if (found.length > 0) windows = windows === undefined ? found : windows.concat(found);
-      }
-    }
+    const windows = this.#pending.get(key);
     if (windows === undefined) return entry.view;
     return this.#store(key, windows === null ? this.#render(key) : this.#rerender(entry.view, coalesce(windows)));
   }
@@ -119,6 +137,8 @@ export class FlatViews {
    * QEMU's fresh, equal view would have told them.
    */
   reset(roots: readonly (MemoryRegion | null)[]): FlatView[] {
+    for (const mr of this.#changed) this.#addWindows(mr);
+    this.#changed.clear();
     const views = new Map<MemoryRegion | null, FlatView>([[null, this.empty]]);
     const out = roots.map((root) => {
       const key = this.resolve(root);
@@ -133,7 +153,6 @@ export class FlatViews {
     for (const key of views.keys()) next.set(key, this.#entries.get(key)!);
     this.#entries = next;
     this.#pending.clear();
-    this.#changed.clear();
     return out;
   }
 
@@ -141,17 +160,6 @@ export class FlatViews {
     this.#entries.set(key, { view, rootAddr: key?.addr ?? 0n, maskState: this.#maskState() });
     this.#pending.delete(key as MemoryRegion);
     return view;
-  }
-
-  /** Drops cached resolutions that looked at a region changed since the last check. */
-  #forgetTouchedResolutions(): void {
-    if (this.#touched.size === 0) return;
-    const touched = this.#touched;
-    for (const mr of this.#changed) if (mr.container !== null) touched.add(mr.container);
-    for (const [root, { path }] of this.#resolved) {
-      if (path.some((r) => touched.has(r))) this.#resolved.delete(root);
-    }
-    touched.clear();
   }
 }
 

@@ -153,6 +153,7 @@ export class MemorySystem implements RegionHost {
   }
 
   topologyChanged(): void {
+    this.#views.didChange();
     this.#topologyPending = true;
   }
 
