@@ -21,7 +21,7 @@ function examples(page: string): { code: string; expected: string | null }[] {
 }
 
 async function run(code: string, name: string): Promise<string> {
-  const file = path.join(import.meta.dirname, `.${name}.ts`);
+  const file = path.join(import.meta.dirname, `.readme-example-${name}.ts`);
   fs.writeFileSync(file, code);
   const lines: string[] = [];
   const original = console.log;
