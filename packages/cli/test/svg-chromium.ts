@@ -32,3 +32,14 @@ export function screenshot(chromium: string, file: string, width: number, height
   if (!fs.existsSync(png)) throw new Error(`chromium wrote no screenshot (status ${r.status}): ${r.stderr}`);
   return new Uint8Array(fs.readFileSync(png));
 }
+
+/** The DOM of a page after its scripts ran (headless Chromium's --dump-dom). */
+export function dumpDom(chromium: string, file: string): string {
+  const r = spawnSync(
+    chromium,
+    ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom", pathToFileURL(file).href],
+    { encoding: "utf8", timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (r.status !== 0) throw new Error(`chromium --dump-dom failed (status ${r.status}): ${r.stderr}`);
+  return r.stdout;
+}

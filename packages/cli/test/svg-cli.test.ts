@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KIND_STYLE } from "../src/svg/index.js";
 import { runCli } from "./run-cli.js";
-import { findChromium, screenshot } from "./svg-chromium.js";
+import { dumpDom, findChromium, screenshot } from "./svg-chromium.js";
 import { countColour, decodePng, inkedPixels } from "./svg-png.js";
 
 const pcCase = path.join(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-ran-kvm/machine.json");
@@ -96,4 +96,24 @@ describe("memtopo svg (built binary)", () => {
       expect(countColour(image, KIND_STYLE[kind].fill), kind).toBeGreaterThan(300);
     }
   });
+
+  it.skipIf("missing" in chromium)(
+    "in the HTML page, pointing at a range shows its name and path in the tooltip",
+    () => {
+      const file = path.join(outDir, "hover.html");
+      expect(runCli(["svg", pcCase, "--html", "-o", file]).status).toBe(0);
+      // A test-only script points at the pc.bios range the way a mouse would, after the page's own script ran.
+      const probe = `<script>
+      const g = [...document.querySelectorAll("g.range")].find((e) => e.dataset.tip.startsWith("pc.bios (rom)\\n0xfffc0000"));
+      g.dispatchEvent(new MouseEvent("mousemove", { clientX: 40, clientY: 40, bubbles: true }));
+    </script>`;
+      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("</body>", `${probe}</body>`));
+      const dom = dumpDom((chromium as { path: string }).path, file);
+      const tip = /<div id="tip" role="tooltip" style="([^"]*)">([^<]*)<\/div>/.exec(dom);
+      expect(tip, "the tooltip element").not.toBeNull();
+      expect(tip![1]).toContain("display: block");
+      expect(tip![2]).toContain("pc.bios (rom)");
+      expect(tip![2]).toContain("path: system ▸ pci prio -1 ▸ pc.bios");
+    },
+  );
 });
