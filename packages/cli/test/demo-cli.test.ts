@@ -139,4 +139,25 @@ describe("memtopo demo (built binary)", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("--svg draws the memory map before and after the scenes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-demo-"));
+    try {
+      const file = path.join(dir, "scenes.svg");
+      expect(runCli(["demo", "--backend", "mock", "--svg", file]).status).toBe(0);
+      const svg = fs.readFileSync(file, "utf8");
+      const before = svg.indexOf("memory, as built");
+      const after = svg.indexOf("memory, after the PAM toggle and the BAR move");
+      expect(before).toBeGreaterThan(0);
+      expect(after).toBeGreaterThan(before);
+      // Before: isa-bios shows the BIOS over all of 0xe0000-0xfffff, the device sits at 0xfebf0000.
+      expect(svg.slice(before, after)).toContain("0xe0000 – 0xfffff (128 KiB)");
+      expect(svg.slice(before, after)).toContain("demo-mmio (i/o)\n0xfebf0000 – 0xfebf0fff");
+      // After: the shadowed BIOS is read-only RAM at 0xf0000, the device has moved.
+      expect(svg.slice(after)).toContain("pc.ram @0xf0000 (rom)\n0xf0000 – 0xfffff");
+      expect(svg.slice(after)).toContain("demo-mmio (i/o)\n0xfe000000 – 0xfe000fff");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

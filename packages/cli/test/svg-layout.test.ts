@@ -94,6 +94,20 @@ describe("lanes: what the picture says about each range", () => {
     const low = memory!.ranges.find((r) => r.start === 0n)!;
     expect(low.via).toEqual(["ram-below-4g"]);
     expect(low.beneath).toBeNull();
+    // The same region under an alias of itself is hidden too: RAM under a read-only PAM window of it.
+    const { spaces } = pcLike();
+    const pam = new MemoryRegion(spaces[0]!.root!.host, {
+      kind: "alias",
+      name: "pam-rom",
+      target: spaces[0]!.root!.subregions.find((r) => r.name === "ram-below-4g")!.alias!,
+      offset: 0xc0000n,
+      size: 0x4000n,
+    });
+    pam.setReadonly(true); // otherwise the range would merge with the RAM around it
+    spaces[0]!.root!.addSubregionOverlap(0xc0000n, pam, 1);
+    const shadowed = pictureLanes(spaces)[0]!.ranges.find((r) => r.start === 0xc0000n)!;
+    expect(shadowed.via).toEqual(["pam-rom"]);
+    expect(shadowed.beneath).toEqual({ name: "pc.ram", kind: "ram", priority: 0 });
     const [, io] = pictureLanes(pcLike().spaces);
     const serial = io!.ranges.find((r) => r.name === "serial")!;
     expect(serial.beneath, "a container that fills its gaps is cut by its child, not hidden").toBeNull();

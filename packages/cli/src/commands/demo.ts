@@ -10,6 +10,7 @@ interface DemoFlags {
   readonly backend?: string;
   readonly json?: boolean;
   readonly save?: string;
+  readonly svg?: string;
 }
 
 const BACKENDS: readonly BackendChoice[] = ["auto", "mock", "native"];
@@ -63,6 +64,7 @@ export const demoCommand: CliCommand = {
       })
       .option("--json", "Print the whole report as one JSON object")
       .option("--save <file>", "Also write the demo machine (as built) to a machine file, for the other commands")
+      .option("--svg <file>", "Also draw the memory map before and after the PAM toggle and the BAR move")
       .example("memtopo demo")
       .example("memtopo demo --backend mock --json")
       .example("memtopo demo --save demo.json && memtopo svg demo.json -o demo.svg")
@@ -71,10 +73,16 @@ export const demoCommand: CliCommand = {
         if (!BACKENDS.includes(choice)) {
           throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got "${String(flags.backend)}"`);
         }
-        if (flags.save !== undefined && (typeof flags.save !== "string" || flags.save === "")) {
-          throw new UsageError("--save needs a file name");
+        for (const [option, value] of [
+          ["--save", flags.save],
+          ["--svg", flags.svg],
+        ] as const) {
+          if (value !== undefined && (typeof value !== "string" || value === "")) {
+            throw new UsageError(`${option} needs a file name`);
+          }
         }
-        const { report, machine } = runDemo(choice);
+        const { report, machine, picture } = runDemo(choice);
+        if (typeof flags.svg === "string") await ctx.writeText(flags.svg, picture);
         if (typeof flags.save === "string") await ctx.writeText(flags.save, `${JSON.stringify(machine, null, 2)}\n`);
         ctx.stdout(flags.json === true ? toJson(report) : toText(report, ctx));
         const failed = report.guest.outcomes.filter((o) => !o.ok).map((o) => o.step);

@@ -1,5 +1,6 @@
 import type { MemTxResult } from "@memtopo/region-tree";
 import { type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { type PictureLane, pictureLanes, renderLanesSvg } from "../svg/index.js";
 import { type BackendChoice, chooseBackend } from "./backends/choose.js";
 import type { GuestStop } from "./backends/types.js";
 import { DEMO_DEV_ID_VALUE } from "./devices.js";
@@ -49,7 +50,7 @@ export interface DemoReport {
  * Builds the demo machine on the chosen backend, plays its scenes and runs the guest.
  * `machine` is the machine as built (before the scenes), as a machine file.
  */
-export function runDemo(choice: BackendChoice): { report: DemoReport; machine: MachineJson } {
+export function runDemo(choice: BackendChoice): { report: DemoReport; machine: MachineJson; picture: string } {
   const { backend, whyNotNative } = chooseBackend(choice);
   try {
     const system = new MemorySystem({ ramAllocator: backend.ramAllocator, accel: "kvm" });
@@ -60,6 +61,7 @@ export function runDemo(choice: BackendChoice): { report: DemoReport; machine: M
     const mtree = printMtree(system.addressSpaces);
     const flat = printMtreeFlat(system.addressSpaces, { accelHasMemory: kvm.hasMemory });
 
+    const asBuilt = sceneLane(machine, "memory, as built");
     const recorder = new RecordingListener("memory");
     system.registerListener(recorder, machine.memory);
     recorder.take(); // the replay of the current map on registration
@@ -68,6 +70,9 @@ export function runDemo(choice: BackendChoice): { report: DemoReport; machine: M
     const pamToggle = recorder.take();
     machine.demoBar.setAddress(DEMO_BAR_MOVED);
     const barMove = recorder.take();
+    const picture = renderLanesSvg([asBuilt, sceneLane(machine, "memory, after the PAM toggle and the BAR move")], {
+      title: "memtopo demo: the memory map before and after the scenes",
+    });
 
     const exits: ExitRecord[] = [];
     const buses = { memory: recordingBus(machine.memory, exits), io: recordingBus(machine.io, exits) };
@@ -84,10 +89,16 @@ export function runDemo(choice: BackendChoice): { report: DemoReport; machine: M
       guest: { stop, outcomes, exits },
       ok: outcomes.every((o) => o.ok),
     };
-    return { report, machine: saved };
+    return { report, machine: saved, picture };
   } finally {
     backend.close();
   }
+}
+
+/** The memory address space's lane as it is now (the picture's annotations follow the tree of this moment). */
+function sceneLane(machine: DemoMachine, label: string): PictureLane {
+  const [lane] = pictureLanes([machine.memory]);
+  return { ...lane!, spaces: [label] };
 }
 
 /**

@@ -119,16 +119,21 @@ function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
   const found = regionsAt(root, range.start - root.addr);
   const first = found.next();
   const winner = first.done ? undefined : first.value;
-  // What an overlap hides: the next claimant that is not a region on the winner's own path
-  // (a container that fills its gaps is not hidden by its children, it is cut by them).
+  // What an overlap hides: the next claimant that is not an ancestor on the winner's own path
+  // (a container that fills its gaps is cut by its children, not hidden by them). The same
+  // region reached another way (RAM under a PAM alias of itself) is hidden.
   let hidden: RegionPath | undefined;
   for (const candidate of found) {
-    const mr = candidate.at(-1)!.mr;
-    if (winner?.some((s) => s.mr === mr) !== true) {
+    const isAncestor =
+      winner !== undefined &&
+      candidate.length < winner.length &&
+      candidate.every((step, i) => winner[i]!.mr === step.mr);
+    if (!isAncestor) {
       hidden = candidate;
       break;
     }
   }
+
   // The walk mirrors the renderer; should a future rule make them disagree, trust the view.
   const steps = winner !== undefined && winner.at(-1)?.mr === range.mr ? winner : [{ mr: range.mr, alias: false }];
   const path = steps.map((s) => ({ name: s.mr.name ?? "(null)", priority: s.mr.priority, alias: s.alias }));
