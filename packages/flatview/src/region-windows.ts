@@ -17,10 +17,15 @@ const TOP = 1n << 64n;
  * over-approximates on purpose (disabled regions on the way are ignored), which costs
  * only re-rendering. Roots `mr` cannot reach get no entry. Returns null when the paths
  * are too many to be worth following (the caller then renders in full).
+ *
+ * `mayLead(x)` prunes the walk: it must be true for every region some view root reaches
+ * downward (through subregions and alias targets); a region it rejects cannot have a root
+ * above it. Without it every path is followed.
  */
 export function regionWindows(
   mr: MemoryRegion,
   viewRoots: ReadonlySet<MemoryRegion> | ReadonlyMap<MemoryRegion | null, unknown>,
+  mayLead: (x: MemoryRegion) => boolean = () => true,
 ): Map<MemoryRegion, AddrWindow[]> | null {
   const found = new Map<MemoryRegion, AddrWindow[]>();
   // Local coordinates of x: its content occupies [0, x.size); entries are clipped to it.
@@ -48,8 +53,8 @@ export function regionWindows(
       }
       // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
     }
-    if (x.container !== null) push(x.container, lo + x.addr, hi + x.addr);
-    for (const a of x.aliasedBy) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
+    if (x.container !== null && mayLead(x.container)) push(x.container, lo + x.addr, hi + x.addr);
+    for (const a of x.aliasedBy) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
   }
   return found;
 }

@@ -33,6 +33,14 @@ export class FlatViews {
   /** Per view root: windows to render again, or null for the whole view. */
   readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
   readonly #changed = new Set<MemoryRegion>();
+  /**
+   * Every region some view root reaches downward, or once reached (a superset, which is
+   * all the window walk needs to skip dead ends such as the many bus-master aliases of
+   * `system`): grown when a view is rendered in full and when a region joins a container
+   * in it, never shrunk.
+   */
+  readonly #reached = new Set<MemoryRegion>();
+  readonly #mayLead = (x: MemoryRegion): boolean => this.#reached.has(x);
   /** Regions announced by `willChange` whose change has not yet been reported done. */
   #inFlight: MemoryRegion[] = [];
   /** Cached `getFlatViewRoot` per address-space root. */
@@ -67,13 +75,29 @@ export class FlatViews {
 
   /** After the change: a region's new container may resolve differently now (a child was added). */
   didChange(): void {
-    for (const mr of this.#inFlight) if (mr.container !== null) this.#touch(mr.container);
+    for (const mr of this.#inFlight) {
+      if (mr.container === null) continue;
+      this.#touch(mr.container);
+      if (this.#reached.has(mr.container)) this.#reach(mr);
+    }
     this.#inFlight = [];
+  }
+
+  /** Adds `from` and everything below it (subregions, alias targets) to the reached set. */
+  #reach(from: MemoryRegion): void {
+    const stack = [from];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (this.#reached.has(x)) continue;
+      this.#reached.add(x);
+      if (x.alias !== null) stack.push(x.alias);
+      for (const s of x.subregions) stack.push(s);
+    }
   }
 
   /** Adds where `mr` renders now, in every cached view, to what those views must render again. */
   #addWindows(mr: MemoryRegion): void {
-    const found = regionWindows(mr, this.#entries);
+    const found = regionWindows(mr, this.#entries, this.#mayLead);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
       const pending = this.#pending.get(key);
@@ -117,7 +141,8 @@ export class FlatViews {
     }
     const windows = this.#pending.get(key);
     if (windows === undefined) return entry.view;
-    return this.#store(key, windows === null ? this.#render(key) : this.#rerender(entry.view, coalesce(windows)));
+    if (windows === null) return this.#store(key, this.#render(key));
+    return this.#store(key, this.#rerender(entry.view, coalesce(windows)), false);
   }
 
   /**
@@ -156,7 +181,8 @@ export class FlatViews {
     return out;
   }
 
-  #store(key: MemoryRegion | null, view: FlatView): FlatView {
+  #store(key: MemoryRegion | null, view: FlatView, full = true): FlatView {
+    if (full && key !== null) this.#reach(key);
     this.#entries.set(key, { view, rootAddr: key?.addr ?? 0n, maskState: this.#maskState() });
     this.#pending.delete(key as MemoryRegion);
     return view;
@@ -171,6 +197,8 @@ function resolutionPath(root: MemoryRegion): MemoryRegion[] {
     path.push(mr);
     if (!mr.enabled) break;
     if (mr.alias !== null) {
+      // The target's size decides whether the alias is skipped, even when it is not.
+      path.push(mr.alias);
       mr = mr.aliasOffset === 0n && mr.size >= mr.alias.size ? mr.alias : null;
     } else if (!mr.terminates) {
       path.push(...mr.subregions);
