@@ -54,7 +54,10 @@ export function applyFlatHints(
     const choices: Resolution[][] = [];
     for (const space of view.spaces) {
       const candidates = spaceBlocks.filter(
-        (b) => (remaining.get(b) ?? []).includes(space.name) && model.of(b.root).name === space.root,
+        (b) =>
+          (remaining.get(b) ?? []).includes(space.name) &&
+          model.of(b.root).name === space.root &&
+          (model.of(b.root).alias?.name ?? null) === space.alias,
       );
       // Equal names and root names: prefer a block whose root can resolve the way this view says.
       const block = candidates.find((b) => resolutions(model.of(b.root), view.viewRoot).length > 0) ?? candidates[0];
@@ -106,10 +109,13 @@ export function applyFlatHints(
   for (const r of silent) if (!r.seenInFlat && !r.mustBeIo) r.mustBeContainer = true;
   // A `start-start` region that takes part in a view but never in a range is empty.
   for (const r of placed) {
-    if (r.size === 1n && !touched.has(r) && r.node.start === r.node.end) r.size = 0n;
+    if (r.node.start !== r.node.end) continue;
+    if (!touched.has(r)) r.size = 0n;
+    r.sizeSettled = true;
   }
   markReadonly(pieces, touched, warnings);
-  for (const v of views) for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, v.placements);
+  for (const v of views)
+    for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, piece.end, v.placements);
 }
 
 /**
@@ -131,9 +137,7 @@ function markReadonly(pieces: readonly Piece[], touched: ReadonlyMap<ImportRegio
       continue;
     }
     if (chain.some(isReadonly)) continue;
-    const holder = [...chain]
-      .reverse()
-      .find((r) => !(r.type === "ram" && r.alias === null) && allReadonly(r));
+    const holder = [...chain].reverse().find((r) => !(r.type === "ram" && r.alias === null) && allReadonly(r));
     if (holder === undefined) {
       warnings.push(
         `line ${piece.range.line} of the flat view: no region can hold the read-only flag of ${piece.range.name}`,
@@ -163,9 +167,24 @@ function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution 
     const k = key(p.region.name, p.region.priority, p.origin);
     byKey.set(k, [...(byKey.get(k) ?? []), p]);
   }
-  // An i/o region that rendered itself would leave no gap in its clip: one that does is
-  // a container, whatever its name says.
+  const matches = (range: FlatRangeLine, c: Placement): boolean =>
+    (range.type === "rom" || range.type === c.region.type) &&
+    range.nonvolatile === through(c).some((r) => r.nonvolatile);
+  // The first placement that certainly renders (not i/o) and can print each range's start.
+  const certainAt = view.ranges.map((range) =>
+    (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).find(
+      (c) => c.region.type !== "i/o" && matches(range, c) && c.clipStart <= range.start && range.start < c.clipEnd,
+    ),
+  );
+  // An i/o region that rendered itself would leave no gap in its clip, and would have taken
+  // every address there that a later placement in render order shows: one that does not
+  // is a container, whatever its name says.
   const covered = (p: Placement): boolean => {
+    const later = view.ranges.some((r, i) => {
+      const c = certainAt[i];
+      return c !== undefined && p.clipStart <= r.start && r.start < p.clipEnd && surelyBefore(p, c);
+    });
+    if (later) return false;
     let pos = p.clipStart;
     for (const r of view.ranges) {
       if (r.start + r.size <= pos) continue;
@@ -177,22 +196,60 @@ function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution 
   };
   const pieces: Piece[] = [];
   const unexplained: FlatRangeLine[] = [];
-  for (const range of view.ranges) {
+  view.ranges.forEach((range, index) => {
     // The printed type is the region's own unless the range is read-only (`rom`), and
     // `nv-` is the OR over the path, which the tree shows in full.
     const candidates = (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).filter(
-      (c) =>
-        (range.type === "rom" || range.type === c.region.type) &&
-        range.nonvolatile === through(c).some((r) => r.nonvolatile) &&
-        (c.region.type !== "i/o" || covered(c)),
+      (c) => matches(range, c) && (c.region.type !== "i/o" || covered(c)),
     );
     const end = range.start + range.size;
     let pos = range.start;
     while (pos < end) {
-      // Regions that may render nothing (i/o that may be a container, `start-start` that may
-      // be empty) yield to a region that certainly renders: the printed line is the same.
-      const here = candidates.filter((c) => c.clipStart <= pos && pos < c.clipEnd);
-      const p = here.find((c) => c.region.type !== "i/o" && c.region.node.start !== c.region.node.end) ?? here[0];
+      // An i/o region, which may be a container that renders nothing, yields to a region
+      // that certainly renders: the printed line is the same.
+      // QEMU merges a region's adjacent pieces with contiguous offsets and equal flags, so
+      // a range that starts where the previous one of the same look ends is another region.
+      const last = pieces[pieces.length - 1];
+      const wouldMerge = (c: Placement): boolean =>
+        pos === range.start &&
+        last !== undefined &&
+        last.end === pos &&
+        last.placement.region === c.region &&
+        last.range.offset + last.range.size === range.offset &&
+        last.range.type === range.type &&
+        last.range.nonvolatile === range.nonvolatile;
+      // QEMU merges only pieces of one region: every piece of a range has the first one's region.
+      const coverable = (c: Placement): boolean => {
+        let at = c.clipEnd;
+        while (at < end) {
+          const more = candidates.find((o) => o.region === c.region && o.clipStart <= at && at < o.clipEnd);
+          if (more === undefined) return false;
+          at = more.clipEnd;
+        }
+        return true;
+      };
+      const first = pos === range.start ? null : pieces[pieces.length - 1]!.placement.region;
+      const here = candidates.filter(
+        (c) =>
+          c.clipStart <= pos &&
+          pos < c.clipEnd &&
+          !wouldMerge(c) &&
+          (first === null ? coverable(c) : c.region === first),
+      );
+      // Nor may it be a region that would have run on into the next range, which has the
+      // same look and continues its offsets: then the two would have been merged.
+      const next = view.ranges[index + 1];
+      const runsOn = (c: Placement): boolean =>
+        next !== undefined &&
+        next.start === end &&
+        c.clipEnd > end &&
+        next.name === range.name &&
+        next.type === range.type &&
+        next.nonvolatile === range.nonvolatile &&
+        BigInt.asUintN(64, next.start - next.offset) === BigInt.asUintN(64, c.origin);
+      const certain = (c: Placement): boolean => c.region.type !== "i/o";
+      const p =
+        here.find((c) => certain(c) && !runsOn(c)) ?? here.find((c) => !runsOn(c)) ?? here.find(certain) ?? here[0];
       if (p === undefined) {
         unexplained.push(range);
         break;
@@ -201,8 +258,28 @@ function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution 
       pieces.push({ placement: p, range, start: pos, end: pieceEnd });
       pos = pieceEnd;
     }
-  }
+  });
   return { placements, pieces, unexplained };
+}
+
+/**
+ * Whether `a` renders before `b` whatever the unknown list order of equal-priority
+ * siblings at different addresses: a subregion before its container's own content, a
+ * higher priority first, and siblings at one address in printed order.
+ */
+function surelyBefore(a: Placement, b: Placement): boolean {
+  const pa = through(a);
+  const pb = through(b);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  if (i === pb.length) return i < pa.length;
+  if (i === pa.length) return false;
+  const x = pa[i]!;
+  const y = pb[i]!;
+  if (x.priority !== y.priority) return x.priority > y.priority;
+  if (x.addr !== y.addr) return false;
+  const siblings = x.parent?.children ?? [];
+  return siblings.indexOf(x) < siblings.indexOf(y);
 }
 
 function place(
@@ -231,21 +308,26 @@ function place(
 }
 
 /**
- * The region on the path won this address over every equal-priority sibling at another
- * address that renders here too (content of its own, or seen in a view): it comes first
+ * The region on the path won this piece over every equal-priority sibling at another
+ * address that renders in it too (content of its own, or seen in a view): it comes first
  * in its container's list. Siblings at the same address print in list order already.
  */
-function orderSiblings(p: Placement, at: bigint, all: readonly Placement[]): void {
+function orderSiblings(p: Placement, start: bigint, end: bigint, all: readonly Placement[]): void {
   const chain = through(p);
   const renders = (q: Placement): boolean =>
-    q.clipStart <= at && at < q.clipEnd && (q.region.type !== "i/o" || q.region.seenInFlat);
+    q.clipStart < end && start < q.clipEnd && (q.region.type !== "i/o" || q.region.seenInFlat);
   for (let i = 0; i + 1 < chain.length; i++) {
     const container = chain[i]!;
     const winner = chain[i + 1]!;
     if (container.alias !== null) continue;
     for (const s of container.children) {
       if (s === winner || !s.enabled || s.priority !== winner.priority || s.addr === winner.addr) continue;
-      if (all.some((q) => renders(q) && (q.region === s || q.path.includes(s)))) winner.before.add(s);
+      // Through this very container: the same region may also be reached through an alias.
+      const under = (q: Placement): boolean => {
+        const tq = through(q);
+        return tq.some((r, k) => r === container && tq[k + 1] === s);
+      };
+      if (all.some((q) => renders(q) && under(q))) winner.before.add(s);
     }
   }
 }

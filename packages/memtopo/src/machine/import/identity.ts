@@ -44,6 +44,7 @@ interface Attempt {
   readonly warnings: string[];
   /** Decisions that took an already queued target although the next section had the name too. */
   readonly ambiguous: number[];
+  /** Every section queued and every alias window inside its target. */
   readonly complete: boolean;
 }
 
@@ -131,6 +132,7 @@ function walk(
   const queued: number[] = [];
   const ambiguous: number[] = [];
   let decision = 0;
+  let misfits = 0;
   const fits = (alias: TreeNode, j: number): boolean => {
     // A section not reached yet that looks exactly like this alias would be the alias itself.
     if (decided[j] === null && signature(sections[j]!.root) === signature(alias)) return false;
@@ -154,8 +156,13 @@ function walk(
     if (chosen !== undefined && chosen !== next && next >= 0) ambiguous.push(d);
     if (chosen === undefined && next >= 0) chosen = next;
     if (chosen === undefined) chosen = existing[0];
+    if (chosen !== undefined && !fits(n, chosen)) misfits++;
     if (chosen === undefined) {
-      formatError("E_MTREE_SYNTAX", `line ${n.line}`, `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`);
+      formatError(
+        "E_MTREE_SYNTAX",
+        `line ${n.line}`,
+        `alias ${n.name} names @${name}, but no memory-region: ${name} section follows`,
+      );
     }
     for (let j = queued.length; j < chosen; j++) {
       queued.push(j);
@@ -188,5 +195,12 @@ function walk(
       if (n.alias !== null && !sectionOf.has(n)) resolveAlias(n);
     }
   }
-  return { link, sectionOf, decided, warnings, ambiguous, complete: queued.length === sections.length };
+  return {
+    link,
+    sectionOf,
+    decided,
+    warnings,
+    ambiguous,
+    complete: queued.length === sections.length && misfits === 0,
+  };
 }

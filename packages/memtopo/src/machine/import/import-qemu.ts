@@ -60,8 +60,8 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     for (const r of model.regions) {
       const t = r.alias;
       if (t === null || r.aliasOffset + r.size <= t.size) continue;
-      if (pointLike(r) && r.size === 1n) r.size = 0n;
-      if (r.aliasOffset + r.size > t.size && pointLike(t) && t.size === 0n) t.size = 1n;
+      if (pointLike(t) && !t.sizeSettled && t.size === 0n) t.size = 1n;
+      if (r.aliasOffset + r.size > t.size && pointLike(r) && r.size === 1n) r.size = 0n;
     }
   }
   const idOf = new Map<ImportRegion, string>();
@@ -118,7 +118,10 @@ function listOrder(parent: ImportRegion, warnings: string[]): ImportRegion[] {
     const pending = new Set(group);
     while (pending.size > 0) {
       // The first in printed order that no pending sibling must precede.
-      const free = group.find((c) => pending.has(c) && ![...pending].some((o) => o !== c && o.before.has(c)));
+      // Siblings at one address print in list order: that order is a fact, not a default.
+      const mustPrecede = (o: ImportRegion, c: ImportRegion): boolean =>
+        o.before.has(c) || (o.addr === c.addr && group.indexOf(o) < group.indexOf(c));
+      const free = group.find((c) => pending.has(c) && ![...pending].some((o) => o !== c && mustPrecede(o, c)));
       const next = free ?? group.find((c) => pending.has(c))!;
       if (free === undefined) {
         warnings.push(`the flat views order the subregions of ${parent.name} in a cycle; printed order kept`);
@@ -149,7 +152,9 @@ function spaceOrder(
   const out: { name: string; root: ImportRegion }[] = [];
   for (const view of flat ?? []) {
     for (const s of view.spaces) {
-      const entry = pool.find((e) => !e.taken && e.name === s.name && e.root.name === s.root);
+      const entry = pool.find(
+        (e) => !e.taken && e.name === s.name && e.root.name === s.root && (e.root.alias?.name ?? null) === s.alias,
+      );
       if (entry === undefined) continue;
       entry.taken = true;
       out.push(entry);

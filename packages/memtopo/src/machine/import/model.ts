@@ -13,6 +13,8 @@ export interface ImportRegion {
   readonly enabled: boolean;
   readonly addr: bigint;
   size: bigint;
+  /** The size of a `start-start` line is settled by the flat view (0 or 1), not assumed. */
+  sizeSettled: boolean;
   readonly parent: ImportRegion | null;
   /** In printed order (by address, then priority, then list order). */
   readonly children: ImportRegion[];
@@ -59,6 +61,7 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
       enabled: !node.disabled,
       addr: node.parent === null ? node.start : BigInt.asUintN(64, node.start - node.parent.start),
       size,
+      sizeSettled: false,
       parent,
       children: [],
       alias: null,

@@ -49,8 +49,14 @@ export function applyResolution(res: Resolution): void {
     // A full-size alias would have been skipped: a `start-start` one is empty, over a
     // `start-start` target that is not.
     const target = root.alias;
-    if (root.node.start === root.node.end) root.size = 0n;
-    if (target.node.start === target.node.end && target.size === 0n) target.size = 1n;
+    if (root.node.start === root.node.end) {
+      root.size = 0n;
+      root.sizeSettled = true;
+    }
+    if (target.node.start === target.node.end && target.size === 0n) {
+      target.size = 1n;
+      target.sizeSettled = true;
+    }
     return;
   }
   if (root === null || root.alias !== null || root.type !== "i/o") return;
