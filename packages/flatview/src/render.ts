@@ -1,5 +1,5 @@
 import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
-import type { FlatRange } from "./flat-range.js";
+import { canMerge, type FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
 import { RangeList } from "./range-list.js";
@@ -110,29 +110,69 @@ export function rerenderFlatView(old: FlatView, windows: readonly AddrWindow[], 
   const root = old.root;
   if (root === null || windows.length === 0) return old;
   const mask = options.dirtyLogMask ?? ownMask;
-  const out: FlatRange[] = [];
   const ranges = old.ranges;
-  let i = 0;
-  // The old range under the cursor; after a window it may be the uncovered rest of one.
-  let cur = ranges[0];
+  const out: FlatRange[] = [];
+  // Untouched old ranges are copied as they are; merging is needed only where new
+  // pieces meet old ones, so only those junction ranges go through `pushMerged`.
+  let i = 0; // the next old range not yet copied or skipped
+  let rest: FlatRange | undefined; // what is left of an old range cut at the previous window's end
+  const cutAt = (r: FlatRange, b: bigint): FlatRange => {
+    const cut = b - r.start;
+    return { ...r, start: b, size: r.size - cut, offsetInRegion: BigInt.asUintN(64, r.offsetInRegion + cut) };
+  };
   for (const { start: a, end: b } of windows) {
-    while (cur !== undefined && cur.start + cur.size <= a) {
-      out.push(cur);
-      cur = ranges[++i];
+    if (rest !== undefined && rest.start + rest.size <= a) {
+      pushMerged(out, rest);
+      rest = undefined;
     }
-    if (cur !== undefined && cur.start < a) out.push({ ...cur, size: a - cur.start });
+    let cur = rest;
+    if (cur === undefined) {
+      const first = firstEndingAfter(ranges, a, i);
+      if (i < first) pushMerged(out, ranges[i]!);
+      for (let k = i + 1; k < first; k++) out.push(ranges[k]!);
+      i = first;
+      cur = ranges[i];
+    }
+    if (cur !== undefined && cur.start < a) pushMerged(out, { ...cur, size: a - cur.start });
     const fresh = new RangeList();
     renderRegion(fresh, root, 0n, a, b, false, false, mask);
-    out.push(...fresh.toArray());
-    while (cur !== undefined && cur.start + cur.size <= b) cur = ranges[++i];
-    if (cur !== undefined && cur.start < b) {
-      const cut = b - cur.start;
-      cur = { ...cur, start: b, size: cur.size - cut, offsetInRegion: BigInt.asUintN(64, cur.offsetInRegion + cut) };
+    for (const r of fresh.toArray()) pushMerged(out, r);
+    if (rest !== undefined) rest = rest.start + rest.size > b ? cutAt(rest, b) : undefined;
+    if (rest === undefined) {
+      i = firstEndingAfter(ranges, b, i);
+      const straddling = ranges[i];
+      if (straddling !== undefined && straddling.start < b) {
+        rest = cutAt(straddling, b);
+        i++;
+      }
     }
   }
-  while (cur !== undefined) {
-    out.push(cur);
-    cur = ranges[++i];
+  if (rest !== undefined) pushMerged(out, rest);
+  if (i < ranges.length) pushMerged(out, ranges[i]!);
+  for (let k = i + 1; k < ranges.length; k++) out.push(ranges[k]!);
+  return new FlatView(root, out);
+}
+
+/** Appends `r`, merged into the last range when QEMU's `can_merge` allows. */
+function pushMerged(out: FlatRange[], r: FlatRange): void {
+  const last = out[out.length - 1];
+  if (last !== undefined && canMerge(last, r)) out[out.length - 1] = { ...last, size: last.size + r.size };
+  else out.push(r);
+}
+
+/** Index (from `from` on) of the first range that ends after `pos`, by binary search. */
+function firstEndingAfter(ranges: readonly FlatRange[], pos: bigint, from: number): number {
+  let lo = from;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]!.start < pos) lo = mid + 1;
+    else hi = mid;
   }
-  return new FlatView(root, simplify(out));
+  // lo: first range starting at or after pos; the one before may still reach past pos.
+  if (lo > from) {
+    const prev = ranges[lo - 1]!;
+    if (prev.start + prev.size > pos) return lo - 1;
+  }
+  return lo;
 }

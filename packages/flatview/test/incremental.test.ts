@@ -1,4 +1,4 @@
-import { type MemoryRegion, RegionTreeError } from "@memtopo/region-tree";
+import { MemoryRegion, RegionTreeError, StandaloneHost } from "@memtopo/region-tree";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -113,6 +113,28 @@ describe("incremental rendering equals a full render (issue 7; the full renderer
       { numRuns: 400 },
     );
     expect(incremental).toBeGreaterThan(200);
+  });
+
+  it("one old range that spans several windows is cut around each and its untouched rest kept", () => {
+    const host = new StandaloneHost();
+    const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
+    const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x10000n });
+    system.addSubregion(0n, ram);
+    // A second enabled child keeps `system` the view root (§4.2).
+    system.addSubregion(0x100000n, new MemoryRegion(host, { kind: "io", name: "far", size: 0x100n }));
+    const devs = [0x1000n, 0x5000n, 0x9000n].map((at) => {
+      const dev = new MemoryRegion(host, { kind: "io", name: `dev${at.toString(16)}`, size: 0x100n });
+      dev.setEnabled(false);
+      system.addSubregionOverlap(at, dev, 1);
+      return dev;
+    });
+    const before = renderFlatView(system);
+    expect(before.ranges).toHaveLength(2);
+    devs[0]!.setEnabled(true);
+    devs[2]!.setEnabled(true);
+    const windows = coalesce([devs[0]!, devs[2]!].flatMap((d) => windowsIn(d, system)!));
+    expect(plain(rerenderFlatView(before, windows))).toEqual(plain(renderFlatView(system)));
+    expect(plain(renderFlatView(system))).toHaveLength(6);
   });
 
   it("ranges outside the changed windows are reused as the same objects", () => {
