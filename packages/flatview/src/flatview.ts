@@ -15,18 +15,43 @@ export class FlatView {
     this.ranges = ranges;
   }
 
-  /** The range that holds `addr`, or undefined for an unassigned address (binary search). */
+  /** Range starts and ends, made on the first lookup: a search then touches no range objects. */
+  #starts: bigint[] | null = null;
+  #ends: bigint[] = [];
+  /** The index of the last range found: accesses cluster, as QEMU's MRU section exploits. */
+  #mru = 0;
+
+  /** The range that holds `addr`, or undefined for an unassigned address. */
   lookup(addr: bigint): FlatRange | undefined {
-    const ranges = this.ranges;
+    const i = this.indexOf(addr);
+    return i < 0 ? undefined : this.ranges[i];
+  }
+
+  /** Index in `ranges` of the range that holds `addr`, or -1 (binary search after an MRU check). */
+  indexOf(addr: bigint): number {
+    let starts = this.#starts;
+    if (starts === null) starts = this.#index();
+    const ends = this.#ends;
+    const mru = this.#mru;
+    if (mru < starts.length && addr >= starts[mru]! && addr < ends[mru]!) return mru;
     let lo = 0;
-    let hi = ranges.length;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const r = ranges[mid]!;
-      if (addr < r.start) hi = mid;
-      else if (addr >= r.start + r.size) lo = mid + 1;
-      else return r;
+      if (addr < starts[mid]!) hi = mid;
+      else lo = mid + 1;
     }
-    return undefined;
+    if (lo > 0 && addr < ends[lo - 1]!) {
+      this.#mru = lo - 1;
+      return lo - 1;
+    }
+    return -1;
+  }
+
+  #index(): bigint[] {
+    const starts = this.ranges.map((r) => r.start);
+    this.#ends = this.ranges.map((r) => r.start + r.size);
+    this.#starts = starts;
+    return starts;
   }
 }
