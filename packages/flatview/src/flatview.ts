@@ -21,19 +21,13 @@ export class FlatView {
   /** The index of the last range found: accesses cluster, as QEMU's MRU section exploits. */
   #mru = 0;
 
-  /** The range that holds `addr`, or undefined for an unassigned address. */
+  /** The range that holds `addr`, or undefined for an unassigned address (MRU check, then binary search). */
   lookup(addr: bigint): FlatRange | undefined {
-    const i = this.indexOf(addr);
-    return i < 0 ? undefined : this.ranges[i];
-  }
-
-  /** Index in `ranges` of the range that holds `addr`, or -1 (binary search after an MRU check). */
-  indexOf(addr: bigint): number {
     let starts = this.#starts;
     if (starts === null) starts = this.#index();
     const ends = this.#ends;
     const mru = this.#mru;
-    if (mru < starts.length && addr >= starts[mru]! && addr < ends[mru]!) return mru;
+    if (addr >= starts[mru]! && addr < ends[mru]!) return this.ranges[mru];
     let lo = 0;
     let hi = starts.length;
     while (lo < hi) {
@@ -41,11 +35,9 @@ export class FlatView {
       if (addr < starts[mid]!) hi = mid;
       else lo = mid + 1;
     }
-    if (lo > 0 && addr < ends[lo - 1]!) {
-      this.#mru = lo - 1;
-      return lo - 1;
-    }
-    return -1;
+    if (lo === 0 || addr >= ends[lo - 1]!) return undefined;
+    this.#mru = lo - 1;
+    return this.ranges[lo - 1];
   }
 
   #index(): bigint[] {
