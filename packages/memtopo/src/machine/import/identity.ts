@@ -12,6 +12,8 @@ export interface Identities {
   canon(node: TreeNode): TreeNode;
   /** Alias lines (canonical) to the canonical root line of their target. */
   readonly aliasTargets: ReadonlyMap<TreeNode, TreeNode>;
+  /** Sections that no printed alias queues (plain `info mtree` hides disabled aliases). */
+  readonly hiddenTargets: readonly TreeNode[];
   readonly warnings: readonly string[];
 }
 
@@ -44,6 +46,7 @@ interface Attempt {
   readonly warnings: string[];
   /** Decisions that took an already queued target although the next section had the name too. */
   readonly ambiguous: number[];
+  readonly hidden: number[];
   /** Every section queued and every alias window inside its target. */
   readonly complete: boolean;
 }
@@ -79,7 +82,8 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   };
   const aliasTargets = new Map<TreeNode, TreeNode>();
   for (const [n, j] of sectionOf) aliasTargets.set(n, canon(decided[j] ?? sections[j]!.root));
-  return { canon, aliasTargets, warnings: attempt.warnings };
+  const hiddenTargets = attempt.hidden.map((j) => canon(decided[j] ?? sections[j]!.root));
+  return { canon, aliasTargets, hiddenTargets, warnings: attempt.warnings };
 }
 
 /**
@@ -131,6 +135,7 @@ function walk(
   };
   const queued: number[] = [];
   const ambiguous: number[] = [];
+  const hidden: number[] = [];
   let decision = 0;
   let misfits = 0;
   const fits = (alias: TreeNode, j: number): boolean => {
@@ -166,6 +171,7 @@ function walk(
     }
     for (let j = queued.length; j < chosen; j++) {
       queued.push(j);
+      hidden.push(j);
       warnings.push(
         `memory-region: ${sections[j]!.header} is queued by an alias the text does not show (a disabled alias left out without -D)`,
       );
@@ -195,12 +201,10 @@ function walk(
       if (n.alias !== null && !sectionOf.has(n)) resolveAlias(n);
     }
   }
-  return {
-    link,
-    sectionOf,
-    decided,
-    warnings,
-    ambiguous,
-    complete: queued.length === sections.length && misfits === 0,
-  };
+  const complete = queued.length === sections.length && misfits === 0;
+  for (let k = queued.length; k < sections.length; k++) {
+    hidden.push(k);
+    warnings.push(`memory-region: ${sections[k]!.header} is queued by an alias the text does not show`);
+  }
+  return { link, sectionOf, decided, warnings, ambiguous, hidden, complete };
 }

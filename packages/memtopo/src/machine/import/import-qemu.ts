@@ -2,7 +2,7 @@ import { MACHINE_FORMAT } from "../parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
 import { applyFlatHints } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
-import { buildModel, type ImportRegion } from "./model.js";
+import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { parseFlatText } from "./parse-flat.js";
 import { parseTreeText } from "./parse-tree.js";
 
@@ -44,6 +44,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   warnings.push(...ids.warnings);
   const model = buildModel(tree, ids);
   const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
+  queueHiddenTargets(model, ids.hiddenTargets.map(model.of), warnings);
   const flat = input.flat === undefined ? null : parseFlatText(input.flat);
   if (flat === null) {
     warnings.push(
@@ -102,6 +103,57 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   }
   const machine: MachineJson = { format: MACHINE_FORMAT, name: input.name ?? "", accel, addressSpaces, regions };
   return { machine, warnings };
+}
+
+/**
+ * A section that no printed alias queues was queued by a disabled alias that plain
+ * `info mtree` left out: a disabled, empty alias `(hidden)` under the first root queues it.
+ */
+function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[], warnings: string[]): void {
+  const reaches = (from: ImportRegion, goal: ImportRegion): boolean => {
+    const stack = [from];
+    const seen = new Set<ImportRegion>();
+    while (stack.length > 0) {
+      const r = stack.pop()!;
+      if (r === goal) return true;
+      if (seen.has(r)) continue;
+      seen.add(r);
+      stack.push(...r.children);
+      if (r.alias !== null) stack.push(r.alias);
+    }
+    return false;
+  };
+  for (const target of targets) {
+    // Under a root the target cannot reach, or the alias would close a cycle.
+    const holder = model.tops.find((t) => !reaches(target, t));
+    if (holder === undefined) {
+      warnings.push(`no region can hold a hidden alias to ${target.name}: its memory-region: section is lost`);
+      continue;
+    }
+    const node = { ...holder.node, name: "(hidden)", children: [], parent: holder.node, hidden: true };
+    const alias: ImportRegion = {
+      node: { ...node, end: node.start, alias: { target: target.name, offset: 0n, end: 0n } },
+      name: "(hidden)",
+      priority: 0,
+      nonvolatile: false,
+      type: target.type,
+      enabled: false,
+      addr: 0n,
+      size: 0n,
+      sizeSettled: true,
+      parent: holder,
+      children: [],
+      alias: target,
+      aliasOffset: 0n,
+      readonly: false,
+      seenInFlat: false,
+      mustBeContainer: false,
+      mustBeIo: false,
+      before: new Set(),
+    };
+    holder.children.push(alias);
+    (model.regions as ImportRegion[]).push(alias);
+  }
 }
 
 /**

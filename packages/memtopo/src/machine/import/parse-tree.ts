@@ -101,18 +101,18 @@ export function parseTreeText(text: string): ParsedTree {
     if (level === 1 && root !== null) {
       formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "a second root line in one block");
     }
-    if (level > 1 && root === null)
-      formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "an indented line before the block's root");
     stack.length = Math.min(stack.length, level - 1);
     // Plain `info mtree` drops a disabled region's own line but prints its children one
     // level deeper: stand in a disabled container for each skipped level.
     while (stack.length < level - 1) {
-      const parent = stack[stack.length - 1]!;
+      // A disabled block root is left out too: a section's header still names it.
+      const parent = stack[stack.length - 1] ?? null;
       const filler: TreeNode = {
         line: lineNo,
-        name: "(hidden)",
-        start: parent.start,
-        end: parent.end,
+        name: parent === null && section !== null ? section : "(hidden)",
+        // At its parent's start and 2^64 long: it holds whatever its children and aliases need.
+        start: parent?.start ?? 0n,
+        end: BigInt.asUintN(64, (parent?.start ?? 0n) - 1n),
         priority: 0,
         nonvolatile: false,
         type: "i/o",
@@ -122,7 +122,8 @@ export function parseTreeText(text: string): ParsedTree {
         parent,
         hidden: true,
       };
-      parent.children.push(filler);
+      if (parent === null) root = filler;
+      else parent.children.push(filler);
       stack.push(filler);
       hiddenParents++;
     }
