@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { importQemu, loadMachine, printMtree, printMtreeFlat, saveMachine } from "../../src/index.js";
+import { importQemu, loadMachine, type MachineJson, printMtree, printMtreeFlat, saveMachine } from "../../src/index.js";
 import { compareMtree } from "../conformance/compare.js";
 import { machineArb } from "./arbitrary-machine.js";
 
@@ -32,11 +32,12 @@ describe("machine round trips (property)", () => {
   });
 
   // What QEMU's text leaves open cannot always be recovered: a `start-start` line is a
-  // 1-byte or an empty region (FORMAT.md), and same-named regions can be told apart only
-  // as far as the flat view shows them. The importer's rules for both are checked on the
-  // real captures (conformance tests 1-2: q35's empty tseg-blackhole, the many `pam-pci`,
-  // `dma-page`, `vga` and `bus master` regions); here regions are 2 bytes or more.
-  const importRoundTrip = (arb: ReturnType<typeof machineArb>, numRuns: number) =>
+  // 1-byte or an empty region (FORMAT.md), and same-named regions can be told apart only as
+  // far as the text shows them. With distinct names and no such sizes the import is exact
+  // (0 failures in 3000 random machines when measured). With repeated names and 0/1-byte
+  // regions about 1 machine in 1000 is still imported wrongly (README, "importQemu"); the
+  // captures themselves, full of repeated names, all import exactly (conformance 1-2).
+  const importRoundTrip = (arb: ReturnType<typeof machineArb>, params: fc.Parameters<[MachineJson]>) =>
     fc.assert(
       fc.asyncProperty(arb, async (json) => {
         const original = texts(loadMachine(json));
@@ -47,13 +48,10 @@ describe("machine round trips (property)", () => {
           expect(r.equal, `${k}: ${r.report}`).toBe(true);
         }
       }),
-      // Fixed seed: a rare class still fails on other seeds (equal-priority i/o siblings at
-      // different addresses whose list order the flat view leaves open, about one machine
-      // in 3000, and more often with repeated names); see the importer's notes in the README.
-      { numRuns, seed: 20261125 },
+      params,
     );
 
-  it("random machine with unique names -> print -D and -f -> importQemu -> load prints the same texts", async () => {
-    await importRoundTrip(machineArb({ pointSizes: false, uniqueNames: true }), 400);
+  it("random machine with distinct names -> print -D and -f -> importQemu -> load prints the same texts", async () => {
+    await importRoundTrip(machineArb({ pointSizes: false, uniqueNames: true }), { numRuns: 500 });
   });
 });

@@ -44,7 +44,6 @@ export function applyFlatHints(
 ): void {
   // A tree block holds every space with that root: a space is looked up by name and root name.
   const remaining = new Map(spaceBlocks.map((b) => [b, [...b.spaces!]]));
-  const silent = new Set<ImportRegion>();
   const placed = new Set<ImportRegion>();
   const pieces: Piece[] = [];
   const views: { placements: readonly Placement[]; pieces: readonly Piece[] }[] = [];
@@ -95,7 +94,6 @@ export function applyFlatHints(
       warnings.push(`line ${range.line} of the flat view: no region of the tree can print ${range.name} here`);
     }
     for (const p of placements) for (const r of through(p)) placed.add(r);
-    findSilentRegions(placements, viewPieces, silent);
     pieces.push(...viewPieces);
     views.push({ placements, pieces: viewPieces });
   }
@@ -105,8 +103,12 @@ export function applyFlatHints(
     piece.placement.region.seenInFlat = true;
     for (const r of through(piece.placement)) touched.set(r, [...(touched.get(r) ?? []), piece]);
   }
-  // An i/o region that would have shown somewhere but never does has no content of its own.
-  for (const r of silent) if (!r.seenInFlat && !r.mustBeIo) r.mustBeContainer = true;
+  // An i/o region that takes part in a view but never shows has no content of its own:
+  // as an I/O region it would have shown (nothing earlier covered it) or been hidden
+  // (then a container prints and renders the same).
+  for (const r of placed) {
+    if (r.type === "i/o" && r.alias === null && !r.seenInFlat && !r.mustBeIo) r.mustBeContainer = true;
+  }
   // A `start-start` region that takes part in a view but never in a range is empty.
   for (const r of placed) {
     if (r.node.start !== r.node.end) continue;
@@ -329,33 +331,5 @@ function orderSiblings(p: Placement, start: bigint, end: bigint, all: readonly P
       };
       if (all.some((q) => renders(q) && under(q))) winner.before.add(s);
     }
-  }
-}
-
-/**
- * I/O regions that an `io` region would have filled somewhere in this view (an address
- * the view leaves unassigned, or one that a later placement in render order got).
- */
-function findSilentRegions(
-  placements: readonly Placement[],
-  pieces: readonly Piece[],
-  silent: Set<ImportRegion>,
-): void {
-  const sorted = [...pieces].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  for (const p of placements) {
-    const r = p.region;
-    if (r.type !== "i/o" || r.alias !== null || silent.has(r)) continue;
-    let pos = p.clipStart;
-    for (const piece of sorted) {
-      if (piece.end <= pos) continue;
-      if (piece.start >= p.clipEnd) break;
-      if (piece.start > pos || piece.placement.order > p.order) {
-        silent.add(r);
-        break;
-      }
-      pos = piece.end;
-      if (pos >= p.clipEnd) break;
-    }
-    if (!silent.has(r) && pos < p.clipEnd) silent.add(r);
   }
 }
