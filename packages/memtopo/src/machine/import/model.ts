@@ -1,5 +1,4 @@
 import { SIZE_2_64 } from "@memtopo/region-tree";
-import type { MachineRegionKind } from "../types.js";
 import type { Identities } from "./identity.js";
 import type { ParsedTree, TreeNode, TypeWord } from "./parse-tree.js";
 
