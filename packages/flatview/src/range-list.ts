@@ -10,7 +10,7 @@ export class RangeList {
   readonly #chunks: FlatRange[][] = [[]];
   readonly #maxChunk: number;
 
-  constructor(maxChunk = 256) {
+  constructor(maxChunk = 128) {
     this.#maxChunk = maxChunk;
   }
 

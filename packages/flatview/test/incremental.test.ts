@@ -27,17 +27,23 @@ function apply(m: Mutation, all: readonly MemoryRegion[]): void {
   const y = all[m.b % all.length]!;
   switch (m.op) {
     case "enable":
-      return x.setEnabled(m.flag);
+      x.setEnabled(m.flag);
+      return;
     case "address":
-      return x.setAddress(m.value);
+      x.setAddress(m.value);
+      return;
     case "size":
-      return x.setSize(m.value);
+      x.setSize(m.value);
+      return;
     case "readonly":
-      return x.setReadonly(m.flag);
+      x.setReadonly(m.flag);
+      return;
     case "nonvolatile":
-      return x.setNonvolatile(m.flag);
+      x.setNonvolatile(m.flag);
+      return;
     case "aliasOffset":
-      return x.setAliasOffset(m.value);
+      x.setAliasOffset(m.value);
+      return;
     case "move":
       if (x.container !== null) x.container.delSubregion(x);
       if (y.kind === "container" || y.kind === "io") y.addSubregionOverlap(m.value, x, Number(m.value % 3n) - 1);

@@ -116,9 +116,9 @@ export class FlatViews {
       key = getFlatViewRoot(asRoot);
       this.#resolved.set(asRoot, key);
       for (const r of resolutionPath(asRoot)) {
-        let roots = this.#dependents.get(r);
-        if (roots === undefined) this.#dependents.set(r, (roots = new Set()));
-        roots.add(asRoot);
+        const roots = this.#dependents.get(r);
+        if (roots === undefined) this.#dependents.set(r, new Set([asRoot]));
+        else roots.add(asRoot);
       }
     }
     return key;

@@ -121,37 +121,51 @@ function apply(sys: MemorySystem, all: readonly MemoryRegion[], m: Mutation): vo
   const y = all[m.b % all.length]!;
   switch (m.op) {
     case "enable":
-      return x.setEnabled(true);
+      x.setEnabled(true);
+      return;
     case "disable":
-      return x.setEnabled(false);
+      x.setEnabled(false);
+      return;
     case "address":
-      return x.setAddress(m.value);
+      x.setAddress(m.value);
+      return;
     case "size":
-      return x.setSize(m.value);
+      x.setSize(m.value);
+      return;
     case "readonly":
-      return x.setReadonly(!x.readonly);
+      x.setReadonly(!x.readonly);
+      return;
     case "aliasOffset":
-      return x.setAliasOffset(m.value);
+      x.setAliasOffset(m.value);
+      return;
     case "move":
       if (x.container !== null) x.container.delSubregion(x);
-      return y.addSubregionOverlap(m.value, x, Number(m.value % 3n) - 1);
+      y.addSubregionOverlap(m.value, x, Number(m.value % 3n) - 1);
+      return;
     case "remove":
       if (x.container !== null) x.container.delSubregion(x);
       return;
     case "log":
-      return x.setLog(true);
+      x.setLog(true);
+      return;
     case "unlog":
-      return x.setLog(false);
+      x.setLog(false);
+      return;
     case "begin":
-      return sys.begin();
+      sys.begin();
+      return;
     case "commit":
-      return sys.depth > 0 ? sys.commit() : undefined;
+      if (sys.depth > 0) sys.commit();
+      return;
     case "dirtyStart":
-      return sys.startDirtyLog();
+      sys.startDirtyLog();
+      return;
     case "dirtyStop":
-      return sys.globalDirtyTracking !== 0 ? sys.stopDirtyLog() : undefined;
+      if (sys.globalDirtyTracking !== 0) sys.stopDirtyLog();
+      return;
     case "romd":
-      return x.setRomdMode(!x.romdMode);
+      x.setRomdMode(!x.romdMode);
+      return;
   }
 }
 
