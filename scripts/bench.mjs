@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm bench [name…] [--n N] [--json]`: builds the packages, then runs the benchmark
 // cases that every `packages/*/bench/*.bench.mjs` exports, measured with mitata.
-// A case is { name, params: [..], setup(param) -> fn | { fn, extra } }; each (case,
+// A case is { name, params: [..], setup(param) -> fn | { fn, extra }, report(avgUs, param, extra) };
+// each (case,
 // param) is measured in this one process so their numbers can be compared as ratios.
 import fs from "node:fs";
 import os from "node:os";
@@ -69,7 +70,13 @@ for (const c of cases) {
     const fn = typeof prepared === "function" ? prepared : prepared.fn;
     const stats = await measure(fn, { min_cpu_time: 300e6 });
     const extra = typeof prepared === "function" ? {} : (prepared.extra ?? {});
-    results.push({ bench: c.name, n, ...c.report(stats.avg / 1000, n), ...extra, p50_us: round(stats.p50 / 1000) });
+    results.push({
+      bench: c.name,
+      n,
+      ...c.report(stats.avg / 1000, n, extra),
+      ...extra,
+      p50_us: round(stats.p50 / 1000),
+    });
   }
 }
 

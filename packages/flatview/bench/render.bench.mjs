@@ -32,3 +32,27 @@ export const cases = [
     report: (us) => ({ lookups_per_sec: Math.round(1024 / (us / 1e6)) }),
   },
 ];
+
+/** Heap bytes held per FlatRange: a 100k-region view, measured after GC (needs node --expose-gc). */
+cases.push({
+  name: "memory",
+  params: [100_000],
+  setup(n) {
+    const { system } = syntheticMap(n);
+    globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const view = renderFlatView(system);
+    view.lookup(0n); // builds the lookup arrays, part of what a used view holds
+    globalThis.gc?.();
+    const bytes = process.memoryUsage().heapUsed - before;
+    return {
+      fn: () => view.ranges.length,
+      extra: {
+        ranges: view.ranges.length,
+        bytes_per_range: Math.round(bytes / view.ranges.length),
+        gc: globalThis.gc !== undefined,
+      },
+    };
+  },
+  report: () => ({}),
+});
