@@ -2,8 +2,7 @@
 // `pnpm bench [name…] [--n N] [--json]`: builds the packages, then runs the benchmark
 // cases that every `packages/*/bench/*.bench.mjs` exports, measured with mitata.
 // A case is { name, params: [..], setup(param) -> fn | { fn, extra }, report(avgUs, param, extra) };
-// each (case,
-// param) is measured in this one process so their numbers can be compared as ratios.
+// each (case, param) is measured in this one process so their numbers compare as ratios.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -27,9 +27,9 @@ export const cases = [
         sys.createAddressSpace("memory", system),
       );
       const toggled = regions[n >> 1];
-      let on = true;
+      let on = false;
       events = 0;
-      toggled.setEnabled((on = !on));
+      toggled.setEnabled(on);
       const perCommit = events;
       return {
         fn: () => {
