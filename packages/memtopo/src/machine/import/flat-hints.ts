@@ -164,8 +164,35 @@ interface Attribution {
 function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution {
   const placements: Placement[] = [];
   if (root !== null) place(root, 0n, 0n, 1n << 64n, [], placements);
+  // An i/o placement chosen for one range would also have taken every address of its clip
+  // that a placement surely after it shows: then it renders nothing, so try again without it.
+  const excluded = new Set<Placement>();
+  let attribution = attributeOnce(placements, view, excluded);
+  for (let round = 0; round < 8; round++) {
+    const wrong = attribution.pieces
+      .map((piece) => piece.placement)
+      .filter(
+        (p) =>
+          p.region.type === "i/o" &&
+          attribution.pieces.some(
+            (q) => q.placement !== p && q.start < p.clipEnd && p.clipStart < q.end && surelyBefore(p, q.placement),
+          ),
+      );
+    if (wrong.length === 0) break;
+    for (const p of wrong) excluded.add(p);
+    attribution = attributeOnce(placements, view, excluded);
+  }
+  return attribution;
+}
+
+function attributeOnce(
+  placements: readonly Placement[],
+  view: FlatBlock,
+  excluded: ReadonlySet<Placement>,
+): Attribution {
   const byKey = new Map<string, Placement[]>();
   for (const p of placements) {
+    if (excluded.has(p)) continue;
     const k = key(p.region.name, p.region.priority, p.origin);
     byKey.set(k, [...(byKey.get(k) ?? []), p]);
   }

@@ -143,8 +143,9 @@ function walk(
     if (decided[j] === null && signature(sections[j]!.root) === signature(alias)) return false;
     const t = canon(identity(j));
     const size = BigInt.asUintN(64, t.end - t.start) + 1n;
-    const window = BigInt.asUintN(64, alias.alias!.end - alias.alias!.offset);
-    return t.type === alias.type && window < size && t !== alias && !reaches(t, alias);
+    // The window's last byte (offset + size - 1, as printed) must lie inside the target.
+    const last = alias.alias!.end >= alias.alias!.offset ? alias.alias!.end : alias.alias!.offset;
+    return t.type === alias.type && last < size && t !== alias && !reaches(t, alias);
   };
   const resolveAlias = (n: TreeNode): void => {
     const name = n.alias!.target;
@@ -201,7 +202,8 @@ function walk(
       if (n.alias !== null && !sectionOf.has(n)) resolveAlias(n);
     }
   }
-  const complete = queued.length === sections.length && misfits === 0;
+  // `info mtree -D` prints every alias: a section that none of them queues is a wrong turn.
+  const complete = queued.length === sections.length && misfits === 0 && !(tree.showsDisabled && hidden.length > 0);
   for (let k = queued.length; k < sections.length; k++) {
     hidden.push(k);
     warnings.push(`memory-region: ${sections[k]!.header} is queued by an alias the text does not show`);

@@ -32,6 +32,8 @@ export interface ParsedTree {
   readonly blocks: readonly TreeBlock[];
   /** Whether regions were left out (a level skipped): the text is plain `info mtree`, not `-D`. */
   readonly hiddenParents: number;
+  /** Some line ends in ` [disabled]`: the text is `info mtree -D`, which hides nothing. */
+  readonly showsDisabled: boolean;
 }
 
 const LINE =
@@ -52,6 +54,7 @@ export function parseTreeText(text: string): ParsedTree {
   let stack: TreeNode[] = [];
   let root: TreeNode | null = null;
   let hiddenParents = 0;
+  let showsDisabled = false;
   const close = (): void => {
     if (root !== null) {
       blocks.push({ spaces: section === null ? spaces : null, header: section ?? spaces.join(", "), root });
@@ -89,6 +92,7 @@ export function parseTreeText(text: string): ParsedTree {
     const level = m[1]!.length / 2;
     let rest = m[7]!;
     const disabled = rest.endsWith(" [disabled]");
+    showsDisabled ||= disabled;
     if (disabled) rest = rest.slice(0, -" [disabled]".length);
     let name = rest;
     let alias: TreeNode["alias"] = null;
@@ -147,5 +151,5 @@ export function parseTreeText(text: string): ParsedTree {
     stack.push(node);
   });
   close();
-  return { blocks, hiddenParents };
+  return { blocks, hiddenParents, showsDisabled };
 }
