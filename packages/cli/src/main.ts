@@ -14,7 +14,8 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
   cli.help();
   cli.version(version);
   try {
-    cli.parse(["node", "memtopo", ...argv], { run: false });
+    cli.parse(["node", "memtopo", ...argv.map((a) => (a === "-" ? DASH : a))], { run: false });
+    restoreDash(cli.args as unknown[], cli.options);
     if (cli.options.help || cli.options.version) return 0;
     if (cli.matchedCommand === undefined) {
       if (cli.args.length > 0) throw new UsageError(`unknown command "${cli.args[0]}"; see "memtopo --help"`);
@@ -26,6 +27,20 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
   } catch (error) {
     return report(error, ctx);
   }
+}
+
+/**
+ * The argument parser drops a bare `-`, which by Unix convention names standard input or
+ * output; it is passed through as a token no shell can produce (it holds a NUL) and put back.
+ */
+const DASH = "\u0000-";
+
+function restoreDash(args: unknown[], options: Record<string, unknown>): void {
+  const back = (v: unknown): unknown => (v === DASH ? "-" : Array.isArray(v) ? v.map(back) : v);
+  args.forEach((a, i) => {
+    args[i] = back(a);
+  });
+  for (const key of Object.keys(options)) options[key] = back(options[key]);
 }
 
 function report(error: unknown, ctx: CommandContext): number {

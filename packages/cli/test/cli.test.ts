@@ -22,3 +22,17 @@ describe("memtopo command line", () => {
     expect(r.stderr).toContain('unknown command "frobnicate"');
   });
 });
+
+describe("a bare - names standard input (Unix convention)", () => {
+  it("import-qemu - reads the tree from stdin, pasted from a QEMU monitor with prompts and CRLF", async () => {
+    const { readFileSync } = await import("node:fs");
+    const fixture = new URL("../../memtopo/test/fixtures/cases/x86-pc-held-tcg/", import.meta.url);
+    const tree = readFileSync(new URL("mtree-D.txt", fixture), "utf8");
+    const pasted = `QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) info mtree -D\r\n${tree.replaceAll("\n", "\r\n")}(qemu) `;
+    const fromStdin = runCli(["import-qemu", "-"], { input: pasted });
+    expect(fromStdin.status).toBe(0);
+    expect(fromStdin.stderr).toContain("removed from the tree text");
+    const fromFile = runCli(["import-qemu", new URL("mtree-D.txt", fixture).pathname]);
+    expect(JSON.parse(fromStdin.stdout)).toEqual(JSON.parse(fromFile.stdout));
+  });
+});

@@ -3,6 +3,7 @@ import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } 
 import { applyFlatHints } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
+import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
 import { parseTreeText } from "./parse-tree.js";
 
@@ -33,8 +34,10 @@ const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: 
  * are not recovered.
  */
 export function importQemu(input: ImportQemuInput): ImportQemuResult {
-  const tree = parseTreeText(input.tree);
   const warnings: string[] = [];
+  const treeText = cleanMonitorText(input.tree);
+  if (treeText.removed.length > 0) warnings.push(`removed from the tree text: ${treeText.removed.join(", ")}`);
+  const tree = parseTreeText(treeText.text);
   if (tree.hiddenParents > 0) {
     warnings.push(
       `the tree text is plain info mtree: ${tree.hiddenParents} disabled region(s) left out are stood in for by disabled containers named (hidden)`,
@@ -45,7 +48,12 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   const model = buildModel(tree, ids);
   const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
   queueHiddenTargets(model, ids.hiddenTargets.map(model.of), warnings);
-  const flat = input.flat === undefined ? null : parseFlatText(input.flat);
+  let flat = null;
+  if (input.flat !== undefined) {
+    const flatText = cleanMonitorText(input.flat);
+    if (flatText.removed.length > 0) warnings.push(`removed from the flat text: ${flatText.removed.join(", ")}`);
+    flat = parseFlatText(flatText.text);
+  }
   if (flat === null) {
     warnings.push(
       "no flat view: i/o regions with subregions are taken as containers, no alias as read-only, " +
