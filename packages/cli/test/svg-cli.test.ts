@@ -39,6 +39,12 @@ describe("memtopo svg (built binary)", () => {
     expect(r.stdout.trimEnd().endsWith("</svg>")).toBe(true);
   });
 
+  it("reads the machine from standard input with '-'", () => {
+    const r = runCli(["svg", "-", "--title", "from stdin"], { input: fs.readFileSync(pcCase, "utf8") });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("<title>from stdin</title>");
+  });
+
   it("a missing file fails with exit 1 and says why on stderr", () => {
     const r = runCli(["svg", path.join(outDir, "nope.json"), "-o", path.join(outDir, "x.svg")]);
     expect(r.status).toBe(1);
