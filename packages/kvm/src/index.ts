@@ -1,2 +1,10 @@
+export { attachKvm, type KvmAttachment, type KvmHostSystem } from "./attach.js";
 export * from "./backend.js";
 export * from "./errors.js";
+export { KvmIoListener } from "./io-listener.js";
+export {
+  type DirtyLogMaskSource,
+  KvmMemoryListener,
+  type KvmMemoryListenerOptions,
+  type KvmSlot,
+} from "./memory-listener.js";

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { attachKvm, type KvmAttachment } from "@memtopo/kvm";
+import { MockKvm } from "@memtopo/kvm-mock";
+import { type AddressSpace, type LoadedMachine, printMtreeFlat } from "../../src/index.js";
 
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
 export const casesDir = path.join(fixturesDir, "cases");
@@ -24,10 +27,27 @@ export async function compareMtree(expected: string, actual: string): Promise<{ 
 }
 
 /**
- * The ` KVM` suffix comes from the KVM memory listener (issue "KVM memory listener"),
- * which does not exist yet. Until it does, it is stripped from QEMU's expected -f text.
- * Remove this step (and its call sites) when `accelHasMemory` is wired to the listener.
+ * `info mtree -f` as QEMU printed it for the machine: under `"accel": "kvm"` the KVM
+ * listeners are attached (on the mock kernel, as the CLI does by default) and ranges that
+ * a memslot backs exactly end in ` KVM`.
  */
-export function stripKvmSuffixUntilListenerExists(text: string): string {
-  return text.replace(/ KVM$/gm, "");
+export function printFlatAsQemu(machine: LoadedMachine): string {
+  const kvm = attachMockKvm(machine);
+  return printMtreeFlat(
+    machine.addressSpaces,
+    kvm === null
+      ? {}
+      : { accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size), accelName: "KVM" },
+  );
+}
+
+/** The KVM listeners QEMU registers, on a mock kernel, for a machine whose accel is kvm (else null). */
+export function attachMockKvm(machine: LoadedMachine, kernel = new MockKvm()): KvmAttachment<AddressSpace> | null {
+  if (machine.host.accel !== "kvm") return null;
+  const space = (name: string) => machine.addressSpaces.find((as) => as.name === name);
+  return attachKvm(machine.host, kernel, {
+    memory: space("memory")!,
+    ...(space("I/O") === undefined ? {} : { io: space("I/O")! }),
+    ...(space("KVM-SMRAM") === undefined ? {} : { smram: space("KVM-SMRAM")! }),
+  });
 }

@@ -1,0 +1,54 @@
+import type { MemoryListener } from "@memtopo/listener-bus";
+import { KVM_CAP, type KvmBackend } from "./backend.js";
+import { KvmIoListener } from "./io-listener.js";
+import { type DirtyLogMaskSource, KvmMemoryListener, type KvmMemoryListenerOptions } from "./memory-listener.js";
+
+/** What `attachKvm` needs of a memory system (memtopo's MemorySystem is one). */
+export interface KvmHostSystem<AS> extends DirtyLogMaskSource {
+  registerListener(listener: MemoryListener, as: AS): void;
+}
+
+export interface KvmAttachment<AS> {
+  readonly memory: KvmMemoryListener;
+  readonly smram: KvmMemoryListener | null;
+  readonly io: KvmIoListener | null;
+  /** QEMU's `kvm_accel_has_memory` for the ` KVM` suffix of `info mtree -f`. */
+  hasMemory(as: AS, start: bigint, size: bigint): boolean;
+}
+
+/**
+ * Registers the listeners QEMU's `kvm_init` registers, in its order: the memory listener
+ * on `memory` (KVM address space 0, with MMIO ioeventfds when the kernel has them), the
+ * PIO ioeventfd listener on `io` (likewise), and, given an SMRAM space and a kernel with
+ * two address spaces, a memory listener on it as KVM address space 1.
+ */
+export function attachKvm<AS>(
+  system: KvmHostSystem<AS>,
+  backend: KvmBackend,
+  spaces: { memory: AS; io?: AS; smram?: AS },
+  options: Pick<KvmMemoryListenerOptions, "maxSlotSize"> = {},
+): KvmAttachment<AS> {
+  const eventfds = backend.checkExtension(KVM_CAP.IOEVENTFD) > 0;
+  const memory = new KvmMemoryListener(backend, system, { ...options, asId: 0, ioeventfds: eventfds });
+  system.registerListener(memory, spaces.memory);
+  let io: KvmIoListener | null = null;
+  if (spaces.io !== undefined && eventfds) {
+    io = new KvmIoListener(backend);
+    system.registerListener(io, spaces.io);
+  }
+  let smram: KvmMemoryListener | null = null;
+  if (spaces.smram !== undefined && backend.checkExtension(KVM_CAP.MULTI_ADDRESS_SPACE) >= 2) {
+    smram = new KvmMemoryListener(backend, system, { ...options, asId: 1, name: "kvm-smram" });
+    system.registerListener(smram, spaces.smram);
+  }
+  return {
+    memory,
+    smram,
+    io,
+    hasMemory(as, start, size) {
+      if (as === spaces.memory) return memory.hasMemory(start, size);
+      if (smram !== null && as === spaces.smram) return smram.hasMemory(start, size);
+      return false;
+    },
+  };
+}
