@@ -1,0 +1,59 @@
+import type { MemoryRegionSection } from "@memtopo/listener-bus";
+import type { MemoryRegion } from "@memtopo/region-tree";
+import { KVM_CAP, type KvmBackend, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "../src/index.js";
+
+/**
+ * A backend that records calls and answers capabilities; the kernel's own rules are
+ * `@memtopo/kvm-mock`'s job (tested with this listener in the facade's tests).
+ */
+export class RecordingBackend implements KvmBackend {
+  readonly name = "recording";
+  readonly hostPageSize = 4096;
+  readonly regions: KvmUserspaceMemoryRegion[] = [];
+  readonly ioeventfds: KvmIoeventfd[] = [];
+  readonly caps = new Map<number, number>([
+    [KVM_CAP.NR_MEMSLOTS, 32764],
+    [KVM_CAP.READONLY_MEM, 1],
+    [KVM_CAP.IOEVENTFD, 1],
+  ]);
+  dirty = new Uint8Array(8);
+
+  checkExtension(cap: number): number {
+    return this.caps.get(cap) ?? 0;
+  }
+  setUserMemoryRegion(region: KvmUserspaceMemoryRegion): void {
+    this.regions.push(region);
+  }
+  ioeventfd(request: KvmIoeventfd): void {
+    this.ioeventfds.push(request);
+  }
+  getDirtyLog(): Uint8Array {
+    const out = this.dirty;
+    this.dirty = new Uint8Array(8);
+    return out;
+  }
+  /** The calls as `slot gpa+size flags` strings. */
+  get log(): string[] {
+    return this.regions.map(
+      (r) => `${r.slot} ${r.guestPhysAddr.toString(16)}+${r.memorySize.toString(16)} f${r.flags}`,
+    );
+  }
+}
+
+export function section(
+  mr: MemoryRegion,
+  start: bigint,
+  size: bigint,
+  offset = 0n,
+  readonly = false,
+): MemoryRegionSection {
+  return {
+    mr,
+    fv: null,
+    offsetWithinRegion: offset,
+    offsetWithinAddressSpace: start,
+    size,
+    readonly,
+    nonvolatile: false,
+  };
+}
