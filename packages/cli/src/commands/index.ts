@@ -3,7 +3,15 @@ import { demoCommand } from "./demo.js";
 import { diffCommand } from "./diff.js";
 import { importQemuCommand } from "./import-qemu.js";
 import { mtreeCommand } from "./mtree.js";
+import { slotsCommand } from "./slots.js";
 import { svgCommand } from "./svg.js";
 
 /** Every subcommand, in the order `memtopo --help` lists them. Add new command files here. */
-export const commands: readonly CliCommand[] = [demoCommand, mtreeCommand, diffCommand, importQemuCommand, svgCommand];
+export const commands: readonly CliCommand[] = [
+  demoCommand,
+  mtreeCommand,
+  slotsCommand,
+  diffCommand,
+  importQemuCommand,
+  svgCommand,
+];

@@ -1,5 +1,6 @@
-import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import { type AddressSpace, loadMachine, printMtree, printMtreeFlat } from "memtopo";
 import type { CliCommand } from "../context.js";
+import { attachMachineKvm } from "../kvm-machine.js";
 
 interface MtreeFlags {
   readonly f?: boolean;
@@ -19,10 +20,22 @@ export const mtreeCommand: CliCommand = {
       .action(async (file: string, flags: MtreeFlags) => {
         const machine = loadMachine(await ctx.readText(file));
         const owner = flags.owner === true;
+        if (flags.f !== true) {
+          ctx.stdout(printMtree(machine.addressSpaces, { disabled: flags.D === true, owner }));
+          return;
+        }
+        // Under KVM, QEMU marks ranges a memslot backs exactly with " KVM" (mock kernel here).
+        const kvm = attachMachineKvm(machine);
         ctx.stdout(
-          flags.f === true
-            ? printMtreeFlat(machine.addressSpaces, { owner })
-            : printMtree(machine.addressSpaces, { disabled: flags.D === true, owner }),
+          printMtreeFlat(machine.addressSpaces, {
+            owner,
+            ...(kvm === null
+              ? {}
+              : {
+                  accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size),
+                  accelName: "KVM",
+                }),
+          }),
         );
       });
   },

@@ -1,0 +1,59 @@
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from "@memtopo/kvm";
+import { MockKvm } from "@memtopo/kvm-mock";
+import { loadMachine } from "memtopo";
+import type { CliCommand } from "../context.js";
+import { attachMachineKvm } from "../kvm-machine.js";
+
+interface SlotsFlags {
+  readonly json?: boolean;
+}
+
+interface SlotJson {
+  gpa: string;
+  size: string;
+  flags: string[];
+  as?: string;
+}
+
+/** `memtopo slots <machine.json> [--json]`: the memslots KVM holds once the machine is built. */
+export const slotsCommand: CliCommand = {
+  register(cli, ctx) {
+    cli
+      .command("slots <machine>", "List the KVM memslots of a machine file (accel kvm), on the mock kernel")
+      .option("--json", 'Print [{"gpa","size","flags"}] as in QEMU conformance cases (plus "as" outside space 0)')
+      .example("memtopo slots machine.json --json")
+      .action(async (file: string, flags: SlotsFlags) => {
+        const machine = loadMachine(await ctx.readText(file));
+        const kernel = new MockKvm();
+        const kvm = attachMachineKvm(machine, kernel);
+        if (kvm === null) {
+          ctx.stderr(`memtopo: note: the machine's accel is "${machine.host.accel}", not kvm: no memslots\n`);
+        }
+        const listeners = kvm === null ? [] : [kvm.memory, ...(kvm.smram === null ? [] : [kvm.smram])];
+        const slots = listeners.flatMap((l) =>
+          l.slots.map((s) => ({ ...s, as: l.asId === 0 ? "memory" : "KVM-SMRAM", asId: l.asId })),
+        );
+        const outside = slots.some((s) => s.asId !== 0);
+        const rows: SlotJson[] = slots
+          .sort((a, b) => a.asId - b.asId || (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+          .map((s) => ({
+            gpa: `0x${s.start.toString(16)}`,
+            size: `0x${s.size.toString(16)}`,
+            flags: [
+              ...((s.flags & KVM_MEM_READONLY) !== 0 ? ["readonly"] : []),
+              ...((s.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0 ? ["log-dirty-pages"] : []),
+            ],
+            ...(outside ? { as: s.as } : {}),
+          }));
+        if (flags.json === true) {
+          ctx.stdout(`${JSON.stringify(rows, null, 1)}\n`);
+          return;
+        }
+        const lines = rows.map(
+          (r, i) =>
+            `${String(slots[i]!.id).padStart(4)}  ${r.gpa.padEnd(18)} ${r.size.padEnd(12)} ${r.flags.join(",")}${outside ? `  ${r.as}` : ""}`,
+        );
+        ctx.stdout(`slot  gpa                size         flags\n${lines.join("\n")}${lines.length > 0 ? "\n" : ""}`);
+      });
+  },
+};
