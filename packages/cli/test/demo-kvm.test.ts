@@ -1,18 +1,18 @@
+import { attachKvm } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import { MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { attachKvm } from "../src/demo/kvm.js";
 import { buildDemoMachine } from "../src/demo/machine.js";
 
 function attached() {
   const kvm = new MockKvm();
   const system = new MemorySystem({ ramAllocator: kvm.ramAllocator(), accel: "kvm" });
   const machine = buildDemoMachine(system, kvm.createEventNotifier());
-  const bridge = attachKvm(system, machine, kvm);
+  const bridge = attachKvm(system, kvm, { memory: machine.memory, io: machine.io });
   return { kvm, machine, bridge };
 }
 
-describe("the demo's KVM bridge on the mock kernel (memory-model §8.2, §8.3, §8.6)", () => {
+describe("the demo machine under the KVM listeners on the mock kernel (memory-model §8.2, §8.3, §8.6)", () => {
   it("RAM, ROM and VRAM ranges become slots; READONLY from the region, LOG_DIRTY_PAGES from VGA logging", () => {
     const { kvm } = attached();
     expect(kvm.slotSnapshot()).toEqual([

@@ -1,5 +1,6 @@
+import { attachKvm } from "@memtopo/kvm";
 import type { MemTxResult } from "@memtopo/region-tree";
-import { type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { type AddressSpace, type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
 import { type PictureLane, pictureLanes, renderLanesSvg } from "../svg/index.js";
 import { type BackendChoice, chooseBackend } from "./backends/choose.js";
 import type { GuestStop } from "./backends/types.js";
@@ -20,7 +21,6 @@ import {
   GUEST_ROM_WRITE,
   GUEST_SCRATCH_VALUE,
 } from "./guest/index.js";
-import { attachKvm } from "./kvm.js";
 import { BIOS_SIZE, buildDemoMachine, DEMO_BAR_MOVED, type DemoMachine } from "./machine.js";
 
 /** One thing the guest did, checked against what it should have caused. */
@@ -57,9 +57,11 @@ export function runDemo(choice: BackendChoice): { report: DemoReport; machine: M
     const doorbell = backend.createNotifier();
     const machine = buildDemoMachine(system, doorbell);
     const saved = saveMachine({ name: "memtopo-demo", accel: "kvm", addressSpaces: system.addressSpaces });
-    const kvm = attachKvm(system, machine, backend.kvm);
+    const kvm = attachKvm(system, backend.kvm, { memory: machine.memory, io: machine.io });
     const mtree = printMtree(system.addressSpaces);
-    const flat = printMtreeFlat(system.addressSpaces, { accelHasMemory: kvm.hasMemory });
+    const flat = printMtreeFlat(system.addressSpaces, {
+      accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size),
+    });
 
     const asBuilt = sceneLane(machine, "memory, as built");
     const recorder = new RecordingListener("memory");
