@@ -19,9 +19,9 @@ export { printMtree, type TreeOptions } from "./mtree/tree.js";
 export {
   type Accel,
   AddressSpace,
+  DeviceOpsError,
   type DiffableMachine,
   type DiffEvent,
-  DeviceOpsError,
   diffMachines,
   GLOBAL_DIRTY_DIRTY_RATE,
   GLOBAL_DIRTY_LIMIT,
