@@ -1,11 +1,7 @@
 import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
 import type { EventNotifier } from "@memtopo/region-tree";
-import {
-  KVM_IOEVENTFD_FLAG_DATAMATCH,
-  KVM_IOEVENTFD_FLAG_DEASSIGN,
-  KVM_IOEVENTFD_FLAG_PIO,
-  type KvmBackend,
-} from "./backend.js";
+import { KVM_IOEVENTFD_FLAG_DEASSIGN, KVM_IOEVENTFD_FLAG_PIO, type KvmBackend } from "./backend.js";
+import { ioeventfdRequest } from "./ioeventfd-request.js";
 
 /**
  * QEMU 7.2's `kvm_io_listener` on the `I/O` address space: ioeventfds become PIO
@@ -36,12 +32,11 @@ export class KvmIoListener implements MemoryListener {
     notifier: EventNotifier,
     flags: number,
   ): void {
-    this.#backend.ioeventfd({
-      addr: BigInt.asUintN(16, section.offsetWithinAddressSpace),
-      len: Number(section.size),
-      datamatch: matchData ? BigInt.asUintN(16, data) : 0n,
-      notifier,
-      flags: flags | KVM_IOEVENTFD_FLAG_PIO | (matchData ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0),
-    });
+    this.#backend.ioeventfd(
+      ioeventfdRequest(section, matchData, data, notifier, flags | KVM_IOEVENTFD_FLAG_PIO, {
+        addrBits: 16,
+        dataBits: 16,
+      }),
+    );
   }
 }

@@ -2,13 +2,13 @@ import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus"
 import type { EventNotifier, MemoryRegion } from "@memtopo/region-tree";
 import {
   KVM_CAP,
-  KVM_IOEVENTFD_FLAG_DATAMATCH,
   KVM_IOEVENTFD_FLAG_DEASSIGN,
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
   type KvmBackend,
 } from "./backend.js";
 import { KvmError } from "./errors.js";
+import { ioeventfdRequest } from "./ioeventfd-request.js";
 
 /** What the listener needs from its memory system: QEMU's `memory_region_get_dirty_log_mask`. */
 export interface DirtyLogMaskSource {
@@ -163,13 +163,9 @@ export class KvmMemoryListener implements MemoryListener {
     notifier: EventNotifier,
     flags: number,
   ): void {
-    this.#backend.ioeventfd({
-      addr: section.offsetWithinAddressSpace,
-      len: Number(section.size),
-      datamatch: matchData ? BigInt.asUintN(32, data) : 0n,
-      notifier,
-      flags: flags | (matchData ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0),
-    });
+    this.#backend.ioeventfd(
+      ioeventfdRequest(section, matchData, data, notifier, flags, { addrBits: 64, dataBits: 32 }),
+    );
   }
 
   /** `kvm_mem_flags`: from the region, not the section. */

@@ -2,7 +2,7 @@ export { MemtopoError, RegionTreeError } from "./errors.js";
 export type { EventNotifier } from "./event-notifier.js";
 export { type RegionHost, StandaloneHost } from "./host.js";
 export { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
-export { hex, isU64, regionSizeFromU64, SIZE_2_64, UINT64_MAX, wrap64 } from "./numbers.js";
+export { bswap, hex, isU64, regionSizeFromU64, SIZE_2_64, UINT64_MAX, wrap64 } from "./numbers.js";
 export {
   type AccessConstraints,
   type DeviceEndianness,

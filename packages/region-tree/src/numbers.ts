@@ -27,3 +27,14 @@ export function isU64(value: unknown): value is bigint {
 export function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
 }
+
+/** Reverses the low `size` bytes of `value` (QEMU's `bswap16/32/64` by access size). */
+export function bswap(value: bigint, size: number): bigint {
+  let out = 0n;
+  let v = value;
+  for (let i = 0; i < size; i++) {
+    out = (out << 8n) | (v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}

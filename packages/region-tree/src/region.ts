@@ -2,7 +2,7 @@ import { RegionTreeError } from "./errors.js";
 import type { EventNotifier } from "./event-notifier.js";
 import type { RegionHost } from "./host.js";
 import { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
-import { hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
+import { bswap, hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
 import type { DeviceEndianness, MemoryRegionOps } from "./ops.js";
 import type { RamBacking } from "./ram.js";
 
@@ -512,14 +512,7 @@ export function adjustEndianness(
   endianness: DeviceEndianness | undefined,
   targetBigEndian: boolean,
 ): bigint {
-  if (deviceIsBigEndian(endianness, targetBigEndian) === targetBigEndian) return value;
-  let out = 0n;
-  let v = value;
-  for (let i = 0; i < size; i++) {
-    out = (out << 8n) | (v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return deviceIsBigEndian(endianness, targetBigEndian) === targetBigEndian ? value : bswap(value, size);
 }
 
 function label(mr: MemoryRegion): string {

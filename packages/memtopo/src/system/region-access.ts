@@ -1,4 +1,5 @@
 import {
+  bswap,
   deviceIsBigEndian,
   ioeventfdEqual,
   MEMTX_DECODE_ERROR,
@@ -49,16 +50,6 @@ export function accessValid(
   return size <= max && size >= (valid?.minAccessSize ?? 0);
 }
 
-function swap(value: bigint, size: number): bigint {
-  let out = 0n;
-  let v = value;
-  for (let i = 0; i < size; i++) {
-    out = (out << 8n) | (v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
 /**
  * QEMU's `memory_region_dispatch_read`: validity, then the device's callbacks through
  * `access_with_adjusted_size`, then the byte-order adjustment, so that the caller gets the
@@ -98,7 +89,7 @@ export function dispatchRead(
     const bits = raw & mask;
     value |= shift >= 0 ? (bits << BigInt(shift)) & U64 : bits >> BigInt(-shift);
   }
-  return { value: bigEndian ? swap(value, size) : value, result };
+  return { value: bigEndian ? bswap(value, size) : value, result };
 }
 
 /**
@@ -117,7 +108,7 @@ export function dispatchWrite(
 ): MemTxResult {
   if (!accessValid(ops, addr, size, true, attrs)) return MEMTX_DECODE_ERROR;
   const bigEndian = deviceIsBigEndian(ops.endianness, env.targetBigEndian);
-  const value = bigEndian ? swap(valueIn, size) : valueIn;
+  const value = bigEndian ? bswap(valueIn, size) : valueIn;
   if (env.userspaceIoeventfds && mr !== null && mr.ioeventfds.length > 0) {
     for (const record of mr.ioeventfds) {
       const probe = {
