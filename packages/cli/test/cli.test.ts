@@ -36,3 +36,17 @@ describe("a bare - names standard input (Unix convention)", () => {
     expect(JSON.parse(fromStdin.stdout)).toEqual(JSON.parse(fromFile.stdout));
   });
 });
+
+describe("output into a pipe that closes early", () => {
+  it("exits quietly when the reader stops (svg --html | head -1, more than a pipe buffer)", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { binPath } = await import("./run-cli.js");
+    const machine = new URL("../../memtopo/test/fixtures/cases/x86-q35-iommu-held-tcg/machine.json", import.meta.url);
+    const command = `"${process.execPath}" "${binPath}" svg "${machine.pathname}" --html -o - | head -1`;
+    const r = spawnSync("sh", ["-c", command], {
+      encoding: "utf8",
+    });
+    expect(r.stdout.split("\n")).toHaveLength(2);
+    expect(r.stderr).not.toContain("EPIPE");
+  });
+});
