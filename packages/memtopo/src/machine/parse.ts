@@ -123,7 +123,22 @@ export function parseMachine(input: unknown): MachineSpec {
   return { name, accel, addressSpaces, regions, byId };
 }
 
-function parseRegion(value: unknown, path: string, topLevel: boolean, byId: Map<string, RegionSpec>): RegionSpec {
+/**
+ * How deep subregions may nest. Real machines nest about ten levels; the limit keeps a
+ * hostile file from exhausting the stack here or in the recursive renderer and printers.
+ */
+export const MAX_NESTING = 256;
+
+function parseRegion(
+  value: unknown,
+  path: string,
+  topLevel: boolean,
+  byId: Map<string, RegionSpec>,
+  depth = 0,
+): RegionSpec {
+  if (depth > MAX_NESTING) {
+    formatError("E_MACHINE_DEPTH", path, `subregions nest deeper than ${MAX_NESTING} levels`);
+  }
   const obj = object(value, path, REGION_FIELDS);
   const id = string(required(obj, "id", path), `${path}.id`);
   if (byId.has(id)) {
@@ -200,7 +215,7 @@ function parseRegion(value: unknown, path: string, topLevel: boolean, byId: Map<
       formatError("E_MACHINE_TYPE", `${path}.subregions`, `expected an array, got ${typeOf(obj.subregions)}`);
     }
     (spec.subregions as RegionSpec[]).push(
-      ...obj.subregions.map((s, i) => parseRegion(s, `${path}.subregions[${i}]`, false, byId)),
+      ...obj.subregions.map((s, i) => parseRegion(s, `${path}.subregions[${i}]`, false, byId, depth + 1)),
     );
   }
   return spec;
@@ -224,8 +239,11 @@ function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, Re
       );
     }
   }
-  // Iterative depth-first search with colours; a grey region met again closes a cycle.
+  // Iterative depth-first search with colours; a grey region met again closes a cycle. Each
+  // region's height (longest chain of subregions and alias targets below it) bounds the
+  // recursion of building, rendering and printing, so it is capped as nesting is.
   const state = new Map<RegionSpec, "grey" | "black">();
+  const height = new Map<RegionSpec, number>();
   const edges = (spec: RegionSpec): RegionSpec[] =>
     spec.alias === null ? [...spec.subregions] : [byId.get(spec.alias)!, ...spec.subregions];
   const visit = (start: RegionSpec): void => {
@@ -236,6 +254,15 @@ function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, Re
       const n = top.next.shift();
       if (n === undefined) {
         state.set(top.spec, "black");
+        const h = 1 + Math.max(0, ...edges(top.spec).map((e) => height.get(e) ?? 0));
+        if (h > MAX_NESTING) {
+          formatError(
+            "E_MACHINE_DEPTH",
+            top.spec.path,
+            `aliases and subregions chain deeper than ${MAX_NESTING} levels`,
+          );
+        }
+        height.set(top.spec, h);
         stack.pop();
         continue;
       }
