@@ -25,3 +25,17 @@ describe("the live memslots equal QEMU's kvm-slots.json", () => {
     });
   }
 });
+
+describe("memory-model §8.3 slot numbering example (pc, 128 MiB, kvm-x86-pc-held)", () => {
+  it("ends with exactly the five slots the doc lists, ROM and BIOS read-only", () => {
+    const kernel = new MockKvm();
+    attachMockKvm(loadMachine(readCase("kvm-x86-pc-held", "machine.json")), kernel);
+    expect(kernel.slotSnapshot()).toEqual([
+      { gpa: "0x0", size: "0xa0000", flags: [] },
+      { gpa: "0xc0000", size: "0x20000", flags: ["readonly"] },
+      { gpa: "0xe0000", size: "0x20000", flags: ["readonly"] },
+      { gpa: "0x100000", size: "0x7f00000", flags: [] },
+      { gpa: "0xfffc0000", size: "0x40000", flags: ["readonly"] },
+    ]);
+  });
+});

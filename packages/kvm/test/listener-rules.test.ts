@@ -1,0 +1,64 @@
+import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
+import { describe, expect, it } from "vitest";
+import { KvmIoListener, KvmMemoryListener } from "../src/index.js";
+import { RecordingBackend, section } from "./fake-backend.js";
+
+function setup() {
+  const host = new StandaloneHost();
+  const kvm = new RecordingBackend();
+  const listener = new KvmMemoryListener(kvm, { dirtyLogMask: (mr) => mr.dirtyLogMask });
+  return { host, kvm, listener };
+}
+
+describe("memory-model §8.2 kvm_set_user_memory_region", () => {
+  it("READONLY changing on a live slot deletes it first (size 0), then re-creates it", () => {
+    const { host, kvm, listener } = setup();
+    const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x2000n });
+    listener.regionAdd(section(ram, 0x10000n, 0x2000n));
+    // The range stays equal when only the region's READONLY changes under a read-only alias
+    // (§8.3 quirk), so the next flag update is the first to send the new READONLY.
+    ram.setReadonly(true);
+    ram.setLog(true);
+    listener.logStart(section(ram, 0x10000n, 0x2000n), 0, 1);
+    expect(kvm.log).toEqual(["0 10000+2000 f0", "0 10000+0 f3", "0 10000+2000 f3"]);
+  });
+
+  it("a LOG_DIRTY_PAGES-only change is rewritten in place, without a delete", () => {
+    const { host, kvm, listener } = setup();
+    const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x2000n });
+    listener.regionAdd(section(ram, 0x10000n, 0x2000n));
+    ram.setLog(true);
+    listener.logStart(section(ram, 0x10000n, 0x2000n), 0, 1);
+    expect(kvm.log).toEqual(["0 10000+2000 f0", "0 10000+2000 f1"]);
+  });
+});
+
+describe("memory-model §8.8 kvm_accel_has_memory", () => {
+  it("is true only for a slot with exactly this start and size", () => {
+    const { host, listener } = setup();
+    const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x4000n });
+    listener.regionAdd(section(ram, 0x10000n, 0x4000n));
+    expect(listener.hasMemory(0x10000n, 0x4000n)).toBe(true);
+    expect(listener.hasMemory(0x10000n, 0x2000n)).toBe(false);
+    expect(listener.hasMemory(0x11000n, 0x3000n)).toBe(false);
+    listener.regionDel(section(ram, 0x10000n, 0x4000n));
+    expect(listener.hasMemory(0x10000n, 0x4000n)).toBe(false);
+  });
+});
+
+describe("memory-model §8.6 PIO ioeventfds (kvm-io listener)", () => {
+  it("the port and the data are taken as 16 bits, with the PIO flag; del deassigns", () => {
+    const kvm = new RecordingBackend();
+    const io = new KvmIoListener(kvm);
+    const notifier = { id: 7, signal() {} };
+    const pio = { ...section(null as never, 0x1_0cf8n, 2n), mr: null };
+    io.eventfdAdd(pio, true, 0x1_2345n, notifier);
+    io.eventfdDel(pio, true, 0x1_2345n, notifier);
+    io.eventfdAdd({ ...pio, size: 0n }, false, 0x99n, notifier);
+    expect(kvm.ioeventfds).toEqual([
+      { addr: 0xcf8n, len: 2, datamatch: 0x2345n, notifier, flags: 3 },
+      { addr: 0xcf8n, len: 2, datamatch: 0x2345n, notifier, flags: 7 },
+      { addr: 0xcf8n, len: 0, datamatch: 0n, notifier, flags: 2 },
+    ]);
+  });
+});
