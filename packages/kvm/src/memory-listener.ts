@@ -90,7 +90,20 @@ export class KvmMemoryListener implements MemoryListener {
     this.#slots = new Array<MutableSlot | null>(nrSlots > 0 ? nrSlots : 32).fill(null);
     this.#page = BigInt(backend.hostPageSize);
     this.#readonlyMem = backend.checkExtension(KVM_CAP.READONLY_MEM) > 0;
-    this.#maxSlotSize = options.maxSlotSize ?? UNLIMITED;
+    const maxSlotSize = options.maxSlotSize ?? UNLIMITED;
+    // kvm_set_max_memslot_size asserts page alignment; a chunk size of 0 would never end.
+    if (
+      typeof maxSlotSize !== "bigint" ||
+      maxSlotSize <= 0n ||
+      (maxSlotSize !== UNLIMITED && maxSlotSize % this.#page !== 0n)
+    ) {
+      throw new KvmError(
+        "EINVAL",
+        "KvmMemoryListener",
+        `maxSlotSize must be a positive multiple of the host page size (0x${this.#page.toString(16)}), got ${String(maxSlotSize)}`,
+      );
+    }
+    this.#maxSlotSize = maxSlotSize;
     if (options.ioeventfds !== true) {
       // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_memory_listener_register).
       this.eventfdAdd = undefined;

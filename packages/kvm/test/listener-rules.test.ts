@@ -62,3 +62,14 @@ describe("memory-model §8.6 PIO ioeventfds (kvm-io listener)", () => {
     ]);
   });
 });
+
+describe("memory-model §8.8 limits: bad options are refused", () => {
+  it("maxSlotSize must be a positive multiple of the host page size (kvm_set_max_memslot_size asserts it)", () => {
+    const kvm = new RecordingBackend();
+    const make = (maxSlotSize: bigint) => () => new KvmMemoryListener(kvm, { dirtyLogMask: () => 0 }, { maxSlotSize });
+    for (const bad of [0n, -0x1000n, 0x1800n]) {
+      expect(make(bad)).toThrow(expect.objectContaining({ name: "KvmError", code: "EINVAL" }));
+    }
+    expect(make(0x2000n)).not.toThrow();
+  });
+});
