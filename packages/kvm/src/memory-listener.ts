@@ -302,7 +302,12 @@ export class KvmMemoryListener implements MemoryListener {
       userspaceAddr: slot.hostAddr,
     };
     if (!isNew && ((slot.flags ^ slot.oldFlags) & KVM_MEM_READONLY) !== 0) {
-      this.#backend.setUserMemoryRegion({ ...region, memorySize: 0n });
+      try {
+        this.#backend.setUserMemoryRegion({ ...region, memorySize: 0n });
+      } catch (error) {
+        slot.flags = slot.oldFlags;
+        throw error;
+      }
       this.#slots[slot.id] = null;
       this.#backend.setUserMemoryRegion({ ...region, memorySize: slot.size });
       this.#slots[slot.id] = slot;

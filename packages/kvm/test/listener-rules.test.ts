@@ -1,6 +1,6 @@
 import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { KvmIoListener, KvmMemoryListener } from "../src/index.js";
+import { KvmError, KvmIoListener, KvmMemoryListener } from "../src/index.js";
 import { RecordingBackend, section } from "./fake-backend.js";
 
 function setup() {
@@ -72,4 +72,32 @@ describe("memory-model §8.8 limits: bad options are refused", () => {
     }
     expect(make(0x2000n)).not.toThrow();
   });
+});
+
+describe("memory-model §8.2 a failed ioctl leaves the slot table as the kernel has it", () => {
+  class FailingBackend extends RecordingBackend {
+    failAt = -1;
+    override setUserMemoryRegion(region: Parameters<RecordingBackend["setUserMemoryRegion"]>[0]): void {
+      if (this.regions.length === this.failAt) throw new KvmError("EIO", "KVM_SET_USER_MEMORY_REGION", "injected");
+      super.setUserMemoryRegion(region);
+    }
+  }
+
+  for (const [failAt, expected] of [
+    [1, [{ id: 0, flags: 0 }]],
+    [2, []],
+  ] as const) {
+    it(`READONLY re-create failing at its call ${failAt}: ${expected.length === 0 ? "the slot is gone" : "the slot keeps its old flags"}`, () => {
+      const host = new StandaloneHost();
+      const kvm = new FailingBackend();
+      const listener = new KvmMemoryListener(kvm, { dirtyLogMask: (mr) => mr.dirtyLogMask });
+      const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x2000n });
+      listener.regionAdd(section(ram, 0x10000n, 0x2000n));
+      ram.setReadonly(true);
+      ram.setLog(true);
+      kvm.failAt = failAt;
+      expect(() => listener.logStart(section(ram, 0x10000n, 0x2000n), 0, 1)).toThrow(KvmError);
+      expect(listener.slots.map((s) => ({ id: s.id, flags: s.flags }))).toEqual(expected);
+    });
+  }
 });

@@ -190,10 +190,10 @@ describe("KVM memory listener against the mock kernel (issue 4)", () => {
           expect((thrown as ListenerCallbackError).failures.some((f) => f.error instanceof KvmError)).toBe(true);
           expect(seen).toEqual(["begin", "commit"]);
         }
-        const table = kvm.memory.slots.map((s) => ({ slot: s.id, gpa: s.start, size: s.size }));
+        const table = kvm.memory.slots.map((s) => ({ slot: s.id, gpa: s.start, size: s.size, flags: s.flags }));
         const live = kernel
           .memslots()
-          .map((s) => ({ slot: s.id, gpa: s.guestPhysAddr, size: s.memorySize }))
+          .map((s) => ({ slot: s.id, gpa: s.guestPhysAddr, size: s.memorySize, flags: s.flags }))
           .sort((a, b) => a.slot - b.slot);
         expect(table).toEqual(live);
         kernel.clearFaults();
