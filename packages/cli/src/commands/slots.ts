@@ -6,6 +6,7 @@ import { attachMachineKvm } from "../kvm-machine.js";
 
 interface SlotsFlags {
   readonly json?: boolean;
+  readonly addressSpaces?: number | string;
 }
 
 interface SlotJson {
@@ -21,10 +22,14 @@ export const slotsCommand: CliCommand = {
     cli
       .command("slots <machine>", "List the KVM memslots of a machine file (accel kvm), on the mock kernel")
       .option("--json", 'Print [{"gpa","size","flags"}] as in QEMU conformance cases (plus "as" outside space 0)')
+      .option(
+        "--address-spaces <n>",
+        "KVM_CAP_MULTI_ADDRESS_SPACE of the mock kernel: 2 (x86 with SMM) gives KVM-SMRAM its slots (default 1, like the captures' hosts)",
+      )
       .example("memtopo slots machine.json --json")
       .action(async (file: string, flags: SlotsFlags) => {
         const machine = loadMachine(await ctx.readText(file));
-        const kernel = new MockKvm();
+        const kernel = new MockKvm({ addressSpaces: Number(flags.addressSpaces ?? 1) });
         const kvm = attachMachineKvm(machine, kernel);
         if (kvm === null) {
           ctx.stderr(`memtopo: note: the machine's accel is "${machine.host.accel}", not kvm: no memslots\n`);
