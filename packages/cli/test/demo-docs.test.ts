@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import { format } from "node:util";
 import type { MemtopoError } from "@memtopo/region-tree";
 import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
+import { runSnippet } from "../../../test-support/readme-examples.js";
 
 const docs = path.join(import.meta.dirname, "../../../docs");
 
@@ -21,18 +21,7 @@ function examples(page: string): { code: string; expected: string | null }[] {
 }
 
 async function run(code: string, name: string): Promise<string> {
-  const file = path.join(import.meta.dirname, `.readme-example-${name}.ts`);
-  fs.writeFileSync(file, code);
-  const lines: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => lines.push(format(...args));
-  try {
-    await import(/* @vite-ignore */ `${file}?t=${Date.now()}`);
-  } finally {
-    console.log = original;
-    fs.rmSync(file, { force: true });
-  }
-  return `${lines.join("\n")}\n`;
+  return `${await runSnippet(code, import.meta.dirname, name)}\n`;
 }
 
 describe("docs/getting-started.md: the examples run and print what the page says", () => {
