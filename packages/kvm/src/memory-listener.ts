@@ -146,12 +146,18 @@ export class KvmMemoryListener implements MemoryListener {
     if (newMask === 0) this.#updateFlags(section);
   }
 
-  /** `kvm_log_sync`: harvest the kernel's dirty bitmap of each slot of the section. */
+  /**
+   * `kvm_log_sync`: harvest the kernel's dirty bitmap of each slot of the section. As in
+   * QEMU, a slot whose bitmap cannot be read is skipped and the others are still synced;
+   * the first failure is then thrown.
+   */
   logSync(section: MemoryRegionSection): void {
+    const failures: unknown[] = [];
     this.#eachSlot(section, (slot) => {
-      if (slot !== null) this.#harvest(slot);
+      if (slot !== null) this.#harvest(slot, failures);
       return slot !== null;
     });
+    if (failures.length > 0) throw failures[0];
   }
 
   eventfdAdd?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
@@ -202,20 +208,23 @@ export class KvmMemoryListener implements MemoryListener {
     const trimmed = this.#align(section);
     if (trimmed === null) return;
     let { start, size, offsetInRegion } = trimmed;
+    // QEMU reports a dirty log it cannot read and deletes the slot all the same.
+    const harvestFailures: unknown[] = [];
     do {
       const chunk = size < this.#maxSlotSize ? size : this.#maxSlotSize;
       if (add) {
         this.#create(mr, start, chunk, offsetInRegion);
       } else {
         const slot = this.#find(start, chunk);
-        if (slot === null) return;
-        if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#harvest(slot);
+        if (slot === null) break;
+        if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#harvest(slot, harvestFailures);
         this.#delete(slot);
       }
       start += chunk;
       offsetInRegion += chunk;
       size -= chunk;
     } while (size > 0n);
+    if (harvestFailures.length > 0) throw harvestFailures[0];
   }
 
   /** `kvm_section_update_flags`: resend a slot whose flags changed (dirty logging), chunk by chunk. */
@@ -327,13 +336,14 @@ export class KvmMemoryListener implements MemoryListener {
   }
 
   /** `kvm_slot_get_dirty_log` + `kvm_slot_sync_dirty_pages`: the kernel's bitmap into the region's dirty pages. */
-  #harvest(slot: MutableSlot): void {
+  #harvest(slot: MutableSlot, failures: unknown[]): void {
     let bitmap: Uint8Array;
     try {
       bitmap = this.#backend.getDirtyLog(this.#kernelId(slot));
     } catch (error) {
-      if (error instanceof KvmError && error.code === "ENOENT") return;
-      throw error;
+      // ENOENT: the kernel keeps no bitmap for this slot, which QEMU treats as nothing dirty.
+      if (!(error instanceof KvmError && error.code === "ENOENT")) failures.push(error);
+      return;
     }
     const pages = this.#dirty.get(slot.mr) ?? new Set<bigint>();
     for (let byte = 0; byte < bitmap.length; byte++) {

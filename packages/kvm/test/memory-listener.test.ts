@@ -1,6 +1,6 @@
 import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { KVM_CAP, KvmMemoryListener } from "../src/index.js";
+import { KVM_CAP, KvmError, KvmMemoryListener } from "../src/index.js";
 import { RecordingBackend, section } from "./fake-backend.js";
 
 function setup(caps: Record<number, number> = {}) {
@@ -134,5 +134,22 @@ describe("memory-model §8.6 ioeventfds", () => {
     const notifier = { id: 1, signal() {} };
     withFds.eventfdAdd!({ ...section(null as never, 0xfe000000n, 4n), mr: null }, true, 0x1_0000_0002n, notifier);
     expect(kvm.ioeventfds[0]).toMatchObject({ addr: 0xfe000000n, len: 4, datamatch: 2n, flags: 1 });
+  });
+});
+
+describe("memory-model §8.3 step 4: a dirty log that cannot be read", () => {
+  it("is reported, and the slot is deleted all the same (QEMU reports and carries on)", () => {
+    const { host, kvm, listener } = setup();
+    const vram = new MemoryRegion(host, { kind: "ram", name: "vram", size: 0x4000n });
+    vram.setLog(true);
+    listener.regionAdd(section(vram, 0xa0000n, 0x4000n));
+    kvm.getDirtyLog = () => {
+      throw new KvmError("EIO", "KVM_GET_DIRTY_LOG", "injected");
+    };
+    expect(() => listener.regionDel(section(vram, 0xa0000n, 0x4000n))).toThrow(
+      expect.objectContaining({ code: "EIO" }),
+    );
+    expect(listener.slots).toHaveLength(0);
+    expect(kvm.log.at(-1)).toBe("0 a0000+0 f0");
   });
 });
