@@ -1,4 +1,4 @@
-import { attachKvm, type KvmAttachment, type KvmBackend } from "@memtopo/kvm";
+import { attachKvmByName, type KvmAttachment, type KvmBackend } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import type { AddressSpace, LoadedMachine } from "memtopo";
 
@@ -10,15 +10,5 @@ export function attachMachineKvm(
   machine: LoadedMachine,
   backend: KvmBackend = new MockKvm(),
 ): KvmAttachment<AddressSpace> | null {
-  if (machine.host.accel !== "kvm") return null;
-  const space = (name: string) => machine.addressSpaces.find((as) => as.name === name);
-  const memory = space("memory");
-  if (memory === undefined) return null;
-  const io = space("I/O");
-  const smram = space("KVM-SMRAM");
-  return attachKvm(machine.host, backend, {
-    memory,
-    ...(io === undefined ? {} : { io }),
-    ...(smram === undefined ? {} : { smram }),
-  });
+  return machine.host.accel === "kvm" ? attachKvmByName(machine.host, backend, machine.addressSpaces) : null;
 }

@@ -52,3 +52,26 @@ export function attachKvm<AS>(
     },
   };
 }
+
+/**
+ * `attachKvm` for a machine's address spaces found by QEMU's names: `memory`, `I/O` and
+ * `KVM-SMRAM`. Null when the machine has no `memory` space.
+ */
+export function attachKvmByName<AS extends { readonly name: string }>(
+  system: KvmHostSystem<AS>,
+  backend: KvmBackend,
+  addressSpaces: readonly AS[],
+  options: Pick<KvmMemoryListenerOptions, "maxSlotSize"> = {},
+): KvmAttachment<AS> | null {
+  const space = (name: string) => addressSpaces.find((as) => as.name === name);
+  const memory = space("memory");
+  if (memory === undefined) return null;
+  const io = space("I/O");
+  const smram = space("KVM-SMRAM");
+  return attachKvm(
+    system,
+    backend,
+    { memory, ...(io === undefined ? {} : { io }), ...(smram === undefined ? {} : { smram }) },
+    options,
+  );
+}

@@ -1,4 +1,4 @@
-export { attachKvm, type KvmAttachment, type KvmHostSystem } from "./attach.js";
+export { attachKvm, attachKvmByName, type KvmAttachment, type KvmHostSystem } from "./attach.js";
 export * from "./backend.js";
 export * from "./errors.js";
 export { KvmIoListener } from "./io-listener.js";

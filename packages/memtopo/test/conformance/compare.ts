@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { attachKvm, type KvmAttachment } from "@memtopo/kvm";
+import { attachKvmByName, type KvmAttachment } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import { type AddressSpace, type LoadedMachine, printMtreeFlat } from "../../src/index.js";
 
@@ -43,11 +43,5 @@ export function printFlatAsQemu(machine: LoadedMachine): string {
 
 /** The KVM listeners QEMU registers, on a mock kernel, for a machine whose accel is kvm (else null). */
 export function attachMockKvm(machine: LoadedMachine, kernel = new MockKvm()): KvmAttachment<AddressSpace> | null {
-  if (machine.host.accel !== "kvm") return null;
-  const space = (name: string) => machine.addressSpaces.find((as) => as.name === name);
-  return attachKvm(machine.host, kernel, {
-    memory: space("memory")!,
-    ...(space("I/O") === undefined ? {} : { io: space("I/O")! }),
-    ...(space("KVM-SMRAM") === undefined ? {} : { smram: space("KVM-SMRAM")! }),
-  });
+  return machine.host.accel === "kvm" ? attachKvmByName(machine.host, kernel, machine.addressSpaces) : null;
 }
