@@ -6,5 +6,6 @@ export {
   type DirtyLogMaskSource,
   KvmMemoryListener,
   type KvmMemoryListenerOptions,
+  type KvmOutOfSync,
   type KvmSlot,
 } from "./memory-listener.js";

@@ -1,28 +1,44 @@
 import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
 import type { EventNotifier } from "@memtopo/region-tree";
-import { KVM_IOEVENTFD_FLAG_DEASSIGN, KVM_IOEVENTFD_FLAG_PIO, type KvmBackend } from "./backend.js";
+import { KVM_IOEVENTFD_FLAG_PIO, type KvmBackend } from "./backend.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
+import { IoeventfdSync } from "./ioeventfd-sync.js";
 
 /**
  * QEMU 7.2's `kvm_io_listener` on the `I/O` address space: ioeventfds become PIO
  * `KVM_IOEVENTFD`s. The port is taken as 16 bits and the data as 16 bits, as QEMU's
- * `kvm_set_ioeventfd_pio` does.
+ * `kvm_set_ioeventfd_pio` does. A call the kernel refused is thrown and redone at the
+ * start of the next commit that reaches this listener.
  */
 export class KvmIoListener implements MemoryListener {
   readonly name = "kvm-io";
   readonly priority = 10;
-  readonly #backend: KvmBackend;
+  readonly #eventfds: IoeventfdSync;
 
   constructor(backend: KvmBackend) {
-    this.#backend = backend;
+    this.#eventfds = new IoeventfdSync(backend);
+  }
+
+  /** Refused KVM_IOEVENTFD calls still to redo; 0 when the kernel matches the address space. */
+  get pending(): number {
+    return this.#eventfds.pending;
+  }
+
+  /** Redoes refused calls now; throws the first that fails again. */
+  recover(): void {
+    this.#eventfds.retry();
+  }
+
+  begin(): void {
+    this.recover();
   }
 
   eventfdAdd(section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    this.#ioeventfd(section, matchData, data, notifier, 0);
+    this.#ioeventfd(section, matchData, data, notifier, true);
   }
 
   eventfdDel(section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    this.#ioeventfd(section, matchData, data, notifier, KVM_IOEVENTFD_FLAG_DEASSIGN);
+    this.#ioeventfd(section, matchData, data, notifier, false);
   }
 
   #ioeventfd(
@@ -30,13 +46,12 @@ export class KvmIoListener implements MemoryListener {
     matchData: boolean,
     data: bigint,
     notifier: EventNotifier,
-    flags: number,
+    assign: boolean,
   ): void {
-    this.#backend.ioeventfd(
-      ioeventfdRequest(section, matchData, data, notifier, flags | KVM_IOEVENTFD_FLAG_PIO, {
-        addrBits: 16,
-        dataBits: 16,
-      }),
-    );
+    const request = ioeventfdRequest(section, matchData, data, notifier, KVM_IOEVENTFD_FLAG_PIO, {
+      addrBits: 16,
+      dataBits: 16,
+    });
+    this.#eventfds.apply(request, assign);
   }
 }

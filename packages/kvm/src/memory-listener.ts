@@ -2,13 +2,15 @@ import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus"
 import type { EventNotifier, MemoryRegion } from "@memtopo/region-tree";
 import {
   KVM_CAP,
-  KVM_IOEVENTFD_FLAG_DEASSIGN,
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
   type KvmBackend,
+  type KvmUserspaceMemoryRegion,
 } from "./backend.js";
+import { DirtyPages, type HarvestedSlot } from "./dirty-pages.js";
 import { KvmError } from "./errors.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
+import { IoeventfdSync } from "./ioeventfd-sync.js";
 
 /** What the listener needs from its memory system: QEMU's `memory_region_get_dirty_log_mask`. */
 export interface DirtyLogMaskSource {
@@ -31,11 +33,33 @@ interface MutableSlot {
   id: number;
   start: bigint;
   size: bigint;
+  /** As the kernel last accepted them (QEMU's `old_flags`). */
   flags: number;
-  oldFlags: number;
   hostAddr: bigint;
   mr: MemoryRegion;
   offsetInRegion: bigint;
+  /** The view no longer has it but the kernel refused to delete it. */
+  stale: boolean;
+}
+
+/** A piece of the view that should be a slot but the kernel refused. */
+interface MissingChunk {
+  readonly mr: MemoryRegion;
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly offsetInRegion: bigint;
+}
+
+/** Where the kernel differs from the listener's view after refused calls (see {@link KvmMemoryListener.recover}). */
+export interface KvmOutOfSync {
+  /** Slots the view has and the kernel lacks. */
+  readonly missingSlots: readonly { readonly start: bigint; readonly size: bigint }[];
+  /** Slots the kernel holds that the view no longer has. */
+  readonly staleSlots: readonly KvmSlot[];
+  /** Slots whose flags (dirty logging, READONLY) the kernel has not taken. */
+  readonly flagUpdates: number;
+  /** Refused KVM_IOEVENTFD calls. */
+  readonly ioeventfds: number;
 }
 
 export interface KvmMemoryListenerOptions {
@@ -58,7 +82,9 @@ const UNLIMITED = (1n << 64n) - 1n;
  * `region_nop`, and every change is an immediate call to the backend.
  *
  * Where QEMU aborts on a failed ioctl, this listener throws the backend's `KvmError`
- * after making its slot table agree with what the kernel now holds.
+ * with its slot table agreeing with what the kernel holds, remembers what the kernel
+ * refused ({@link outOfSync}), and redoes it at the start of the next commit
+ * ({@link recover}), so the kernel comes back to the view once the fault clears.
  */
 export class KvmMemoryListener implements MemoryListener {
   readonly name: string;
@@ -70,8 +96,11 @@ export class KvmMemoryListener implements MemoryListener {
   readonly #page: bigint;
   readonly #readonlyMem: boolean;
   readonly #maxSlotSize: bigint;
-  /** Dirty pages harvested from the kernel, per region, as byte offsets of pages in its RAM block. */
-  readonly #dirty = new Map<MemoryRegion, Set<bigint>>();
+  readonly #dirty: DirtyPages;
+  readonly #missing: MissingChunk[] = [];
+  /** Slots whose flag update the kernel refused, with the flags it should have taken. */
+  readonly #flagsPending = new Map<MutableSlot, number>();
+  readonly #eventfds: IoeventfdSync;
 
   constructor(backend: KvmBackend, system: DirtyLogMaskSource, options: KvmMemoryListenerOptions = {}) {
     const asId = options.asId ?? 0;
@@ -104,6 +133,8 @@ export class KvmMemoryListener implements MemoryListener {
       );
     }
     this.#maxSlotSize = maxSlotSize;
+    this.#dirty = new DirtyPages(backend, this.#page);
+    this.#eventfds = new IoeventfdSync(backend);
     if (options.ioeventfds !== true) {
       // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_memory_listener_register).
       this.eventfdAdd = undefined;
@@ -111,9 +142,19 @@ export class KvmMemoryListener implements MemoryListener {
     }
   }
 
-  /** The live slots, by slot id. */
+  /** The slots the kernel holds, by slot id (stale ones included: see {@link outOfSync}). */
   get slots(): readonly KvmSlot[] {
     return this.#slots.filter((s): s is MutableSlot => s !== null);
+  }
+
+  /** What the kernel refused and {@link recover} will redo; all empty when the kernel matches the view. */
+  get outOfSync(): KvmOutOfSync {
+    return {
+      missingSlots: this.#missing.map(({ start, size }) => ({ start, size })),
+      staleSlots: this.#slots.filter((s): s is MutableSlot => s?.stale === true),
+      flagUpdates: this.#flagsPending.size,
+      ioeventfds: this.#eventfds.pending,
+    };
   }
 
   /** QEMU's `kvm_accel_has_memory`: a slot starts exactly at `start` with exactly this size (capped). */
@@ -123,9 +164,39 @@ export class KvmMemoryListener implements MemoryListener {
 
   /** Pages the guest dirtied in `mr` since the last call (byte offsets in its RAM block), harvested by `logSync` and slot deletion. */
   takeDirtyPages(mr: MemoryRegion): bigint[] {
-    const pages = this.#dirty.get(mr);
-    this.#dirty.delete(mr);
-    return pages === undefined ? [] : [...pages].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.#dirty.take(mr);
+  }
+
+  /**
+   * Redoes what the kernel refused: deletes stale slots first (they may overlap missing
+   * ones), then creates missing slots, resends refused flags and ioeventfds. What fails
+   * again stays pending; the first failure is thrown. Called by every commit's `begin`.
+   */
+  recover(): void {
+    const failures: unknown[] = [];
+    for (const slot of this.#slots) {
+      if (slot === null || !slot.stale) continue;
+      try {
+        this.#delete(slot);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    for (const chunk of this.#missing.splice(0)) this.#create(chunk, failures);
+    for (const [slot, flags] of [...this.#flagsPending]) {
+      this.#flagsPending.delete(slot);
+      if (flags !== slot.flags) this.#resendFlags(slot, flags, failures);
+    }
+    try {
+      this.#eventfds.retry();
+    } catch (error) {
+      failures.push(error);
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
+  begin(): void {
+    this.recover();
   }
 
   regionAdd(section: MemoryRegionSection): void {
@@ -154,7 +225,7 @@ export class KvmMemoryListener implements MemoryListener {
   logSync(section: MemoryRegionSection): void {
     const failures: unknown[] = [];
     this.#eachSlot(section, (slot) => {
-      if (slot !== null) this.#harvest(slot, failures);
+      if (slot !== null) this.#dirty.harvest(this.#harvested(slot), failures);
       return slot !== null;
     });
     if (failures.length > 0) throw failures[0];
@@ -165,14 +236,14 @@ export class KvmMemoryListener implements MemoryListener {
     matchData,
     data,
     notifier,
-  ) => this.#ioeventfd(section, matchData, data, notifier, 0);
+  ) => this.#ioeventfd(section, matchData, data, notifier, true);
 
   eventfdDel?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
     section,
     matchData,
     data,
     notifier,
-  ) => this.#ioeventfd(section, matchData, data, notifier, KVM_IOEVENTFD_FLAG_DEASSIGN);
+  ) => this.#ioeventfd(section, matchData, data, notifier, false);
 
   /** `kvm_mem_ioeventfd_add/del`: MMIO, address and length from the section, data taken as 32 bits (7.2). */
   #ioeventfd(
@@ -180,10 +251,11 @@ export class KvmMemoryListener implements MemoryListener {
     matchData: boolean,
     data: bigint,
     notifier: EventNotifier,
-    flags: number,
+    assign: boolean,
   ): void {
-    this.#backend.ioeventfd(
-      ioeventfdRequest(section, matchData, data, notifier, flags, { addrBits: 64, dataBits: 32 }),
+    this.#eventfds.apply(
+      ioeventfdRequest(section, matchData, data, notifier, 0, { addrBits: 64, dataBits: 32 }),
+      assign,
     );
   }
 
@@ -194,7 +266,10 @@ export class KvmMemoryListener implements MemoryListener {
     return flags;
   }
 
-  /** `kvm_set_phys_mem`. */
+  /**
+   * `kvm_set_phys_mem`. Unlike QEMU, a refused chunk does not stop the others: it is
+   * remembered for {@link recover} and the first refusal is thrown at the end.
+   */
   #setPhysMem(section: MemoryRegionSection, addIn: boolean): void {
     const mr = section.mr;
     if (mr === null || mr.ramBlock === null) return;
@@ -208,37 +283,58 @@ export class KvmMemoryListener implements MemoryListener {
     const trimmed = this.#align(section);
     if (trimmed === null) return;
     let { start, size, offsetInRegion } = trimmed;
-    // QEMU reports a dirty log it cannot read and deletes the slot all the same.
-    const harvestFailures: unknown[] = [];
+    const failures: unknown[] = [];
     do {
       const chunk = size < this.#maxSlotSize ? size : this.#maxSlotSize;
       if (add) {
-        this.#create(mr, start, chunk, offsetInRegion);
-      } else {
-        const slot = this.#find(start, chunk);
-        if (slot === null) break;
-        if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#harvest(slot, harvestFailures);
-        this.#delete(slot);
+        this.#create({ mr, start, size: chunk, offsetInRegion }, failures);
+      } else if (!this.#deleteChunk(start, chunk, failures)) {
+        break;
       }
       start += chunk;
       offsetInRegion += chunk;
       size -= chunk;
     } while (size > 0n);
-    if (harvestFailures.length > 0) throw harvestFailures[0];
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** Deletes the chunk's slot, harvesting its dirty log first; false when the chunk has none (QEMU stops there). */
+  #deleteChunk(start: bigint, size: bigint, failures: unknown[]): boolean {
+    const slot = this.#find(start, size);
+    if (slot === null) {
+      const i = this.#missing.findIndex((c) => c.start === start && c.size === size);
+      if (i < 0) return false;
+      this.#missing.splice(i, 1);
+      return true;
+    }
+    // QEMU reports a dirty log it cannot read and deletes the slot all the same.
+    if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#dirty.harvest(this.#harvested(slot), failures);
+    this.#flagsPending.delete(slot);
+    try {
+      this.#delete(slot);
+    } catch (error) {
+      slot.stale = true;
+      failures.push(error);
+    }
+    return true;
   }
 
   /** `kvm_section_update_flags`: resend a slot whose flags changed (dirty logging), chunk by chunk. */
   #updateFlags(section: MemoryRegionSection): void {
     const mr = section.mr;
     if (mr === null) return;
+    const failures: unknown[] = [];
     this.#eachSlot(section, (slot) => {
       if (slot === null) return false;
       const flags = this.#flags(mr);
-      if (flags === slot.oldFlags) return true;
-      slot.flags = flags;
-      this.#send(slot, false);
+      if (flags === slot.flags) {
+        this.#flagsPending.delete(slot);
+        return true;
+      }
+      this.#resendFlags(slot, flags, failures);
       return true;
     });
+    if (failures.length > 0) throw failures[0];
   }
 
   /** Calls `visit` for the slot of each chunk of the trimmed section until it returns false. */
@@ -265,96 +361,87 @@ export class KvmMemoryListener implements MemoryListener {
     return { start, size, offsetInRegion: section.offsetWithinRegion + delta };
   }
 
-  /** `kvm_lookup_matching_slot`: exactly this start and size. */
+  /** `kvm_lookup_matching_slot`: exactly this start and size, among the slots the view has. */
   #find(start: bigint, size: bigint): MutableSlot | null {
-    for (const slot of this.#slots) if (slot !== null && slot.start === start && slot.size === size) return slot;
+    for (const slot of this.#slots) {
+      if (slot !== null && !slot.stale && slot.start === start && slot.size === size) return slot;
+    }
     return null;
   }
 
-  #create(mr: MemoryRegion, start: bigint, size: bigint, offsetInRegion: bigint): void {
+  /** Makes a slot of the chunk in the lowest free id; a refusal leaves the chunk missing. */
+  #create(chunk: MissingChunk, failures: unknown[]): void {
     const id = this.#slots.indexOf(null);
-    if (id < 0) throw new KvmError("ENOSPC", "KVM_SET_USER_MEMORY_REGION", `no free slot among ${this.#slots.length}`);
+    if (id < 0) {
+      this.#missing.push(chunk);
+      failures.push(new KvmError("ENOSPC", "KVM_SET_USER_MEMORY_REGION", `no free slot among ${this.#slots.length}`));
+      return;
+    }
     const slot: MutableSlot = {
       id,
-      start,
-      size,
-      flags: this.#flags(mr),
-      oldFlags: 0,
-      hostAddr: mr.ramBlock!.hostAddr + offsetInRegion,
-      mr,
-      offsetInRegion,
+      start: chunk.start,
+      size: chunk.size,
+      flags: this.#flags(chunk.mr),
+      hostAddr: chunk.mr.ramBlock!.hostAddr + chunk.offsetInRegion,
+      mr: chunk.mr,
+      offsetInRegion: chunk.offsetInRegion,
+      stale: false,
     };
-    this.#send(slot, true);
+    try {
+      this.#backend.setUserMemoryRegion({ ...this.#region(slot), memorySize: slot.size });
+    } catch (error) {
+      this.#missing.push(chunk);
+      failures.push(error);
+      return;
+    }
     this.#slots[id] = slot;
   }
 
   #delete(slot: MutableSlot): void {
-    this.#backend.setUserMemoryRegion({
-      slot: this.#kernelId(slot),
-      flags: 0,
-      guestPhysAddr: slot.start,
-      memorySize: 0n,
-      userspaceAddr: slot.hostAddr,
-    });
+    this.#backend.setUserMemoryRegion({ ...this.#region(slot), flags: 0, memorySize: 0n });
     this.#slots[slot.id] = null;
   }
 
   /**
-   * `kvm_set_user_memory_region`: the kernel cannot change READONLY on a live slot, so such
-   * an update deletes the slot first. `oldFlags` follows what the kernel accepted.
+   * `kvm_set_user_memory_region` for a live slot: the kernel cannot change READONLY on a
+   * live slot, so such an update deletes the slot first. `flags` follows what the kernel
+   * accepted; a refusal leaves the new flags pending, or the chunk missing when the slot
+   * was already deleted.
    */
-  #send(slot: MutableSlot, isNew: boolean): void {
-    const region = {
-      slot: this.#kernelId(slot),
+  #resendFlags(slot: MutableSlot, flags: number, failures: unknown[]): void {
+    const region = { ...this.#region(slot), flags, memorySize: slot.size };
+    try {
+      if (((flags ^ slot.flags) & KVM_MEM_READONLY) !== 0) {
+        this.#backend.setUserMemoryRegion({ ...region, memorySize: 0n });
+        this.#slots[slot.id] = null;
+        try {
+          this.#backend.setUserMemoryRegion(region);
+        } catch (error) {
+          this.#missing.push({ mr: slot.mr, start: slot.start, size: slot.size, offsetInRegion: slot.offsetInRegion });
+          throw error;
+        }
+        this.#slots[slot.id] = slot;
+      } else {
+        this.#backend.setUserMemoryRegion(region);
+      }
+    } catch (error) {
+      if (this.#slots[slot.id] === slot) this.#flagsPending.set(slot, flags);
+      failures.push(error);
+      return;
+    }
+    slot.flags = flags;
+  }
+
+  #region(slot: MutableSlot): Omit<KvmUserspaceMemoryRegion, "memorySize"> {
+    return {
+      slot: slot.id | (this.asId << 16),
       flags: slot.flags,
       guestPhysAddr: slot.start,
       userspaceAddr: slot.hostAddr,
     };
-    if (!isNew && ((slot.flags ^ slot.oldFlags) & KVM_MEM_READONLY) !== 0) {
-      try {
-        this.#backend.setUserMemoryRegion({ ...region, memorySize: 0n });
-      } catch (error) {
-        slot.flags = slot.oldFlags;
-        throw error;
-      }
-      this.#slots[slot.id] = null;
-      this.#backend.setUserMemoryRegion({ ...region, memorySize: slot.size });
-      this.#slots[slot.id] = slot;
-    } else {
-      try {
-        this.#backend.setUserMemoryRegion({ ...region, memorySize: slot.size });
-      } catch (error) {
-        slot.flags = slot.oldFlags;
-        throw error;
-      }
-    }
-    slot.oldFlags = slot.flags;
   }
 
-  #kernelId(slot: MutableSlot): number {
-    return slot.id | (this.asId << 16);
-  }
-
-  /** `kvm_slot_get_dirty_log` + `kvm_slot_sync_dirty_pages`: the kernel's bitmap into the region's dirty pages. */
-  #harvest(slot: MutableSlot, failures: unknown[]): void {
-    let bitmap: Uint8Array;
-    try {
-      bitmap = this.#backend.getDirtyLog(this.#kernelId(slot));
-    } catch (error) {
-      // ENOENT: the kernel keeps no bitmap for this slot, which QEMU treats as nothing dirty.
-      if (!(error instanceof KvmError && error.code === "ENOENT")) failures.push(error);
-      return;
-    }
-    const pages = this.#dirty.get(slot.mr) ?? new Set<bigint>();
-    for (let byte = 0; byte < bitmap.length; byte++) {
-      const bits = bitmap[byte]!;
-      if (bits === 0) continue;
-      for (let bit = 0; bit < 8; bit++) {
-        if ((bits & (1 << bit)) === 0) continue;
-        const page = BigInt(byte * 8 + bit) * this.#page;
-        if (page < slot.size) pages.add(slot.offsetInRegion + page);
-      }
-    }
-    if (pages.size > 0) this.#dirty.set(slot.mr, pages);
+  #harvested(slot: MutableSlot): HarvestedSlot {
+    return { kernelId: slot.id | (this.asId << 16), size: slot.size, mr: slot.mr, offsetInRegion: slot.offsetInRegion };
   }
 }

@@ -1,6 +1,6 @@
 import type { MemoryRegionSection } from "@memtopo/listener-bus";
 import type { MemoryRegion } from "@memtopo/region-tree";
-import { KVM_CAP, type KvmBackend, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "../src/index.js";
+import { KVM_CAP, type KvmBackend, KvmError, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "../src/index.js";
 
 /**
  * A backend that records calls and answers capabilities; the kernel's own rules are
@@ -17,15 +17,24 @@ export class RecordingBackend implements KvmBackend {
     [KVM_CAP.IOEVENTFD, 1],
   ]);
   dirty = new Uint8Array(8);
+  /** Calls still to refuse, per method: each refused call throws EIO and is not recorded. */
+  readonly refuse = { setUserMemoryRegion: 0, ioeventfd: 0 };
 
   checkExtension(cap: number): number {
     return this.caps.get(cap) ?? 0;
   }
   setUserMemoryRegion(region: KvmUserspaceMemoryRegion): void {
+    this.#maybeRefuse("setUserMemoryRegion");
     this.regions.push(region);
   }
   ioeventfd(request: KvmIoeventfd): void {
+    this.#maybeRefuse("ioeventfd");
     this.ioeventfds.push(request);
+  }
+  #maybeRefuse(method: keyof RecordingBackend["refuse"]): void {
+    if (this.refuse[method] === 0) return;
+    this.refuse[method]--;
+    throw new KvmError("EIO", method, "refused by the test");
   }
   getDirtyLog(): Uint8Array {
     const out = this.dirty;
