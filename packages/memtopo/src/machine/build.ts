@@ -1,6 +1,7 @@
 import type { MemoryRegion, MemoryRegionInit, MemoryRegionOps, RegionHost } from "@memtopo/region-tree";
 import { MemtopoError, MemoryRegion as Region } from "@memtopo/region-tree";
 import type { MtreeAddressSpace } from "../mtree/format.js";
+import { UNASSIGNED_IO_OPS } from "../system/builtin-ops.js";
 import { MachineFormatError } from "./errors.js";
 import type { MachineAccel, MachineSpec, RegionSpec } from "./types.js";
 
@@ -24,6 +25,8 @@ export interface BuiltMachine<AS extends MtreeAddressSpace = MtreeAddressSpace> 
 
 // A machine file says nothing about device behaviour: ROM devices get ops with no
 // callbacks, which the access path treats as unassigned, like I/O regions without ops.
+// The one exception is QEMU's own: the root of the `I/O` address space is `get_system_io()`,
+// whose `unassigned_io_ops` read unclaimed ports as all ones.
 const NO_OPS: MemoryRegionOps = Object.freeze({});
 
 /**
@@ -34,6 +37,7 @@ const NO_OPS: MemoryRegionOps = Object.freeze({});
 export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, host: MachineHost<AS>): BuiltMachine<AS> {
   const regions = new Map<string, MemoryRegion>();
   const warnings: string[] = [];
+  const ioRoots = new Set(spec.addressSpaces.filter((a) => a.name === "I/O").map((a) => a.root));
   host.begin();
   try {
     const create = (s: RegionSpec): MemoryRegion => {
@@ -41,7 +45,7 @@ export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, ho
       if (existing !== undefined) return existing;
       const mr = wrap(
         s.path,
-        () => new Region(host, initOf(s, s.alias === null ? null : create(spec.byId.get(s.alias)!))),
+        () => new Region(host, initOf(s, s.alias === null ? null : create(spec.byId.get(s.alias)!), ioRoots.has(s.id))),
       );
       regions.set(s.id, mr);
       return mr;
@@ -77,13 +81,15 @@ export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, ho
   }
 }
 
-function initOf(s: RegionSpec, target: MemoryRegion | null): MemoryRegionInit {
+function initOf(s: RegionSpec, target: MemoryRegion | null, ioRoot: boolean): MemoryRegionInit {
   const common = { name: s.name, size: s.size, owner: s.owner, addr: s.addr, priority: s.priority };
   switch (s.kind) {
     case "alias":
       return { ...common, kind: "alias", target: target!, offset: s.aliasOffset };
     case "romd":
       return { ...common, kind: "rom-device", ops: NO_OPS };
+    case "io":
+      return ioRoot ? { ...common, kind: "io", ops: UNASSIGNED_IO_OPS } : { ...common, kind: "io" };
     default:
       return { ...common, kind: s.kind };
   }
