@@ -6,6 +6,8 @@ import { type DirtyLogMaskSource, KvmMemoryListener, type KvmMemoryListenerOptio
 /** What `attachKvm` needs of a memory system (memtopo's MemorySystem is one). */
 export interface KvmHostSystem<AS> extends DirtyLogMaskSource {
   registerListener(listener: MemoryListener, as: AS): void;
+  /** The guest's byte order (memtopo's MemorySystem has it); little-endian when absent. */
+  readonly targetBigEndian?: boolean;
 }
 
 export interface KvmAttachment<AS> {
@@ -29,11 +31,12 @@ export function attachKvm<AS>(
   options: Pick<KvmMemoryListenerOptions, "maxSlotSize"> = {},
 ): KvmAttachment<AS> {
   const eventfds = backend.checkExtension(KVM_CAP.IOEVENTFD) > 0;
-  const memory = new KvmMemoryListener(backend, system, { ...options, asId: 0, ioeventfds: eventfds });
+  const targetBigEndian = system.targetBigEndian === true;
+  const memory = new KvmMemoryListener(backend, system, { ...options, asId: 0, ioeventfds: eventfds, targetBigEndian });
   system.registerListener(memory, spaces.memory);
   let io: KvmIoListener | null = null;
   if (spaces.io !== undefined && eventfds) {
-    io = new KvmIoListener(backend);
+    io = new KvmIoListener(backend, { targetBigEndian });
     system.registerListener(io, spaces.io);
   }
   let smram: KvmMemoryListener | null = null;

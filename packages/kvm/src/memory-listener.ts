@@ -70,6 +70,8 @@ export interface KvmMemoryListenerOptions {
   readonly ioeventfds?: boolean;
   /** The largest slot; bigger sections are split (QEMU's `kvm_max_slot_size`, unlimited except on s390x). */
   readonly maxSlotSize?: bigint;
+  /** A big-endian guest: ioeventfd data is byte-swapped for the kernel (`adjust_ioeventfd_endianness`). */
+  readonly targetBigEndian?: boolean;
 }
 
 const UNLIMITED = (1n << 64n) - 1n;
@@ -101,6 +103,7 @@ export class KvmMemoryListener implements MemoryListener {
   /** Slots whose flag update the kernel refused, with the flags it should have taken. */
   readonly #flagsPending = new Map<MutableSlot, number>();
   readonly #eventfds: IoeventfdSync;
+  readonly #targetBigEndian: boolean;
 
   constructor(backend: KvmBackend, system: DirtyLogMaskSource, options: KvmMemoryListenerOptions = {}) {
     const asId = options.asId ?? 0;
@@ -135,6 +138,7 @@ export class KvmMemoryListener implements MemoryListener {
     this.#maxSlotSize = maxSlotSize;
     this.#dirty = new DirtyPages(backend, this.#page);
     this.#eventfds = new IoeventfdSync(backend);
+    this.#targetBigEndian = options.targetBigEndian === true;
     if (options.ioeventfds !== true) {
       // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_memory_listener_register).
       this.eventfdAdd = undefined;
@@ -254,7 +258,11 @@ export class KvmMemoryListener implements MemoryListener {
     assign: boolean,
   ): void {
     this.#eventfds.apply(
-      ioeventfdRequest(section, matchData, data, notifier, 0, { addrBits: 64, dataBits: 32 }),
+      ioeventfdRequest(section, matchData, data, notifier, 0, {
+        addrBits: 64,
+        dataBits: 32,
+        targetBigEndian: this.#targetBigEndian,
+      }),
       assign,
     );
   }

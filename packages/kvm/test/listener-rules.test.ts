@@ -1,6 +1,6 @@
 import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { KvmError, KvmIoListener, KvmMemoryListener } from "../src/index.js";
+import { attachKvm, KvmError, KvmIoListener, KvmMemoryListener } from "../src/index.js";
 import { RecordingBackend, section } from "./fake-backend.js";
 
 function setup() {
@@ -60,6 +60,46 @@ describe("memory-model §8.6 PIO ioeventfds (kvm-io listener)", () => {
       { addr: 0xcf8n, len: 2, datamatch: 0x2345n, notifier, flags: 7 },
       { addr: 0xcf8n, len: 0, datamatch: 0n, notifier, flags: 2 },
     ]);
+  });
+});
+
+describe("memory-model §8.6 adjust_ioeventfd_endianness: a big-endian guest on a little-endian host", () => {
+  const notifier = { id: 3, signal() {} };
+  const at = (addr: bigint, size: bigint) => ({ ...section(null as never, addr, size), mr: null });
+
+  it("MMIO: 2- and 4-byte data are byte-swapped after the cut to 32 bits; 1- and 8-byte data are not", () => {
+    const kvm = new RecordingBackend();
+    const be = new KvmMemoryListener(kvm, { dirtyLogMask: () => 0 }, { ioeventfds: true, targetBigEndian: true });
+    be.eventfdAdd!(at(0x1000n, 4n), true, 0x99_1122_3344n, notifier);
+    be.eventfdAdd!(at(0x2000n, 2n), true, 0x1234n, notifier);
+    be.eventfdAdd!(at(0x3000n, 1n), true, 0x12n, notifier);
+    be.eventfdAdd!(at(0x4000n, 8n), true, 0x1_0000_1234n, notifier);
+    expect(kvm.ioeventfds.map((r) => r.datamatch)).toEqual([0x4433_2211n, 0x3412n, 0x12n, 0x1234n]);
+  });
+
+  it("PIO: data cut to 16 bits first, so a 4-byte match of 0x1234 becomes 0x34120000", () => {
+    const kvm = new RecordingBackend();
+    const io = new KvmIoListener(kvm, { targetBigEndian: true });
+    io.eventfdAdd(at(0x604n, 4n), true, 0xab_1234n, notifier);
+    io.eventfdAdd(at(0x608n, 2n), false, 0n, notifier);
+    expect(kvm.ioeventfds.map((r) => r.datamatch)).toEqual([0x3412_0000n, 0n]);
+  });
+
+  it("a little-endian guest is left alone, and attachKvm takes the order from the system", () => {
+    const kvm = new RecordingBackend();
+    const registered: { eventfdAdd?: unknown }[] = [];
+    const system = {
+      dirtyLogMask: () => 0,
+      registerListener: (l: object) => void registered.push(l),
+      targetBigEndian: true,
+    };
+    const kvmAttached = attachKvm(system, kvm, { memory: "memory", io: "io" });
+    kvmAttached.memory.eventfdAdd!(at(0x1000n, 2n), true, 0x1234n, notifier);
+    kvmAttached.io!.eventfdAdd(at(0x60n, 2n), true, 0x1234n, notifier);
+    const le = new KvmMemoryListener(kvm, { dirtyLogMask: () => 0 }, { ioeventfds: true });
+    le.eventfdAdd!(at(0x2000n, 2n), true, 0x1234n, notifier);
+    expect(kvm.ioeventfds.map((r) => r.datamatch)).toEqual([0x3412n, 0x3412n, 0x1234n]);
+    expect(registered).toHaveLength(2);
   });
 });
 
