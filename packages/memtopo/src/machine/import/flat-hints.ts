@@ -199,10 +199,28 @@ function attributeOnce(
   const matches = (range: FlatRangeLine, c: Placement): boolean =>
     (range.type === "rom" || range.type === c.region.type) &&
     range.nonvolatile === through(c).some((r) => r.nonvolatile);
-  // The first placement that certainly renders (not i/o) and can print each range's start.
+  // A region that certainly renders (not i/o) cannot show at `at` when another one that
+  // certainly renders there comes first in render order: what prints is someone else's.
+  const blocked = (c: Placement, at: bigint): boolean =>
+    placements.some(
+      (q) =>
+        q !== c &&
+        q.region.type !== "i/o" &&
+        !excluded.has(q) &&
+        q.region.node.start !== q.region.node.end &&
+        q.clipStart <= at &&
+        at < q.clipEnd &&
+        surelyBefore(q, c),
+    );
+  // The first placement that certainly renders and can print each range's start.
   const certainAt = view.ranges.map((range) =>
     (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).find(
-      (c) => c.region.type !== "i/o" && matches(range, c) && c.clipStart <= range.start && range.start < c.clipEnd,
+      (c) =>
+        c.region.type !== "i/o" &&
+        matches(range, c) &&
+        c.clipStart <= range.start &&
+        range.start < c.clipEnd &&
+        !blocked(c, range.start),
     ),
   );
   // An i/o region that rendered itself would leave no gap in its clip, and would have taken
@@ -277,8 +295,10 @@ function attributeOnce(
         next.nonvolatile === range.nonvolatile &&
         BigInt.asUintN(64, next.start - next.offset) === BigInt.asUintN(64, c.origin);
       const certain = (c: Placement): boolean => c.region.type !== "i/o";
+      const unblocked = here.some((c) => !certain(c)) ? here.filter((c) => !certain(c) || !blocked(c, pos)) : here;
+      const pool = unblocked.length > 0 ? unblocked : here;
       const p =
-        here.find((c) => certain(c) && !runsOn(c)) ?? here.find((c) => !runsOn(c)) ?? here.find(certain) ?? here[0];
+        pool.find((c) => certain(c) && !runsOn(c)) ?? pool.find((c) => !runsOn(c)) ?? pool.find(certain) ?? pool[0];
       if (p === undefined) {
         unexplained.push(range);
         break;
