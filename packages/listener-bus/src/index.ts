@@ -1,4 +1,5 @@
 export { type ListenerCallback, ListenerCallbackError, ListenerCalls, type ListenerFailure } from "./calls.js";
+export { notifyCoalescedRange } from "./coalesced-io.js";
 export { ListenerRegistry, ListenerRegistryError, listenerLabel } from "./registry.js";
 export { replayRegister, replayUnregister } from "./replay.js";
 export { type FlatRangeEquality, updateTopology, updateTopologyPass } from "./topology-pass.js";

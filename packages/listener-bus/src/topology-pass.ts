@@ -1,5 +1,6 @@
 import { type FlatRange, type FlatView, flatRangeEqual } from "@memtopo/flatview";
 import type { ListenerCalls } from "./calls.js";
+import { coalescedIo } from "./coalesced-io.js";
 import { type MemoryListener, sectionFromFlatRange } from "./types.js";
 
 /** Which ranges count as "the same range" in a diff; QEMU's `flatrange_equal` by default. */
@@ -10,8 +11,10 @@ export type FlatRangeEquality = (a: FlatRange, b: FlatRange) => boolean;
  * (both sorted by start). The deletion pass (`adding` false) reports every old range that
  * has no equal new range with `region_del` (Reverse); the addition pass reports unchanged
  * ranges with `region_nop` (Forward) plus `log_start` (Forward) / `log_stop` (Reverse) for
- * mask bits gained / lost, and new ranges with `region_add` (Forward). Sections carry
- * `sectionView`, the address space's view before the commit.
+ * mask bits gained / lost, and new ranges with `region_add` (Forward). A deleted range's
+ * coalesced ranges go first (`coalesced_io_del`, Reverse), an added one's after it
+ * (`coalesced_io_add`, Forward), §6.7. Sections carry `sectionView`, the address space's
+ * view before the commit.
  */
 export function updateTopologyPass(
   calls: ListenerCalls,
@@ -28,7 +31,11 @@ export function updateTopologyPass(
     const fo = oldRanges[o];
     const fn = newRanges[n];
     if (fo !== undefined && (fn === undefined || fo.start < fn.start || (fo.start === fn.start && !equal(fo, fn)))) {
-      if (!adding) calls.reverse(listeners, "regionDel", sectionFromFlatRange(fo, sectionView));
+      if (!adding) {
+        const section = sectionFromFlatRange(fo, sectionView);
+        coalescedIo(calls, listeners, fo, section, false);
+        calls.reverse(listeners, "regionDel", section);
+      }
       o++;
     } else if (fo !== undefined && fn !== undefined && equal(fo, fn)) {
       if (adding) {
@@ -44,7 +51,11 @@ export function updateTopologyPass(
       o++;
       n++;
     } else {
-      if (adding) calls.forward(listeners, "regionAdd", sectionFromFlatRange(fn!, sectionView));
+      if (adding) {
+        const section = sectionFromFlatRange(fn!, sectionView);
+        calls.forward(listeners, "regionAdd", section);
+        coalescedIo(calls, listeners, fn!, section, true);
+      }
       n++;
     }
   }

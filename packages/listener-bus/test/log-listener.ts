@@ -20,5 +20,7 @@ export function logListener(log: string[], name: string, priority?: number): Mem
     logGlobalStart: () => put("log_global_start"),
     eventfdAdd: (s, m, d) => put(`eventfd_add ${h(s.offsetWithinAddressSpace)}${m ? `=${h(d)}` : ""}`),
     eventfdDel: (s, m, d) => put(`eventfd_del ${h(s.offsetWithinAddressSpace)}${m ? `=${h(d)}` : ""}`),
+    coalescedIoAdd: (s, addr, len) => put(`coalesced_add ${h(addr)}+${h(len)} in ${sec(s)}`),
+    coalescedIoDel: (s, addr, len) => put(`coalesced_del ${h(addr)}+${h(len)} in ${sec(s)}`),
   };
 }

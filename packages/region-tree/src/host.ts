@@ -1,3 +1,4 @@
+import type { CoalescedRange } from "./coalesced.js";
 import { lazyRamAllocator, type RamAllocator } from "./ram.js";
 import type { MemoryRegion } from "./region.js";
 
@@ -22,6 +23,14 @@ export interface RegionHost {
   topologyChanged(): void;
   /** QEMU's `ioeventfd_update_pending`. */
   ioeventfdsChanged(): void;
+  /**
+   * `memory_region_add_coalescing` / `_clear_coalescing` tell listeners at once, outside any
+   * transaction: `range` of `mr` was added (`coalesced_io_add` on every FlatRange of `mr`) or
+   * removed (`coalesced_io_del`). A host without listeners may leave it out.
+   */
+  coalescingChanged?(mr: MemoryRegion, range: CoalescedRange, added: boolean): void;
+  /** `qemu_flush_coalesced_mmio_buffer`: replay the writes the accelerator has held back. */
+  flushCoalescedMmio?(): void;
   readonly ramAllocator: RamAllocator;
   /** The target's byte order decides `native`-endian devices and ioeventfd data conversion. */
   readonly targetBigEndian: boolean;

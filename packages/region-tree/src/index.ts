@@ -1,3 +1,4 @@
+export { type CoalescedRange, coalescedIntersection } from "./coalesced.js";
 export { MemtopoError, RegionTreeError } from "./errors.js";
 export type { EventNotifier } from "./event-notifier.js";
 export { type RegionHost, StandaloneHost } from "./host.js";

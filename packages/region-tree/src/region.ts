@@ -1,3 +1,4 @@
+import type { CoalescedRange } from "./coalesced.js";
 import { RegionTreeError } from "./errors.js";
 import type { EventNotifier } from "./event-notifier.js";
 import type { RegionHost } from "./host.js";
@@ -113,6 +114,8 @@ export class MemoryRegion {
   #vgaLogCount = 0;
   #dirtyLogMask = 0;
   #ioeventfds: IoeventfdRecord[] = [];
+  #coalesced: CoalescedRange[] = [];
+  #flushCoalescedMmio = false;
   #mappedViaAlias = 0;
   readonly #aliasedBy = new Set<MemoryRegion>();
   readonly ops: MemoryRegionOps | null;
@@ -223,6 +226,14 @@ export class MemoryRegion {
     return this.#ioeventfds;
   }
   /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
+  /** Coalesced MMIO/PIO ranges, in the order they were added (QEMU's `mr->coalesced`). */
+  get coalesced(): readonly CoalescedRange[] {
+    return this.#coalesced;
+  }
+  /** Dispatch to this region flushes held-back coalesced writes first (QEMU's `flush_coalesced_mmio`). */
+  get flushCoalescedMmio(): boolean {
+    return this.#flushCoalescedMmio;
+  }
   get mappedViaAlias(): number {
     return this.#mappedViaAlias;
   }
@@ -455,6 +466,69 @@ export class MemoryRegion {
     } finally {
       this.host.commit();
     }
+  }
+
+  /**
+   * `memory_region_add_coalescing`: writes to region offsets [offset, offset + size) may be
+   * held back by the accelerator and replayed later. Listeners hear of it at once
+   * (`coalesced_io_add`, no transaction), and the region then flushes before dispatch.
+   */
+  addCoalescing(offset: bigint, size: bigint): void {
+    checkU64(offset, "coalesced offset");
+    checkSize(size);
+    if (size === 0n || offset + size > this.#size) {
+      fail(
+        "E_COALESCED_RANGE",
+        `coalesced range ${hex(offset)}+${hex(size)} must be non-empty and inside region ${label(this)} (size ${hex(this.#size)})`,
+      );
+    }
+    const range: CoalescedRange = Object.freeze({ offset, size });
+    this.#coalesced = [...this.#coalesced, range];
+    try {
+      this.host.coalescingChanged?.(this, range, true);
+    } finally {
+      this.#flushCoalescedMmio = true;
+    }
+  }
+
+  /** `memory_region_set_coalescing`: the whole region, replacing any ranges. */
+  setCoalescing(): void {
+    if (this.#size === 0n) fail("E_COALESCED_RANGE", `region ${label(this)} is empty`);
+    this.clearCoalescing();
+    this.addCoalescing(0n, this.#size);
+  }
+
+  /**
+   * `memory_region_clear_coalescing`: flushes held-back writes, stops flushing before
+   * dispatch, and removes the ranges head first, telling listeners (`coalesced_io_del`).
+   */
+  clearCoalescing(): void {
+    if (this.#coalesced.length === 0) return;
+    this.host.flushCoalescedMmio?.();
+    this.#flushCoalescedMmio = false;
+    const failures: unknown[] = [];
+    while (this.#coalesced.length > 0) {
+      const [range, ...rest] = this.#coalesced;
+      this.#coalesced = rest;
+      try {
+        this.host.coalescingChanged?.(this, range!, false);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /** `memory_region_set_flush_coalesced`. */
+  setFlushCoalesced(): void {
+    this.#flushCoalescedMmio = true;
+  }
+
+  /** `memory_region_clear_flush_coalesced`: it only sticks while the region has no coalesced ranges. */
+  clearFlushCoalesced(): void {
+    this.host.flushCoalescedMmio?.();
+    this.#flushCoalescedMmio = false;
+    if (this.#coalesced.length > 0) this.#flushCoalescedMmio = true;
   }
 
   #ioeventfdRecord(
