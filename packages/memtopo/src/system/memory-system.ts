@@ -67,7 +67,7 @@ export class MemorySystem implements RegionHost {
   readonly #spaces: AddressSpace[] = [];
   readonly #states = new Map<AddressSpace, AddressSpaceState>();
   readonly #views = new FlatViews(
-    (mr) => this.dirtyLogMask(mr),
+    (mr) => this.#dirtyLogMaskOf(mr),
     () => (this.globalDirtyTracking === 0 ? 0 : 1),
   );
   readonly #listeners = new ListenerRegistry<AddressSpace>();
@@ -147,17 +147,25 @@ export class MemorySystem implements RegionHost {
     else if (this.#ioeventfdPending) this.#commitIoeventfds();
   }
 
-  /** Where `mr` rendered before a change, so that the commit renders again only what can differ. */
+  /**
+   * Where `mr` rendered before a change, so that the commit renders again only what can differ.
+   * This and the two hooks below are what regions call inside their own transaction; called
+   * from anywhere else they would leave work pending that no commit is coming to do.
+   */
   topologyWillChange(mr: MemoryRegion): void {
+    this.#checkHookCall("topologyWillChange");
+    this.#checkOwnRegion(mr, "topologyWillChange");
     this.#views.willChange(mr);
   }
 
   topologyChanged(): void {
+    this.#checkHookCall("topologyChanged");
     this.#views.didChange();
     this.#topologyPending = true;
   }
 
   ioeventfdsChanged(): void {
+    this.#checkHookCall("ioeventfdsChanged");
     this.#ioeventfdPending = true;
   }
 
@@ -167,6 +175,13 @@ export class MemorySystem implements RegionHost {
    * CODE under TCG for anything with a RAM block.
    */
   dirtyLogMask(mr: MemoryRegion): number {
+    if (!(mr instanceof MemoryRegion)) {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `dirtyLogMask: not a MemoryRegion: ${String(mr)}`);
+    }
+    return this.#dirtyLogMaskOf(mr);
+  }
+
+  #dirtyLogMaskOf(mr: MemoryRegion): number {
     let mask = mr.dirtyLogMask;
     if (this.#dirty.tracking !== 0 && mr.ramBlock !== null && !mr.ramDevice) mask |= DIRTY_LOG_MIGRATION;
     if (this.accel === "tcg" && mr.ramBlock !== null) mask |= DIRTY_LOG_CODE;
@@ -304,6 +319,7 @@ export class MemorySystem implements RegionHost {
    */
   syncDirtyLog(mr?: MemoryRegion): void {
     this.#refuseWhileDelivering("sync dirty logs");
+    if (mr !== undefined) this.#checkOwnRegion(mr, "syncDirtyLog");
     this.#deliver("dirty-log sync", (calls) => {
       for (const listener of this.#listeners.global) {
         if (listener.logSync !== undefined) {
@@ -415,6 +431,21 @@ export class MemorySystem implements RegionHost {
         `cannot ${what} from a listener callback (during ${this.#delivering}); QEMU would re-enter its commit`,
       );
     }
+  }
+
+  #checkHookCall(hook: string): void {
+    this.#refuseWhileDelivering(`call ${hook}`);
+    if (this.#depth === 0) {
+      throw new MemorySystemError("E_NOT_IN_TRANSACTION", `${hook}() outside a transaction: call begin() first`);
+    }
+  }
+
+  #checkOwnRegion(mr: MemoryRegion, what: string): void {
+    if (!(mr instanceof MemoryRegion)) {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `${what}: not a MemoryRegion: ${String(mr)}`);
+    }
+    if (mr.host !== this)
+      throw new MemorySystemError("E_FOREIGN_REGION", `${what}: ${mr} belongs to another memory system`);
   }
 
   #stateOf(as: AddressSpace): AddressSpaceState {
