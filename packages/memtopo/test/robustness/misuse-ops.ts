@@ -203,6 +203,21 @@ const MISUSE: Record<string, Plan> = {
       "E_SUBREGION_PAST_END",
     ]);
   },
+  coalescedRange: (w, o) => {
+    const r = region(w, o.a);
+    const v = (list: readonly unknown[]) => list[o.b % list.length];
+    const calls: Call[] = [
+      {
+        kind: "coalesced-range",
+        run: () => r.addCoalescing(r.size, 1n + o.n),
+        expect: ["E_COALESCED_RANGE", "E_INVALID_ADDRESS"],
+      },
+      { kind: "coalesced-range", run: () => r.addCoalescing(o.n, 0n), expect: ["E_COALESCED_RANGE"] },
+      { kind: "bad-offset", run: () => r.addCoalescing(as(v(BAD_U64)), 1n), expect: ["E_INVALID_ADDRESS"] },
+      { kind: "bad-size", run: () => r.addCoalescing(0n, as(v(BAD_SIZE))), expect: ["E_INVALID_SIZE"] },
+    ];
+    return [calls[o.c % calls.length]!];
+  },
   notAlias: (w, o) => {
     const r = pick(
       w.regions.filter((x) => x.alias === null),

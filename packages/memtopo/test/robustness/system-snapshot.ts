@@ -57,6 +57,8 @@ export function systemSnapshot(scope: SnapshotScope): string {
         r.mappedViaAlias,
         r.subregions.map((s) => s.id).join(","),
         r.ioeventfds.map(fdText).join(","),
+        r.coalesced.map((c) => `${c.offset.toString(16)}+${c.size.toString(16)}`).join(","),
+        r.flushCoalescedMmio,
       ].join(" "),
     ),
     listenerState: scope.listenerState(),

@@ -108,6 +108,19 @@ export const VALID: Record<string, Plan> = {
     if (r === undefined || f === undefined) return null;
     return one("del-eventfd", () => r.delEventfd(f.start, Number(f.size), f.matchData, f.data, f.notifier));
   },
+  coalesce: (w, o) => {
+    const r = region(w, o.a);
+    if (r.size === 0n) return null;
+    const at = o.n % r.size;
+    const size = 1n + ((o.n * 7n) % (r.size - at));
+    const calls = [
+      () => r.addCoalescing(at, size),
+      () => r.setCoalescing(),
+      () => r.clearCoalescing(),
+      () => (o.flag ? r.setFlushCoalesced() : r.clearFlushCoalesced()),
+    ];
+    return one("coalescing", calls[o.c % calls.length]!);
+  },
   begin: (w) => one("begin", () => w.sys.begin()),
   commit: (w) => (w.sys.depth === 0 ? null : one("commit", () => w.sys.commit())),
   dirty: (w, o) => {
