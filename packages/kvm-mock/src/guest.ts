@@ -1,5 +1,6 @@
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from "@memtopo/kvm";
 import type { EventNotifier } from "@memtopo/region-tree";
+import type { CoalescedZones } from "./coalesced.js";
 import { MockKvmUsageError } from "./errors.js";
 import type { HostMemory } from "./host-memory.js";
 import type { IoeventfdTable } from "./ioeventfds.js";
@@ -9,17 +10,20 @@ import type { MemslotTable, SlotState } from "./memslots.js";
  * What became of a simulated guest write:
  * - `ram`: a writable slot took it (and marked its pages dirty if it logs);
  * - `ioeventfd`: the kernel matched an ioeventfd and signalled its notifier, no exit;
+ * - `coalesced`: a coalesced zone held the write back in the ring, no exit (drained later);
  * - `mmio-exit` / `pio-exit`: the vCPU exits to userspace (`readonly` slot or `unbacked` address for MMIO).
  */
 export type GuestWriteResult =
   | { readonly kind: "ram"; readonly slot: number }
   | { readonly kind: "ioeventfd"; readonly notifier: EventNotifier }
+  | { readonly kind: "coalesced" }
   | { readonly kind: "mmio-exit"; readonly reason: "readonly" | "unbacked" }
   | { readonly kind: "pio-exit" };
 
 export interface GuestContext {
   readonly slots: MemslotTable;
   readonly ioeventfds: IoeventfdTable;
+  readonly coalesced: CoalescedZones;
   readonly memory: HostMemory;
   readonly hostPageSize: number;
 }
@@ -89,12 +93,14 @@ export function guestWrite(
     }
     return { kind: "ram", slot: slot.slot };
   }
-  // Writes to read-only slots and to unbacked addresses are MMIO: the kernel's MMIO bus (its ioeventfds) first.
+  // Writes to read-only slots and to unbacked addresses are MMIO: the kernel's MMIO bus
+  // first (ioeventfds, then coalesced zones; the mock does not model the bus's device order).
   const hit = [1, 2, 4, 8].includes(bytes.length) ? ctx.ioeventfds.match("mmio", gpa, bytes.length, value) : undefined;
   if (hit !== undefined) {
     hit.notifier.signal();
     return { kind: "ioeventfd", notifier: hit.notifier };
   }
+  if (ctx.coalesced.tryHold(false, gpa, bytes)) return { kind: "coalesced" };
   return { kind: "mmio-exit", reason: slot === undefined ? "unbacked" : "readonly" };
 }
 
@@ -104,6 +110,9 @@ export function guestPioWrite(ctx: GuestContext, port: number, value: bigint, si
     hit.notifier.signal();
     return { kind: "ioeventfd", notifier: hit.notifier };
   }
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  if (ctx.coalesced.tryHold(true, BigInt(port), bytes)) return { kind: "coalesced" };
   return { kind: "pio-exit" };
 }
 

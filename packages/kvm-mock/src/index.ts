@@ -1,3 +1,4 @@
+export type { MockCoalescedZone } from "./coalesced.js";
 export { MockKvmUsageError } from "./errors.js";
 export type { GuestWriteResult } from "./guest.js";
 export { type IoeventfdBus, KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY, type MockIoeventfd } from "./ioeventfds.js";

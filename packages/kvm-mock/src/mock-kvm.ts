@@ -1,5 +1,12 @@
-import type { KvmBackend, KvmIoeventfd, KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import type {
+  KvmBackend,
+  KvmCoalescedMmioZone,
+  KvmCoalescedWrite,
+  KvmIoeventfd,
+  KvmUserspaceMemoryRegion,
+} from "@memtopo/kvm";
 import type { EventNotifier, RamAllocator, RamBacking } from "@memtopo/region-tree";
+import { CoalescedZones, type MockCoalescedZone } from "./coalesced.js";
 import { clearDirtyLog, getDirtyLog } from "./dirty-log.js";
 import { MockKvmUsageError } from "./errors.js";
 import { type GuestContext, type GuestWriteResult, guestPioWrite, guestRead, guestWrite, storeBytes } from "./guest.js";
@@ -24,6 +31,7 @@ export class MockKvm implements KvmBackend {
   readonly #options: ResolvedOptions;
   readonly #slots: MemslotTable;
   readonly #ioeventfds: IoeventfdTable;
+  readonly #coalesced: CoalescedZones;
   readonly #memory = new HostMemory();
   readonly #recorder = new CallRecorder();
   readonly #notifiers = new WeakSet<EventNotifier>();
@@ -34,6 +42,7 @@ export class MockKvm implements KvmBackend {
     this.hostPageSize = this.#options.hostPageSize;
     this.#slots = new MemslotTable(this.#options);
     this.#ioeventfds = new IoeventfdTable(this.#options, (n) => this.#notifiers.has(n));
+    this.#coalesced = new CoalescedZones(this.hostPageSize);
   }
 
   checkExtension(cap: number): number {
@@ -71,6 +80,23 @@ export class MockKvm implements KvmBackend {
   }
 
   /** A new eventfd stand-in that this VM accepts in {@link ioeventfd} (others fail with EBADF). */
+  registerCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    const z = readZone(zone);
+    this.#recorder.run("registerCoalescedMmio", [z], "KVM_REGISTER_COALESCED_MMIO", () => this.#coalesced.register(z));
+  }
+
+  unregisterCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    const z = readZone(zone);
+    this.#recorder.run("unregisterCoalescedMmio", [z], "KVM_UNREGISTER_COALESCED_MMIO", () =>
+      this.#coalesced.unregister(z),
+    );
+  }
+
+  /** The writes coalesced zones held back, oldest first; the ring is then empty (it is shared memory, not an ioctl). */
+  takeCoalescedWrites(): KvmCoalescedWrite[] {
+    return this.#coalesced.drain();
+  }
+
   createEventNotifier(): MockEventNotifier {
     const notifier = new MockEventNotifier(this.#nextNotifierId++);
     this.#notifiers.add(notifier);
@@ -150,6 +176,11 @@ export class MockKvm implements KvmBackend {
     return [...this.#ioeventfds.list()];
   }
 
+  /** Live coalesced zones in registration order. */
+  coalescedZones(): MockCoalescedZone[] {
+    return [...this.#coalesced.list()];
+  }
+
   /** Live slots as in a case's `kvm-slots.json`. */
   slotSnapshot(asNames?: readonly string[]): SlotSnapshot[] {
     return slotSnapshot(this.memslots(), asNames);
@@ -161,7 +192,13 @@ export class MockKvm implements KvmBackend {
   }
 
   #guest(): GuestContext {
-    return { slots: this.#slots, ioeventfds: this.#ioeventfds, memory: this.#memory, hostPageSize: this.hostPageSize };
+    return {
+      slots: this.#slots,
+      ioeventfds: this.#ioeventfds,
+      coalesced: this.#coalesced,
+      memory: this.#memory,
+      hostPageSize: this.hostPageSize,
+    };
   }
 }
 
@@ -189,4 +226,11 @@ function readIoeventfd(request: KvmIoeventfd): KvmIoeventfd {
     flags: u32(request.flags, "request.flags"),
     notifier,
   });
+}
+
+function readZone(zone: KvmCoalescedMmioZone): MockCoalescedZone {
+  if (typeof zone !== "object" || zone === null) throw new MockKvmUsageError("expected an object", "zone");
+  // The struct's `pio` is a u32 that the kernel refuses unless 0 or 1: a boolean cannot be anything else.
+  if (typeof zone.pio !== "boolean") throw new MockKvmUsageError("expected a boolean", "zone.pio");
+  return Object.freeze({ addr: u64(zone.addr, "zone.addr"), size: u32(zone.size, "zone.size"), pio: zone.pio });
 }

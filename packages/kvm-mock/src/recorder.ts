@@ -3,7 +3,14 @@ import { kernelError, MockKvmUsageError } from "./errors.js";
 import { integerIn } from "./validate.js";
 
 /** The KvmBackend methods the mock records. */
-export type KvmMethod = "checkExtension" | "setUserMemoryRegion" | "ioeventfd" | "getDirtyLog" | "clearDirtyLog";
+export type KvmMethod =
+  | "checkExtension"
+  | "setUserMemoryRegion"
+  | "ioeventfd"
+  | "getDirtyLog"
+  | "clearDirtyLog"
+  | "registerCoalescedMmio"
+  | "unregisterCoalescedMmio";
 
 const METHODS: readonly KvmMethod[] = [
   "checkExtension",
@@ -11,6 +18,8 @@ const METHODS: readonly KvmMethod[] = [
   "ioeventfd",
   "getDirtyLog",
   "clearDirtyLog",
+  "registerCoalescedMmio",
+  "unregisterCoalescedMmio",
 ];
 
 /** A call about to run, as fault predicates see it. */

@@ -1,5 +1,6 @@
 import type { MemoryListener } from "@memtopo/listener-bus";
-import { KVM_CAP, type KvmBackend } from "./backend.js";
+import { KVM_CAP, type KvmBackend, type KvmCoalescedWrite } from "./backend.js";
+import { coalescesMmio, KvmCoalescedPioListener } from "./coalesced.js";
 import { KvmIoListener } from "./io-listener.js";
 import { type DirtyLogMaskSource, KvmMemoryListener, type KvmMemoryListenerOptions } from "./memory-listener.js";
 
@@ -8,12 +9,27 @@ export interface KvmHostSystem<AS> extends DirtyLogMaskSource {
   registerListener(listener: MemoryListener, as: AS): void;
   /** The guest's byte order (memtopo's MemorySystem has it); little-endian when absent. */
   readonly targetBigEndian?: boolean;
+  /**
+   * Where `qemu_flush_coalesced_mmio_buffer` drains from: the system replays each held-back
+   * write into `memory` (MMIO) or `io` (PIO) when it flushes (every transaction begin, and
+   * before dispatch to a region that asks for it).
+   */
+  setCoalescedMmioSource?(source: CoalescedMmioSource<AS> | null): void;
+}
+
+/** The kernel's coalesced ring as a memory system drains it. */
+export interface CoalescedMmioSource<AS> {
+  take(): readonly KvmCoalescedWrite[];
+  readonly memory: AS;
+  readonly io: AS | null;
 }
 
 export interface KvmAttachment<AS> {
   readonly memory: KvmMemoryListener;
   readonly smram: KvmMemoryListener | null;
   readonly io: KvmIoListener | null;
+  /** On the `I/O` space whenever one is given, as QEMU registers it. */
+  readonly coalescedPio: KvmCoalescedPioListener | null;
   /** QEMU's `kvm_accel_has_memory` for the ` KVM` suffix of `info mtree -f`. */
   hasMemory(as: AS, start: bigint, size: bigint): boolean;
 }
@@ -21,8 +37,10 @@ export interface KvmAttachment<AS> {
 /**
  * Registers the listeners QEMU's `kvm_init` registers, in its order: the memory listener
  * on `memory` (KVM address space 0, with MMIO ioeventfds when the kernel has them), the
- * PIO ioeventfd listener on `io` (likewise), and, given an SMRAM space and a kernel with
- * two address spaces, a memory listener on it as KVM address space 1.
+ * PIO ioeventfd listener on `io` (likewise), the coalesced-PIO listener on `io`, and, given
+ * an SMRAM space and a kernel with two address spaces, a memory listener on it as KVM
+ * address space 1. When the kernel coalesces MMIO and the backend can drain its ring, the
+ * system is told where to flush from.
  */
 export function attachKvm<AS>(
   system: KvmHostSystem<AS>,
@@ -39,6 +57,15 @@ export function attachKvm<AS>(
     io = new KvmIoListener(backend, { targetBigEndian });
     system.registerListener(io, spaces.io);
   }
+  let coalescedPio: KvmCoalescedPioListener | null = null;
+  if (spaces.io !== undefined) {
+    coalescedPio = new KvmCoalescedPioListener(backend);
+    system.registerListener(coalescedPio, spaces.io);
+  }
+  const take = backend.takeCoalescedWrites;
+  if (take !== undefined && coalescesMmio(backend)) {
+    system.setCoalescedMmioSource?.({ take: () => take.call(backend), memory: spaces.memory, io: spaces.io ?? null });
+  }
   let smram: KvmMemoryListener | null = null;
   if (spaces.smram !== undefined && backend.checkExtension(KVM_CAP.MULTI_ADDRESS_SPACE) >= 2) {
     smram = new KvmMemoryListener(backend, system, { ...options, asId: 1, name: "kvm-smram" });
@@ -48,6 +75,7 @@ export function attachKvm<AS>(
     memory,
     smram,
     io,
+    coalescedPio,
     hasMemory(as, start, size) {
       if (as === spaces.memory) return memory.hasMemory(start, size);
       if (smram !== null && as === spaces.smram) return smram.hasMemory(start, size);

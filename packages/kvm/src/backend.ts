@@ -22,6 +22,26 @@ export interface KvmBackend {
   getDirtyLog(slot: number): Uint8Array;
   /** KVM_CLEAR_DIRTY_LOG (manual dirty-log protect): re-protect the given pages of a slot. */
   clearDirtyLog?(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
+  /** KVM_REGISTER_COALESCED_MMIO: guest writes inside the zone go to the ring instead of exiting. */
+  registerCoalescedMmio?(zone: KvmCoalescedMmioZone): void;
+  /** KVM_UNREGISTER_COALESCED_MMIO: removes every zone of that bus that holds all of `zone`. */
+  unregisterCoalescedMmio?(zone: KvmCoalescedMmioZone): void;
+  /** Drains the coalesced ring: the held-back writes, oldest first. */
+  takeCoalescedWrites?(): KvmCoalescedWrite[];
+}
+
+/** `struct kvm_coalesced_mmio_zone`: `size` is 32 bits; `pio` marks a port I/O zone. */
+export interface KvmCoalescedMmioZone {
+  readonly addr: bigint;
+  readonly size: number;
+  readonly pio: boolean;
+}
+
+/** `struct kvm_coalesced_mmio`: one write the kernel held back in the ring. */
+export interface KvmCoalescedWrite {
+  readonly physAddr: bigint;
+  readonly data: Uint8Array;
+  readonly pio: boolean;
 }
 
 /** `struct kvm_userspace_memory_region`. `slot` carries the KVM address space id in bits 16 and up. */

@@ -1,5 +1,12 @@
-export { attachKvm, attachKvmByName, type KvmAttachment, type KvmHostSystem } from "./attach.js";
+export {
+  attachKvm,
+  attachKvmByName,
+  type CoalescedMmioSource,
+  type KvmAttachment,
+  type KvmHostSystem,
+} from "./attach.js";
 export * from "./backend.js";
+export { KvmCoalescedPioListener } from "./coalesced.js";
 export * from "./errors.js";
 export { KvmIoListener } from "./io-listener.js";
 export {

@@ -7,6 +7,7 @@ import {
   type KvmBackend,
   type KvmUserspaceMemoryRegion,
 } from "./backend.js";
+import { coalescedZoneCall, coalescesMmio } from "./coalesced.js";
 import { DirtyPages, type HarvestedSlot } from "./dirty-pages.js";
 import { KvmError } from "./errors.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
@@ -104,6 +105,7 @@ export class KvmMemoryListener implements MemoryListener {
   readonly #flagsPending = new Map<MutableSlot, number>();
   readonly #eventfds: IoeventfdSync;
   readonly #targetBigEndian: boolean;
+  readonly #coalescedMmio: boolean;
 
   constructor(backend: KvmBackend, system: DirtyLogMaskSource, options: KvmMemoryListenerOptions = {}) {
     const asId = options.asId ?? 0;
@@ -139,6 +141,7 @@ export class KvmMemoryListener implements MemoryListener {
     this.#dirty = new DirtyPages(backend, this.#page);
     this.#eventfds = new IoeventfdSync(backend);
     this.#targetBigEndian = options.targetBigEndian === true;
+    this.#coalescedMmio = coalescesMmio(backend);
     if (options.ioeventfds !== true) {
       // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_memory_listener_register).
       this.eventfdAdd = undefined;
@@ -265,6 +268,16 @@ export class KvmMemoryListener implements MemoryListener {
       }),
       assign,
     );
+  }
+
+  /** `kvm_coalesce_mmio_region`: an MMIO zone, when the kernel coalesces (return value ignored). */
+  coalescedIoAdd(_section: MemoryRegionSection, addr: bigint, len: bigint): void {
+    if (this.#coalescedMmio) coalescedZoneCall(this.#backend, true, addr, len, false);
+  }
+
+  /** `kvm_uncoalesce_mmio_region`. */
+  coalescedIoDel(_section: MemoryRegionSection, addr: bigint, len: bigint): void {
+    if (this.#coalescedMmio) coalescedZoneCall(this.#backend, false, addr, len, false);
   }
 
   /** `kvm_mem_flags`: from the region, not the section. */

@@ -1,6 +1,13 @@
 import type { MemoryRegionSection } from "@memtopo/listener-bus";
 import type { MemoryRegion } from "@memtopo/region-tree";
-import { KVM_CAP, type KvmBackend, KvmError, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "../src/index.js";
+import {
+  KVM_CAP,
+  type KvmBackend,
+  type KvmCoalescedMmioZone,
+  KvmError,
+  type KvmIoeventfd,
+  type KvmUserspaceMemoryRegion,
+} from "../src/index.js";
 
 /**
  * A backend that records calls and answers capabilities; the kernel's own rules are
@@ -17,6 +24,8 @@ export class RecordingBackend implements KvmBackend {
     [KVM_CAP.IOEVENTFD, 1],
   ]);
   dirty = new Uint8Array(8);
+  /** Coalescing calls as `+mmio addr+size` / `-pio addr+size`. */
+  readonly zones: string[] = [];
   /** Calls still to refuse, per method: each refused call throws EIO and is not recorded. */
   readonly refuse = { setUserMemoryRegion: 0, ioeventfd: 0 };
 
@@ -30,6 +39,12 @@ export class RecordingBackend implements KvmBackend {
   ioeventfd(request: KvmIoeventfd): void {
     this.#maybeRefuse("ioeventfd");
     this.ioeventfds.push(request);
+  }
+  registerCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    this.zones.push(`+${zone.pio ? "pio" : "mmio"} ${zone.addr.toString(16)}+${zone.size.toString(16)}`);
+  }
+  unregisterCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    this.zones.push(`-${zone.pio ? "pio" : "mmio"} ${zone.addr.toString(16)}+${zone.size.toString(16)}`);
   }
   #maybeRefuse(method: keyof RecordingBackend["refuse"]): void {
     if (this.refuse[method] === 0) return;
