@@ -1,6 +1,6 @@
-import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { MemoryRegion } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { MemorySystem } from "../../src/index.js";
+import { loadMachine } from "../../src/index.js";
 import { recorder } from "../system/recorder.js";
 
 // Found by system-misuse.property.test.ts: the RegionHost hooks are public methods of a
@@ -8,16 +8,28 @@ import { recorder } from "../system/recorder.js";
 // at depth 0 (or, with a foreign region, recorded windows in the view table) without any
 // error. Regions always call them between begin() and commit(); anything else is refused.
 
+const SMALL = {
+  format: "memtopo-machine/1",
+  name: "small",
+  addressSpaces: [{ name: "memory", root: "system" }],
+  regions: [
+    {
+      id: "system",
+      name: "system",
+      kind: "container",
+      size: "0x10000000000000000",
+      subregions: [{ id: "ram", name: "ram", kind: "ram", size: "0x1000" }],
+    },
+  ],
+};
+
 function machine() {
-  const sys = new MemorySystem();
-  const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
-  const ram = new MemoryRegion(sys, { kind: "ram", name: "ram", size: 0x1000n });
-  system.addSubregion(0n, ram);
-  const memory = sys.createAddressSpace("memory", system);
+  const m = loadMachine(SMALL);
+  const sys = m.host;
   const log: string[] = [];
-  sys.registerListener(recorder(log, "l"), memory);
+  sys.registerListener(recorder(log, "l"), m.addressSpaces[0]!);
   log.length = 0;
-  return { sys, system, ram, memory, log };
+  return { sys, system: m.regions.get("system")!, ram: m.regions.get("ram")!, memory: m.addressSpaces[0]!, log };
 }
 
 describe("the region hooks of a MemorySystem (issue 8: typed refusals that change nothing)", () => {
