@@ -19,6 +19,8 @@ export { printMtree, type TreeOptions } from "./mtree/tree.js";
 export {
   type Accel,
   AddressSpace,
+  type CoalescedMmioSource,
+  type CoalescedWrite,
   DeviceOpsError,
   type DiffableMachine,
   type DiffEvent,

@@ -77,6 +77,8 @@ export function flatviewAccess(
       else data.set(bytes.subarray(x, x + n), pos);
       l = BigInt(n);
     } else {
+      // prepare_mmio_access: held-back coalesced writes reach the device before this access.
+      if (t.mr?.flushCoalescedMmio) env.flushCoalescedMmio();
       const ops = opsOf(t.mr);
       const size = memoryAccessSize(ops, l, t.xlat);
       l = BigInt(size);

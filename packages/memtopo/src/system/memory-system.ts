@@ -6,6 +6,7 @@ import {
   type ListenerFailure,
   ListenerRegistry,
   type MemoryListener,
+  notifyCoalescedRange,
   replayRegister,
   replayUnregister,
   sectionFromFlatRange,
@@ -13,6 +14,7 @@ import {
   updateTopologyPass,
 } from "@memtopo/listener-bus";
 import {
+  type CoalescedRange,
   DIRTY_LOG_CODE,
   DIRTY_LOG_MIGRATION,
   type IoeventfdRecord,
@@ -22,6 +24,7 @@ import {
   type RegionHost,
 } from "@memtopo/region-tree";
 import { AddressSpace, type AddressSpaceState } from "./address-space.js";
+import { CoalescedMmioFlush, type CoalescedMmioSource } from "./coalesced-flush.js";
 import { GLOBAL_DIRTY_MIGRATION, GlobalDirtyLog } from "./dirty-log.js";
 import { MemorySystemError } from "./errors.js";
 import { FlatViews } from "./flat-views.js";
@@ -73,6 +76,7 @@ export class MemorySystem implements RegionHost {
   readonly #listeners = new ListenerRegistry<AddressSpace>();
   readonly #dirty: GlobalDirtyLog;
   readonly #env: AccessEnv;
+  readonly #coalesced = new CoalescedMmioFlush();
 
   constructor(options: MemorySystemOptions = {}) {
     const accel = options.accel ?? "none";
@@ -89,7 +93,11 @@ export class MemorySystem implements RegionHost {
       },
       options.vmRunning ?? true,
     );
-    this.#env = { targetBigEndian: this.targetBigEndian, userspaceIoeventfds: accel !== "kvm" };
+    this.#env = {
+      targetBigEndian: this.targetBigEndian,
+      userspaceIoeventfds: accel !== "kvm",
+      flushCoalescedMmio: () => this.#coalesced.flush(),
+    };
   }
 
   /** Address spaces in creation order. */
@@ -127,9 +135,10 @@ export class MemorySystem implements RegionHost {
     return this.#listeners.of(as);
   }
 
-  /** `memory_region_transaction_begin`. */
+  /** `memory_region_transaction_begin`: held-back coalesced writes are flushed first. */
   begin(): void {
     this.#refuseWhileDelivering("begin a transaction");
+    this.#coalesced.flush();
     this.#depth++;
   }
 
@@ -167,6 +176,34 @@ export class MemorySystem implements RegionHost {
   ioeventfdsChanged(): void {
     this.#checkHookCall("ioeventfdsChanged");
     this.#ioeventfdPending = true;
+  }
+
+  /**
+   * `memory_region_update_coalesced_range`: a coalesced range of `mr` was just added or
+   * removed; for every space in creation order, each FlatRange of `mr` in its current view
+   * tells the space's listeners the part it shows, at once (no transaction).
+   */
+  coalescingChanged(mr: MemoryRegion, range: CoalescedRange, added: boolean): void {
+    this.#checkOwnRegion(mr, "coalescingChanged");
+    this.#deliver(added ? "coalesced range add" : "coalesced range clear", (calls) => {
+      for (const as of this.#spaces) {
+        notifyCoalescedRange(calls, this.#listeners.of(as), this.#states.get(as)!.currentMap, mr, range, added);
+      }
+    });
+  }
+
+  /** `qemu_flush_coalesced_mmio_buffer`: replay what the accelerator held back (see {@link setCoalescedMmioSource}). */
+  flushCoalescedMmio(): void {
+    this.#coalesced.flush();
+  }
+
+  /**
+   * Where held-back coalesced writes come from (KVM's ring; `attachKvm` sets it) and which
+   * spaces they replay into; null stops flushing. They are flushed at every transaction
+   * begin, before dispatch to a region with `flushCoalescedMmio`, and when asked.
+   */
+  setCoalescedMmioSource(source: CoalescedMmioSource | null): void {
+    this.#coalesced.setSource(source, (as) => as instanceof AddressSpace && this.#states.has(as));
   }
 
   /**
@@ -404,11 +441,13 @@ export class MemorySystem implements RegionHost {
 
   #deliver(during: string, work: (calls: ListenerCalls) => void): void {
     const calls = new ListenerCalls();
+    // Coalescing notifies at once, so it may run inside another delivery (as in QEMU).
+    const outer = this.#delivering;
     this.#delivering = during;
     try {
       work(calls);
     } finally {
-      this.#delivering = null;
+      this.#delivering = outer;
     }
     calls.throwIfFailed(during);
   }

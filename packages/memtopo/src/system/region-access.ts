@@ -16,6 +16,8 @@ export interface AccessEnv {
   readonly targetBigEndian: boolean;
   /** True when no kernel matches ioeventfds (anything but KVM): writes check them in userspace. */
   readonly userspaceIoeventfds: boolean;
+  /** `qemu_flush_coalesced_mmio_buffer`, for regions that ask for it before dispatch. */
+  readonly flushCoalescedMmio: () => void;
 }
 
 const U64 = (1n << 64n) - 1n;
