@@ -50,7 +50,10 @@ function replica(machine: KvmMachine) {
   return { ranges, view };
 }
 
-const KERNEL_CALL = (call: { method: string }) => call.method !== "checkExtension";
+// Coalesced-zone calls are left out: QEMU ignores their result (a refused zone only means
+// those writes exit as usual), so a fault there is neither reported nor recovered.
+const KERNEL_CALL = (call: { method: string }) =>
+  call.method !== "checkExtension" && !call.method.endsWith("CoalescedMmio");
 
 describe("issue 8: a backend fault at every call position of a commit", () => {
   it("is reported typed, leaves the slot table equal to the kernel's, and the next commit recovers", () => {

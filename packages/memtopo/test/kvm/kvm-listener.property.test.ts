@@ -8,8 +8,10 @@ import { MemorySystem } from "../../src/index.js";
 import {
   apply,
   build,
+  expectedCoalescedZones,
   expectedIoeventfds,
   expectedSlots,
+  kernelCoalescedZones,
   kernelIoeventfds,
   mutationArb,
   PAGE,
@@ -24,6 +26,7 @@ import {
 describe("KVM memory listener against the mock kernel (issue 4)", () => {
   it("random maps and mutations: no call is rejected and the live slots equal the oracle's", () => {
     let checks = 0;
+    let withZones = 0;
     fc.assert(
       fc.property(
         fc.array(stepArb, { minLength: 1, maxLength: 20 }),
@@ -42,6 +45,9 @@ describe("KVM memory listener against the mock kernel (issue 4)", () => {
             }
             expect(kernel.slotSnapshot()).toEqual(expectedSlots(sys, memory));
             expect(kernelIoeventfds(machine)).toEqual(expectedIoeventfds(machine));
+            const zones = expectedCoalescedZones(machine);
+            expect(kernelCoalescedZones(machine)).toEqual(zones);
+            if (zones.length > 0) withZones++;
             checks++;
           }
           expect(kernel.calls.filter((c) => c.errno !== undefined)).toEqual([]);
@@ -50,6 +56,8 @@ describe("KVM memory listener against the mock kernel (issue 4)", () => {
       { numRuns: 300 },
     );
     expect(checks).toBeGreaterThan(1000);
+    // Coalesced zones must take part, or the check above proves nothing about them.
+    expect(withZones).toBeGreaterThan(100);
   });
 
   it("§8.3 quirk: a region's READONLY changing under a read-only alias leaves the range equal, so the slot keeps its flags", () => {

@@ -1,6 +1,6 @@
 import { attachKvm } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
-import { type EventNotifier, MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
+import { coalescedIntersection, type EventNotifier, MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
 import fc from "fast-check";
 import { type AddressSpace, MemorySystem } from "../../src/index.js";
 
@@ -21,7 +21,7 @@ export const stepArb = fc.record({
 });
 
 export const mutationArb = fc.record({
-  op: fc.constantFrom("toggle", "move", "readonly", "romd", "log", "unlog", "dirty", "undirty", "eventfd"),
+  op: fc.constantFrom("toggle", "move", "readonly", "romd", "log", "unlog", "dirty", "undirty", "eventfd", "coalesce"),
   a: fc.nat(),
   b: fc.nat(),
   at: fc.integer({ min: 0, max: 64 }),
@@ -78,6 +78,16 @@ export function build(steps: Step[]) {
 
 export type KvmMachine = ReturnType<typeof build>;
 
+/** Makes part of an I/O region coalesced from `offset` on (at most 0x800 bytes), or clears its ranges. */
+function toggleCoalescing(mr: MemoryRegion, offset: bigint): void {
+  if (mr.coalesced.length > 0) {
+    mr.clearCoalescing();
+  } else if (offset < mr.size) {
+    const left = mr.size - offset;
+    mr.addCoalescing(offset, left < 0x800n ? left : 0x800n);
+  }
+}
+
 /** Adds an ioeventfd to an I/O region (data `data`), or removes the one it has. */
 function toggleEventfd(machine: KvmMachine, mr: MemoryRegion, data: bigint): void {
   let notifier = machine.notifiers.get(mr);
@@ -100,6 +110,10 @@ export function apply(machine: KvmMachine, m: Mutation): void {
   const { sys, all } = machine;
   if (m.op === "eventfd" && m.b % 2 === 1) {
     toggleEventfd(machine, machine.ports, BigInt(m.at));
+    return;
+  }
+  if (m.op === "coalesce" && m.b % 2 === 1) {
+    toggleCoalescing(machine.ports, BigInt(m.at % 16));
     return;
   }
   if (all.length < 2) return;
@@ -134,6 +148,9 @@ export function apply(machine: KvmMachine, m: Mutation): void {
       return;
     case "eventfd":
       if (x.kind === "io") toggleEventfd(machine, x, BigInt(m.at));
+      return;
+    case "coalesce":
+      if (x.kind === "io") toggleCoalescing(x, BigInt(m.at) * 0x100n);
       return;
   }
 }
@@ -194,4 +211,29 @@ export function slotTables(machine: KvmMachine) {
     .map((s) => ({ slot: s.id, gpa: s.guestPhysAddr, size: s.memorySize, flags: s.flags }))
     .sort((a, b) => a.slot - b.slot);
   return { table, live };
+}
+
+/** The coalesced zones §8.7 says the kernel holds: each FlatRange's part of its region's ranges, MMIO and PIO. */
+export function expectedCoalescedZones(machine: KvmMachine) {
+  const zones: { addr: bigint; size: number; pio: boolean }[] = [];
+  for (const [as, pio] of [
+    [machine.memory, false],
+    [machine.io, true],
+  ] as const) {
+    for (const r of as.currentMap.ranges) {
+      for (const cr of r.mr.coalesced) {
+        const part = coalescedIntersection(cr, r.start, r.size, r.offsetInRegion);
+        if (part !== null) zones.push({ addr: part.addr, size: Number(part.len), pio });
+      }
+    }
+  }
+  return sortZones(zones);
+}
+
+export function kernelCoalescedZones(machine: KvmMachine) {
+  return sortZones(machine.kernel.coalescedZones());
+}
+
+function sortZones<T extends { addr: bigint; pio: boolean }>(zones: T[]): T[] {
+  return zones.sort((a, b) => (a.pio !== b.pio ? (a.pio ? 1 : -1) : a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
 }
