@@ -55,6 +55,7 @@ export function systemSnapshot(scope: SnapshotScope): string {
         r.aliasOffset.toString(16),
         r.dirtyLogMask,
         r.mappedViaAlias,
+        [...r.aliasedBy].map((a) => a.id).join(","),
         r.subregions.map((s) => s.id).join(","),
         r.ioeventfds.map(fdText).join(","),
         r.coalesced.map((c) => `${c.offset.toString(16)}+${c.size.toString(16)}`).join(","),
