@@ -8,6 +8,7 @@ function mockFactory(name: string, options: MockKvmOptions = {}): KvmBackendFact
   return {
     name,
     hasGuest: true,
+    hasCoalescedMmio: true,
     async create() {
       const kvm = new MockKvm(options);
       return {

@@ -1,3 +1,4 @@
+import { coalescedCases } from "./coalesced-cases.js";
 import { dirtyLogCases } from "./dirty-log-cases.js";
 import { ioeventfdCases } from "./ioeventfd-cases.js";
 import { memslotCases } from "./memslot-cases.js";
@@ -5,7 +6,7 @@ import type { ConformanceTestApi, KvmBackendFactory } from "./types.js";
 
 /**
  * Registers the KvmBackend conformance suite: the rules a real /dev/kvm enforces for
- * memslots, dirty logs and ioeventfds, with the kernel's errno, so that the mock and a
+ * memslots, dirty logs, ioeventfds and coalesced zones, with the kernel's errno, so that the mock and a
  * native backend are held to the same behaviour. Expectations that depend on a capability
  * (read-only memory, any-length ioeventfds, address spaces, the slot limit) follow what the
  * backend reports through `checkExtension`.
@@ -29,5 +30,6 @@ export function describeKvmBackendConformance(api: ConformanceTestApi, factory: 
     api.describe("KVM_SET_USER_MEMORY_REGION", () => memslotCases(api, factory));
     api.describe("KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG", () => dirtyLogCases(api, factory));
     api.describe("KVM_IOEVENTFD", () => ioeventfdCases(api, factory));
+    api.describe("KVM_(UN)REGISTER_COALESCED_MMIO", () => coalescedCases(api, factory));
   });
 }

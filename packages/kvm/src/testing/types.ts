@@ -77,5 +77,10 @@ export interface KvmBackendFactory {
    * registers its guest-store cases only then (tests are registered before any VM exists).
    */
   readonly hasGuest?: boolean;
+  /**
+   * True when the backend implements `registerCoalescedMmio`, `unregisterCoalescedMmio` and
+   * `takeCoalescedWrites`: the suite then registers its coalesced-zone cases.
+   */
+  readonly hasCoalescedMmio?: boolean;
   create(): Promise<KvmConformanceEnv>;
 }
