@@ -185,6 +185,13 @@ export class MemorySystem implements RegionHost {
    */
   coalescingChanged(mr: MemoryRegion, range: CoalescedRange, added: boolean): void {
     this.#checkOwnRegion(mr, "coalescingChanged");
+    // Called by the region itself after the change: an added range is in its list, a removed one is not.
+    if (mr.coalesced.includes(range) !== added) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `coalescingChanged: ${mr} ${added ? "does not have" : "still has"} that coalesced range`,
+      );
+    }
     this.#deliver(added ? "coalesced range add" : "coalesced range clear", (calls) => {
       for (const as of this.#spaces) {
         notifyCoalescedRange(calls, this.#listeners.of(as), this.#states.get(as)!.currentMap, mr, range, added);

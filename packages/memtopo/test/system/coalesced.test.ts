@@ -131,3 +131,22 @@ describe("memory-model §7.6 and §8.7: coalesced ranges end to end on the mock 
     expect(m.log).toHaveLength(1);
   });
 });
+
+describe("coalescingChanged is the regions' hook, not a way to fake ranges", () => {
+  it("a range the region does not have (or still has) is refused and nobody hears of it", () => {
+    const m = rtcMachine();
+    const seen: string[] = [];
+    m.sys.registerListener(
+      { coalescedIoAdd: () => void seen.push("add"), coalescedIoDel: () => void seen.push("del") },
+      m.pio,
+    );
+    expect(() => m.sys.coalescingChanged(m.index, { offset: 0n, size: 1n }, true)).toThrow(
+      expect.objectContaining({ code: "E_INVALID_ARGUMENT" }),
+    );
+    expect(() => m.sys.coalescingChanged(m.index, m.index.coalesced[0]!, false)).toThrow(
+      expect.objectContaining({ code: "E_INVALID_ARGUMENT" }),
+    );
+    expect(seen).toEqual([]);
+    expect(m.kernel.coalescedZones()).toEqual([{ addr: 0x70n, size: 1, pio: true }]);
+  });
+});
