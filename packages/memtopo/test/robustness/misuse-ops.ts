@@ -295,6 +295,18 @@ const MISUSE: Record<string, Plan> = {
     const flags = off & ((o.c % 7) + 1) || off;
     return one("dirty-log-not-started", () => w.sys.stopDirtyLog(flags), ["E_DIRTY_LOG_NOT_STARTED"]);
   },
+  fakeCoalesced: (w, o) => {
+    // The hook tells listeners about a range the region just gained or lost: not a way to invent one.
+    const r = region(w, o.a);
+    const range = pick(r.coalesced, o.b);
+    const fake = { offset: 0n, size: 1n + o.n };
+    if (range !== undefined && !o.flag) {
+      return one("fake-coalesced", () => w.sys.coalescingChanged(r, range, false), ["E_INVALID_ARGUMENT"]);
+    }
+    return one("fake-coalesced", () => w.sys.coalescingChanged(o.flag ? w.other.region : r, fake, true), [
+      o.flag ? "E_FOREIGN_REGION" : "E_INVALID_ARGUMENT",
+    ]);
+  },
   hostHook: (w, o) => {
     if (w.sys.depth > 0) {
       return one("host-hook-region", () => w.sys.topologyWillChange(o.flag ? w.other.region : as(o.c)), [
