@@ -4,6 +4,27 @@ import type { ListenedAddressSpace, MemoryListener } from "./types.js";
 /** Misuse of listener registration; the registry is unchanged when it is thrown. */
 export class ListenerRegistryError extends MemtopoError {}
 
+/** Every callback a listener may define (all but `name` and `priority`). */
+const CALLBACKS = [
+  "begin",
+  "commit",
+  "regionAdd",
+  "regionDel",
+  "regionNop",
+  "logStart",
+  "logStop",
+  "logSync",
+  "logSyncGlobal",
+  "logClear",
+  "logGlobalStart",
+  "logGlobalStop",
+  "logGlobalAfterSync",
+  "eventfdAdd",
+  "eventfdDel",
+  "coalescedIoAdd",
+  "coalescedIoDel",
+] as const satisfies readonly Exclude<keyof MemoryListener, "name" | "priority">[];
+
 /**
  * QEMU's two listener queues: the global one (`memory_listeners`) and one per address
  * space. Both keep ascending priority with ties in registration order, which is what
@@ -50,6 +71,15 @@ export class ListenerRegistry<AS extends ListenedAddressSpace = ListenedAddressS
         "E_INVALID_LISTENER",
         `listener ${listenerLabel(listener)}: priority must be an unsigned 32-bit integer, got ${String(priority)}`,
       );
+    }
+    for (const callback of CALLBACKS) {
+      const fn = listener[callback];
+      if (fn !== undefined && typeof fn !== "function") {
+        throw new ListenerRegistryError(
+          "E_INVALID_LISTENER",
+          `listener ${listenerLabel(listener)}: ${callback} must be a function or absent, got ${typeof fn}`,
+        );
+      }
     }
     if (listener.logSync !== undefined && listener.logSyncGlobal !== undefined) {
       throw new ListenerRegistryError(

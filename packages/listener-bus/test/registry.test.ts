@@ -57,6 +57,12 @@ describe("memory-model §6.2 registration order", () => {
     expect(() => reg.add(l("n", 1.5), as1)).toThrow(expect.objectContaining({ code: "E_INVALID_LISTENER" }));
     const both: MemoryListener = { logSync: () => {}, logSyncGlobal: () => {} };
     expect(() => reg.add(both, as1)).toThrow(expect.objectContaining({ code: "E_INVALID_LISTENER" }));
+    for (const callback of ["regionAdd", "coalescedIoDel", "commit"]) {
+      const bad = { [callback]: 5 } as unknown as MemoryListener;
+      expect(() => reg.add(bad, as1)).toThrow(
+        expect.objectContaining({ code: "E_INVALID_LISTENER", message: expect.stringContaining(callback) }),
+      );
+    }
     expect(() => reg.remove(l("x"))).toThrow(expect.objectContaining({ code: "E_LISTENER_NOT_REGISTERED" }));
     expect(names(reg.global)).toEqual(["a"]);
   });

@@ -35,6 +35,7 @@ const BAD_LISTENERS: readonly unknown[] = [
   { name: "huge", priority: 2 ** 32 },
   { name: "frac", priority: 1.5 },
   { name: "both", logSync() {}, logSyncGlobal() {} },
+  { name: "not-a-function", regionAdd: 5 },
 ];
 
 /** Casts a hostile value to the parameter type a public entry declares: the point is to pass it anyway. */
