@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type CoalescedRange, coalescedIntersection, MemoryRegion, type RegionHost, StandaloneHost } from "../src/index.js";
+import {
+  type CoalescedRange,
+  coalescedIntersection,
+  MemoryRegion,
+  type RegionHost,
+  StandaloneHost,
+} from "../src/index.js";
 
 /** A host that records what coalescing tells it. */
 class RecordingHost extends StandaloneHost implements RegionHost {
