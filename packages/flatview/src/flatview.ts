@@ -1,17 +1,6 @@
 import type { MemoryRegion } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
-import { RangeIndex } from "./range-index.js";
-
-/**
- * Scratch words for reading a bigint address as two 32-bit halves: a typed-array store
- * costs a fraction of `Number(bigint)`. Holds nothing between calls.
- */
-const ADDRESS = new BigUint64Array(1);
-const HALVES = new Uint32Array(ADDRESS.buffer);
-const HIGH = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
-const LOW = 1 - HIGH;
-/** The high half of 2^53: an address whose high half is below it is an exact double. */
-const EXACT_HIGH = 0x20_0000;
+import { EXACT_LIMIT, RangeIndex, toDouble } from "./range-index.js";
 
 /**
  * A rendered address space: sorted, non-overlapping, merged FlatRanges. Immutable;
@@ -40,10 +29,8 @@ export class FlatView {
   lookup(addr: bigint): FlatRange | undefined {
     const index = this.#index ?? this.#buildIndex();
     if (BigInt.asUintN(64, addr) !== addr) return undefined;
-    ADDRESS[0] = addr;
-    const high = HALVES[HIGH]!;
-    if (high >= EXACT_HIGH) return this.#lookupAbove53(addr);
-    const a = high * 0x1_0000_0000 + HALVES[LOW]!;
+    const a = toDouble(addr);
+    if (a >= EXACT_LIMIT) return this.#lookupAbove53(addr);
     const mru = this.#mru;
     if (a >= index.starts[mru]! && a < index.ends[mru]!) return this.ranges[mru];
     if (a >= index.span) return undefined;

@@ -1,19 +1,34 @@
 import type { FlatRange } from "./flat-range.js";
+import { buildRangeTables } from "./range-tables.js";
 
 /** Below 2^53 every address and every range edge is an exact double, so lookups there compare numbers. */
 export const EXACT_LIMIT = 2 ** 53;
-/** A table slot holding more range starts than this gets a finer table of its own. */
-const LEAF_STARTS = 8;
-/** The fewest slots a table has (unless its window is narrower): fewer would rarely split anything. */
-const MIN_SLOTS = 16;
+
+/**
+ * Scratch words for reading a bigint as two 32-bit halves: a typed-array store costs a
+ * fraction of `Number(bigint)`. Holds nothing between calls.
+ */
+const WORDS = new BigUint64Array(1);
+const HALVES = new Uint32Array(WORDS.buffer);
+const HIGH = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
+const LOW = 1 - HIGH;
+
+/**
+ * `x` mod 2^64 as the nearest double, like `Number(x)` for x in [0, 2^64): the high half
+ * times 2^32 is exact, so the one rounding is in the sum. Exact below 2^53, and monotonic.
+ */
+export function toDouble(x: bigint): number {
+  WORDS[0] = x;
+  return HALVES[HIGH]! * 0x1_0000_0000 + HALVES[LOW]!;
+}
 
 /**
  * The search structure behind `FlatView.lookup` for addresses below 2^53, built once per
  * view: range starts and ends as doubles (bigint compares cost several times more), and a
- * radix table over [0, span) whose slots give the few ranges that can hold an address.
- * Slot widths are powers of two, so finding a slot is exact arithmetic. A slot with more
- * than LEAF_STARTS starts gets a finer table, so dense clusters in a sparse map (the
- * 64-bit PCI hole far above RAM) still end in a short search.
+ * radix table over [0, span) whose slots give the few ranges that can hold an address
+ * (range-tables.ts). Slot widths are powers of two, so finding a slot is exact arithmetic;
+ * crowded slots get finer tables, so dense clusters in a sparse map (the 64-bit PCI hole far
+ * above RAM) still end in a short search.
  */
 export class RangeIndex {
   /** `Number(start)` of each range: exact below 2^53, rounded (monotonically) above. */
@@ -26,72 +41,21 @@ export class RangeIndex {
    */
   readonly span: number;
 
-  /** Per table: the address its slot 0 starts at, 1 / slot width, and where its slots begin. */
-  readonly #tableBase: Float64Array;
-  readonly #tableScale: Float64Array;
-  readonly #tableSlots: Int32Array;
-  /**
-   * Per slot (tables laid end to end, each with one slot more than it has, to close the last
-   * window): how many ranges start at or below the slot's first address. The ranges that can
-   * hold an address in slot k are those from `firstAbove[k] - 1` to `firstAbove[k + 1] - 1`.
-   */
-  readonly #firstAbove: Int32Array;
-  /** Per slot: the table that splits it further, or 0 (table 0 is the root, never a child). */
-  readonly #child: Int32Array;
+  readonly #tables: Float64Array;
+  readonly #slots: Int32Array;
 
   constructor(ranges: readonly FlatRange[]) {
-    const n = ranges.length;
-    this.starts = new Float64Array(n);
-    this.ends = new Float64Array(n);
-    let top = 0;
-    for (let i = 0; i < n; i++) {
-      const r = ranges[i]!;
-      this.starts[i] = Number(r.start);
-      this.ends[i] = Number(r.start + r.size);
-      if (this.starts[i]! < EXACT_LIMIT) top = this.ends[i]!;
-    }
+    const starts = new Float64Array(ranges.length);
+    const ends = new Float64Array(ranges.length);
+    const top = mirrorEdges(ranges, starts, ends);
     let span = top === 0 ? 0 : 1;
     while (span < top && span < EXACT_LIMIT) span *= 2;
+    this.starts = starts;
+    this.ends = ends;
     this.span = span;
-
-    const base: number[] = [];
-    const scale: number[] = [];
-    const slots: number[] = [];
-    const firstAbove: number[] = [];
-    const child: number[] = [];
-    const starts = this.starts;
-    const countUpTo = (x: number, from: number): number => {
-      let i = from;
-      while (i < n && starts[i]! <= x) i++;
-      return i;
-    };
-    const addTable = (at: number, width: number, lo: number, hi: number): number => {
-      const id = base.length;
-      const count = Math.min(width, Math.max(MIN_SLOTS, nextPowerOfTwo(hi - lo)));
-      const slotWidth = width / count;
-      base.push(at);
-      scale.push(1 / slotWidth);
-      slots.push(firstAbove.length);
-      const first = firstAbove.length;
-      let i = lo;
-      for (let k = 0; k <= count; k++) {
-        i = countUpTo(at + k * slotWidth, i);
-        firstAbove.push(i);
-        child.push(0);
-      }
-      for (let k = 0; k < count; k++) {
-        const from = firstAbove[first + k]!;
-        const to = firstAbove[first + k + 1]!;
-        if (to - from > LEAF_STARTS) child[first + k] = addTable(at + k * slotWidth, slotWidth, from, to);
-      }
-      return id;
-    };
-    if (span > 0) addTable(0, span, countUpTo(0, 0), n);
-    this.#tableBase = Float64Array.from(base);
-    this.#tableScale = Float64Array.from(scale);
-    this.#tableSlots = Int32Array.from(slots);
-    this.#firstAbove = Int32Array.from(firstAbove);
-    this.#child = Int32Array.from(child);
+    const { tables, slots } = buildRangeTables(starts, span);
+    this.#tables = tables;
+    this.#slots = slots;
   }
 
   /**
@@ -99,18 +63,18 @@ export class RangeIndex {
    * that can hold `a`, which the caller checks against its end.
    */
   candidate(a: number): number {
-    let table = 0;
+    const tables = this.#tables;
+    const slots = this.#slots;
     let slot: number;
-    for (;;) {
+    for (let t = 0; ; ) {
       // Exact: a - base is an integer below 2^53 and the scale a power of two.
-      slot = this.#tableSlots[table]! + (((a - this.#tableBase[table]!) * this.#tableScale[table]!) | 0);
-      const next = this.#child[slot]!;
-      if (next === 0) break;
-      table = next;
+      slot = tables[3 * t + 2]! + (((a - tables[3 * t]!) * tables[3 * t + 1]!) | 0);
+      t = slots[2 * slot + 1]!;
+      if (t === 0) break;
     }
     const starts = this.starts;
-    let lo = this.#firstAbove[slot]!;
-    let hi = this.#firstAbove[slot + 1]!;
+    let lo = slots[2 * slot]!;
+    let hi = slots[2 * slot + 2]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (a < starts[mid]!) hi = mid;
@@ -120,8 +84,23 @@ export class RangeIndex {
   }
 }
 
-function nextPowerOfTwo(x: number): number {
-  let p = 1;
-  while (p < x) p *= 2;
-  return p;
+/**
+ * Fills `starts` and `ends` with the ranges' edges as doubles and returns the end of the
+ * last range that starts below 2^53 (0 if none). A function of its own: a long loop in a
+ * constructor kept deoptimizing on the field stores after it.
+ */
+function mirrorEdges(ranges: readonly FlatRange[], starts: Float64Array, ends: Float64Array): number {
+  let top = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    const start = toDouble(r.start);
+    // A size is in (0, 2^64], so 0 here is 2^64. The sum is exact when both are below 2^53,
+    // and otherwise at least 2^53, which is all a lookup needs.
+    const size = toDouble(r.size);
+    const end = start + (size === 0 ? 2 ** 64 : size);
+    starts[i] = start;
+    ends[i] = end;
+    if (start < EXACT_LIMIT) top = end;
+  }
+  return top;
 }
