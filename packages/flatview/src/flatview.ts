@@ -16,8 +16,10 @@ export class FlatView {
     this.ranges = ranges;
   }
 
-  /** Made on the first lookup: many views (every commit makes some) are never looked up. */
+  /** Made once the view has been looked up often enough to pay for it (see #lookupCold). */
   #index: RangeIndex | null = null;
+  /** Lookups answered without the index so far. */
+  #coldLookups = 0;
   /** The index of the last range found: accesses cluster, as QEMU's MRU section exploits. */
   #mru = 0;
 
@@ -27,10 +29,11 @@ export class FlatView {
    * doubles: the last range found, then a radix table and a short binary search.
    */
   lookup(addr: bigint): FlatRange | undefined {
-    const index = this.#index ?? this.#buildIndex();
+    const index = this.#index;
+    if (index === null) return this.#lookupCold(addr);
     if (BigInt.asUintN(64, addr) !== addr) return undefined;
     const a = toDouble(addr);
-    if (a >= EXACT_LIMIT) return this.#lookupAbove53(addr);
+    if (a >= EXACT_LIMIT) return this.#lookupExact(addr);
     const mru = this.#mru;
     if (a >= index.starts[mru]! && a < index.ends[mru]!) return this.ranges[mru];
     if (a >= index.span) return undefined;
@@ -40,9 +43,25 @@ export class FlatView {
     return this.ranges[i];
   }
 
-  /** Addresses from 2^53 up, where doubles round: an exact binary search on the bigint edges. */
-  #lookupAbove53(addr: bigint): FlatRange | undefined {
+  /**
+   * Before the index exists. Building it costs about what a quarter of the view's range
+   * count (plus 64) exact lookups lose against it, so it is built after that many: a view
+   * the next commit replaces before it gets hot never pays for it, a hot one pays at most
+   * about twice what building it at once would have cost.
+   */
+  #lookupCold(addr: bigint): FlatRange | undefined {
+    if (++this.#coldLookups > (this.ranges.length >>> 2) + 64) {
+      this.#index = new RangeIndex(this.ranges);
+      return this.lookup(addr);
+    }
+    return this.#lookupExact(addr);
+  }
+
+  /** Exact bigint compares: the last range found, then a binary search on the range starts. */
+  #lookupExact(addr: bigint): FlatRange | undefined {
     const ranges = this.ranges;
+    const last = ranges[this.#mru];
+    if (last !== undefined && addr >= last.start && addr - last.start < last.size) return last;
     let lo = 0;
     let hi = ranges.length;
     while (lo < hi) {
@@ -51,13 +70,8 @@ export class FlatView {
       else lo = mid + 1;
     }
     const r = ranges[lo - 1];
-    if (r === undefined || addr >= r.start + r.size) return undefined;
+    if (r === undefined || addr - r.start >= r.size) return undefined;
     this.#mru = lo - 1;
     return r;
-  }
-
-  #buildIndex(): RangeIndex {
-    this.#index = new RangeIndex(this.ranges);
-    return this.#index;
   }
 }

@@ -72,15 +72,13 @@ export class RangeIndex {
       t = slots[2 * slot + 1]!;
       if (t === 0) break;
     }
+    // At most LEAF_STARTS (range-tables.ts) starts to pass: counting them without branches beats a binary
+    // search, whose every step is a coin toss for the branch predictor.
     const starts = this.starts;
-    let lo = slots[2 * slot]!;
-    let hi = slots[2 * slot + 2]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a < starts[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo - 1;
+    const end = slots[2 * slot + 2]!;
+    let i = slots[2 * slot]! - 1;
+    for (let k = i + 1; k < end; k++) i += +(starts[k]! <= a);
+    return i;
   }
 }
 
