@@ -11,6 +11,7 @@
 #        kernel cannot be had, the guest did not boot, or it has no /dev/kvm
 #   124  the command did not finish within --timeout (default 3600 s, NESTED_KVM_TIMEOUT): the guest is killed
 #   125  the guest stopped before the command finished (its console's last lines are printed)
+#   2    bad arguments
 # Cache (guest kernel, its modules, initramfs, job directories): $NESTED_KVM_CACHE, by default
 # ~/.cache/memtopo-nested-kvm. See docs/nested-kvm.md.
 set -euo pipefail
@@ -31,7 +32,10 @@ usage() { echo "usage: $0 [--cwd DIR] [--timeout SECONDS] [--env NAME]... -- <co
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --cwd) cwd=$(cd "$2" && pwd); shift 2 ;;
+    --cwd)
+      cwd=$(cd "$2" 2>/dev/null && pwd) || { echo "nested-kvm: --cwd $2: no such directory" >&2; exit 2; }
+      shift 2
+      ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --env) envs+=("$2"); shift 2 ;;
     --) shift; break ;;
