@@ -103,6 +103,8 @@ kver=${kdir##*/kernel-}
 stamp=$(cat "$here/run.sh" "$here/init.sh" | sha256sum | cut -c1-16)
 initrd="$kdir/initramfs-$stamp.cpio.gz"
 if [ ! -f "$initrd" ]; then
+  # Older ones are from earlier versions of these scripts: a few MB each, never used again.
+  rm -f "$kdir"/initramfs-*.cpio.gz
   tmp=$(mktemp -d "$cache/.initrd.XXXXXX")
   mkdir -p "$tmp"/{bin,dev,proc,sys,modules}
   cp /bin/busybox "$tmp/bin/busybox"
