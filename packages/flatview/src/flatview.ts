@@ -25,8 +25,8 @@ export class FlatView {
 
   /**
    * The range that holds `addr`, or undefined for an unassigned address or one outside
-   * [0, 2^64). Below 2^53 (every address a machine of today uses) the search works on
-   * doubles: the last range found, then a radix table and a short binary search.
+   * [0, 2^64). Once the view is hot and below 2^53 (every address a machine of today uses)
+   * the search works on doubles: the last range found, then the index's radix tables.
    */
   lookup(addr: bigint): FlatRange | undefined {
     const index = this.#index;
@@ -44,10 +44,10 @@ export class FlatView {
   }
 
   /**
-   * Before the index exists. Building it costs about what a quarter of the view's range
-   * count (plus 64) exact lookups lose against it, so it is built after that many: a view
-   * the next commit replaces before it gets hot never pays for it, a hot one pays at most
-   * about twice what building it at once would have cost.
+   * Before the index exists. On a large view building it costs about what a quarter of its
+   * range count in exact lookups lose against the index, so it is built after that many
+   * (plus 64, as small views gain less per lookup): a view that the next commit replaces
+   * after a few accesses never pays for it, a hot one soon does.
    */
   #lookupCold(addr: bigint): FlatRange | undefined {
     if (++this.#coldLookups > (this.ranges.length >>> 2) + 64) {
