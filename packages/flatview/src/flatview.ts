@@ -44,13 +44,13 @@ export class FlatView {
   }
 
   /**
-   * Before the index exists. On a large view building it costs about what a quarter of its
-   * range count in exact lookups lose against the index, so it is built after that many
-   * (plus 64, as small views gain less per lookup): a view that the next commit replaces
-   * after a few accesses never pays for it, a hot one soon does.
+   * Before the index exists. Building it costs about what a quarter of the range count
+   * plus 512 exact lookups lose against the index (measured: small views gain little per
+   * lookup, large ones much), so it is built after that many: a view that the next commit
+   * replaces after a few accesses never pays for it, a hot one soon does.
    */
   #lookupCold(addr: bigint): FlatRange | undefined {
-    if (++this.#coldLookups > (this.ranges.length >>> 2) + 64) {
+    if (++this.#coldLookups > (this.ranges.length >>> 2) + 512) {
       this.#index = new RangeIndex(this.ranges);
       return this.lookup(addr);
     }

@@ -27,7 +27,9 @@ export function buildRangeTables(starts: Float64Array, span: number): RangeTable
   // it splits (-1 for the root); they become its scale and first slot when it is filled.
   let tables = new Float64Array(3 * 16);
   let tableCount = 0;
-  let slots = new Int32Array(2 * (2 * n + MIN_SLOTS + 1));
+  // The root has fewer than 2n + MIN_SLOTS + 1 slots; room for about as many again in
+  // child tables is usually enough not to grow.
+  let slots = new Int32Array(2 * (3 * n + 64));
   let slotCount = 0;
   if (span > 0) {
     tables.set([0, span, -1]);

@@ -74,9 +74,9 @@ const edges = fc
 
 /**
  * Probes a fresh view of `ranges` the way a view lives: its first lookups are exact bigint
- * searches, then it builds its index (after a quarter of its range count plus 64 lookups).
+ * searches, then it builds its index (after a quarter of its range count plus 512 lookups).
  * So: the addresses on the fresh view, then as many lookups again as the view has ranges plus
- * 100 (more than the index waits for), then the addresses once more, now through the index.
+ * 1000 (more than the index waits for), then the addresses once more, now through the index.
  */
 function expectLookupsLikeOracle(ranges: readonly FlatRange[], addrs: readonly bigint[]): void {
   const view = new FlatView(null, ranges);
@@ -84,7 +84,7 @@ function expectLookupsLikeOracle(ranges: readonly FlatRange[], addrs: readonly b
     for (const addr of addrs) expect(view.lookup(addr), `lookup(0x${addr.toString(16)})`).toBe(oracle(ranges, addr));
   };
   check();
-  for (let i = 0; i < ranges.length + 100; i++) view.lookup(addrs[i % addrs.length]!);
+  for (let i = 0; i < ranges.length + 1000; i++) view.lookup(addrs[i % addrs.length]!);
   check();
 }
 
