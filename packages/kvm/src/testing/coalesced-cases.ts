@@ -28,7 +28,6 @@ function withCoalescing(body: (ctx: CaseContext, backend: CoalescingBackend) => 
 
 /** KVM_(UN)REGISTER_COALESCED_MMIO and the ring (virt/kvm/coalesced_mmio.c). */
 export function coalescedCases(api: ConformanceTestApi, factory: KvmBackendFactory): void {
-  if (factory.hasCoalescedMmio !== true) return;
   const it = (name: string, body: Parameters<typeof withCoalescing>[0]) =>
     defineCase(api, factory, name, withCoalescing(body));
   const guestIt = (name: string, body: Parameters<typeof withCoalescing>[0]) =>

@@ -30,6 +30,9 @@ export function describeKvmBackendConformance(api: ConformanceTestApi, factory: 
     api.describe("KVM_SET_USER_MEMORY_REGION", () => memslotCases(api, factory));
     api.describe("KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG", () => dirtyLogCases(api, factory));
     api.describe("KVM_IOEVENTFD", () => ioeventfdCases(api, factory));
-    api.describe("KVM_(UN)REGISTER_COALESCED_MMIO", () => coalescedCases(api, factory));
+    // An empty describe is an error in vitest: the block exists only for backends that coalesce.
+    if (factory.hasCoalescedMmio === true) {
+      api.describe("KVM_(UN)REGISTER_COALESCED_MMIO", () => coalescedCases(api, factory));
+    }
   });
 }
