@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Per-exit cost of memtopo's TypeScript dispatch and of QEMU 7.2, each against its own raw floor,
+# measured side by side in ONE nested-KVM guest (docs/exits-nested.md).
+#   packages/kvm-native/bench/exits-nested.sh [--n 2000] [--reps 3] [--json FILE]
+# Builds on the host (gcc, GNU as; kvm-native's dist must be built: `pnpm build`), then runs
+# exits-nested.mjs inside scripts/nested-kvm/run.sh. Refuses to start while another QEMU runs,
+# since a second TCG guest on this 2-core machine would share the CPUs with the measurement.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+n=2000
+args=("$@")
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --n) n=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+
+if [ -z "${EXITS_NESTED_BUSY_OK:-}" ] && pgrep -a qemu-system >&2; then
+  echo "exits-nested: another QEMU is running (above); wait for it or set EXITS_NESTED_BUSY_OK=1" >&2
+  exit 75
+fi
+[ -f "$here/../dist/index.js" ] || { echo "exits-nested: build kvm-native first (pnpm build)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/memtopo-exits-nested.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -Wall -o "$work/raw" "$here/exits-nested/raw.c"
+for mode in 0 1; do
+  for count in 0 "$n"; do
+    as --32 --defsym COUNT="$count" --defsym MODE="$mode" -o "$work/bios.o" "$here/exits-nested/bios.S"
+    objcopy -O binary -j .text "$work/bios.o" "$work/bios-$mode-$count.bin"
+  done
+done
+"$repo/scripts/nested-kvm/run.sh" --cwd "$here/.." --timeout "${EXITS_NESTED_TIMEOUT:-2400}" -- \
+  node bench/exits-nested.mjs --work "$work" "${args[@]}"
