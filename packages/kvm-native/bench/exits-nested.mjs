@@ -16,9 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
-import { MemorySystem } from "memtopo";
 import { enterRealMode, NativeKvm, probe, runVcpu } from "../dist/index.js";
+import { addressSpaces } from "./exits-nested/spaces.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
@@ -68,19 +67,7 @@ const bus = {
   },
 };
 
-// The same accesses through memtopo's AddressSpaces, shaped like QEMU's targets in bios.S: the port
-// is an I/O region whose write does nothing (QEMU's ioport80), the MMIO address is inside a ROM
-// (QEMU's pc.rom), whose write dispatch ends in a decode error as QEMU's does.
-function addressSpaces() {
-  const sys = new MemorySystem();
-  const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
-  system.addSubregion(0n, new MemoryRegion(sys, { kind: "ram", name: "pc.ram", size: 0xa0000n }));
-  system.addSubregion(0xc0000n, new MemoryRegion(sys, { kind: "rom", name: "pc.rom", size: 0x20000n }));
-  const io = new MemoryRegion(sys, { kind: "container", name: "io", size: 0x10000n });
-  const ops = { read: () => 0n, write() {}, valid: { minAccessSize: 1, maxAccessSize: 4 } };
-  io.addSubregion(0x3f8n, new MemoryRegion(sys, { kind: "io", name: "port", size: 8n, ops }));
-  return { memory: sys.createAddressSpace("memory", system), io: sys.createAddressSpace("I/O", io) };
-}
+// The same accesses through memtopo's AddressSpaces (see exits-nested/spaces.mjs).
 const spaces = addressSpaces();
 
 function inProcess(kind, design) {
