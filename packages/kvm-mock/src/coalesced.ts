@@ -13,16 +13,22 @@ export interface MockCoalescedZone {
 
 /**
  * The kernel's coalesced MMIO/PIO zones and the ring they fill
- * (`virt/kvm/coalesced_mmio.c`). The ring is one page: `(4096 - 8) / 24` = 170 entries, of
- * which one always stays free, so 169 writes can wait; a write that finds it full exits.
+ * (`virt/kvm/coalesced_mmio.c`). The ring is one page of `(4096 - 8) / 24` = 170 entries
+ * between the indexes `first` (userspace's) and `last` (the kernel's); a write that finds
+ * no room exits as usual. With the fixed room check one entry always stays free (169
+ * writes wait); with the old unsigned one, only 85 while `first` is below 85.
  */
 export class CoalescedZones {
   #zones: MockCoalescedZone[] = [];
-  #ring: KvmCoalescedWrite[] = [];
-  readonly #ringCapacity: number;
+  /** The ring's entries by index, and its two indexes. */
+  readonly #ring: (KvmCoalescedWrite | undefined)[];
+  #first = 0;
+  #last = 0;
+  readonly #moduloBug: boolean;
 
-  constructor(hostPageSize: number) {
-    this.#ringCapacity = Math.floor((hostPageSize - 8) / 24) - 1;
+  constructor(hostPageSize: number, moduloBug: boolean) {
+    this.#ring = new Array<KvmCoalescedWrite | undefined>(Math.floor((hostPageSize - 8) / 24));
+    this.#moduloBug = moduloBug;
   }
 
   list(): readonly MockCoalescedZone[] {
@@ -50,18 +56,31 @@ export class CoalescedZones {
 
   /** `coalesced_mmio_write`: the access lies in a zone of its bus and the ring has room. */
   tryHold(pio: boolean, addr: bigint, data: Uint8Array): boolean {
-    if (data.length > 8 || this.#ring.length >= this.#ringCapacity) return false;
+    if (data.length > 8 || !this.#hasRoom()) return false;
     const end = addr + BigInt(data.length);
     const zone = this.#zones.find((z) => z.pio === pio && addr >= z.addr && end <= z.addr + BigInt(z.size));
     if (zone === undefined) return false;
-    this.#ring = [...this.#ring, Object.freeze({ physAddr: addr, data: data.slice(), pio })];
+    this.#ring[this.#last] = Object.freeze({ physAddr: addr, data: data.slice(), pio });
+    this.#last = (this.#last + 1) % this.#ring.length;
     return true;
   }
 
-  /** Empties the ring, oldest write first. */
+  /** `coalesced_mmio_has_room`. */
+  #hasRoom(): boolean {
+    const max = this.#ring.length;
+    const avail = this.#moduloBug
+      ? ((this.#first - this.#last - 1) >>> 0) % max
+      : (this.#first - this.#last - 1 + max) % max;
+    return avail !== 0;
+  }
+
+  /** Empties the ring, oldest write first, moving `first` up to `last` as userspace does. */
   drain(): KvmCoalescedWrite[] {
-    const out = this.#ring;
-    this.#ring = [];
+    const out: KvmCoalescedWrite[] = [];
+    for (; this.#first !== this.#last; this.#first = (this.#first + 1) % this.#ring.length) {
+      out.push(this.#ring[this.#first]!);
+      this.#ring[this.#first] = undefined;
+    }
     return out;
   }
 }

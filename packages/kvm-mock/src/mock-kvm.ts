@@ -42,7 +42,7 @@ export class MockKvm implements KvmBackend {
     this.hostPageSize = this.#options.hostPageSize;
     this.#slots = new MemslotTable(this.#options);
     this.#ioeventfds = new IoeventfdTable(this.#options, (n) => this.#notifiers.has(n));
-    this.#coalesced = new CoalescedZones(this.hostPageSize);
+    this.#coalesced = new CoalescedZones(this.hostPageSize, this.#options.coalescedRingModuloBug);
   }
 
   checkExtension(cap: number): number {

@@ -33,6 +33,12 @@ export interface MockKvmOptions {
   readonly userspaceLimit?: bigint;
   /** KVM_CHECK_EXTENSION values, by number, for capabilities the options above do not cover. */
   readonly extensions?: Readonly<Record<number, number>>;
+  /**
+   * The coalesced ring's room check as kernels before 6.11 compute it: unsigned
+   * `(first - last - 1) % 170`, which reads a 170-entry ring as full after 85 writes while
+   * `first` is low. Default false (the fixed check: 169 writes fit).
+   */
+  readonly coalescedRingModuloBug?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -46,6 +52,7 @@ export interface ResolvedOptions {
   readonly guestPhysBits: number;
   readonly userspaceLimit: bigint;
   readonly extensions: ReadonlyMap<number, number>;
+  readonly coalescedRingModuloBug: boolean;
 }
 
 /** Capabilities of the measured host that the options above do not cover. */
@@ -84,6 +91,7 @@ export function resolveOptions(options: MockKvmOptions = {}): ResolvedOptions {
     readonlyMem: flag("readonlyMem", true),
     ioeventfd: flag("ioeventfd", true),
     ioeventfdAnyLength: flag("ioeventfdAnyLength", true),
+    coalescedRingModuloBug: flag("coalescedRingModuloBug", false),
     addressSpaces: integerIn(options.addressSpaces ?? 1, 1, 0x10000, "options.addressSpaces"),
     manualDirtyLogProtect: integerIn(options.manualDirtyLogProtect ?? 3, 0, 3, "options.manualDirtyLogProtect"),
     hostPageSize,

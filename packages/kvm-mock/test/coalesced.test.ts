@@ -38,6 +38,20 @@ describe("KVM_(UN)REGISTER_COALESCED_MMIO (virt/kvm/coalesced_mmio.c)", () => {
     expect(kvm.guestWrite(0x1000n, 0, 1).kind).toBe("coalesced");
   });
 
+  it("kernels before 6.11 read the ring as full after 85 writes while `first` is low (unsigned room check)", () => {
+    const kvm = new MockKvm({ coalescedRingModuloBug: true });
+    kvm.registerCoalescedMmio(mmio(0x1000n, 0x10));
+    const fill = () => {
+      let held = 0;
+      while (kvm.guestWrite(0x1000n, held & 0xff, 1).kind === "coalesced") held++;
+      return held;
+    };
+    expect(fill()).toBe(85);
+    expect(kvm.takeCoalescedWrites()).toHaveLength(85);
+    // Now first = 85: the ring runs to its end and wraps, and 169 writes fit.
+    expect(fill()).toBe(169);
+  });
+
   it("PIO zones hold `out`s on the PIO bus only", () => {
     const kvm = new MockKvm();
     kvm.registerCoalescedMmio({ addr: 0x70n, size: 1, pio: true });

@@ -47,3 +47,8 @@ describeKvmBackendConformance(
   { describe, it, expect },
   mockFactory("mock (no KVM_CAP_IOEVENTFD)", { ioeventfd: false }),
 );
+
+describeKvmBackendConformance(
+  { describe, it, expect },
+  mockFactory("mock (Linux 6.1: the coalesced ring's unsigned room check)", { coalescedRingModuloBug: true }),
+);

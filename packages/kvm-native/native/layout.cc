@@ -28,6 +28,7 @@ static_assert(sizeof(kvm_dtable) == 16, "kvm_dtable");
 static_assert(sizeof(kvm_sregs) == 312, "kvm_sregs");
 static_assert(sizeof(kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region");
 static_assert(sizeof(kvm_ioeventfd) == 64, "kvm_ioeventfd");
+static_assert(sizeof(kvm_coalesced_mmio) == 24, "kvm_coalesced_mmio");
 
 #define SET(obj, name, value) obj.Set(name, Napi::Number::New(env, static_cast<double>(value)))
 
@@ -100,6 +101,22 @@ Napi::Object LayoutObject(Napi::Env env) {
   Napi::Object sregs = Fields(env, kSregs, kSregOffsets, 18);
   SET(sregs, "size", sizeof(kvm_sregs));
   layout.Set("sregs", sregs);
+
+  // The coalesced MMIO ring: one page of the vCPU mapping, shared by the VM's vCPUs.
+  Napi::Object ring = Napi::Object::New(env);
+  SET(ring, "first", offsetof(kvm_coalesced_mmio_ring, first));
+  SET(ring, "last", offsetof(kvm_coalesced_mmio_ring, last));
+  // Not offsetof: the header's flexible array sits behind an empty struct, which is 0 bytes in
+  // the kernel's C and 1 byte in C++, so C++ would put the entries at 16. The kernel's are at 8.
+  static_assert(offsetof(kvm_coalesced_mmio_ring, last) == 4, "kvm_coalesced_mmio_ring.last");
+  SET(ring, "entries", 2 * sizeof(__u32));
+  SET(ring, "entrySize", sizeof(kvm_coalesced_mmio));
+  SET(ring, "physAddr", offsetof(kvm_coalesced_mmio, phys_addr));
+  SET(ring, "len", offsetof(kvm_coalesced_mmio, len));
+  SET(ring, "pio", offsetof(kvm_coalesced_mmio, pio));
+  SET(ring, "data", offsetof(kvm_coalesced_mmio, data));
+  SET(ring, "dataMax", sizeof(((kvm_coalesced_mmio*)nullptr)->data));
+  layout.Set("coalescedRing", ring);
 
   Napi::Object exits = Napi::Object::New(env);
   SET(exits, "UNKNOWN", KVM_EXIT_UNKNOWN);

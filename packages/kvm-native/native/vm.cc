@@ -1,5 +1,5 @@
 // One KVM VM: memslots (checked against the addon's RAM mappings), ioeventfds,
-// dirty log, vCPU creation. Closing deletes every slot before its RAM can go.
+// coalesced MMIO zones, dirty log, vCPU creation. Closing deletes every slot before its RAM can go.
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
@@ -40,6 +40,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
                        {InstanceMethod<&Vm::CheckExtension>("checkExtension"),
                         InstanceMethod<&Vm::SetUserMemoryRegion>("setUserMemoryRegion"),
                         InstanceMethod<&Vm::Ioeventfd>("ioeventfd"),
+                        InstanceMethod<&Vm::RegisterCoalescedMmio>("registerCoalescedMmio"),
+                        InstanceMethod<&Vm::UnregisterCoalescedMmio>("unregisterCoalescedMmio"),
                         InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
                         InstanceMethod<&Vm::ClearDirtyLog>("clearDirtyLog"),
                         InstanceMethod<&Vm::EnableManualDirtyLogProtect>("enableManualDirtyLogProtect"),
@@ -182,6 +184,35 @@ class Vm : public Napi::ObjectWrap<Vm> {
     if (ioctl(vm_fd_, KVM_IOEVENTFD, &request) < 0) {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_IOEVENTFD)", "");
     }
+    return info.Env().Undefined();
+  }
+
+  // registerCoalescedMmio(addr, size, pio) / unregisterCoalescedMmio(addr, size, pio)
+  Napi::Value RegisterCoalescedMmio(const Napi::CallbackInfo& info) {
+    return CoalescedZone(info, "registerCoalescedMmio", KVM_REGISTER_COALESCED_MMIO, "ioctl(KVM_REGISTER_COALESCED_MMIO)");
+  }
+
+  Napi::Value UnregisterCoalescedMmio(const Napi::CallbackInfo& info) {
+    return CoalescedZone(info, "unregisterCoalescedMmio", KVM_UNREGISTER_COALESCED_MMIO,
+                         "ioctl(KVM_UNREGISTER_COALESCED_MMIO)");
+  }
+
+  Napi::Value CoalescedZone(const Napi::CallbackInfo& info, const char* op, unsigned long request,
+                            const char* what) {
+    uint64_t addr = 0;
+    uint32_t size = 0, pio = 0;
+    if (!ArgCount(info, 3, op) || !ArgU64(info, 0, op, "addr", &addr) || !ArgU32(info, 1, op, "size", &size) ||
+        !ArgU32(info, 2, op, "pio", &pio) || !Open(info, op))
+      return info.Env().Undefined();
+    if (pio > 1) {
+      ThrowArg(info.Env(), EINVAL, op, "pio must be 0 or 1");
+      return info.Env().Undefined();
+    }
+    kvm_coalesced_mmio_zone zone = {};
+    zone.addr = addr;
+    zone.size = size;
+    zone.pio = pio;
+    if (ioctl(vm_fd_, request, &zone) < 0) ThrowErrno(info.Env(), errno, what, "");
     return info.Env().Undefined();
   }
 

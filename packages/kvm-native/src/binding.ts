@@ -10,6 +10,10 @@ export interface NativeLayout {
   readonly dtable: Readonly<Record<"base" | "limit", number>>;
   readonly sregs: Readonly<Record<SregField | "size", number>>;
   readonly exits: Readonly<Record<ExitName, number>>;
+  /** `struct kvm_coalesced_mmio_ring` and its entries (`struct kvm_coalesced_mmio`). */
+  readonly coalescedRing: Readonly<
+    Record<"first" | "last" | "entries" | "entrySize" | "physAddr" | "len" | "pio" | "data" | "dataMax", number>
+  >;
   readonly apiVersion: number;
 }
 
@@ -113,6 +117,8 @@ export interface NativeVm {
     userspaceAddr: bigint,
   ): void;
   ioeventfd(addr: bigint, len: number, fd: number, flags: number, datamatch: bigint): void;
+  registerCoalescedMmio(addr: bigint, size: number, pio: number): void;
+  unregisterCoalescedMmio(addr: bigint, size: number, pio: number): void;
   getDirtyLog(slot: number): Uint8Array;
   clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
   enableManualDirtyLogProtect(): void;

@@ -1,5 +1,14 @@
-import { type KvmBackend, KvmError, type KvmIoeventfd, type KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import {
+  KVM_CAP,
+  type KvmBackend,
+  type KvmCoalescedMmioZone,
+  type KvmCoalescedWrite,
+  KvmError,
+  type KvmIoeventfd,
+  type KvmUserspaceMemoryRegion,
+} from "@memtopo/kvm";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
+import { CoalescedRing } from "./coalesced-ring.js";
 import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
@@ -33,6 +42,8 @@ export class NativeKvm implements KvmBackend {
   readonly #binding: NativeBinding;
   readonly #vm: NativeVm;
   readonly #vcpus = new Set<Vcpu>();
+  /** The coalesced ring as each open vCPU maps it (the same page through every vCPU). */
+  readonly #rings = new Map<Vcpu, CoalescedRing>();
   readonly #notifiers = new Set<EventFdNotifier>();
   #closed = false;
 
@@ -82,6 +93,22 @@ export class NativeKvm implements KvmBackend {
     native("KVM_IOEVENTFD", () => this.#vm.ioeventfd(r.addr, r.len, fd, r.flags, r.datamatch));
   }
 
+  registerCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    const z = coalescedZone(zone, "KVM_REGISTER_COALESCED_MMIO");
+    native("KVM_REGISTER_COALESCED_MMIO", () => this.#vm.registerCoalescedMmio(z.addr, z.size, z.pio));
+  }
+
+  unregisterCoalescedMmio(zone: KvmCoalescedMmioZone): void {
+    const z = coalescedZone(zone, "KVM_UNREGISTER_COALESCED_MMIO");
+    native("KVM_UNREGISTER_COALESCED_MMIO", () => this.#vm.unregisterCoalescedMmio(z.addr, z.size, z.pio));
+  }
+
+  /** Drains the coalesced ring through any open vCPU's mapping; none before a vCPU exists (no guest has run). */
+  takeCoalescedWrites(): KvmCoalescedWrite[] {
+    const ring = this.#rings.values().next().value;
+    return ring === undefined ? [] : ring.drain();
+  }
+
   getDirtyLog(slot: number): Uint8Array {
     return native("KVM_GET_DIRTY_LOG", () => this.#vm.getDirtyLog(slot));
   }
@@ -100,8 +127,16 @@ export class NativeKvm implements KvmBackend {
 
   createVcpu(id: number): Vcpu {
     const nativeVcpu = native("KVM_CREATE_VCPU", () => this.#vm.createVcpu(id));
-    const vcpu = new Vcpu(id, nativeVcpu, this.layout, () => this.#vcpus.delete(vcpu));
+    const vcpu = new Vcpu(id, nativeVcpu, this.layout, () => {
+      this.#vcpus.delete(vcpu);
+      this.#rings.delete(vcpu);
+    });
     this.#vcpus.add(vcpu);
+    const pageOffset = this.#vm.checkExtension(KVM_CAP.COALESCED_MMIO);
+    const buffer = native("mmap kvm_run", () => nativeVcpu.runBuffer());
+    if (CoalescedRing.fits(buffer, pageOffset, this.hostPageSize)) {
+      this.#rings.set(vcpu, new CoalescedRing(buffer, pageOffset, this.hostPageSize, this.layout.coalescedRing));
+    }
     return vcpu;
   }
 
@@ -126,6 +161,12 @@ export class NativeKvm implements KvmBackend {
   #assertOpen(operation: string): void {
     if (this.#closed) throw new KvmError("EBADF", operation, "the VM is closed");
   }
+}
+
+function coalescedZone(zone: KvmCoalescedMmioZone, operation: string): { addr: bigint; size: number; pio: number } {
+  const z = object(zone, operation, "zone");
+  if (typeof z.pio !== "boolean") throw new KvmError("EINVAL", operation, "zone.pio must be a boolean");
+  return { addr: z.addr, size: z.size, pio: z.pio ? 1 : 0 };
 }
 
 function object<T>(value: T, operation: string, name: string): T {

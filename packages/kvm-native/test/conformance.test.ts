@@ -96,6 +96,7 @@ class StoreHooks implements KvmConformanceGuest {
 const factory: KvmBackendFactory = {
   name: "native /dev/kvm",
   hasGuest: true,
+  hasCoalescedMmio: true,
   async create() {
     const vm = NativeKvm.open();
     const hookRam = vm.ramAllocator.allocate("conformance-hooks", HOOK_SIZE);

@@ -11,7 +11,7 @@ const loaded = loadBinding();
 describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () => {
   const real = loaded as NativeBinding;
 
-  function recording(fail?: { method: string; code: string; errno: number }) {
+  function recording(fail?: { method: string; code: string; errno: number }, runBuffer = new ArrayBuffer(4096)) {
     const calls: string[] = [];
     const record =
       (name: string) =>
@@ -20,16 +20,19 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
         if (fail?.method === name) {
           throw Object.assign(new Error(`${fail.code}: refused, ioctl`), { code: fail.code, errno: fail.errno });
         }
-        return name === "getDirtyLog" ? new Uint8Array(8) : name === "checkExtension" ? 1 : undefined;
+        if (name === "checkExtension") return args[0] === 15 ? 2 : 1;
+        return name === "getDirtyLog" ? new Uint8Array(8) : undefined;
       };
     const vcpu = {
-      runBuffer: () => new ArrayBuffer(4096),
+      runBuffer: () => runBuffer,
       close: record("vcpu.close"),
     } as unknown as NativeVcpu;
     const vm = {
       checkExtension: record("checkExtension"),
       setUserMemoryRegion: record("setUserMemoryRegion"),
       ioeventfd: record("ioeventfd"),
+      registerCoalescedMmio: record("registerCoalescedMmio"),
+      unregisterCoalescedMmio: record("unregisterCoalescedMmio"),
       getDirtyLog: record("getDirtyLog"),
       clearDirtyLog: record("clearDirtyLog"),
       enableManualDirtyLogProtect: record("enableManualDirtyLogProtect"),
@@ -109,11 +112,60 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     vm.createVcpu(0);
     vm.close();
     vm.close();
-    expect(calls).toEqual(["open(/dev/kvm)", "createVcpu(0)", "vcpu.close()", "vm.close()"]);
+    expect(calls).toEqual(["open(/dev/kvm)", "createVcpu(0)", "checkExtension(15)", "vcpu.close()", "vm.close()"]);
     expect(bytes.length).toBe(0);
     expect(n.fd).toBeUndefined();
     expect(vm.closed).toBe(true);
     expect(() => vm.createEventNotifier()).toThrow(expect.objectContaining({ code: "EBADF" }));
+  });
+
+  it("coalesced zones go to the handle as (addr, size, pio 0/1); a pio that is not a boolean is EINVAL", () => {
+    const { calls, binding } = recording();
+    const vm = NativeKvm.open({ nativeBinding: binding });
+    vm.registerCoalescedMmio({ addr: 0xfed00000n, size: 0x400, pio: false });
+    vm.unregisterCoalescedMmio({ addr: 0x70n, size: 1, pio: true });
+    expect(() => vm.registerCoalescedMmio({ addr: 0n, size: 1, pio: 1 as never })).toThrow(
+      expect.objectContaining({ code: "EINVAL", operation: "KVM_REGISTER_COALESCED_MMIO" }),
+    );
+    expect(calls.slice(1)).toEqual([
+      `registerCoalescedMmio(${0xfed00000n}n,1024,0)`,
+      "unregisterCoalescedMmio(112n,1,1)",
+    ]);
+    expect(vm.takeCoalescedWrites()).toEqual([]);
+    vm.close();
+  });
+
+  it("the coalesced ring is read from a vCPU's mapping at KVM_CAP_COALESCED_MMIO pages in, and `first` moves on", () => {
+    const page = 4096;
+    const run = new ArrayBuffer(3 * page);
+    const { binding } = recording(undefined, run);
+    const vm = NativeKvm.open({ nativeBinding: binding });
+    expect(vm.takeCoalescedWrites()).toEqual([]);
+    vm.createVcpu(0);
+    // struct kvm_coalesced_mmio_ring at page 2: first, last, then 24-byte entries from byte 8.
+    const ring = new DataView(run, 2 * page, page);
+    const capacity = Math.floor((page - 8) / 24);
+    const put = (i: number, addr: bigint, bytes: number[], pio: number) => {
+      const at = 8 + i * 24;
+      ring.setBigUint64(at, addr, true);
+      ring.setUint32(at + 8, bytes.length, true);
+      ring.setUint32(at + 12, pio, true);
+      for (const [k, b] of bytes.entries()) ring.setUint8(at + 16 + k, b);
+    };
+    // Two entries that wrap around the end of the ring.
+    put(capacity - 1, 0xfed00010n, [0x11, 0x22], 0);
+    put(0, 0x70n, [0x8f], 1);
+    ring.setUint32(0, capacity - 1, true);
+    ring.setUint32(4, 1, true);
+    expect(vm.takeCoalescedWrites()).toEqual([
+      { physAddr: 0xfed00010n, data: Uint8Array.of(0x11, 0x22), pio: false },
+      { physAddr: 0x70n, data: Uint8Array.of(0x8f), pio: true },
+    ]);
+    expect(ring.getUint32(0, true)).toBe(1);
+    expect(vm.takeCoalescedWrites()).toEqual([]);
+    ring.setUint32(4, capacity, true);
+    expect(() => vm.takeCoalescedWrites()).toThrow(expect.objectContaining({ name: "KvmError", code: "EIO" }));
+    vm.close();
   });
 
   it("a failed manual-dirty-log enable closes the VM it opened", () => {
