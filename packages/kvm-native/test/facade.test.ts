@@ -1,3 +1,4 @@
+import { attachKvm } from "@memtopo/kvm";
 import { MemoryRegion, type MemoryRegionOps, SIZE_2_64 } from "@memtopo/region-tree";
 import { MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ const loaded = loadBinding();
 interface Machine {
   sys: MemorySystem;
   ram: MemoryRegion;
+  serial: MemoryRegion;
   log: string[];
   memory: ReturnType<MemorySystem["createAddressSpace"]>;
   io: ReturnType<MemorySystem["createAddressSpace"]>;
@@ -45,13 +47,17 @@ function build(ramAllocator = nativeRamAllocator()): Machine {
   system.addSubregion(0n, ram);
   system.addSubregion(0xd0000n, mmio);
   const ioRoot = new MemoryRegion(sys, { kind: "container", name: "io", size: 0x10000n });
-  ioRoot.addSubregion(
-    0x3f8n,
-    new MemoryRegion(sys, { kind: "io", name: "serial", size: 8n, ops: device("serial", log, { "0": 0x41n }) }),
-  );
+  const serial = new MemoryRegion(sys, {
+    kind: "io",
+    name: "serial",
+    size: 8n,
+    ops: device("serial", log, { "0": 0x41n }),
+  });
+  ioRoot.addSubregion(0x3f8n, serial);
   return {
     sys,
     ram,
+    serial,
     log,
     memory: sys.createAddressSpace("memory", system),
     io: sys.createAddressSpace("I/O", ioRoot),
@@ -117,4 +123,29 @@ describe.skipIf(!isBinding(loaded))("runVcpu through memtopo's AddressSpace", ()
       vm.close();
     }
   });
+
+  it.skipIf(!kvm.ok)(
+    "a real guest with a coalesced port (§7.6, §8.7): the `out` waits in the kernel's ring and reaches the device at the next transaction begin",
+    () => {
+      const vm = NativeKvm.open();
+      try {
+        const m = build(vm.ramAllocator);
+        const kvmAttachment = attachKvm(m.sys, vm, { memory: m.memory, io: m.io });
+        expect(kvmAttachment.coalescedPio).not.toBeNull();
+        m.ram.ramBlock!.bytes().set(guest("devices"), CODE_AT);
+        // The port the guest writes 0x42 to: a coalesced PIO zone at 0x3f8, length 1.
+        m.serial.addCoalescing(0n, 1n);
+        const vcpu = vm.createVcpu(0);
+        enterRealMode(vcpu, CODE_AT);
+        const result = runVcpu(vcpu, { memory: m.memory, io: m.io }, { maxExits: 20 });
+        expect(result.reason).toBe("hlt");
+        expect(m.log).toEqual(["serial read 0/1", "dev read 0/1", "dev read 4/4", "dev write 8/2 = 1234"]);
+        m.sys.begin();
+        m.sys.commit();
+        expect(m.log.at(-1)).toBe("serial write 0/1 = 42");
+      } finally {
+        vm.close();
+      }
+    },
+  );
 });
