@@ -16,7 +16,7 @@ export function quietBuild(root, filters) {
     if (build.error !== undefined) process.stderr.write(`${build.error.message}\n`);
     process.stderr.write("building failed\n");
     // turbo finds the workspace through its package manager, which only a pnpm run puts on PATH.
-    if (process.env.npm_execpath === undefined) {
+    if (/package manager binary/.test(`${build.stdout}${build.stderr}`)) {
       process.stderr.write("run it through pnpm: npx -y pnpm@10.34.9 memtopo <args>\n");
     }
     process.exit(1);
