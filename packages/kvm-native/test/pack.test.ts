@@ -13,6 +13,10 @@ import { CODE_AT, guest, kvm } from "./helpers.js";
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const packagesDir = path.dirname(packageDir);
 const pnpm = ["-y", "pnpm@10.34.9"];
+// The nested-KVM guest has no registry: CI installs the project on the host, keeping it
+// (MEMTOPO_PACK_KEEP=dir), then runs this file in the guest on it (MEMTOPO_PACKED_PROJECT=dir).
+const keepAt = process.env.MEMTOPO_PACK_KEEP;
+const preinstalled = process.env.MEMTOPO_PACKED_PROJECT;
 
 function sh(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 });
@@ -45,7 +49,15 @@ describe.skipIf(process.platform !== "linux" || process.arch !== "x64")(
     let project: string;
 
     beforeAll(() => {
-      work = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-kvm-native-pack-"));
+      if (preinstalled !== undefined) {
+        project = preinstalled;
+        return;
+      }
+      if (keepAt !== undefined) {
+        fs.rmSync(keepAt, { recursive: true, force: true });
+        fs.mkdirSync(keepAt, { recursive: true });
+      }
+      work = keepAt ?? fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-kvm-native-pack-"));
       const tarballs = path.join(work, "tarballs");
       fs.mkdirSync(tarballs);
       const files: Record<string, string> = {};
@@ -76,7 +88,7 @@ describe.skipIf(process.platform !== "linux" || process.arch !== "x64")(
     }, 300_000);
 
     afterAll(() => {
-      if (work) fs.rmSync(work, { recursive: true, force: true });
+      if (work && keepAt === undefined) fs.rmSync(work, { recursive: true, force: true });
     });
 
     it("ships the prebuilt linux-x64 binary, and nothing was built at install", () => {
