@@ -32,5 +32,9 @@ for mode in 0 1; do
     objcopy -O binary -j .text "$work/bios.o" "$work/bios-$mode-$count.bin"
   done
 done
+# Every variant runs on the same one of the guest's vCPUs (EXITS_NESTED_PIN, "" for none): a vCPU
+# thread that the guest's scheduler moves between CPUs pays for the move, and not every run alike.
+pin=()
+[ -n "${EXITS_NESTED_PIN-1}" ] && pin=(taskset -c "${EXITS_NESTED_PIN-1}")
 "$repo/scripts/nested-kvm/run.sh" --cwd "$here/.." --timeout "${EXITS_NESTED_TIMEOUT:-2400}" -- \
-  node bench/exits-nested.mjs --work "$work" "${args[@]}"
+  "${pin[@]}" node bench/exits-nested.mjs --work "$work" "${args[@]}"
