@@ -1,21 +1,12 @@
-import { MemoryRegion, SIZE_2_64, StandaloneHost } from "@memtopo/region-tree";
+import { SIZE_2_64 } from "@memtopo/region-tree";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FlatRange } from "../src/flat-range.js";
 import { FlatView } from "../src/flatview.js";
+import { bareRange } from "./bare-range.js";
 
 const TWO_53 = 1n << 53n;
-const mr = new MemoryRegion(new StandaloneHost(), { kind: "io", name: "x", size: 1n });
-const range = (start: bigint, size: bigint): FlatRange => ({
-  mr,
-  start,
-  size,
-  offsetInRegion: 0n,
-  dirtyLogMask: 0,
-  romdMode: true,
-  readonly: false,
-  nonvolatile: false,
-});
+const range = bareRange;
 
 /** The lookup oracle: a scan of every range with exact bigint compares. */
 function oracle(ranges: readonly FlatRange[], addr: bigint): FlatRange | undefined {

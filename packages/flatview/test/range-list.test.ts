@@ -1,20 +1,10 @@
-import { MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FlatRange } from "../src/flat-range.js";
 import { RangeList } from "../src/range-list.js";
+import { bareRange } from "./bare-range.js";
 
-const mr = new MemoryRegion(new StandaloneHost(), { kind: "io", name: "x", size: 1n });
-const range = (start: bigint, size: bigint): FlatRange => ({
-  mr,
-  start,
-  size,
-  offsetInRegion: 0n,
-  dirtyLogMask: 0,
-  romdMode: true,
-  readonly: false,
-  nonvolatile: false,
-});
+const range = bareRange;
 
 describe("RangeList (the renderer's chunked view) behaves like a sorted array", () => {
   it("seek, walk and insert-in-gap agree with a plain array on random fills", () => {
