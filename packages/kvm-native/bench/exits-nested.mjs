@@ -10,16 +10,15 @@
 //                 loop, ticks read out through port 0x402), so process start and teardown are
 //                 outside; the slope of whole-process wall time between COUNT = 0 and n is kept
 //                 as a cross-check.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { enterRealMode, NativeKvm, probe, runVcpu } from "../dist/index.js";
+import { probe, runVcpu } from "../dist/index.js";
 import { addressSpaces } from "./exits-nested/spaces.mjs";
+import { bareBus, openLoopVm } from "./loop-vm.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
     work: { type: "string" },
@@ -41,41 +40,15 @@ if (!available.ok) {
 }
 
 // --- in-process: the addon's C loop and runVcpu on one vCPU, the guest of bench/exits.mjs ---
-function assembleLoop() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-exits-"));
-  execFileSync("as", ["--32", "-o", path.join(dir, "g.o"), path.join(here, "../test/guests/loop.S")]);
-  execFileSync("objcopy", ["-O", "binary", "-j", ".text", path.join(dir, "g.o"), path.join(dir, "g.bin")]);
-  const bytes = fs.readFileSync(path.join(dir, "g.bin"));
-  fs.rmSync(dir, { recursive: true });
-  return bytes;
-}
-const CODE_AT = 0x1000;
-const vm = NativeKvm.open();
-const ram = vm.ramAllocator.allocate("low", 0x4000n);
-ram.bytes().set(assembleLoop(), CODE_AT);
-vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0x4000n, userspaceAddr: ram.hostAddr });
-const vcpu = vm.createVcpu(0);
-const counts = new DataView(ram.bytes().buffer);
-// The cheapest devices TypeScript can have, so what differs from the C loop is the dispatch path.
-const bus = {
-  read(_addr, data) {
-    data.fill(0);
-    return 0;
-  },
-  write() {
-    return 0;
-  },
-};
+const { vm, vcpu, prepare } = openLoopVm();
 
 // The same accesses through memtopo's AddressSpaces (see exits-nested/spaces.mjs).
 const spaces = addressSpaces();
 
 function inProcess(kind, design) {
-  counts.setUint32(0x500, kind === "pio" ? n : 0, true);
-  counts.setUint32(0x504, kind === "mmio" ? n : 0, true);
-  enterRealMode(vcpu, CODE_AT);
+  prepare(kind === "pio" ? n : 0, kind === "mmio" ? n : 0);
   const start = process.hrtime.bigint();
-  const buses = design === "as" ? spaces : { memory: bus, io: bus };
+  const buses = design === "as" ? spaces : { memory: bareBus, io: bareBus };
   const handled = design === "c" ? vcpu.benchExitLoop(n) : runVcpu(vcpu, buses, { maxExits: n }).exits;
   const ns = Number(process.hrtime.bigint() - start);
   if (handled !== n) throw new Error(`${kind}/${design}: ${handled} exits, expected ${n}`);
