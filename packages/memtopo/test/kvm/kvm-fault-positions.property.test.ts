@@ -108,8 +108,9 @@ describe("issue 8: a backend fault at every call position of a commit", () => {
       ),
       { numRuns: 300 },
     );
-    // The generator must keep producing commits that reach the kernel, with every errno.
-    expect(positions).toBeGreaterThan(200);
+    // The generator must keep producing commits that reach the kernel, with every errno. 300 runs
+    // gave 191 to 262 faulted positions when measured; fewer than 100 would mean it had stopped.
+    expect(positions).toBeGreaterThan(100);
     expect(errnos.size).toBe(5);
   });
 });
