@@ -17,15 +17,29 @@ const packages = ["packages", "tests"].flatMap((group) =>
 
 for (const dir of packages) fs.rmSync(path.join(dir, "test-results.json"), { force: true });
 
-const turbo = spawnSync("turbo", ["run", "test", "--continue", ...process.argv.slice(2)], {
+const summaries = path.join(root, ".turbo", "runs");
+fs.rmSync(summaries, { recursive: true, force: true });
+const turbo = spawnSync("turbo", ["run", "test", "--continue", "--summarize", ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
 });
 
+// Exit codes of the test tasks, from turbo's run summary: a worker that dies (a native abort, say) leaves a
+// report whose counts look green, with the test it was running merely "pending".
+const exitCodes = new Map();
+for (const name of fs.existsSync(summaries) ? fs.readdirSync(summaries) : []) {
+  const summary = JSON.parse(fs.readFileSync(path.join(summaries, name), "utf8"));
+  for (const task of summary.tasks) {
+    if (task.task === "test") exitCodes.set(path.join(root, task.directory), task.execution?.exitCode);
+  }
+}
+fs.rmSync(summaries, { recursive: true, force: true });
+
 let passed = 0;
 let failed = 0;
 const missing = [];
+const uncounted = [];
 for (const dir of packages) {
   const file = path.join(dir, "test-results.json");
   if (!fs.existsSync(file)) {
@@ -33,14 +47,22 @@ for (const dir of packages) {
     continue;
   }
   const report = JSON.parse(fs.readFileSync(file, "utf8"));
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
   // A suite that fails to load has no failed tests but is a failure all the same.
-  failed += report.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+  const failures =
+    report.numFailedTests +
+    report.testResults.filter((r) => r.status === "failed" && r.assertionResults.length === 0).length;
+  passed += report.numPassedTests;
+  failed += failures;
+  const exitCode = exitCodes.get(dir);
+  if (failures === 0 && exitCode !== undefined && exitCode !== 0) {
+    uncounted.push(`${path.relative(root, dir)} (exit ${exitCode})`);
+    failed += 1;
+  }
 }
 if (missing.length > 0) {
   console.error(`no test report from: ${missing.join(", ")}`);
   failed += missing.length;
 }
+if (uncounted.length > 0) console.error(`test run failed with no failed test in its report: ${uncounted.join(", ")}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(turbo.status === 0 && failed === 0 ? 0 : 1);
