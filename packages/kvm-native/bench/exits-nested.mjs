@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Paired per-exit cost, all in one environment (meant for the nested-KVM guest, see
-// exits-nested.sh): memtopo's TypeScript dispatch against the addon's C loop, and QEMU + KVM
+// Paired per-exit cost, all in one environment (the nested-KVM guest, or this host's /dev/kvm with
+// `exits-nested.sh --direct`): memtopo's TypeScript dispatch against the addon's C loop, and QEMU + KVM
 // against a raw /dev/kvm runner, interleaved across repeats so drift hits every variant alike.
 //   node bench/exits-nested.mjs --work DIR [--n 2000] [--reps 3] [--json FILE]
 // DIR holds what exits-nested.sh builds on the host: raw (from raw.c) and bios-<mode>-<count>.bin.
