@@ -12,6 +12,7 @@ import { DirtyPages, type HarvestedSlot } from "./dirty-pages.js";
 import { KvmError } from "./errors.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
 import { IoeventfdSync } from "./ioeventfd-sync.js";
+import { SlotTable } from "./slot-table.js";
 
 /** What the listener needs from its memory system: QEMU's `memory_region_get_dirty_log_mask`. */
 export interface DirtyLogMaskSource {
@@ -39,8 +40,6 @@ interface MutableSlot {
   hostAddr: bigint;
   mr: MemoryRegion;
   offsetInRegion: bigint;
-  /** The view no longer has it but the kernel refused to delete it. */
-  stale: boolean;
 }
 
 /** A piece of the view that should be a slot but the kernel refused. */
@@ -95,7 +94,7 @@ export class KvmMemoryListener implements MemoryListener {
   readonly asId: number;
   readonly #backend: KvmBackend;
   readonly #system: DirtyLogMaskSource;
-  readonly #slots: (MutableSlot | null)[];
+  readonly #slots: SlotTable<MutableSlot>;
   readonly #page: bigint;
   readonly #readonlyMem: boolean;
   readonly #maxSlotSize: bigint;
@@ -121,7 +120,7 @@ export class KvmMemoryListener implements MemoryListener {
     this.asId = asId;
     this.name = options.name ?? (asId === 0 ? "kvm-memory" : "kvm-smram");
     const nrSlots = backend.checkExtension(KVM_CAP.NR_MEMSLOTS);
-    this.#slots = new Array<MutableSlot | null>(nrSlots > 0 ? nrSlots : 32).fill(null);
+    this.#slots = new SlotTable<MutableSlot>(nrSlots > 0 ? nrSlots : 32);
     this.#page = BigInt(backend.hostPageSize);
     this.#readonlyMem = backend.checkExtension(KVM_CAP.READONLY_MEM) > 0;
     const maxSlotSize = options.maxSlotSize ?? UNLIMITED;
@@ -151,14 +150,14 @@ export class KvmMemoryListener implements MemoryListener {
 
   /** The slots the kernel holds, by slot id (stale ones included: see {@link outOfSync}). */
   get slots(): readonly KvmSlot[] {
-    return this.#slots.filter((s): s is MutableSlot => s !== null);
+    return this.#slots.all();
   }
 
   /** What the kernel refused and {@link recover} will redo; all empty when the kernel matches the view. */
   get outOfSync(): KvmOutOfSync {
     return {
       missingSlots: this.#missing.map(({ start, size }) => ({ start, size })),
-      staleSlots: this.#slots.filter((s): s is MutableSlot => s?.stale === true),
+      staleSlots: this.#slots.staleSlots(),
       flagUpdates: this.#flagsPending.size,
       ioeventfds: this.#eventfds.pending,
     };
@@ -166,7 +165,7 @@ export class KvmMemoryListener implements MemoryListener {
 
   /** QEMU's `kvm_accel_has_memory`: a slot starts exactly at `start` with exactly this size (capped). */
   hasMemory(start: bigint, size: bigint): boolean {
-    return this.#find(start, size < this.#maxSlotSize ? size : this.#maxSlotSize) !== null;
+    return this.#slots.find(start, size < this.#maxSlotSize ? size : this.#maxSlotSize) !== null;
   }
 
   /** Pages the guest dirtied in `mr` since the last call (byte offsets in its RAM block), harvested by `logSync` and slot deletion. */
@@ -181,8 +180,7 @@ export class KvmMemoryListener implements MemoryListener {
    */
   recover(): void {
     const failures: unknown[] = [];
-    for (const slot of this.#slots) {
-      if (slot === null || !slot.stale) continue;
+    for (const slot of this.#slots.staleSlots()) {
       try {
         this.#delete(slot);
       } catch (error) {
@@ -321,7 +319,7 @@ export class KvmMemoryListener implements MemoryListener {
 
   /** Deletes the chunk's slot, harvesting its dirty log first; false when the chunk has none (QEMU stops there). */
   #deleteChunk(start: bigint, size: bigint, failures: unknown[]): boolean {
-    const slot = this.#find(start, size);
+    const slot = this.#slots.find(start, size);
     if (slot === null) {
       const i = this.#missing.findIndex((c) => c.start === start && c.size === size);
       if (i < 0) return false;
@@ -334,7 +332,7 @@ export class KvmMemoryListener implements MemoryListener {
     try {
       this.#delete(slot);
     } catch (error) {
-      slot.stale = true;
+      this.#slots.markStale(slot);
       failures.push(error);
     }
     return true;
@@ -365,7 +363,7 @@ export class KvmMemoryListener implements MemoryListener {
     let { start, size } = trimmed;
     while (size > 0n) {
       const chunk = size < this.#maxSlotSize ? size : this.#maxSlotSize;
-      if (!visit(this.#find(start, chunk))) return;
+      if (!visit(this.#slots.find(start, chunk))) return;
       start += chunk;
       size -= chunk;
     }
@@ -382,20 +380,12 @@ export class KvmMemoryListener implements MemoryListener {
     return { start, size, offsetInRegion: section.offsetWithinRegion + delta };
   }
 
-  /** `kvm_lookup_matching_slot`: exactly this start and size, among the slots the view has. */
-  #find(start: bigint, size: bigint): MutableSlot | null {
-    for (const slot of this.#slots) {
-      if (slot !== null && !slot.stale && slot.start === start && slot.size === size) return slot;
-    }
-    return null;
-  }
-
   /** Makes a slot of the chunk in the lowest free id; a refusal leaves the chunk missing. */
   #create(chunk: MissingChunk, failures: unknown[]): void {
-    const id = this.#slots.indexOf(null);
+    const id = this.#slots.freeId();
     if (id < 0) {
       this.#missing.push(chunk);
-      failures.push(new KvmError("ENOSPC", "KVM_SET_USER_MEMORY_REGION", `no free slot among ${this.#slots.length}`));
+      failures.push(new KvmError("ENOSPC", "KVM_SET_USER_MEMORY_REGION", `no free slot among ${this.#slots.capacity}`));
       return;
     }
     const slot: MutableSlot = {
@@ -406,7 +396,6 @@ export class KvmMemoryListener implements MemoryListener {
       hostAddr: chunk.mr.ramBlock!.hostAddr + chunk.offsetInRegion,
       mr: chunk.mr,
       offsetInRegion: chunk.offsetInRegion,
-      stale: false,
     };
     try {
       this.#backend.setUserMemoryRegion({ ...this.#region(slot), memorySize: slot.size });
@@ -415,12 +404,12 @@ export class KvmMemoryListener implements MemoryListener {
       failures.push(error);
       return;
     }
-    this.#slots[id] = slot;
+    this.#slots.put(slot);
   }
 
   #delete(slot: MutableSlot): void {
     this.#backend.setUserMemoryRegion({ ...this.#region(slot), flags: 0, memorySize: 0n });
-    this.#slots[slot.id] = null;
+    this.#slots.remove(slot);
   }
 
   /**
@@ -434,19 +423,19 @@ export class KvmMemoryListener implements MemoryListener {
     try {
       if (((flags ^ slot.flags) & KVM_MEM_READONLY) !== 0) {
         this.#backend.setUserMemoryRegion({ ...region, memorySize: 0n });
-        this.#slots[slot.id] = null;
+        this.#slots.remove(slot);
         try {
           this.#backend.setUserMemoryRegion(region);
         } catch (error) {
           this.#missing.push({ mr: slot.mr, start: slot.start, size: slot.size, offsetInRegion: slot.offsetInRegion });
           throw error;
         }
-        this.#slots[slot.id] = slot;
+        this.#slots.put(slot);
       } else {
         this.#backend.setUserMemoryRegion(region);
       }
     } catch (error) {
-      if (this.#slots[slot.id] === slot) this.#flagsPending.set(slot, flags);
+      if (this.#slots.holds(slot)) this.#flagsPending.set(slot, flags);
       failures.push(error);
       return;
     }
