@@ -54,6 +54,9 @@ export function runVcpu(
   let exits = 0;
   let failedAccesses = 0;
   let last: VcpuExit | undefined;
+  // The last port as a bigint: a guest's exits mostly go to one port after another.
+  let lastPort = -1;
+  let port = 0n;
   const done = (reason: StopReason, exit: VcpuExit | undefined): RunResult => ({
     reason,
     exit,
@@ -71,10 +74,20 @@ export function runVcpu(
         break;
       }
       case "io": {
-        const port = BigInt(exit.port);
+        if (exit.port !== lastPort) {
+          lastPort = exit.port;
+          port = BigInt(exit.port);
+        }
+        const out = exit.direction === "out";
+        if (exit.count === 1) {
+          // The common case: data is exactly the one access's bytes.
+          const result = out ? buses.io.write(port, exit.data) : buses.io.read(port, exit.data);
+          if (result !== MEMTX_OK) failedAccesses++;
+          break;
+        }
         for (let i = 0; i < exit.count; i++) {
           const data = exit.data.subarray(i * exit.size, (i + 1) * exit.size);
-          const result = exit.direction === "out" ? buses.io.write(port, data) : buses.io.read(port, data);
+          const result = out ? buses.io.write(port, data) : buses.io.read(port, data);
           if (result !== MEMTX_OK) failedAccesses++;
         }
         break;

@@ -1,5 +1,5 @@
 import type { NativeLayout, NativeVcpu } from "./binding.js";
-import { native } from "./errors.js";
+import { native, toKvmError } from "./errors.js";
 import { KvmRunDecoder, type VcpuExit } from "./exits.js";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.js";
 
@@ -26,7 +26,12 @@ export class Vcpu {
 
   /** One KVM_RUN (signals are retried), then the exit it ended with. */
   run(): VcpuExit {
-    native("KVM_RUN", () => this.#native.run());
+    // What native() does, without a closure: this runs once per exit.
+    try {
+      this.#native.run();
+    } catch (error) {
+      throw toKvmError(error, "KVM_RUN");
+    }
     return this.#decoder.decode();
   }
 

@@ -4,6 +4,8 @@ import { MemorySystemError } from "./errors.js";
 import { flatviewAccess } from "./flatview-access.js";
 import type { AccessEnv } from "./region-access.js";
 
+const ADDR_LIMIT = 1n << 64n;
+
 /** The mutable part of an address space, shared with the MemorySystem that owns it. */
 export interface AddressSpaceState {
   root: MemoryRegion | null;
@@ -93,7 +95,7 @@ export class AddressSpace {
     if (this.#state.destroyed) {
       throw new MemorySystemError("E_ADDRESS_SPACE_DESTROYED", `address space "${this.name}" was destroyed`);
     }
-    if (typeof addr !== "bigint" || addr < 0n || addr >= 1n << 64n) {
+    if (typeof addr !== "bigint" || addr < 0n || addr >= ADDR_LIMIT) {
       throw new MemorySystemError("E_INVALID_ADDRESS", `address must be a bigint in [0, 2^64), got ${String(addr)}`);
     }
     if (!(data instanceof Uint8Array)) throw new MemorySystemError("E_INVALID_ARGUMENT", "data must be a Uint8Array");

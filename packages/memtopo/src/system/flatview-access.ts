@@ -11,28 +11,6 @@ import { type AccessEnv, dispatchRead, dispatchWrite, memoryAccessSize } from ".
 
 const NO_ATTRS: MemTxAttrs = Object.freeze({});
 
-interface Translation {
-  /** The terminating region, or null for a gap (QEMU's section #0, `io_mem_unassigned`). */
-  readonly mr: MemoryRegion | null;
-  /** Offset inside `mr` (for a gap: the address itself). */
-  readonly xlat: bigint;
-  /** Length this step may cover: clamped to the range's end for RAM, untouched otherwise. */
-  readonly len: bigint;
-}
-
-/**
- * QEMU's `flatview_translate` without IOMMUs: MMIO lengths are not clamped to the range,
- * because a device may expect a full-width access that overlaps its neighbours (port 0xcf8).
- */
-function translate(view: FlatView, addr: bigint, len: bigint): Translation {
-  const range = view.lookup(addr);
-  if (range === undefined) return { mr: null, xlat: addr, len };
-  const xlat = BigInt.asUintN(64, addr - range.start + range.offsetInRegion);
-  if (!range.mr.ram) return { mr: range.mr, xlat, len };
-  const left = range.start + range.size - addr;
-  return { mr: range.mr, xlat, len: left < len ? left : len };
-}
-
 /** QEMU's `memory_access_is_direct`. */
 function isDirect(mr: MemoryRegion | null, isWrite: boolean): boolean {
   if (mr === null) return false;
@@ -46,6 +24,11 @@ function isDirect(mr: MemoryRegion | null, isWrite: boolean): boolean {
  * to the block, as `qemu_ram_ptr_length` does), everything else is cut by
  * `memory_access_size` and dispatched to the region's ops. Results are OR-ed.
  * `data` is read into or written from in place (zero-copy for the KVM run loop).
+ *
+ * Each step is QEMU's `flatview_translate` without IOMMUs: the range's region and the
+ * offset in it; the step's length is clamped to the range's end for RAM only, because an
+ * MMIO device may expect a full-width access that overlaps its neighbours (port 0xcf8).
+ * Lengths and positions are numbers (they never exceed `data.length`).
  */
 export function flatviewAccess(
   view: FlatView,
@@ -56,55 +39,76 @@ export function flatviewAccess(
   env: AccessEnv,
 ): MemTxResult {
   const attrs = attrsIn ?? NO_ATTRS;
-  let remaining = BigInt(data.length);
-  if (remaining === 0n) return MEMTX_OK;
+  const total = data.length;
+  if (total === 0) return MEMTX_OK;
   let addr = addrIn;
   let pos = 0;
   let result = MEMTX_OK;
   let first = true;
   for (;;) {
-    const t = translate(view, addr, remaining);
-    let l = t.len;
-    if (attrs.memory && (t.mr === null || !t.mr.ram)) {
+    const remaining = total - pos;
+    const range = view.lookup(addr);
+    // A gap is QEMU's section #0 (`io_mem_unassigned`), its offset the address itself.
+    const mr = range === undefined ? null : range.mr;
+    const xlat = range === undefined ? addr : BigInt.asUintN(64, addr - range.start + range.offsetInRegion);
+    let l = remaining;
+    if (mr?.ram) {
+      const left = range!.start + range!.size - addr;
+      if (left < l) l = Number(left);
+    }
+    if (attrs.memory && (mr === null || !mr.ram)) {
       // flatview_access_allowed: refused at once on the first step, accumulated later on.
       if (first) return MEMTX_ACCESS_ERROR;
       result |= MEMTX_ACCESS_ERROR;
-    } else if (isDirect(t.mr, isWrite)) {
-      const bytes = t.mr!.ramBlock!.bytes();
-      const x = Number(t.xlat);
-      const n = Math.min(Number(l), bytes.length - x);
+    } else if (isDirect(mr, isWrite)) {
+      const bytes = mr!.ramBlock!.bytes();
+      const x = Number(xlat);
+      const n = Math.min(l, bytes.length - x);
       if (isWrite) bytes.set(data.subarray(pos, pos + n), x);
       else data.set(bytes.subarray(x, x + n), pos);
-      l = BigInt(n);
+      l = n;
     } else {
       // prepare_mmio_access: held-back coalesced writes reach the device before this access.
-      if (t.mr?.flushCoalescedMmio) env.flushCoalescedMmio();
-      const ops = opsOf(t.mr);
-      const size = memoryAccessSize(ops, l, t.xlat);
-      l = BigInt(size);
+      if (mr?.flushCoalescedMmio) env.flushCoalescedMmio();
+      const ops = opsOf(mr);
+      const size = memoryAccessSize(ops, l, xlat);
+      l = size;
       if (isWrite) {
-        result |= dispatchWrite(t.mr, ops, t.xlat, readLe(data, pos, size), size, attrs, env);
+        result |= dispatchWrite(mr, ops, xlat, readLe(data, pos, size), size, attrs, env);
       } else {
-        const r = dispatchRead(t.mr, ops, t.xlat, size, attrs, env);
+        const r = dispatchRead(mr, ops, xlat, size, attrs, env);
         writeLe(data, pos, size, r.value);
         result |= r.result;
       }
     }
     first = false;
-    remaining -= l;
-    if (remaining === 0n) return result;
-    pos += Number(l);
-    addr = BigInt.asUintN(64, addr + l);
+    if (l === remaining) return result;
+    pos += l;
+    addr = BigInt.asUintN(64, addr + BigInt(l));
   }
 }
 
 /** The bytes of an MMIO step as a host-order (little-endian) integer, as QEMU's `ldn_he_p`. */
 function readLe(data: Uint8Array, pos: number, size: number): bigint {
+  if (size <= 6) {
+    // Exact in a double up to 48 bits; one bigint at the end.
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + data[pos + i]!;
+    return BigInt(v);
+  }
   let value = 0n;
   for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(data[pos + i]!);
   return value;
 }
 
 function writeLe(data: Uint8Array, pos: number, size: number, value: bigint): void {
+  if (size <= 6) {
+    let v = Number(BigInt.asUintN(8 * size, value));
+    for (let i = 0; i < size; i++) {
+      data[pos + i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+    return;
+  }
   for (let i = 0; i < size; i++) data[pos + i] = Number((value >> BigInt(8 * i)) & 0xffn);
 }

@@ -22,17 +22,62 @@ export interface AccessEnv {
 
 const U64 = (1n << 64n) - 1n;
 
+/*
+ * Every exit of a guest goes through here, so the common cases avoid making bigints: a
+ * bigint operation allocates, and between two KVM_RUNs nothing is in the caches. Small
+ * shifts, masks and offsets come from tables; low address bits are read through a typed
+ * array. Anything outside the tables takes the general bigint path, with the same result.
+ */
+/** `BigInt(i)` for 0 <= i < 64. */
+const SMALL: readonly bigint[] = Array.from({ length: 64 }, (_, i) => BigInt(i));
+/** `(1n << BigInt(8 * i)) - 1n` for 0 <= i <= 8. */
+const BYTE_MASKS: readonly bigint[] = Array.from({ length: 9 }, (_, i) => (1n << BigInt(8 * i)) - 1n);
+
+function small(i: number): bigint {
+  return i >= 0 && i < 64 ? SMALL[i]! : BigInt(i);
+}
+
+function byteMask(bytes: number): bigint {
+  return bytes >= 0 && bytes <= 8 ? BYTE_MASKS[bytes]! : (1n << BigInt(8 * bytes)) - 1n;
+}
+
+const WORD = new BigUint64Array(1);
+const WORD_HALVES = new Uint32Array(WORD.buffer);
+const WORD_LOW = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
+
+/** The low 32 bits of `x` mod 2^64, as a number (no allocation). */
+function low32(x: bigint): number {
+  WORD[0] = x;
+  return WORD_HALVES[WORD_LOW]!;
+}
+
 /**
  * QEMU's `memory_access_size`: the largest power of two that is at most the remaining
  * length, `valid.max_access_size` (0 means 4) and, unless `impl.unaligned`, the alignment of `addr`.
  */
-export function memoryAccessSize(ops: MemoryRegionOps, remaining: bigint, addr: bigint): number {
+export function memoryAccessSize(ops: MemoryRegionOps, remaining: number, addr: bigint): number {
+  let max = ops.valid?.maxAccessSize || 4;
+  if (!Number.isInteger(max) || max > 0x1_0000_0000) return memoryAccessSizeBig(ops, remaining, addr);
+  if (!ops.impl?.unaligned) {
+    // The lowest set bit of addr; if it lies above bit 31 it is at least 2^32, not below max.
+    const low = low32(addr);
+    if (low !== 0) {
+      const align = (low & -low) >>> 0;
+      if (align < max) max = align;
+    }
+  }
+  const l = remaining > max ? max : remaining;
+  return 2 ** Math.floor(Math.log2(l));
+}
+
+/** The same in bigints, for a `maxAccessSize` the fast path does not cover (and its RangeError). */
+function memoryAccessSizeBig(ops: MemoryRegionOps, remaining: number, addr: bigint): number {
   let max = ops.valid?.maxAccessSize || 4;
   if (!ops.impl?.unaligned) {
     const align = BigInt.asUintN(64, addr & -addr);
     if (align !== 0n && align < BigInt(max)) max = Number(align);
   }
-  const l = remaining > BigInt(max) ? max : Number(remaining);
+  const l = BigInt(remaining) > BigInt(max) ? max : remaining;
   return 2 ** Math.floor(Math.log2(l));
 }
 
@@ -46,10 +91,17 @@ export function accessValid(
 ): boolean {
   const valid = ops.valid;
   if (valid?.accepts !== undefined && !valid.accepts(addr, size, isWrite, attrs)) return false;
-  if (!valid?.unaligned && (addr & BigInt(size - 1)) !== 0n) return false;
+  if (!valid?.unaligned && misaligned(addr, size)) return false;
   const max = valid?.maxAccessSize ?? 0;
   if (max === 0) return true;
   return size <= max && size >= (valid?.minAccessSize ?? 0);
+}
+
+/** `(addr & BigInt(size - 1)) !== 0n`. */
+function misaligned(addr: bigint, size: number): boolean {
+  if (size === 1) return false;
+  if (size >= 1 && size <= 0x8000_0000 && Number.isInteger(size)) return (low32(addr) & (size - 1)) !== 0;
+  return (addr & BigInt(size - 1)) !== 0n;
 }
 
 /**
@@ -71,12 +123,12 @@ export function dispatchRead(
   const min = ops.impl?.minAccessSize || 1;
   const max = ops.impl?.maxAccessSize || 4;
   const piece = Math.max(Math.min(size, max), min);
-  const mask = (1n << BigInt(8 * piece)) - 1n;
+  const mask = byteMask(piece);
   let value = 0n;
   let result = MEMTX_OK;
   for (let i = 0; i < size; i += piece) {
     const shift = bigEndian ? (size - piece - i) * 8 : i * 8;
-    const at = BigInt.asUintN(64, addr + BigInt(i));
+    const at = i === 0 ? addr : BigInt.asUintN(64, addr + small(i));
     let raw: unknown;
     if (ops.read !== undefined) {
       raw = ops.read(at, piece);
@@ -89,7 +141,8 @@ export function dispatchRead(
       throw new DeviceOpsError("E_DEVICE_READ_VALUE", `${label(mr)}: read returned ${typeof raw}, not a bigint`);
     }
     const bits = raw & mask;
-    value |= shift >= 0 ? (bits << BigInt(shift)) & U64 : bits >> BigInt(-shift);
+    if (shift === 0 && piece <= 8) value = value === 0n ? bits : value | bits;
+    else value |= shift >= 0 ? (bits << small(shift)) & U64 : bits >> small(-shift);
   }
   return { value: bigEndian ? bswap(value, size) : value, result };
 }
@@ -130,12 +183,14 @@ export function dispatchWrite(
   const min = ops.impl?.minAccessSize || 1;
   const max = ops.impl?.maxAccessSize || 4;
   const piece = Math.max(Math.min(size, max), min);
-  const mask = (1n << BigInt(8 * piece)) - 1n;
+  const mask = byteMask(piece);
   let result = MEMTX_OK;
   for (let i = 0; i < size; i += piece) {
     const shift = bigEndian ? (size - piece - i) * 8 : i * 8;
-    const bits = shift >= 0 ? (value >> BigInt(shift)) & mask : (value << BigInt(-shift)) & mask;
-    const at = BigInt.asUintN(64, addr + BigInt(i));
+    let bits: bigint;
+    if (shift === 0) bits = value >= 0n && value <= mask ? value : value & mask;
+    else bits = shift > 0 ? (value >> small(shift)) & mask : (value << small(-shift)) & mask;
+    const at = i === 0 ? addr : BigInt.asUintN(64, addr + small(i));
     if (ops.write !== undefined) ops.write(at, bits, piece);
     else result |= ops.writeWithAttrs!(at, bits, piece, attrs);
   }
