@@ -60,6 +60,64 @@ void InstallKickHandler() {
   });
 }
 
+// One KVM_RUN on `fd`; returns kvm_run.exit_reason. A signal without a kick is retried;
+// a kick (immediate_exit) ends the call with KVM_EXIT_INTR.
+Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTarget* kick) {
+  // Node starts worker threads with every signal blocked; a blocked kick signal
+  // would stay pending and never interrupt KVM_RUN.
+  static thread_local bool kick_unblocked = false;
+  if (!kick_unblocked) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, KickSignal());
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    kick_unblocked = true;
+  }
+  kick->thread = pthread_self();
+  kick->in_run.store(true);
+  struct InRun {
+    KickTarget* target;
+    ~InRun() { target->in_run.store(false); }
+  } in_run{kick};
+  for (;;) {
+    if (ioctl(fd, KVM_RUN, 0) == 0) return Napi::Number::New(info.Env(), run->exit_reason);
+    int err = errno;
+    if (err == EINTR || err == EAGAIN) {
+      if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
+        run->exit_reason = KVM_EXIT_INTR;
+        return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+      }
+      continue;
+    }
+    ThrowErrno(info.Env(), err, "ioctl(KVM_RUN)", "");
+    return info.Env().Undefined();
+  }
+}
+
+// What the function from runner() needs for a KVM_RUN, counted between the Vcpu and every such
+// function. A plain function with this as its data skips ObjectWrap's unwrap (a private-property
+// lookup) on every exit. Closing or collecting the Vcpu clears it: the function then throws EBADF.
+struct RunHandle {
+  int fd;
+  kvm_run* run;
+  KickTarget* kick;
+  int refs;
+};
+
+void ReleaseHandle(RunHandle* h) {
+  if (--h->refs == 0) delete h;
+}
+
+Napi::Value RunFunction(const Napi::CallbackInfo& info) {
+  RunHandle* h = static_cast<RunHandle*>(info.Data());
+  if (!ArgCount(info, 0, "run")) return info.Env().Undefined();
+  if (h->fd < 0) {
+    ThrowArg(info.Env(), EBADF, "run", "the vCPU is closed");
+    return info.Env().Undefined();
+  }
+  return RunOnce(info, h->fd, h->run, h->kick);
+}
+
 }  // namespace
 
 // kickVcpu(kickId): true when the vCPU exists (and is now kicked), false otherwise.
@@ -82,7 +140,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Vcpu",
-                       {InstanceMethod<&Vcpu::Run>("run"), InstanceMethod<&Vcpu::RunBuffer>("runBuffer"),
+                       {InstanceMethod<&Vcpu::Run>("run"), InstanceMethod<&Vcpu::Runner>("runner"),
+                        InstanceMethod<&Vcpu::RunBuffer>("runBuffer"),
                         InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::KickId>("kickId"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
                         InstanceMethod<&Vcpu::SetRegs>("setRegs"), InstanceMethod<&Vcpu::GetSregs>("getSregs"),
                         InstanceMethod<&Vcpu::SetSregs>("setSregs"),
@@ -110,6 +169,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     std::lock_guard<std::mutex> lock(g_kick_mutex);
     kick_id_ = g_next_kick_id++;
     g_kick_targets[kick_id_] = kick_;
+    handle_ = new RunHandle{fd_, mapping_->run, kick_, 1};
   }
 
   ~Vcpu() override { Shutdown(); }
@@ -121,40 +181,25 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     return false;
   }
 
-  // One KVM_RUN; returns kvm_run.exit_reason. A signal without a kick is retried;
-  // a kick (immediate_exit) ends the call with KVM_EXIT_INTR.
+  // One KVM_RUN; returns kvm_run.exit_reason (see RunOnce).
   Napi::Value Run(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "run") || !Open(info, "run")) return info.Env().Undefined();
-    kvm_run* run = mapping_->run;
-    // Node starts worker threads with every signal blocked; a blocked kick signal
-    // would stay pending and never interrupt KVM_RUN.
-    static thread_local bool kick_unblocked = false;
-    if (!kick_unblocked) {
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, KickSignal());
-      pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-      kick_unblocked = true;
-    }
-    kick_->thread = pthread_self();
-    kick_->in_run.store(true);
-    struct InRun {
-      KickTarget* target;
-      ~InRun() { target->in_run.store(false); }
-    } in_run{kick_};
-    for (;;) {
-      if (ioctl(fd_, KVM_RUN, 0) == 0) return Napi::Number::New(info.Env(), run->exit_reason);
-      int err = errno;
-      if (err == EINTR || err == EAGAIN) {
-        if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
-          run->exit_reason = KVM_EXIT_INTR;
-          return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
-        }
-        continue;
-      }
-      ThrowErrno(info.Env(), err, "ioctl(KVM_RUN)", "");
+    return RunOnce(info, fd_, mapping_->run, kick_);
+  }
+
+  // A function that does what run() does, without the method's unwrap (see RunHandle). On a
+  // closed vCPU it is one that throws run()'s EBADF.
+  Napi::Value Runner(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "runner")) return info.Env().Undefined();
+    RunHandle* h = handle_ != nullptr ? handle_ : new RunHandle{-1, nullptr, nullptr, 0};
+    Napi::Function fn = Napi::Function::New<RunFunction>(info.Env(), "run", h);
+    if (info.Env().IsExceptionPending()) {
+      if (h->refs == 0) delete h;
       return info.Env().Undefined();
     }
+    h->refs++;
+    fn.AddFinalizer([](Napi::Env, RunHandle* handle) { ReleaseHandle(handle); }, h);
+    return fn;
   }
 
   Napi::Value RunBuffer(const Napi::CallbackInfo& info) {
@@ -276,6 +321,13 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   }
 
   void Shutdown() {
+    if (handle_ != nullptr) {
+      handle_->fd = -1;
+      handle_->run = nullptr;
+      handle_->kick = nullptr;
+      ReleaseHandle(handle_);
+      handle_ = nullptr;
+    }
     if (kick_ != nullptr) {
       std::lock_guard<std::mutex> lock(g_kick_mutex);
       g_kick_targets.erase(kick_id_);
@@ -293,6 +345,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   RunMapping* mapping_ = nullptr;
   KickTarget* kick_ = nullptr;
   uint32_t kick_id_ = 0;
+  RunHandle* handle_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
 };
 

@@ -128,6 +128,8 @@ export interface NativeVm {
 
 export interface NativeVcpu {
   run(): number;
+  /** A function that does what run() does, minus the method call's unwrap (for the run loop). */
+  runner(): () => number;
   runBuffer(): ArrayBuffer;
   kick(): void;
   kickId(): number;

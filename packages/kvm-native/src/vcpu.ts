@@ -9,6 +9,8 @@ export class Vcpu {
   readonly #native: NativeVcpu;
   readonly #layout: NativeLayout;
   readonly #decoder: KvmRunDecoder;
+  /** The addon's run() as a plain function (made at the first run): it runs once per exit. */
+  #run: (() => number) | undefined;
   readonly #onClose: () => void;
   #closed = false;
 
@@ -28,7 +30,8 @@ export class Vcpu {
   run(): VcpuExit {
     // What native() does, without a closure: this runs once per exit.
     try {
-      this.#native.run();
+      this.#run ??= this.#native.runner();
+      this.#run();
     } catch (error) {
       throw toKvmError(error, "KVM_RUN");
     }

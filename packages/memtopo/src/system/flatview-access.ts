@@ -53,8 +53,9 @@ export function flatviewAccess(
     const xlat = range === undefined ? addr : BigInt.asUintN(64, addr - range.start + range.offsetInRegion);
     let l = remaining;
     if (mr?.ram) {
-      const left = range!.start + range!.size - addr;
-      if (left < l) l = Number(left);
+      // As a double: exact below 2^53, and above that still more than any length here.
+      const left = Number(range!.start + range!.size - addr);
+      if (left < l) l = left;
     }
     if (attrs.memory && (mr === null || !mr.ram)) {
       // flatview_access_allowed: refused at once on the first step, accumulated later on.

@@ -67,6 +67,8 @@ export function memoryAccessSize(ops: MemoryRegionOps, remaining: number, addr: 
     }
   }
   const l = remaining > max ? max : remaining;
+  // 2 ** Math.floor(Math.log2(l)), from the bit count where l is a 31-bit integer.
+  if (l >= 1 && l <= 0x7fff_ffff && Number.isInteger(l)) return 1 << (31 - Math.clz32(l));
   return 2 ** Math.floor(Math.log2(l));
 }
 
