@@ -21,11 +21,16 @@ const TOP = 1n << 64n;
  * `mayLead(x)` prunes the walk: it must be true for every region some view root reaches
  * downward (through subregions and alias targets); a region it rejects cannot have a root
  * above it. Without it every path is followed.
+ *
+ * `aliasesOf(x)` gives the aliases of `x` the walk may take (`x.aliasedBy` unless told). A
+ * caller that knows which aliases some root reaches can hand only those, so that a region
+ * aliased by hundreds of dead ends (the bus-master aliases of `system`) costs nothing.
  */
 export function regionWindows(
   mr: MemoryRegion,
   viewRoots: ReadonlySet<MemoryRegion> | ReadonlyMap<MemoryRegion | null, unknown>,
   mayLead: (x: MemoryRegion) => boolean = () => true,
+  aliasesOf: (x: MemoryRegion) => Iterable<MemoryRegion> = (x) => x.aliasedBy,
 ): Map<MemoryRegion, AddrWindow[]> | null {
   const found = new Map<MemoryRegion, AddrWindow[]>();
   // Local coordinates of x: its content occupies [0, x.size); entries are clipped to it.
@@ -54,7 +59,7 @@ export function regionWindows(
       // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
     }
     if (x.container !== null && mayLead(x.container)) push(x.container, lo + x.addr, hi + x.addr);
-    for (const a of x.aliasedBy) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
+    for (const a of aliasesOf(x)) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
   }
   return found;
 }

@@ -9,6 +9,13 @@ import {
 } from "@memtopo/flatview";
 import type { MemoryRegion } from "@memtopo/region-tree";
 
+/** What a view is for: an address space, seen through its root. */
+export interface ViewUser {
+  readonly root: MemoryRegion | null;
+}
+
+const NO_REGIONS: readonly MemoryRegion[] = [];
+
 interface Entry {
   readonly view: FlatView;
   /** The root's `addr` when rendered: it shifts the view but schedules nothing (§10.14). */
@@ -26,9 +33,12 @@ interface Entry {
  * result is always what a full render gives; tests hold the two together.
  *
  * Resolved roots of address spaces are cached too, and forgotten when a change touches
- * a region their resolution looked at.
+ * a region their resolution looked at. The table knows which users (address spaces) look
+ * at which view, so a commit visits only the users whose view can differ: those of a
+ * re-rendered view and those whose resolution was forgotten. A machine with hundreds of
+ * device address spaces then pays nothing for the ones no change can reach.
  */
-export class FlatViews {
+export class FlatViews<U extends ViewUser> {
   #entries = new Map<MemoryRegion | null, Entry>();
   /** Per view root: windows to render again, or null for the whole view. */
   readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
@@ -41,12 +51,24 @@ export class FlatViews {
    */
   readonly #reached = new Set<MemoryRegion>();
   readonly #mayLead = (x: MemoryRegion): boolean => this.#reached.has(x);
+  /** The reached aliases of each target: the only aliases the window walk needs to look at. */
+  readonly #reachedAliases = new Map<MemoryRegion, Set<MemoryRegion>>();
+  readonly #aliasesOf = (x: MemoryRegion): Iterable<MemoryRegion> => this.#reachedAliases.get(x) ?? NO_REGIONS;
   /** Regions announced by `willChange` whose change has not yet been reported done. */
   #inFlight: MemoryRegion[] = [];
   /** Cached `getFlatViewRoot` per address-space root. */
   readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
   /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
   readonly #dependents = new Map<MemoryRegion, Set<MemoryRegion>>();
+  /** The resolved root each user's view came from when it was last looked at. */
+  readonly #keyOf = new Map<U, MemoryRegion | null>();
+  readonly #users = new Map<MemoryRegion | null, Set<U>>();
+  /** Users by their own root, to find those whose resolution a change forgot. */
+  readonly #byRoot = new Map<MemoryRegion, Set<U>>();
+  /** Roots whose resolution a change forgot since the last reset. */
+  readonly #unresolved = new Set<MemoryRegion>();
+  /** Views that lost their last user; QEMU keeps them in its table until the next reset. */
+  readonly #orphans = new Set<MemoryRegion | null>();
   readonly #render: (root: MemoryRegion | null) => FlatView;
   readonly #rerender: (old: FlatView, windows: AddrWindow[]) => FlatView;
   readonly #maskState: () => number;
@@ -90,14 +112,17 @@ export class FlatViews {
       const x = stack.pop()!;
       if (this.#reached.has(x)) continue;
       this.#reached.add(x);
-      if (x.alias !== null) stack.push(x.alias);
+      if (x.alias !== null) {
+        setOf(this.#reachedAliases, x.alias).add(x);
+        stack.push(x.alias);
+      }
       for (const s of x.subregions) stack.push(s);
     }
   }
 
   /** Adds where `mr` renders now, in every cached view, to what those views must render again. */
   #addWindows(mr: MemoryRegion): void {
-    const found = regionWindows(mr, this.#entries, this.#mayLead);
+    const found = regionWindows(mr, this.#entries, this.#mayLead, this.#aliasesOf);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
       const pending = this.#pending.get(key);
@@ -109,7 +134,7 @@ export class FlatViews {
   }
 
   /** QEMU's `memory_region_get_flatview_root`, cached per address-space root. */
-  resolve(asRoot: MemoryRegion | null): MemoryRegion | null {
+  #resolve(asRoot: MemoryRegion | null): MemoryRegion | null {
     if (asRoot === null) return null;
     let key = this.#resolved.get(asRoot);
     if (key === undefined) {
@@ -128,12 +153,15 @@ export class FlatViews {
   #touch(mr: MemoryRegion): void {
     const roots = this.#dependents.get(mr);
     if (roots === undefined) return;
-    for (const root of roots) this.#resolved.delete(root);
+    for (const root of roots) {
+      this.#resolved.delete(root);
+      this.#unresolved.add(root);
+    }
     this.#dependents.delete(mr);
   }
 
   /** The view of `key` now: cached, re-rendered where something changed, or rendered. */
-  viewOf(key: MemoryRegion | null): FlatView {
+  #viewOf(key: MemoryRegion | null): FlatView {
     const entry = this.#entries.get(key);
     if (key === null) return entry!.view;
     if (entry === undefined || entry.rootAddr !== key.addr || entry.maskState !== this.#maskState()) {
@@ -146,39 +174,80 @@ export class FlatViews {
   }
 
   /**
-   * `address_space_update_topology` for a new space: the cached view of the resolved root
-   * (inside an open transaction it may predate pending changes, as in QEMU), else a render
-   * now, cached too.
+   * `address_space_init`'s `address_space_update_topology`: the view of a new user is the
+   * cached view of its resolved root (inside an open transaction it may predate pending
+   * changes, as in QEMU), else a render now, cached too.
    */
-  viewFor(root: MemoryRegion | null): FlatView {
-    const key = this.resolve(root);
+  join(user: U): FlatView {
+    const key = this.#resolve(user.root);
+    this.#index(user, key);
+    if (user.root !== null) setOf(this.#byRoot, user.root).add(user);
     return this.#entries.get(key)?.view ?? this.#store(key, this.#render(key as MemoryRegion));
   }
 
+  /** The user is gone; its view stays in the table until the next reset, as in QEMU. */
+  leave(user: U): void {
+    this.#unindex(user);
+    if (user.root !== null) this.#byRoot.get(user.root)?.delete(user);
+  }
+
   /**
-   * `flatviews_reset` at a topology commit: the view of every distinct resolved root of
-   * `roots` (spaces in creation order), and those views become the whole table. Views whose
-   * root nothing touched come back as the same objects; the caller tells listeners what
-   * QEMU's fresh, equal view would have told them.
+   * `flatviews_reset` at a topology commit: renders what changed and returns, with its view
+   * now, every user whose view may differ from the one it had (in no particular order).
+   * Any other user's view is the very object it already has: nothing touched its root.
+   * Views nobody uses any more leave the table.
    */
-  reset(roots: readonly (MemoryRegion | null)[]): FlatView[] {
+  reset(): Map<U, FlatView> {
     for (const mr of this.#changed) this.#addWindows(mr);
     this.#changed.clear();
-    const views = new Map<MemoryRegion | null, FlatView>([[null, this.empty]]);
-    const out = roots.map((root) => {
-      const key = this.resolve(root);
+    const maskState = this.#maskState();
+    const candidates = new Set<U>();
+    // A view root's own address and the mask state change no window (§10.14: a root's
+    // set_address schedules nothing) yet change the view at this commit: one check per view.
+    for (const [key, entry] of this.#entries) {
+      if (key === null || (entry.rootAddr === key.addr && entry.maskState === maskState && !this.#pending.has(key))) {
+        continue;
+      }
+      for (const user of this.#users.get(key) ?? []) candidates.add(user);
+    }
+    for (const root of this.#unresolved) for (const user of this.#byRoot.get(root) ?? []) candidates.add(user);
+    this.#unresolved.clear();
+    const views = new Map<MemoryRegion | null, FlatView>();
+    const out = new Map<U, FlatView>();
+    for (const user of candidates) {
+      const key = this.#resolve(user.root);
+      if (this.#keyOf.get(user) !== key) {
+        this.#unindex(user);
+        this.#index(user, key);
+      }
       let view = views.get(key);
       if (view === undefined) {
-        view = this.viewOf(key);
+        view = this.#viewOf(key);
         views.set(key, view);
       }
-      return view;
-    });
-    const next = new Map<MemoryRegion | null, Entry>();
-    for (const key of views.keys()) next.set(key, this.#entries.get(key)!);
-    this.#entries = next;
+      out.set(user, view);
+    }
+    for (const key of this.#orphans) if (key !== null && !this.#users.has(key)) this.#entries.delete(key);
+    this.#orphans.clear();
     this.#pending.clear();
     return out;
+  }
+
+  #index(user: U, key: MemoryRegion | null): void {
+    this.#keyOf.set(user, key);
+    setOf(this.#users, key).add(user);
+    this.#orphans.delete(key);
+  }
+
+  #unindex(user: U): void {
+    const key = this.#keyOf.get(user)!;
+    this.#keyOf.delete(user);
+    const users = this.#users.get(key)!;
+    users.delete(user);
+    if (users.size === 0) {
+      this.#users.delete(key);
+      this.#orphans.add(key);
+    }
   }
 
   #store(key: MemoryRegion | null, view: FlatView, full = true): FlatView {
@@ -210,4 +279,13 @@ function resolutionPath(root: MemoryRegion): MemoryRegion[] {
     }
   }
   return path;
+}
+
+function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
 }

@@ -69,7 +69,10 @@ export class MemorySystem implements RegionHost {
   #delivering: string | null = null;
   readonly #spaces: AddressSpace[] = [];
   readonly #states = new Map<AddressSpace, AddressSpaceState>();
-  readonly #views = new FlatViews(
+  /** Creation order, to visit a few spaces in QEMU's order without walking them all. */
+  readonly #order = new Map<AddressSpace, number>();
+  #created = 0;
+  readonly #views = new FlatViews<AddressSpace>(
     (mr) => this.#dirtyLogMaskOf(mr),
     () => (this.globalDirtyTracking === 0 ? 0 : 1),
   );
@@ -248,17 +251,19 @@ export class MemorySystem implements RegionHost {
     if (root.host !== this) {
       throw new MemorySystemError("E_FOREIGN_REGION", "address space root belongs to another memory system");
     }
-    const currentMap = this.#views.viewFor(root);
     const state: AddressSpaceState = {
       root,
-      currentMap,
-      ioeventfds: collectIoeventfds(currentMap),
+      currentMap: this.#views.empty,
+      ioeventfds: [],
       destroyed: false,
       env: this.#env,
     };
     const as = new AddressSpace(name ?? "anonymous", state);
+    state.currentMap = this.#views.join(as);
+    state.ioeventfds = collectIoeventfds(state.currentMap);
     this.#spaces.push(as);
     this.#states.set(as, state);
+    this.#order.set(as, this.#created++);
     return as;
   }
 
@@ -284,7 +289,9 @@ export class MemorySystem implements RegionHost {
     } finally {
       this.#spaces.splice(this.#spaces.indexOf(as), 1);
       this.#states.delete(as);
+      this.#order.delete(as);
       state.root = root;
+      this.#views.leave(as);
       state.destroyed = true;
     }
   }
@@ -395,12 +402,12 @@ export class MemorySystem implements RegionHost {
 
   #commitTopology(): void {
     this.#deliver("commit", (calls) => {
-      const next = this.#views.reset(this.#spaces.map((as) => this.#states.get(as)!.root));
+      const changed = this.#views.reset();
       calls.forward(this.#listeners.global, "begin");
       const collected = new Map<FlatView, IoeventfdRecord[]>();
-      this.#spaces.forEach((as, i) => {
+      for (const as of this.#spacesToVisit(changed)) {
         const state = this.#states.get(as)!;
-        const view = next[i]!;
+        const view = changed.get(as) ?? state.currentMap;
         const listeners = this.#listeners.of(as);
         if (view !== state.currentMap) {
           updateTopology(calls, listeners, state.currentMap, view);
@@ -412,14 +419,29 @@ export class MemorySystem implements RegionHost {
           if (view !== this.#views.empty && listeners.some((l) => l.regionNop !== undefined)) {
             updateTopologyPass(calls, listeners, view.ranges, view.ranges, view, true);
           }
-          if (!this.#ioeventfdPending) return;
+          if (!this.#ioeventfdPending) continue;
         }
         this.#updateIoeventfds(calls, as, state, collected);
-      });
+      }
       this.#topologyPending = false;
       this.#ioeventfdPending = false;
       calls.forward(this.#listeners.global, "commit");
     });
+  }
+
+  /**
+   * The spaces whose turn in a topology commit can do anything, in creation order: those
+   * whose view may have changed, those with a `region_nop` listener (QEMU tells them about
+   * every range), and all of them when ioeventfds are to be collected again. For any
+   * other space QEMU would render an equal view and tell its listeners nothing.
+   */
+  #spacesToVisit(changed: ReadonlyMap<AddressSpace, FlatView>): readonly AddressSpace[] {
+    if (this.#ioeventfdPending) return this.#spaces;
+    const visit = new Set(changed.keys());
+    for (const listener of this.#listeners.global) {
+      if (listener.regionNop !== undefined) visit.add(this.#listeners.addressSpaceOf(listener)!);
+    }
+    return [...visit].sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
   }
 
   #commitIoeventfds(): void {

@@ -74,6 +74,52 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
+  it("spaces no change can reach are left alone; the ones it reaches hear it in creation order (§4.3)", () => {
+    const { sys, system, memory, log } = machine();
+    // Bus-master spaces as PCI devices have them: a container with a disabled alias of system.
+    const masters = ["d0", "d1", "d2", "d3"].map((name) => {
+      const container = new MemoryRegion(sys, { kind: "container", name: `${name}-bm`, size: SIZE_2_64 });
+      const alias = new MemoryRegion(sys, {
+        kind: "alias",
+        name: `${name}-bm-alias`,
+        size: SIZE_2_64,
+        target: system,
+        offset: 0n,
+      });
+      alias.setEnabled(false);
+      container.addSubregion(0n, alias);
+      const as = sys.createAddressSpace(name, container);
+      sys.registerListener(recorder(log, name), as);
+      return { as, alias };
+    });
+    log.length = 0;
+    // Bus mastering on for d3, then d1, in one transaction: their roots now resolve to
+    // system and share memory's view; d0 and d2 still see nothing and hear nothing.
+    sys.begin();
+    masters[3]!.alias.setEnabled(true);
+    masters[1]!.alias.setEnabled(true);
+    sys.commit();
+    expect(masters[1]!.as.currentMap).toBe(memory.currentMap);
+    expect(masters[3]!.as.currentMap).toBe(memory.currentMap);
+    expect(masters[0]!.as.currentMap.ranges).toEqual([]);
+    expect(log).toEqual([
+      "L:begin",
+      "d0:begin",
+      "d1:begin",
+      "d2:begin",
+      "d3:begin",
+      // memory's view is untouched, but its listener has region_nop: QEMU tells it every range.
+      "L:nop 0-10000 ram@0",
+      "d1:add 0-10000 ram@0",
+      "d3:add 0-10000 ram@0",
+      "L:commit",
+      "d0:commit",
+      "d1:commit",
+      "d2:commit",
+      "d3:commit",
+    ]);
+  });
+
   it("§10.9 many changes in one transaction give one diff; delete-then-re-add at the same place gives only region_nop", () => {
     const { sys, system, ram, log } = machine();
     sys.begin();
