@@ -7,7 +7,7 @@ import {
   type MemTxResult,
 } from "@memtopo/region-tree";
 import { opsOf } from "./builtin-ops.js";
-import { type AccessEnv, dispatchRead, dispatchWrite, memoryAccessSize } from "./region-access.js";
+import { type AccessEnv, dispatchRead, dispatchWrite, memoryAccessSize, u64ToDouble } from "./region-access.js";
 
 const NO_ATTRS: MemTxAttrs = Object.freeze({});
 
@@ -53,8 +53,9 @@ export function flatviewAccess(
     const xlat = range === undefined ? addr : BigInt.asUintN(64, addr - range.start + range.offsetInRegion);
     let l = remaining;
     if (mr?.ram) {
-      // As a double: exact below 2^53, and above that still more than any length here.
-      const left = Number(range!.start + range!.size - addr);
+      // As a double: exact below 2^53, and above that still more than any length here. It
+      // is at least 1 (addr lies in the range), so 0 can only be 2^64 itself.
+      const left = u64ToDouble(range!.start + range!.size - addr) || 2 ** 64;
       if (left < l) l = left;
     }
     if (attrs.memory && (mr === null || !mr.ram)) {
@@ -63,7 +64,7 @@ export function flatviewAccess(
       result |= MEMTX_ACCESS_ERROR;
     } else if (isDirect(mr, isWrite)) {
       const bytes = mr!.ramBlock!.bytes();
-      const x = Number(xlat);
+      const x = u64ToDouble(xlat);
       const n = Math.min(l, bytes.length - x);
       if (isWrite) bytes.set(data.subarray(pos, pos + n), x);
       else data.set(bytes.subarray(x, x + n), pos);

@@ -52,6 +52,15 @@ function low32(x: bigint): number {
 }
 
 /**
+ * `Number(x)` for x in [0, 2^64), without the runtime call: the high half times 2^32 is
+ * exact, so the one rounding is in the sum (the nearest double, as `Number` gives).
+ */
+export function u64ToDouble(x: bigint): number {
+  WORD[0] = x;
+  return WORD_HALVES[1 - WORD_LOW]! * 0x1_0000_0000 + WORD_HALVES[WORD_LOW]!;
+}
+
+/**
  * QEMU's `memory_access_size`: the largest power of two that is at most the remaining
  * length, `valid.max_access_size` (0 means 4) and, unless `impl.unaligned`, the alignment of `addr`.
  */
