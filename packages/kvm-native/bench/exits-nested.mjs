@@ -10,6 +10,10 @@
 //                 loop, ticks read out through port 0x402), so process start and teardown are
 //                 outside; the slope of whole-process wall time between COUNT = 0 and n is kept
 //                 as a cross-check.
+// With DIR/cputime (exits-nested.sh builds it from exits-nested/cputime.c) every variant's CPU
+// time (user + system) is kept as well: in-process around the loop, for the processes the
+// slope between COUNT = 0 and n. It leaves out the time other work on the machine took while
+// a variant waited for a CPU, which wall time does not.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -47,12 +51,14 @@ const spaces = addressSpaces();
 
 function inProcess(kind, design) {
   prepare(kind === "pio" ? n : 0, kind === "mmio" ? n : 0);
-  const start = process.hrtime.bigint();
   const buses = design === "as" ? spaces : { memory: bareBus, io: bareBus };
+  const cpu = process.cpuUsage();
+  const start = process.hrtime.bigint();
   const handled = design === "c" ? vcpu.benchExitLoop(n) : runVcpu(vcpu, buses, { maxExits: n }).exits;
   const ns = Number(process.hrtime.bigint() - start);
+  const used = process.cpuUsage(cpu);
   if (handled !== n) throw new Error(`${kind}/${design}: ${handled} exits, expected ${n}`);
-  return ns / n / 1000;
+  return { us: ns / n / 1000, cpuUs: (used.user + used.system) / n };
 }
 
 // --- whole processes: QEMU -M pc and raw.c on the same firmware image ---
@@ -65,32 +71,43 @@ const qemuArgs = (img) => [
   ...["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
   ...["-chardev", `file,id=dbg,path=${debugcon}`, "-device", "isa-debugcon,iobase=0x402,chardev=dbg"],
 ];
-// One process at `count` exits: its wall time, and the TSC ticks the guest counted around its loop.
+const cputime = path.join(opt.work, "cputime");
+const withCpu = fs.existsSync(cputime);
+// One process at `count` exits: its wall time, its CPU time (with cputime), and the TSC ticks
+// the guest counted around its loop.
 function processRun(who, kind, count) {
   const img = image(kind, count);
   fs.rmSync(debugcon, { force: true });
-  const [cmd, args, want] =
+  let [cmd, args, want] =
     who === "qemu" ? ["qemu-system-x86_64", qemuArgs(img), 1] : [path.join(opt.work, "raw"), [img], 0];
+  if (withCpu) [cmd, args] = [cputime, [cmd, ...args]];
   const start = process.hrtime.bigint();
   const p = spawnSync(cmd, args, { encoding: "utf8" });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   // isa-debug-exit turns the guest's write of 0 into status (0 << 1) | 1.
   if (p.status !== want) throw new Error(`${who} ${kind} ${count}: status ${p.status} ${p.error ?? ""} ${p.stderr}`);
-  if (who === "qemu") return { wall, ticks: Number.parseInt(fs.readFileSync(debugcon, "utf8").trim(), 16) };
+  let cpu;
+  if (withCpu) {
+    const c = /^cputime: user=(\S+) sys=(\S+)$/m.exec(p.stderr);
+    if (!c) throw new Error(`${who} ${kind} ${count}: no cputime line in ${p.stderr}`);
+    cpu = Number(c[1]) + Number(c[2]);
+  }
+  if (who === "qemu") return { wall, cpu, ticks: Number.parseInt(fs.readFileSync(debugcon, "utf8").trim(), 16) };
   const m = /^exits=(\d+) loop_s=(\S+) tsc_hz=(\S+) guest=([0-9A-F]{16})$/.exec(p.stdout.trim());
   if (!m || Number(m[1]) !== count) throw new Error(`raw ${kind} ${count}: ${p.stdout}`);
-  return { wall, ticks: Number.parseInt(m[4], 16), loopS: Number(m[2]), tscHz: Number(m[3]) };
+  return { wall, cpu, ticks: Number.parseInt(m[4], 16), loopS: Number(m[2]), tscHz: Number(m[3]) };
 }
 function wholeProcess(who, kind) {
   const zero = processRun(who, kind, 0);
   const full = processRun(who, kind, n);
-  return { wall0: zero.wall, wallN: full.wall, ticks: full.ticks, loopS: full.loopS, tscHz: full.tscHz };
+  const cpuUs = withCpu ? ((full.cpu - zero.cpu) / n) * 1e6 : undefined;
+  return { wall0: zero.wall, wallN: full.wall, cpuUs, ticks: full.ticks, loopS: full.loopS, tscHz: full.tscHz };
 }
 
 const variants = {
-  c: (k) => ({ us: inProcess(k, "c") }),
-  ts: (k) => ({ us: inProcess(k, "ts") }),
-  as: (k) => ({ us: inProcess(k, "as") }),
+  c: (k) => inProcess(k, "c"),
+  ts: (k) => inProcess(k, "ts"),
+  as: (k) => inProcess(k, "as"),
   raw: (k) => wholeProcess("raw", k),
   qemu: (k) => wholeProcess("qemu", k),
 };
@@ -120,6 +137,7 @@ for (const r of results) {
   r.usSlope = ((r.wallN - r.wall0) / n) * 1e6;
 }
 const pick = (rep, kind, v) => results.find((r) => r.rep === rep && r.kind === kind && r.variant === v).us;
+const pickCpu = (rep, kind, v) => results.find((r) => r.rep === rep && r.kind === kind && r.variant === v).cpuUs;
 const stat = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -143,11 +161,13 @@ for (const kind of KINDS) {
     console.log(`| ${rep} | ${kind.toUpperCase()} | ${cells} |`);
   }
 }
-console.log("\nµs per exit, median [min–max] over repeats; shares and ratios paired per repeat\n");
 console.log(
-  "| exit | C loop | TS, bare bus | TS, AddressSpace | raw.c | QEMU | memtopo share | bare-bus share | QEMU share | memtopo / QEMU share |",
+  "\nµs per exit, median [min–max] over repeats; shares and ratios paired per repeat (the last column: the two shares' medians)\n",
 );
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log(
+  "| exit | C loop | TS, bare bus | TS, AddressSpace | raw.c | QEMU | memtopo share | bare-bus share | QEMU share | memtopo / QEMU share | ratio of medians |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const kind of KINDS) {
   const per = (v) => Array.from({ length: reps }, (_, rep) => pick(rep, kind, v));
   const [c, ts, as, raw, q] = ["c", "ts", "as", "raw", "qemu"].map(per);
@@ -170,8 +190,29 @@ for (const kind of KINDS) {
   const r = s.ratio;
   const cells = [s.c, s.ts, s.as, s.raw, s.qemu, s.ours, s.bare, s.theirs].map(fs3).join(" | ");
   console.log(
-    `| ${kind.toUpperCase()} | ${cells} | ${r.median.toFixed(2)} [${r.min.toFixed(2)}–${r.max.toFixed(2)}] |`,
+    `| ${kind.toUpperCase()} | ${cells} | ${r.median.toFixed(2)} [${r.min.toFixed(2)}–${r.max.toFixed(2)}] | ${(s.ours.median / s.theirs.median).toFixed(2)} |`,
   );
+}
+if (withCpu) {
+  console.log(
+    "\nCPU time (user + system) per exit, µs, median [min–max]; raw.c and QEMU: slope of whole-process CPU time between COUNT = 0 and n\n",
+  );
+  console.log(
+    "| exit | C loop | TS, bare bus | TS, AddressSpace | raw.c | QEMU | memtopo share | QEMU share | memtopo / QEMU share | ratio of medians |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const kind of KINDS) {
+    const per = (v) => Array.from({ length: reps }, (_, rep) => pickCpu(rep, kind, v));
+    const [c, ts, as, raw, q] = ["c", "ts", "as", "raw", "qemu"].map(per);
+    const ours = stat(as.map((x, i) => x - c[i]));
+    const theirs = stat(q.map((x, i) => x - raw[i]));
+    const ratio = stat(as.map((x, i) => (x - c[i]) / (q[i] - raw[i])));
+    summary[kind].cpu = { c: stat(c), ts: stat(ts), as: stat(as), raw: stat(raw), qemu: stat(q), ours, theirs, ratio };
+    const cells = [stat(c), stat(ts), stat(as), stat(raw), stat(q), ours, theirs].map(fs3).join(" | ");
+    console.log(
+      `| ${kind.toUpperCase()} | ${cells} | ${ratio.median.toFixed(2)} [${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}] | ${(ours.median / theirs.median).toFixed(2)} |`,
+    );
+  }
 }
 console.log(
   `\ncross-checks (TSC ${(tscHz / 1e6).toFixed(1)} MHz, as raw.c measured it), µs per exit, median [min–max]\n`,

@@ -30,6 +30,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/memtopo-exits-nested.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -Wall -o "$work/raw" "$here/exits-nested/raw.c"
+gcc -O2 -Wall -o "$work/cputime" "$here/exits-nested/cputime.c"
 for mode in 0 1; do
   for count in 0 "$n"; do
     as --32 --defsym COUNT="$count" --defsym MODE="$mode" -o "$work/bios.o" "$here/exits-nested/bios.S"
