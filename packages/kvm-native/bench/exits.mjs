@@ -18,33 +18,35 @@ if (!available.ok) {
 
 const { vm, vcpu, prepare } = openLoopVm();
 
-function measure(kind, design) {
-  const rates = [];
-  for (let i = 0; i < runs; i++) {
-    prepare(kind === "pio" ? exitsPerRun : 0, kind === "mmio" ? exitsPerRun : 0);
-    const start = process.hrtime.bigint();
-    let handled;
-    if (design === "c") handled = vcpu.benchExitLoop(exitsPerRun);
-    else handled = runVcpu(vcpu, { memory: bareBus, io: bareBus }, { maxExits: exitsPerRun }).exits;
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    if (handled !== exitsPerRun) throw new Error(`${kind}/${design}: ${handled} exits, expected ${exitsPerRun}`);
-    rates.push(handled / seconds);
-  }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)];
+function once(kind, design) {
+  prepare(kind === "pio" ? exitsPerRun : 0, kind === "mmio" ? exitsPerRun : 0);
+  const start = process.hrtime.bigint();
+  let handled;
+  if (design === "c") handled = vcpu.benchExitLoop(exitsPerRun);
+  else handled = runVcpu(vcpu, { memory: bareBus, io: bareBus }, { maxExits: exitsPerRun }).exits;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (handled !== exitsPerRun) throw new Error(`${kind}/${design}: ${handled} exits, expected ${exitsPerRun}`);
+  return handled / seconds;
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const kind of ["pio", "mmio"]) {
-  const c = measure(kind, "c");
-  const ts = measure(kind, "ts");
+  once(kind, "ts"); // JIT warm-up, untimed
+  // C and TypeScript alternate run by run (in turns), so that drift hits both alike.
+  const rates = { c: [], ts: [] };
+  for (let i = 0; i < runs; i++) {
+    for (const design of i % 2 === 0 ? ["c", "ts"] : ["ts", "c"]) rates[design].push(once(kind, design));
+  }
+  const c = median(rates.c);
+  const ts = median(rates.ts);
   rows.push({ kind, c, ts, ratio: ts / c });
 }
 vm.close();
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`);
-console.log(`command: node bench/exits.mjs ${exitsPerRun} ${runs} (median of ${runs} runs of ${exitsPerRun} exits)\n`);
+console.log(`command: node bench/exits.mjs ${exitsPerRun} ${runs} (median of ${runs} runs of ${exitsPerRun} exits, C and TS alternating)\n`);
 console.log("| exit | C loop (exits/s) | TypeScript runVcpu (exits/s) | TS / C |");
 console.log("|---|---|---|---|");
 for (const r of rows) {
