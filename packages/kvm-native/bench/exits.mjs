@@ -46,7 +46,9 @@ vm.close();
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`machine: ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}, Node ${process.version}`);
-console.log(`command: node bench/exits.mjs ${exitsPerRun} ${runs} (median of ${runs} runs of ${exitsPerRun} exits, C and TS alternating)\n`);
+console.log(
+  `command: node bench/exits.mjs ${exitsPerRun} ${runs} (median of ${runs} runs of ${exitsPerRun} exits, C and TS alternating)\n`,
+);
 console.log("| exit | C loop (exits/s) | TypeScript runVcpu (exits/s) | TS / C |");
 console.log("|---|---|---|---|");
 for (const r of rows) {
