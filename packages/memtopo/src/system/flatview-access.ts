@@ -7,7 +7,14 @@ import {
   type MemTxResult,
 } from "@memtopo/region-tree";
 import { opsOf } from "./builtin-ops.js";
-import { type AccessEnv, dispatchRead, dispatchWrite, memoryAccessSize, u64ToDouble } from "./region-access.js";
+import {
+  type AccessEnv,
+  bigFromSafeInteger,
+  dispatchRead,
+  dispatchWrite,
+  memoryAccessSize,
+  u64ToDouble,
+} from "./region-access.js";
 
 const NO_ATTRS: MemTxAttrs = Object.freeze({});
 
@@ -96,7 +103,7 @@ function readLe(data: Uint8Array, pos: number, size: number): bigint {
     // Exact in a double up to 48 bits; one bigint at the end.
     let v = 0;
     for (let i = size - 1; i >= 0; i--) v = v * 256 + data[pos + i]!;
-    return BigInt(v);
+    return bigFromSafeInteger(v);
   }
   let value = 0n;
   for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(data[pos + i]!);

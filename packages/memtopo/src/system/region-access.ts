@@ -28,13 +28,13 @@ const U64 = (1n << 64n) - 1n;
  * shifts, masks and offsets come from tables; low address bits are read through a typed
  * array. Anything outside the tables takes the general bigint path, with the same result.
  */
-/** `BigInt(i)` for 0 <= i < 64. */
-const SMALL: readonly bigint[] = Array.from({ length: 64 }, (_, i) => BigInt(i));
+/** `BigInt(i)` for 0 <= i < 256. */
+const SMALL: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
 /** `(1n << BigInt(8 * i)) - 1n` for 0 <= i <= 8. */
 const BYTE_MASKS: readonly bigint[] = Array.from({ length: 9 }, (_, i) => (1n << BigInt(8 * i)) - 1n);
 
 function small(i: number): bigint {
-  return i >= 0 && i < 64 ? SMALL[i]! : BigInt(i);
+  return i >= 0 && i < 256 ? SMALL[i]! : BigInt(i);
 }
 
 function byteMask(bytes: number): bigint {
@@ -49,6 +49,17 @@ const WORD_LOW = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
 function low32(x: bigint): number {
   WORD[0] = x;
   return WORD_HALVES[WORD_LOW]!;
+}
+
+/**
+ * `BigInt(v)` for an integer 0 <= v < 2^53: from the table below 256, else read back
+ * through the typed array (an inline allocation, where `BigInt(v)` calls into the runtime).
+ */
+export function bigFromSafeInteger(v: number): bigint {
+  if (v < 256) return SMALL[v]!;
+  WORD_HALVES[WORD_LOW] = v % 0x1_0000_0000;
+  WORD_HALVES[1 - WORD_LOW] = Math.floor(v / 0x1_0000_0000);
+  return WORD[0]!;
 }
 
 /**

@@ -2,7 +2,7 @@ import { fc, test } from "@fast-check/vitest";
 import { MemoryRegion, type MemoryRegionOps, type MemTxAttrs, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect } from "vitest";
 import { MemorySystem } from "../../src/index.js";
-import { accessValid, memoryAccessSize, u64ToDouble } from "../../src/system/region-access.js";
+import { accessValid, bigFromSafeInteger, memoryAccessSize, u64ToDouble } from "../../src/system/region-access.js";
 
 // The access-size and alignment rules work on numbers and the low address bits for speed
 // (every guest exit goes through them); these are the plain bigint formulas they replace.
@@ -75,6 +75,13 @@ describe("memory_access_size and the alignment check on numbers", () => {
   test.prop([addrArb], { numRuns: 2000 })("u64ToDouble is Number() for every 64-bit value", (x) => {
     expect(u64ToDouble(x)).toBe(Number(x));
   });
+
+  test.prop([fc.oneof(fc.nat(300), fc.maxSafeNat())], { numRuns: 2000 })(
+    "bigFromSafeInteger is BigInt() for every safe integer",
+    (v) => {
+      expect(bigFromSafeInteger(v)).toBe(BigInt(v));
+    },
+  );
 
   test.prop([fc.constantFrom(2.5, Number.POSITIVE_INFINITY, 0.5), addrArb])(
     "a maxAccessSize that is no integer still throws the bigint conversion's RangeError",
