@@ -163,6 +163,23 @@ describe("long alias chains (issue 8)", () => {
 describe("importQemu on truncated and corrupted QEMU text (issue 8)", () => {
   const texts = small.map((n) => ({ tree: readCase(n, "mtree-D.txt"), flat: readCase(n, "mtree-f.txt") }));
 
+  it("a duplicated alias line that puts an alias of pci inside pci is E_MACHINE_CYCLE at its line, not a stack overflow", () => {
+    // Found by the property below (seed 86418971): line 75 of this case copied to line 200.
+    const tree = readCase("x86-pc-128m-explicit-held-kvm", "mtree-D.txt").split("\n");
+    const flat = readCase("x86-pc-128m-explicit-held-kvm", "mtree-f.txt");
+    expect(tree[74]).toContain("alias pam-pci @pci");
+    tree.splice(199, 0, tree[74]!);
+    let error: unknown;
+    try {
+      importQemu({ tree: tree.join("\n"), flat });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(MemtopoError);
+    expect(error).toMatchObject({ code: "E_MACHINE_CYCLE", path: "line 200" });
+    expect((error as Error).message).toContain("pci -> pam-pci -> pci");
+  });
+
   it("cut, spliced, duplicated or garbled lines import or throw a typed error", () => {
     fc.assert(
       fc.property(

@@ -1,5 +1,6 @@
 import { MACHINE_FORMAT } from "../parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
+import { refuseCycles } from "./cycles.js";
 import { applyFlatHints } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
@@ -48,6 +49,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   const model = buildModel(tree, ids);
   const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
   queueHiddenTargets(model, ids.hiddenTargets.map(model.of), warnings);
+  refuseCycles(model);
   let flat = null;
   if (input.flat !== undefined) {
     const flatText = cleanMonitorText(input.flat);

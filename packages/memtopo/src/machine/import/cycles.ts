@@ -1,0 +1,41 @@
+import { formatError } from "../errors.js";
+import type { ImportRegion, RegionModel } from "./model.js";
+
+/**
+ * QEMU cannot print a tree whose aliases lead back into themselves, but a damaged or
+ * hand-edited text can name one (an alias of `pci` copied in under `pci`). Everything
+ * after this point walks aliases, so such a text is refused here, with the line of the
+ * alias that closes the ring, as the loader refuses the same ring in a machine file.
+ */
+export function refuseCycles(model: RegionModel): void {
+  const state = new Map<ImportRegion, "open" | "done">();
+  for (const top of model.tops) {
+    // Iterative depth-first walk over subregions and alias targets: a text may nest deeply.
+    const stack: { r: ImportRegion; next: number }[] = [{ r: top, next: 0 }];
+    state.set(top, "open");
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const edges = frame.r.alias !== null ? [frame.r.alias, ...frame.r.children] : frame.r.children;
+      if (frame.next === edges.length) {
+        state.set(frame.r, "done");
+        stack.pop();
+        continue;
+      }
+      const to = edges[frame.next++]!;
+      const seen = state.get(to);
+      if (seen === "done") continue;
+      if (seen === "open") {
+        const from = stack.findIndex((f) => f.r === to);
+        const ring = stack.slice(from).map((f) => f.r);
+        const culprit = ring.find((r) => r.alias !== null) ?? frame.r;
+        formatError(
+          "E_MACHINE_CYCLE",
+          `line ${culprit.node.line}`,
+          `aliases and subregions form a cycle: ${[...ring, to].map((r) => r.name).join(" -> ")}`,
+        );
+      }
+      state.set(to, "open");
+      stack.push({ r: to, next: 0 });
+    }
+  }
+}
