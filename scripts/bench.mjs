@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm bench [name…] [--n N] [--json]`: builds the packages, then runs the benchmark
+// `pnpm bench [name…] [--n N] [--json] [--chart F] [--qemu F]`: builds the packages, then runs the benchmark
 // cases that every `packages/*/bench/*.bench.mjs` exports, measured with mitata.
 // A case is { name, params: [..], setup(param) -> fn | { fn, extra }, report(avgUs, param, extra) };
 // each (case, param) is measured in this one process so their numbers compare as ratios.
@@ -28,12 +28,14 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     n: { type: "string" },
     chart: { type: "string" },
+    qemu: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (values.help) {
   console.log("usage: pnpm -s bench [case…] [--n N] [--json] [--chart FILE.svg]");
   console.log("  --chart  with the commit case: an SVG of µs per commit against N, memtopo and QEMU 7.2");
+  console.log("  --qemu   QEMU's figures from this run of perf-anchors' commit.py (its stdout), not the recorded ones");
   process.exit(0);
 }
 quietBuild(root, ["./packages/*"]);
@@ -60,6 +62,8 @@ for (const name of positionals) {
   }
 }
 
+const qemuCommitUs = values.qemu === undefined ? new Map(QEMU_COMMIT_US) : readQemuCommit(values.qemu);
+
 const results = [];
 for (const c of cases) {
   if (positionals.length > 0 && !positionals.includes(c.name)) continue;
@@ -71,13 +75,17 @@ for (const c of cases) {
     for (const until = performance.now() + 300; performance.now() < until; ) fn();
     const stats = await measure(fn, { min_cpu_time: 300e6 });
     const extra = typeof prepared === "function" ? {} : (prepared.extra ?? {});
-    results.push({
+    const row = {
       bench: c.name,
       n,
       ...c.report(stats.avg / 1000, n, extra),
       ...extra,
       p50_us: round(stats.p50 / 1000),
-    });
+    };
+    const qemu = c.name === "commit" ? qemuCommitUs.get(n) : undefined;
+    if (qemu !== undefined)
+      Object.assign(row, { qemu_us: round(qemu), qemu_over_memtopo: round(qemu / row.us_per_commit) });
+    results.push(row);
   }
 }
 
@@ -94,7 +102,7 @@ if (values.chart !== undefined) {
       xLabel: "N devices with a 1 MiB BAR",
       yLabel: "µs per commit (median)",
       series: [
-        { name: "QEMU 7.2", color: "#c0392b", points: QEMU_COMMIT_US },
+        { name: "QEMU 7.2", color: "#c0392b", points: [...qemuCommitUs] },
         { name: "memtopo", color: "#2471a3", points: ours },
       ],
     }),
@@ -109,6 +117,29 @@ if (values.json) {
   const rows = [keys, ...results.map((r) => keys.map((k) => String(r[k] ?? "")))];
   const widths = keys.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
+}
+
+/**
+ * Median µs per commit by N from perf-anchors' `commit.py` output (KVM, bus mastering off,
+ * every repeat of every run in the file), so both sides of the chart come from one session.
+ */
+function readQemuCommit(file) {
+  const byN = new Map();
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const r = JSON.parse(line);
+    if (r.accel !== "kvm" || r.bm !== "off") continue;
+    byN.set(r.n, [...(byN.get(r.n) ?? []), ...r.commit_us]);
+  }
+  if (byN.size === 0) {
+    console.error(`--qemu ${file}: no KVM, bus-mastering-off lines of commit.py output`);
+    process.exit(2);
+  }
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  return new Map([...byN].sort((a, b) => a[0] - b[0]).map(([n, xs]) => [n, median(xs)]));
 }
 
 function round(x) {
