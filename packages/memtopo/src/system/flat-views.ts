@@ -39,7 +39,7 @@ interface Entry {
  * device address spaces then pays nothing for the ones no change can reach.
  */
 export class FlatViews<U extends ViewUser> {
-  #entries = new Map<MemoryRegion | null, Entry>();
+  readonly #entries = new Map<MemoryRegion | null, Entry>();
   /** Per view root: windows to render again, or null for the whole view. */
   readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
   readonly #changed = new Set<MemoryRegion>();
