@@ -72,7 +72,12 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowErrno(info.Env(), err, "ioctl(KVM_GET_VCPU_MMAP_SIZE)", "");
       return;
     }
-    int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    // A signal (a profiler's SIGPROF, say) can interrupt the kernel's VM setup; QEMU's
+    // kvm_init retries KVM_CREATE_VM on EINTR too.
+    int vm;
+    do {
+      vm = ioctl(kvm, KVM_CREATE_VM, 0);
+    } while (vm < 0 && errno == EINTR);
     if (vm < 0) {
       int err = errno;
       close(kvm);
