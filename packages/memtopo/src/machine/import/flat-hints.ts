@@ -371,10 +371,14 @@ function orderSiblings(p: Placement, start: bigint, end: bigint, all: readonly P
     if (container.alias !== null) continue;
     for (const s of container.children) {
       if (s === winner || !s.enabled || s.priority !== winner.priority || s.addr === winner.addr) continue;
-      // Through this very container: the same region may also be reached through an alias.
+      // Through this very path to the container: the container may also render elsewhere,
+      // reached through an alias (or directly, when this path is an alias's), and what
+      // its sibling shows there did not compete with the winner here.
       const under = (q: Placement): boolean => {
         const tq = through(q);
-        return tq.some((r, k) => r === container && tq[k + 1] === s);
+        if (tq[i + 1] !== s) return false;
+        for (let k = 0; k <= i; k++) if (tq[k] !== chain[k]) return false;
+        return true;
       };
       if (all.some((q) => renders(q) && under(q))) winner.before.add(s);
     }
