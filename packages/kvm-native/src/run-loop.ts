@@ -38,6 +38,11 @@ export interface RunResult {
 /** The part of a vCPU the loop needs. */
 export interface RunnableVcpu {
   run(): VcpuExit;
+  /**
+   * run(), but the IO/MMIO exit may be an object the next call overwrites (`Vcpu.runInPlace`):
+   * the loop prefers it, and copies the exit it stops with.
+   */
+  runInPlace?(): VcpuExit;
 }
 
 /**
@@ -57,14 +62,15 @@ export function runVcpu(
   // The last port as a bigint: a guest's exits mostly go to one port after another.
   let lastPort = -1;
   let port = 0n;
+  const inPlace = typeof vcpu.runInPlace === "function";
   const done = (reason: StopReason, exit: VcpuExit | undefined): RunResult => ({
     reason,
-    exit,
+    exit: inPlace && exit !== undefined ? { ...exit } : exit,
     exits,
     failedAccesses,
   });
   while (exits < maxExits) {
-    const exit = vcpu.run();
+    const exit = inPlace ? vcpu.runInPlace!() : vcpu.run();
     switch (exit.reason) {
       case "mmio": {
         const result = exit.isWrite

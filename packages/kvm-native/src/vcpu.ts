@@ -28,6 +28,21 @@ export class Vcpu {
 
   /** One KVM_RUN (signals are retried), then the exit it ended with. */
   run(): VcpuExit {
+    this.#enter();
+    return this.#decoder.decode();
+  }
+
+  /**
+   * run() without an allocation per IO or MMIO exit: the exit object is this vCPU's own and
+   * the next run overwrites it, as it overwrites kvm_run (see {@link KvmRunDecoder.decodeInPlace}).
+   * `runVcpu` uses it.
+   */
+  runInPlace(): VcpuExit {
+    this.#enter();
+    return this.#decoder.decodeInPlace();
+  }
+
+  #enter(): void {
     // What native() does, without a closure: this runs once per exit.
     try {
       this.#run ??= this.#native.runner();
@@ -35,7 +50,6 @@ export class Vcpu {
     } catch (error) {
       throw toKvmError(error, "KVM_RUN");
     }
-    return this.#decoder.decode();
   }
 
   /**

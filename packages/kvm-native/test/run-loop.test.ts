@@ -84,6 +84,69 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
     expect(result).toMatchObject({ reason: "max-exits", exits: 4, failedAccesses: 4 });
   });
 
+  it("a vCPU with run() only gets the same dispatch as one with runInPlace()", () => {
+    const steps: Step[] = [
+      { io: { out: true, port: 0x3f8, size: 1, count: 1, bytes: [7] } },
+      { mmio: { addr: 0xd0000n, write: true, len: 2, bytes: [1, 2] } },
+      { io: { out: true, port: 0x3f9, size: 1, count: 1, bytes: [8] } },
+    ];
+    const logs = [true, false].map((inPlace) => {
+      const scripted = scriptedVcpu(layout, steps);
+      const vcpu = inPlace ? scripted : { run: () => scripted.run() };
+      const memory = new RecordingBus();
+      const io = new RecordingBus();
+      const result = runVcpu(vcpu, { memory, io }, { maxExits: 3 });
+      return { result, memory: memory.log, io: io.log };
+    });
+    expect(logs[0]).toEqual(logs[1]);
+    expect(logs[0]!.io.map((a) => a.addr)).toEqual([0x3f8n, 0x3f9n]);
+  });
+
+  it("the exit runVcpu stops with is a copy: later exits of the vCPU leave it alone", () => {
+    const steps: Step[] = [
+      { io: { out: true, port: 0x60, size: 1, count: 1 } },
+      { io: { out: false, port: 0x64, size: 2, count: 1 } },
+    ];
+    const vcpu = scriptedVcpu(layout, steps);
+    const result = runVcpu(vcpu, { memory: new RecordingBus(), io: new RecordingBus() }, { maxExits: 1 });
+    vcpu.runInPlace();
+    expect(result.exit).toMatchObject({ reason: "io", direction: "out", port: 0x60, size: 1 });
+  });
+
+  it("decodeInPlace reuses one object per kind, decode makes a new one each time; both read kvm_run exactly", () => {
+    const buffer = new ArrayBuffer(4096);
+    const view = new DataView(buffer);
+    const decoder = new KvmRunDecoder(layout, buffer);
+    const mmio = (addr: bigint, write: boolean) => {
+      view.setUint32(run.exitReason, exits.MMIO, true);
+      view.setBigUint64(run.mmioPhysAddr, addr, true);
+      view.setUint32(run.mmioLen, 4, true);
+      view.setUint8(run.mmioIsWrite, write ? 1 : 0);
+    };
+    // Addresses that share one 32-bit half with the previous one: the cached bigint must not be reused.
+    const addrs = [0xfee0_0000n, 0xfee0_0000n, 0x1_fee0_0000n, 0x1_0000_0000n, 0n, 0xffff_ffff_ffff_fff8n, 0n];
+    const seen = addrs.map((addr, i) => {
+      mmio(addr, i % 2 === 0);
+      const exit = decoder.decodeInPlace();
+      expect(exit).toMatchObject({ reason: "mmio", addr, isWrite: i % 2 === 0 });
+      expect(decoder.decode()).toEqual(exit);
+      expect(decoder.decode()).not.toBe(decoder.decode());
+      return exit;
+    });
+    expect(new Set(seen).size).toBe(1);
+    view.setUint32(run.exitReason, exits.IO, true);
+    view.setUint8(run.ioDirection, exits.IO_IN);
+    view.setUint8(run.ioSize, 2);
+    view.setUint16(run.ioPort, 0x1f0, true);
+    view.setUint32(run.ioCount, 1, true);
+    view.setBigUint64(run.ioDataOffset, 512n, true);
+    const io = decoder.decodeInPlace();
+    expect(io).toMatchObject({ reason: "io", direction: "in", port: 0x1f0, size: 2, count: 1 });
+    view.setUint16(run.ioPort, 0x170, true);
+    expect(decoder.decodeInPlace()).toBe(io);
+    expect(io).toMatchObject({ port: 0x170 });
+  });
+
   it("decodes FAIL_ENTRY and INTERNAL_ERROR details", () => {
     const buffer = new ArrayBuffer(4096);
     const view = new DataView(buffer);

@@ -3,6 +3,7 @@ import type { IoeventfdRecord, MemoryRegion, MemTxAttrs, MemTxResult } from "@me
 import { MemorySystemError } from "./errors.js";
 import { flatviewAccess } from "./flatview-access.js";
 import type { AccessEnv } from "./region-access.js";
+import { SectionCache } from "./section-cache.js";
 
 const ADDR_LIMIT = 1n << 64n;
 
@@ -23,6 +24,7 @@ export interface AddressSpaceState {
 export class AddressSpace {
   readonly name: string;
   readonly #state: AddressSpaceState;
+  readonly #sections = new SectionCache();
 
   /** @internal Use `MemorySystem.createAddressSpace`. */
   constructor(name: string, state: AddressSpaceState) {
@@ -55,13 +57,13 @@ export class AddressSpace {
    */
   read(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
     this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env);
+    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env, this.#sections);
   }
 
   /** `address_space_write`: writes `data` at `addr` on; writes to ROM and gaps give MEMTX_DECODE_ERROR. */
   write(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
     this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env);
+    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env, this.#sections);
   }
 
   /** Reads `size` (1..8) bytes at `addr` and returns them as a value in the target's byte order. */

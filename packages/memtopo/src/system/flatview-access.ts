@@ -15,6 +15,7 @@ import {
   memoryAccessSize,
   u64ToDouble,
 } from "./region-access.js";
+import type { SectionCache } from "./section-cache.js";
 
 const NO_ATTRS: MemTxAttrs = Object.freeze({});
 
@@ -33,7 +34,7 @@ function isDirect(mr: MemoryRegion | null, isWrite: boolean): boolean {
  * `data` is read into or written from in place (zero-copy for the KVM run loop).
  *
  * Each step is QEMU's `flatview_translate` without IOMMUs: the range's region and the
- * offset in it; the step's length is clamped to the range's end for RAM only, because an
+ * offset in it (through the address space's {@link SectionCache}); the step's length is clamped to the range's end for RAM only, because an
  * MMIO device may expect a full-width access that overlaps its neighbours (port 0xcf8).
  * Lengths and positions are numbers (they never exceed `data.length`).
  */
@@ -44,6 +45,7 @@ export function flatviewAccess(
   isWrite: boolean,
   attrsIn: MemTxAttrs | undefined,
   env: AccessEnv,
+  sections: SectionCache,
 ): MemTxResult {
   const attrs = attrsIn ?? NO_ATTRS;
   const total = data.length;
@@ -54,10 +56,10 @@ export function flatviewAccess(
   let first = true;
   for (;;) {
     const remaining = total - pos;
-    const range = view.lookup(addr);
+    const range = sections.translate(view, addr);
     // A gap is QEMU's section #0 (`io_mem_unassigned`), its offset the address itself.
     const mr = range === undefined ? null : range.mr;
-    const xlat = range === undefined ? addr : BigInt.asUintN(64, addr - range.start + range.offsetInRegion);
+    const xlat = sections.xlat;
     let l = remaining;
     if (mr?.ram) {
       // As a double: exact below 2^53, and above that still more than any length here. It
