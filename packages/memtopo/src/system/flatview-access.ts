@@ -62,9 +62,7 @@ export function flatviewAccess(
     const xlat = sections.xlat;
     let l = remaining;
     if (mr?.ram) {
-      // As a double: exact below 2^53, and above that still more than any length here. It
-      // is at least 1 (addr lies in the range), so 0 can only be 2^64 itself.
-      const left = u64ToDouble(range!.start + range!.size - addr) || 2 ** 64;
+      const left = sections.bytesLeft(range!, addr);
       if (left < l) l = left;
     }
     if (attrs.memory && (mr === null || !mr.ram)) {

@@ -23,6 +23,8 @@ export class SectionCache {
   #base = 0;
   #lastAddr = -1;
   #lastXlat = 0n;
+  /** Whether the last translate() returned the kept range (for bytesLeft). */
+  #lastKept = false;
   /** The offset in the region (for a gap: the address itself) of the last translate(). */
   xlat = 0n;
 
@@ -37,10 +39,12 @@ export class SectionCache {
           this.#lastXlat = bigFromSafeInteger(a + this.#base);
         }
         this.xlat = this.#lastXlat;
+        this.#lastKept = true;
         return this.#range;
       }
     }
     const range = view.lookup(addr);
+    this.#lastKept = false;
     if (range === undefined) {
       this.xlat = addr;
       return undefined;
@@ -55,7 +59,17 @@ export class SectionCache {
       this.#base = Number(range.offsetInRegion) - this.#lo;
       this.#lastAddr = Number(addr);
       this.#lastXlat = xlat;
+      this.#lastKept = true;
     }
     return range;
+  }
+
+  /**
+   * The bytes from `addr` to the end of `range`, both those of the last translate() (a
+   * number: exact below 2^53, more than any access length above; 2^64 for a range of 2^64).
+   */
+  bytesLeft(range: FlatRange, addr: bigint): number {
+    if (this.#lastKept) return this.#hi - this.#lastAddr;
+    return u64ToDouble(range.start + range.size - addr) || 2 ** 64;
   }
 }

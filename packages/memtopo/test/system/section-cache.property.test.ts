@@ -47,7 +47,7 @@ describe("SectionCache (QEMU's mru_section) against a linear scan", () => {
     ],
     { numRuns: 300 },
   )(
-    "translate(view, addr) is the range holding addr and addr - start + offsetInRegion (the address itself in a gap), whatever came before",
+    "translate(view, addr) is the range holding addr and addr - start + offsetInRegion (the address itself in a gap), bytesLeft its distance to the range's end, whatever came before",
     ([specs, accesses]) => {
       const sys = new MemorySystem();
       const mr = new MemoryRegion(sys, { kind: "io", name: "dev", size: 0x1000n });
@@ -79,6 +79,9 @@ describe("SectionCache (QEMU's mru_section) against a linear scan", () => {
         expect(cache.xlat).toBe(
           expected === undefined ? addr : BigInt.asUintN(64, addr - expected.start + expected.offsetInRegion),
         );
+        if (expected !== undefined) {
+          expect(cache.bytesLeft(expected, addr)).toBe(Number(expected.start + expected.size - addr));
+        }
       }
     },
   );
