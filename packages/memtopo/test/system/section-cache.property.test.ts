@@ -20,7 +20,7 @@ const edgeArb = fc.oneof(
 const viewArb = fc
   .array(fc.tuple(edgeArb, edgeArb, fc.oneof(fc.bigInt({ min: 0n, max: 0x1000n }), edgeArb)), { maxLength: 8 })
   .map((specs) => {
-    const edges = [...new Set(specs.flatMap(([a, b]) => [a, b]))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const edges = [...new Set(specs.flatMap((spec) => spec.slice(0, 2)))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     return specs
       .map((spec, i) => ({ i, spec }))
       .filter(({ i }) => 2 * i + 1 < edges.length && i % 2 === 0)
