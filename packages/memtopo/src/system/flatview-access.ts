@@ -34,8 +34,9 @@ function isDirect(mr: MemoryRegion | null, isWrite: boolean): boolean {
  * `data` is read into or written from in place (zero-copy for the KVM run loop).
  *
  * Each step is QEMU's `flatview_translate` without IOMMUs: the range's region and the
- * offset in it (through the address space's {@link SectionCache}); the step's length is clamped to the range's end for RAM only, because an
- * MMIO device may expect a full-width access that overlaps its neighbours (port 0xcf8).
+ * offset in it (through the address space's {@link SectionCache}); the step's length is
+ * clamped to the range's end for RAM only, because an MMIO device may expect a full-width
+ * access that overlaps its neighbours (port 0xcf8).
  * Lengths and positions are numbers (they never exceed `data.length`).
  */
 export function flatviewAccess(
