@@ -25,13 +25,18 @@ export interface CoalescedMmioSource<AS> {
 }
 
 export interface KvmAttachment<AS> {
+  /** The address spaces the listeners were registered on. */
+  readonly spaces: { readonly memory: AS; readonly io: AS | null; readonly smram: AS | null };
   readonly memory: KvmMemoryListener;
   readonly smram: KvmMemoryListener | null;
   readonly io: KvmIoListener | null;
   /** On the `I/O` space whenever one is given, as QEMU registers it. */
   readonly coalescedPio: KvmCoalescedPioListener | null;
-  /** QEMU's `kvm_accel_has_memory` for the ` KVM` suffix of `info mtree -f`. */
-  hasMemory(as: AS, start: bigint, size: bigint): boolean;
+  /**
+   * QEMU's `kvm_accel_has_memory` for the ` KVM` suffix of `info mtree -f`. Any address space may be asked (a
+   * printer holds its own view of them): those the listeners are not on have no memory in KVM.
+   */
+  hasMemory(as: object, start: bigint, size: bigint): boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ export function attachKvm<AS>(
     system.registerListener(smram, spaces.smram);
   }
   return {
+    spaces: { memory: spaces.memory, io: spaces.io ?? null, smram: smram === null ? null : (spaces.smram ?? null) },
     memory,
     smram,
     io,

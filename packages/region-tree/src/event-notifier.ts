@@ -7,7 +7,7 @@ export interface EventNotifier {
   /** Unique per notifier and stable for its life; orders records that tie on everything else. */
   readonly id: number;
   /** The eventfd number, when the notifier is a real eventfd. */
-  readonly fd?: number;
+  readonly fd?: number | undefined;
   /** Signals the notifier from userspace (the fallback path when the kernel does not match the write). */
   signal(): void;
 }

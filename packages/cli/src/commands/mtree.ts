@@ -1,4 +1,4 @@
-import { type AddressSpace, loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
 import type { CliCommand } from "../context.js";
 import { attachMachineKvm } from "../kvm-machine.js";
 
@@ -32,7 +32,7 @@ export const mtreeCommand: CliCommand = {
             ...(kvm === null
               ? {}
               : {
-                  accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size),
+                  accelHasMemory: (as, start, size) => kvm.hasMemory(as, start, size),
                   accelName: "KVM",
                 }),
           }),

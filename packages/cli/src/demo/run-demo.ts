@@ -1,6 +1,6 @@
 import { attachKvm } from "@memtopo/kvm";
 import type { MemTxResult } from "@memtopo/region-tree";
-import { type AddressSpace, type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
 import { type PictureLane, pictureLanes, renderLanesSvg } from "../svg/index.js";
 import { type BackendChoice, chooseBackend } from "./backends/choose.js";
 import type { GuestStop } from "./backends/types.js";
@@ -60,7 +60,7 @@ export function runDemo(choice: BackendChoice): { report: DemoReport; machine: M
     const kvm = attachKvm(system, backend.kvm, { memory: machine.memory, io: machine.io });
     const mtree = printMtree(system.addressSpaces);
     const flat = printMtreeFlat(system.addressSpaces, {
-      accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size),
+      accelHasMemory: (as, start, size) => kvm.hasMemory(as, start, size),
     });
 
     const asBuilt = sceneLane(machine, "memory, as built");
