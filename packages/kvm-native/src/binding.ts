@@ -35,7 +35,22 @@ export type RunField =
   | "internalSuberror"
   | "internalNdata"
   | "internalData"
-  | "internalDataMax";
+  | "internalDataMax"
+  | "requestInterruptWindow"
+  | "readyForInterruptInjection"
+  | "ifFlag"
+  | "systemEventType"
+  | "systemEventNdata"
+  | "systemEventData"
+  | "systemEventDataMax"
+  | "debugException"
+  | "debugPc"
+  | "debugDr6"
+  | "debugDr7"
+  | "msrError"
+  | "msrReason"
+  | "msrIndex"
+  | "msrData";
 
 export const REG_NAMES = [
   "rax",
@@ -96,6 +111,19 @@ export type ExitName =
   | "INTR"
   | "INTERNAL_ERROR"
   | "SYSTEM_EVENT"
+  | "IRQ_WINDOW_OPEN"
+  | "DEBUG"
+  | "X86_RDMSR"
+  | "X86_WRMSR"
+  | "SYSTEM_EVENT_SHUTDOWN"
+  | "SYSTEM_EVENT_RESET"
+  | "SYSTEM_EVENT_CRASH"
+  | "SYSTEM_EVENT_WAKEUP"
+  | "SYSTEM_EVENT_SUSPEND"
+  | "SYSTEM_EVENT_SEV_TERM"
+  | "MSR_EXIT_REASON_INVAL"
+  | "MSR_EXIT_REASON_UNKNOWN"
+  | "MSR_EXIT_REASON_FILTER"
   | "IO_IN"
   | "IO_OUT";
 

@@ -1,34 +1,5 @@
-import { KvmError } from "@memtopo/kvm";
+import { KvmError, type MsrExitReason, type SystemEventType, type VcpuExit } from "@memtopo/kvm";
 import type { NativeLayout } from "./binding.js";
-
-/** A KVM_RUN exit, decoded from the mmapped kvm_run. `data` arrays are views into kvm_run itself. */
-export type VcpuExit =
-  | {
-      readonly reason: "io";
-      readonly direction: "in" | "out";
-      readonly port: number;
-      /** Bytes per element (1, 2 or 4). */
-      readonly size: number;
-      /** Elements (more than 1 for rep ins/outs). */
-      readonly count: number;
-      /** size * count bytes: filled by the handler for "in", read by it for "out". */
-      readonly data: Uint8Array;
-    }
-  | {
-      readonly reason: "mmio";
-      readonly addr: bigint;
-      readonly isWrite: boolean;
-      /** len bytes: filled by the handler for reads, read by it for writes. */
-      readonly data: Uint8Array;
-    }
-  | { readonly reason: "hlt" }
-  | { readonly reason: "shutdown" }
-  /** KVM_RUN returned early because of kick(). */
-  | { readonly reason: "intr" }
-  | { readonly reason: "fail-entry"; readonly hardwareEntryFailureReason: bigint; readonly cpu: number }
-  | { readonly reason: "internal-error"; readonly suberror: number; readonly data: readonly bigint[] }
-  | { readonly reason: "unknown"; readonly hardwareExitReason: bigint }
-  | { readonly reason: "other"; readonly exitReason: number };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type IoExit = Mutable<Extract<VcpuExit, { reason: "io" }>>;
@@ -69,6 +40,8 @@ export class KvmRunDecoder {
   #ioDataLen = -1;
   readonly #io: IoExit = { reason: "io", direction: "out", port: 0, size: 0, count: 0, data: new Uint8Array(0) };
   readonly #mmio: MmioExit = { reason: "mmio", addr: 0n, isWrite: false, data: new Uint8Array(0) };
+  #msrData: BigUint64Array | undefined;
+  #msrError: Uint8Array | undefined;
   /** The halves of the last MMIO address, whose bigint #mmio.addr still holds (-1: none yet). */
   #mmioLow = -1;
   #mmioHigh = -1;
@@ -108,6 +81,25 @@ export class KvmRunDecoder {
 
   get exitReason(): number {
     return this.#view.getUint32(this.#exitReason, true);
+  }
+
+  /** kvm_run.request_interrupt_window (user space to kernel: read at the next KVM_RUN). */
+  get requestInterruptWindow(): boolean {
+    return this.#view.getUint8(this.#layout.run.requestInterruptWindow) !== 0;
+  }
+
+  set requestInterruptWindow(on: boolean) {
+    this.#view.setUint8(this.#layout.run.requestInterruptWindow, on ? 1 : 0);
+  }
+
+  /** kvm_run.ready_for_interrupt_injection, as the last KVM_RUN left it. */
+  get readyForInterruptInjection(): boolean {
+    return this.#view.getUint8(this.#layout.run.readyForInterruptInjection) !== 0;
+  }
+
+  /** kvm_run.if_flag, as the last KVM_RUN left it. */
+  get ifFlag(): boolean {
+    return this.#view.getUint8(this.#layout.run.ifFlag) !== 0;
   }
 
   /** The exit in kvm_run now, as an object of its own that later exits leave alone (its `data` is still kvm_run's). */
@@ -207,8 +199,67 @@ export class KvmRunDecoder {
       }
       case exits.UNKNOWN:
         return { reason: "unknown", hardwareExitReason: v.getBigUint64(run.hwExitReason, true) };
+      case exits.SYSTEM_EVENT: {
+        const typeCode = v.getUint32(run.systemEventType, true);
+        const ndata = Math.min(v.getUint32(run.systemEventNdata, true), run.systemEventDataMax);
+        const data: bigint[] = [];
+        for (let i = 0; i < ndata; i++) data.push(v.getBigUint64(run.systemEventData + 8 * i, true));
+        return { reason: "system-event", type: this.#systemEventType(typeCode), typeCode, data };
+      }
+      case exits.IRQ_WINDOW_OPEN:
+        return { reason: "irq-window-open" };
+      case exits.DEBUG:
+        return {
+          reason: "debug",
+          exception: v.getUint32(run.debugException, true),
+          pc: v.getBigUint64(run.debugPc, true),
+          dr6: v.getBigUint64(run.debugDr6, true),
+          dr7: v.getBigUint64(run.debugDr7, true),
+        };
+      case exits.X86_RDMSR:
+      case exits.X86_WRMSR:
+        return this.#decodeMsr(reason === exits.X86_RDMSR ? "x86-rdmsr" : "x86-wrmsr");
       default:
         return { reason: "other", exitReason: reason };
     }
+  }
+
+  #systemEventType(code: number): SystemEventType {
+    const exits = this.#layout.exits;
+    switch (code) {
+      case exits.SYSTEM_EVENT_SHUTDOWN:
+        return "shutdown";
+      case exits.SYSTEM_EVENT_RESET:
+        return "reset";
+      case exits.SYSTEM_EVENT_CRASH:
+        return "crash";
+      case exits.SYSTEM_EVENT_WAKEUP:
+        return "wakeup";
+      case exits.SYSTEM_EVENT_SUSPEND:
+        return "suspend";
+      case exits.SYSTEM_EVENT_SEV_TERM:
+        return "sev-term";
+      default:
+        return "unknown";
+    }
+  }
+
+  /**
+   * An MSR exit. `data` and `error` are views of kvm_run.msr, where the kernel reads the
+   * handler's answer at the next KVM_RUN (rdmsr's value, or a non-zero error for #GP).
+   */
+  #decodeMsr(reason: "x86-rdmsr" | "x86-wrmsr"): VcpuExit {
+    const { run, exits } = this.#layout;
+    const v = this.#view;
+    const code = v.getUint32(run.msrReason, true);
+    let msrReason: MsrExitReason;
+    if (code === exits.MSR_EXIT_REASON_INVAL) msrReason = "invalid";
+    else if (code === exits.MSR_EXIT_REASON_UNKNOWN) msrReason = "unknown";
+    else if (code === exits.MSR_EXIT_REASON_FILTER) msrReason = "filter";
+    else throw new KvmError("EIO", "KVM_RUN", `msr.reason ${code} is none of KVM_MSR_EXIT_REASON_*`);
+    // Made once: kvm_run.msr sits at fixed offsets, so the views never change.
+    this.#msrData ??= new BigUint64Array(this.#buffer, run.msrData, 1);
+    this.#msrError ??= new Uint8Array(this.#buffer, run.msrError, 1);
+    return { reason, msrReason, index: v.getUint32(run.msrIndex, true), data: this.#msrData, error: this.#msrError };
   }
 }

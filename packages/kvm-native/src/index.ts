@@ -1,3 +1,15 @@
+// The run loop and the exit union are backend-neutral: they live in @memtopo/kvm.
+export {
+  type ExitAction,
+  type ExitHook,
+  type GuestBus,
+  type RunnableVcpu,
+  type RunResult,
+  type RunVcpuOptions,
+  runVcpu,
+  type StopReason,
+  type VcpuExit,
+} from "@memtopo/kvm";
 export type {
   BindingLoadFailure,
   NativeBinding,
@@ -10,7 +22,7 @@ export type {
 } from "./binding.js";
 export { enterRealMode } from "./boot.js";
 export { EventFdNotifier } from "./event-notifier.js";
-export { KvmRunDecoder, type VcpuExit } from "./exits.js";
+export { KvmRunDecoder } from "./exits.js";
 export { kickVcpu } from "./kick.js";
 export { NativeKvm, type NativeKvmOptions } from "./native-kvm.js";
 export {
@@ -23,12 +35,4 @@ export {
 } from "./probe.js";
 export { NativeRamAllocator, nativeRamAllocator } from "./ram.js";
 export type { DTable, Regs, Segment, Sregs } from "./regs.js";
-export {
-  type GuestBus,
-  type RunnableVcpu,
-  type RunResult,
-  type RunVcpuOptions,
-  runVcpu,
-  type StopReason,
-} from "./run-loop.js";
 export { Vcpu } from "./vcpu.js";

@@ -1,10 +1,11 @@
+import { KvmError, type KvmVcpu, type VcpuExit } from "@memtopo/kvm";
 import type { NativeLayout, NativeVcpu } from "./binding.js";
 import { native, toKvmError } from "./errors.js";
-import { KvmRunDecoder, type VcpuExit } from "./exits.js";
+import { KvmRunDecoder } from "./exits.js";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.js";
 
 /** A vCPU of a {@link NativeKvm}. Run it in the thread that owns its device models. */
-export class Vcpu {
+export class Vcpu implements KvmVcpu {
   readonly id: number;
   readonly #native: NativeVcpu;
   readonly #layout: NativeLayout;
@@ -66,6 +67,35 @@ export class Vcpu {
    */
   get kickId(): number {
     return native("kickId", () => this.#native.kickId());
+  }
+
+  /** kvm_run.request_interrupt_window: true asks KVM_RUN for an "irq-window-open" exit. */
+  get requestInterruptWindow(): boolean {
+    return this.#openRun("requestInterruptWindow").requestInterruptWindow;
+  }
+
+  set requestInterruptWindow(on: boolean) {
+    const decoder = this.#openRun("requestInterruptWindow");
+    if (typeof on !== "boolean") {
+      throw new KvmError("EINVAL", "requestInterruptWindow", `must be a boolean, got ${typeof on}`);
+    }
+    decoder.requestInterruptWindow = on;
+  }
+
+  /** kvm_run.ready_for_interrupt_injection after the last run(). */
+  get readyForInterruptInjection(): boolean {
+    return this.#openRun("readyForInterruptInjection").readyForInterruptInjection;
+  }
+
+  /** kvm_run.if_flag after the last run(). */
+  get ifFlag(): boolean {
+    return this.#openRun("ifFlag").ifFlag;
+  }
+
+  /** kvm_run's decoder, once close() has not unmapped it. */
+  #openRun(op: string): KvmRunDecoder {
+    if (this.#closed) throw new KvmError("EBADF", op, "the vCPU is closed");
+    return this.#decoder;
   }
 
   getRegs(): Regs {

@@ -63,7 +63,9 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
       [exits.FAIL_ENTRY, "fail-entry", "fail-entry"],
       [exits.INTERNAL_ERROR, "internal-error", "internal-error"],
       [exits.INTR, "kicked", "intr"],
-      [exits.SYSTEM_EVENT, "unhandled-exit", "other"],
+      [exits.SYSTEM_EVENT, "system-event", "system-event"],
+      [exits.DEBUG, "debug", "debug"],
+      [exits.IRQ_WINDOW_OPEN, "unhandled-exit", "irq-window-open"],
       [exits.UNKNOWN, "unhandled-exit", "unknown"],
     ];
     for (const [reason, stop, decoded] of cases) {

@@ -16,3 +16,15 @@ export {
   type KvmOutOfSync,
   type KvmSlot,
 } from "./memory-listener.js";
+export {
+  type ExitAction,
+  type ExitHook,
+  type GuestBus,
+  type RunnableVcpu,
+  type RunResult,
+  type RunVcpuOptions,
+  runVcpu,
+  type StopReason,
+} from "./run-vcpu.js";
+export type { KvmVcpu } from "./vcpu.js";
+export type { MsrExitReason, SystemEventType, VcpuExit, VcpuExitReason } from "./vcpu-exit.js";

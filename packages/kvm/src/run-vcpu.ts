@@ -1,5 +1,6 @@
 import { MEMTX_OK, type MemTxResult } from "@memtopo/region-tree";
-import type { VcpuExit } from "./exits.js";
+import { KvmError } from "./errors.js";
+import type { VcpuExit } from "./vcpu-exit.js";
 
 /**
  * What a run loop dispatches guest accesses to: the facade's AddressSpace
@@ -11,9 +12,26 @@ export interface GuestBus {
   write(addr: bigint, data: Uint8Array): MemTxResult;
 }
 
+/** What an exit hook tells the loop: enter the guest again, or stop with this exit. */
+export type ExitAction = "continue" | "stop";
+
+/**
+ * Handles an exit the loop does not dispatch itself. For MSR exits it fills `exit.data`
+ * (rdmsr) or sets `exit.error` before answering "continue", as the kernel expects of
+ * user space; for IRQ_WINDOW_OPEN it injects the interrupt it was waiting for.
+ */
+export type ExitHook = (exit: VcpuExit) => ExitAction;
+
 export interface RunVcpuOptions {
-  /** Stop with "max-exits" after dispatching this many IO/MMIO exits (default: no limit). */
+  /** Stop with "max-exits" after this many exits were dispatched or continued (default: no limit). */
   readonly maxExits?: number;
+  /**
+   * Called for every exit other than IO and MMIO (HLT, a kick, SYSTEM_EVENT, MSR, DEBUG,
+   * IRQ_WINDOW_OPEN, an internal error, an unknown one...). "continue" enters the guest
+   * again; "stop" ends the run with the stop reason the exit has without a hook. The
+   * exit it gets may be overwritten by the next KVM_RUN: copy what you keep.
+   */
+  readonly onExit?: ExitHook;
 }
 
 export type StopReason =
@@ -21,6 +39,8 @@ export type StopReason =
   | "shutdown"
   | "fail-entry"
   | "internal-error"
+  | "system-event"
+  | "debug"
   | "kicked"
   | "max-exits"
   | "unhandled-exit";
@@ -29,7 +49,7 @@ export interface RunResult {
   readonly reason: StopReason;
   /** The exit that stopped the loop (the last dispatched one for "max-exits"). */
   readonly exit: VcpuExit | undefined;
-  /** IO and MMIO exits dispatched. */
+  /** IO and MMIO exits dispatched, plus exits the hook answered "continue" to. */
   readonly exits: number;
   /** Accesses whose MemTxResult was not MEMTX_OK (the guest still continues, as under QEMU). */
   readonly failedAccesses: number;
@@ -45,9 +65,37 @@ export interface RunnableVcpu {
   runInPlace?(): VcpuExit;
 }
 
+/** The stop reason of an exit the loop does not dispatch, when no hook continues it. */
+function stopReasonOf(exit: VcpuExit): StopReason {
+  switch (exit.reason) {
+    case "hlt":
+    case "shutdown":
+    case "fail-entry":
+    case "internal-error":
+    case "system-event":
+    case "debug":
+      return exit.reason;
+    case "intr":
+      return "kicked";
+    default:
+      return "unhandled-exit";
+  }
+}
+
+function checkOptions(options: RunVcpuOptions): void {
+  const { maxExits, onExit } = options;
+  if (maxExits !== undefined && !(typeof maxExits === "number" && maxExits >= 0 && !Number.isNaN(maxExits))) {
+    throw new KvmError("EINVAL", "runVcpu", `maxExits must be a number >= 0, got ${String(maxExits)}`);
+  }
+  if (onExit !== undefined && typeof onExit !== "function") {
+    throw new KvmError("EINVAL", "runVcpu", `onExit must be a function, got ${typeof onExit}`);
+  }
+}
+
 /**
  * Runs a vCPU until it stops: MMIO exits go to `memory`, port I/O to `io`, each
- * access in guest order (a `rep ins/outs` exit is `count` accesses to the same port).
+ * access in guest order (a `rep ins/outs` exit is `count` accesses to the same port);
+ * every other exit goes to `options.onExit`, or stops the loop.
  * Everything happens in the calling thread, between two KVM_RUNs.
  */
 export function runVcpu(
@@ -55,7 +103,9 @@ export function runVcpu(
   buses: { readonly memory: GuestBus; readonly io: GuestBus },
   options: RunVcpuOptions = {},
 ): RunResult {
+  checkOptions(options);
   const maxExits = options.maxExits ?? Number.POSITIVE_INFINITY;
+  const onExit = options.onExit;
   let exits = 0;
   let failedAccesses = 0;
   let last: VcpuExit | undefined;
@@ -98,18 +148,18 @@ export function runVcpu(
         }
         break;
       }
-      case "hlt":
-        return done("hlt", exit);
-      case "shutdown":
-        return done("shutdown", exit);
-      case "fail-entry":
-        return done("fail-entry", exit);
-      case "internal-error":
-        return done("internal-error", exit);
-      case "intr":
-        return done("kicked", exit);
-      default:
-        return done("unhandled-exit", exit);
+      default: {
+        if (onExit === undefined) return done(stopReasonOf(exit), exit);
+        const action = onExit(exit);
+        if (action === "stop") return done(stopReasonOf(exit), exit);
+        if (action !== "continue") {
+          throw new KvmError(
+            "EINVAL",
+            "runVcpu",
+            `onExit returned ${typeof action === "string" ? `"${action}"` : `a ${typeof action}`} for a ${exit.reason} exit; expected "continue" or "stop"`,
+          );
+        }
+      }
     }
     exits++;
     last = exit;
