@@ -73,8 +73,7 @@ try {
     published = publicPackages(repo);
     const missing = [];
     for (const { name, version } of published) {
-      const res = await fetch(`${registry.url}${name.replace("/", "%2f")}`);
-      const doc = res.ok ? await res.json() : {};
+      const doc = await registryGet(`${name.replace("/", "%2f")}`);
       if (doc.versions?.[version] === undefined) missing.push(`${name}@${version}`);
     }
     if (missing.length > 0) throw new Error(`not in the registry: ${missing.join(", ")}`);
@@ -83,8 +82,7 @@ try {
 
   await check("published manifests carry real ranges, not workspace:", async () => {
     for (const { name, version } of published) {
-      const res = await fetch(`${registry.url}${name.replace("/", "%2f")}/${version}`);
-      const manifest = await res.json();
+      const manifest = await registryGet(`${name.replace("/", "%2f")}/${version}`);
       const deps = { ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies };
       const bad = Object.entries(deps).filter(([, range]) => String(range).startsWith("workspace:"));
       if (bad.length > 0) throw new Error(`${name}: ${bad.map(([d, r]) => `${d}@${r}`).join(", ")}`);
@@ -104,6 +102,19 @@ try {
 const failed = results.filter((r) => !r.ok).length;
 console.log(`release-check: ${results.length - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
+
+/** A registry document, or {} when there is none; verdaccio drops an idle connection now and then: retried. */
+async function registryGet(what) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${registry.url}${what}`);
+      return res.ok ? await res.json() : {};
+    } catch (error) {
+      if (attempt === 3) throw new Error(`GET ${what}: ${error.message} (${error.cause?.message ?? "no cause"})`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
 
 function publicPackages(dir) {
   const packagesDir = path.join(dir, "packages");

@@ -78,8 +78,7 @@ export async function runConsumerChecks({ work, registry, root, check, run }) {
     await check(`${label}: npx memtopo demo`, () => {
       const out = run(path.join(bin, "memtopo"), ["demo"], dir);
       if (!/FlatView #0/.test(out)) throw new Error(`no flat view in the demo's output:\n${out.slice(0, 2000)}`);
-      const backend = /native/i.test(out.split("\n").find((l) => /backend/i.test(l)) ?? "") ? "native" : "mock";
-      return `ran on the ${backend} backend`;
+      return out.match(/^backend: .*$/m)?.[0] ?? "no backend line";
     });
 
     for (const [i, snippet] of snippets.entries()) {
