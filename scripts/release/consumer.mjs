@@ -92,6 +92,16 @@ export async function runConsumerChecks({ work, registry, root, check, run }) {
       });
     }
 
+    await check(`${label}: CommonJS require() of the ESM-only packages (Node's require(esm))`, () => {
+      fs.writeFileSync(
+        path.join(dir, "cjs.cjs"),
+        'const { MemorySystem } = require("memtopo");\nconst { MemoryRegion } = require("@memtopo/region-tree");\n' +
+          "console.log(typeof MemorySystem, typeof MemoryRegion);\n",
+      );
+      const out = run(process.execPath, ["cjs.cjs"], dir).trim();
+      if (out !== "function function") throw new Error(`printed ${JSON.stringify(out)}`);
+    });
+
     fs.writeFileSync(path.join(dir, "every-package.ts"), strictProgram);
     for (const [resolution, options] of Object.entries(RESOLUTIONS)) {
       await check(
