@@ -1,4 +1,9 @@
-import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, type KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import {
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  type KvmMemslot,
+  type KvmUserspaceMemoryRegion,
+} from "@memtopo/kvm";
 import { UINT64_MAX } from "@memtopo/region-tree";
 import { kernelError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
@@ -8,17 +13,8 @@ const OP = "KVM_SET_USER_MEMORY_REGION";
 /** `KVM_MEM_MAX_NR_PAGES`: the dirty bitmap is indexed by a 32-bit int, so a slot holds at most 2^31 - 1 pages. */
 const MAX_NR_PAGES = 2n ** 31n - 1n;
 
-/** A live memslot as the kernel holds it. */
-export interface MockMemslot {
-  /** The `slot` field: `id | asId << 16`. */
-  readonly slot: number;
-  readonly asId: number;
-  readonly id: number;
-  readonly guestPhysAddr: bigint;
-  readonly memorySize: bigint;
-  readonly userspaceAddr: bigint;
-  readonly flags: number;
-}
+/** A live memslot as the kernel holds it: the same plain object every backend's `memslots()` gives. */
+export type MockMemslot = KvmMemslot;
 
 /** Kernel-side state of a slot: the dirty pages (slot-relative page numbers) exist only while logging. */
 export interface SlotState extends MockMemslot {

@@ -5,12 +5,14 @@ import {
   type KvmCoalescedWrite,
   KvmError,
   type KvmIoeventfd,
+  type KvmMemslot,
   type KvmUserspaceMemoryRegion,
 } from "@memtopo/kvm";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
 import { CoalescedRing } from "./coalesced-ring.js";
 import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
+import { MemslotMirror } from "./memslot-mirror.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
 import { NativeRamAllocator } from "./ram.js";
 import { Vcpu } from "./vcpu.js";
@@ -45,6 +47,7 @@ export class NativeKvm implements KvmBackend {
   /** The coalesced ring as each open vCPU maps it (the same page through every vCPU). */
   readonly #rings = new Map<Vcpu, CoalescedRing>();
   readonly #notifiers = new Set<EventFdNotifier>();
+  readonly #memslots = new MemslotMirror();
   #closed = false;
 
   private constructor(binding: NativeBinding, vm: NativeVm) {
@@ -79,9 +82,17 @@ export class NativeKvm implements KvmBackend {
 
   setUserMemoryRegion(region: KvmUserspaceMemoryRegion): void {
     const r = object(region, "KVM_SET_USER_MEMORY_REGION", "region");
+    // Read once: what is mirrored must be what the kernel was given.
+    const { slot, flags, guestPhysAddr, memorySize, userspaceAddr } = r;
     native("KVM_SET_USER_MEMORY_REGION", () =>
-      this.#vm.setUserMemoryRegion(r.slot, r.flags, r.guestPhysAddr, r.memorySize, r.userspaceAddr),
+      this.#vm.setUserMemoryRegion(slot, flags, guestPhysAddr, memorySize, userspaceAddr),
     );
+    this.#memslots.accepted(slot, flags, BigInt(guestPhysAddr), BigInt(memorySize), BigInt(userspaceAddr));
+  }
+
+  /** The live memslots, as on every backend (see {@link KvmBackend.memslots}). */
+  memslots(): KvmMemslot[] {
+    return this.#memslots.list();
   }
 
   ioeventfd(request: KvmIoeventfd): void {
@@ -149,6 +160,7 @@ export class NativeKvm implements KvmBackend {
     this.#closed = true;
     for (const vcpu of [...this.#vcpus]) vcpu.close();
     this.#vm.close();
+    this.#memslots.clear();
     this.ramAllocator.releaseAll();
     for (const notifier of this.#notifiers) notifier.close();
     this.#notifiers.clear();

@@ -28,6 +28,23 @@ export interface KvmBackend {
   unregisterCoalescedMmio?(zone: KvmCoalescedMmioZone): void;
   /** Drains the coalesced ring: the held-back writes, oldest first. */
   takeCoalescedWrites?(): KvmCoalescedWrite[];
+  /**
+   * The live memslots, as plain objects ordered by address space, then guest address: what the kernel holds after
+   * every successful KVM_SET_USER_MEMORY_REGION (the kernel itself has no call that lists them).
+   */
+  memslots?(): KvmMemslot[];
+}
+
+/** A live memslot: the last successful KVM_SET_USER_MEMORY_REGION of its `slot` with a non-zero size. */
+export interface KvmMemslot {
+  /** The `slot` field: `id | asId << 16`. */
+  readonly slot: number;
+  readonly asId: number;
+  readonly id: number;
+  readonly guestPhysAddr: bigint;
+  readonly memorySize: bigint;
+  readonly userspaceAddr: bigint;
+  readonly flags: number;
 }
 
 /** `struct kvm_coalesced_mmio_zone`: `size` is 32 bits; `pio` marks a port I/O zone. */
