@@ -21,7 +21,8 @@ export const mtreeCommand: CliCommand = {
         const machine = loadMachine(await ctx.readText(file));
         const owner = flags.owner === true;
         if (flags.f !== true) {
-          ctx.stdout(printMtree(machine.addressSpaces, { disabled: flags.D === true, owner }));
+          const order = machine.mtreeOrder;
+          ctx.stdout(printMtree(machine.addressSpaces, { disabled: flags.D === true, owner, order }));
           return;
         }
         // Under KVM, QEMU marks ranges a memslot backs exactly with " KVM" (mock kernel here).

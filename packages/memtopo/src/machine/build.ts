@@ -19,6 +19,8 @@ export interface BuiltMachine<AS extends MtreeAddressSpace = MtreeAddressSpace> 
   readonly addressSpaces: readonly AS[];
   /** Every region of the file by its id. */
   readonly regions: ReadonlyMap<string, MemoryRegion>;
+  /** The roots in the file's `info mtree` block order (`printMtree`'s `order`); empty when it has none. */
+  readonly mtreeOrder: readonly MemoryRegion[];
   /** Facts of the file that the model keeps elsewhere (global dirty-log clients). */
   readonly warnings: readonly string[];
 }
@@ -75,7 +77,8 @@ export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, ho
     const addressSpaces = spec.addressSpaces.map((a) =>
       wrap(a.path, () => host.createAddressSpace(a.name, regions.get(a.root)!)),
     );
-    return { name: spec.name, accel: spec.accel, host, addressSpaces, regions, warnings };
+    const mtreeOrder = spec.mtreeOrder.map((id) => regions.get(id)!);
+    return { name: spec.name, accel: spec.accel, host, addressSpaces, regions, mtreeOrder, warnings };
   } finally {
     host.commit();
   }

@@ -7,7 +7,7 @@ export const MACHINE_FORMAT = "memtopo-machine/1";
 const KINDS: readonly MachineRegionKind[] = ["container", "ram", "rom", "romd", "io", "ram-device", "alias"];
 const ACCELS: readonly MachineAccel[] = ["kvm", "tcg", "none"];
 const LOG_CLIENTS: readonly LogClient[] = ["vga", "code", "migration"];
-const TOP_FIELDS = ["format", "name", "accel", "addressSpaces", "regions"];
+const TOP_FIELDS = ["format", "name", "accel", "addressSpaces", "regions", "mtreeOrder"];
 const AS_FIELDS = ["name", "root"];
 const REGION_FIELDS = [
   "id",
@@ -94,6 +94,22 @@ function hexNumber(value: unknown, path: string, limit: bigint): bigint {
  * field, every id, every alias window and the absence of cycles. Errors name the JSON
  * path of the bad value.
  */
+/** `mtreeOrder`: distinct ids, each the root of some address space. */
+function parseMtreeOrder(value: unknown, roots: ReadonlySet<string>): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) formatError("E_MACHINE_TYPE", "mtreeOrder", `expected an array, got ${typeOf(value)}`);
+  const seen = new Set<string>();
+  return value.map((v, i) => {
+    const id = string(v, `mtreeOrder[${i}]`);
+    if (!roots.has(id)) {
+      formatError("E_MACHINE_DANGLING_ID", `mtreeOrder[${i}]`, `no address space has root "${id}"`);
+    }
+    if (seen.has(id)) formatError("E_MACHINE_DUPLICATE_ID", `mtreeOrder[${i}]`, `root "${id}" is listed twice`);
+    seen.add(id);
+    return id;
+  });
+}
+
 export function parseMachine(input: unknown): MachineSpec {
   const top = object(input, "", TOP_FIELDS);
   if (top.format !== MACHINE_FORMAT) {
@@ -120,7 +136,8 @@ export function parseMachine(input: unknown): MachineSpec {
     return { name: asName, root, path };
   });
   checkGraph(regions, byId);
-  return { name, accel, addressSpaces, regions, byId };
+  const mtreeOrder = parseMtreeOrder(top.mtreeOrder, new Set(addressSpaces.map((a) => a.root)));
+  return { name, accel, addressSpaces, regions, mtreeOrder, byId };
 }
 
 /**

@@ -10,6 +10,8 @@ export interface SaveInput {
   readonly addressSpaces: readonly Pick<MtreeAddressSpace, "name" | "root">[];
   /** Ids to keep (e.g. the ones a machine was loaded with); other regions get `r1`, `r2`, … */
   readonly regions?: ReadonlyMap<string, MemoryRegion>;
+  /** `info mtree`'s block order to keep (a loaded machine's `mtreeOrder`): roots of the given spaces. */
+  readonly mtreeOrder?: readonly MemoryRegion[];
 }
 
 const KIND: Record<MemoryRegion["kind"], MachineRegionKind> = {
@@ -104,5 +106,8 @@ export function saveMachine(input: SaveInput): MachineJson {
   out.addressSpaces = input.addressSpaces
     .filter((as) => as.root !== null)
     .map((as) => ({ name: as.name, root: idOf(as.root!) }));
+  const roots = new Set(input.addressSpaces.map((as) => as.root));
+  const order = (input.mtreeOrder ?? []).filter((mr) => roots.has(mr));
+  if (order.length > 0) out.mtreeOrder = [...new Set(order)].map(idOf);
   return out;
 }

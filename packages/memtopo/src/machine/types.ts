@@ -30,6 +30,12 @@ export interface MachineJson {
   accel?: MachineAccel;
   addressSpaces: { name: string; root: string }[];
   regions: MachineRegionJson[];
+  /**
+   * The order of `info mtree`'s blocks, as the ids of their root regions. QEMU prints the blocks in the order of a
+   * hash table, which no other fact of the machine gives; a machine imported from QEMU's text keeps it here so
+   * that printing it again gives the same bytes. Roots not listed follow, in creation order.
+   */
+  mtreeOrder?: string[];
 }
 
 /** A validated region: numbers as bigint, defaults applied, `path` for later messages. */
@@ -58,6 +64,8 @@ export interface MachineSpec {
   readonly accel: MachineAccel;
   readonly addressSpaces: readonly { readonly name: string; readonly root: string; readonly path: string }[];
   readonly regions: readonly RegionSpec[];
+  /** Root ids in `info mtree` block order (see {@link MachineJson.mtreeOrder}); empty when the file has none. */
+  readonly mtreeOrder: readonly string[];
   /** Everything in the file, by id. */
   readonly byId: ReadonlyMap<string, RegionSpec>;
 }

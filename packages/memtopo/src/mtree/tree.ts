@@ -6,6 +6,11 @@ export interface TreeOptions {
   readonly disabled?: boolean;
   /** `-o`: print owners (best effort, see {@link ownerSuffix}). */
   readonly owner?: boolean;
+  /**
+   * Roots whose blocks come first, in this order (QEMU's own order, which is a hash table's: an imported
+   * machine's `mtreeOrder`); the other blocks follow in creation order.
+   */
+  readonly order?: readonly MemoryRegion[];
 }
 
 /** QEMU's strcmp order of address-space names: byte-wise over UTF-8. */
@@ -18,7 +23,7 @@ function compareNames(a: string, b: string): number {
  * names of the spaces using it (sorted by name; among equal names the later-created
  * first, as GLib's sorted insert does), then one `memory-region:` section for every
  * alias target met while printing, in the order first met. QEMU prints the blocks in
- * hash-table order; here they follow the creation order of each root's first space.
+ * hash-table order; here they follow `order`, then the creation order of each root's first space.
  */
 export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOptions = {}): string {
   const printer = new TreePrinter(options.disabled === true, options.owner === true);
@@ -30,7 +35,10 @@ export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOp
     names.splice(at < 0 ? names.length : at, 0, as.name);
     byRoot.set(as.root, names);
   }
-  for (const [root, names] of byRoot) {
+  const first = (options.order ?? []).filter((root) => byRoot.has(root));
+  const blocks = [...new Set([...first, ...byRoot.keys()])];
+  for (const root of blocks) {
+    const names = byRoot.get(root)!;
     for (const name of names) printer.out.push(`address-space: ${name}\n`);
     printer.print(root, 1, 0n);
     printer.out.push("\n");

@@ -112,6 +112,9 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     warnings.push("dirty-log clients are not printed by QEMU: no region logs (a VGA framebuffer would log under KVM)");
   }
   const machine: MachineJson = { format: MACHINE_FORMAT, name: input.name ?? "", accel, addressSpaces, regions };
+  // QEMU's block order is a hash table's: kept, so that printing the machine gives the text back byte for byte.
+  const mtreeOrder = [...new Set(spaceBlocks.map((b) => idOf.get(model.of(b.root))!))];
+  if (mtreeOrder.length > 1) machine.mtreeOrder = mtreeOrder;
   return { machine, warnings };
 }
 
