@@ -24,6 +24,7 @@ export class HostMemory {
           hostAddr: block.hostAddr,
           size: block.size,
           bytes: () => block.bytes(),
+          bytesAt: (offset: bigint, length: number) => block.bytesAt(offset, length),
           release: () => {
             this.#blocks = this.#blocks.filter((b) => b !== block);
             block.release();

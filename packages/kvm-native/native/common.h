@@ -37,6 +37,17 @@ struct Mapping;
 // The live mapping that wholly contains [addr, addr+len), with a reference taken; nullptr if none.
 Mapping* AcquireContaining(uint64_t addr, uint64_t len);
 void Release(Mapping* m);
+// A fresh VM identity for RAM ownership, unique in the process and never reused.
+uint64_t NewVmId();
+// Makes the RamBlock `block` belong to VM `vm` (once; again for the same VM is a no-op).
+// Throws (EINVAL not a RamBlock, E_RAM_RELEASED, E_RAM_FOREIGN) and returns false otherwise.
+bool AdoptRamBlock(Napi::Env env, const char* op, Napi::Value block, uint64_t vm);
+// For a memslot of VM `vm`: the block wholly containing [addr, addr+len), with a reference
+// taken, if it is live and belongs to `vm`. Otherwise throws EFAULT (no block there),
+// E_RAM_RELEASED or E_RAM_FOREIGN and returns nullptr.
+Mapping* AcquireForSlot(Napi::Env env, const char* op, uint64_t vm, uint64_t addr, uint64_t len);
+// An error whose `code` is a stable E_... name rather than an errno name.
+void ThrowRam(Napi::Env env, int err, const char* code, const char* op, const std::string& detail);
 
 // ---- eventfds (eventfd.cc) -------------------------------------------------
 // Only eventfds this addon created may be handed to KVM_IOEVENTFD.

@@ -1,10 +1,12 @@
-// Guest RAM: memfd (or anonymous) mappings, exposed to JS as one external
-// ArrayBuffer each, and the registry that lets the VM check that a memslot's
-// userspace_addr lies inside memory this addon owns.
+// Guest RAM: memfd (or anonymous) mappings, each owned by one RamBlock, seen from JS
+// through external ArrayBuffers (the whole block, or 2 GiB windows of a larger one),
+// and the registry that lets a VM check that a memslot's userspace_addr lies inside a
+// live block that belongs to that VM.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -17,22 +19,33 @@ struct Mapping {
   uint8_t* addr;
   size_t map_len;  // page-rounded length of the mmap
   int memfd;       // -1 for anonymous memory
-  int refs;
+  int refs;        // the block, counted views, memslots, shares: munmap at zero
+  uint64_t owner;  // the VM id this block belongs to; 0 until a VM adopts it
+  bool released;   // the block was released (or collected): no new memslot may use it
 };
 
-// Process-wide: worker threads load the same shared object.
+// Process-wide: worker threads load the same shared object, and a VM of one thread must
+// be refused another thread's RAM just as another VM's.
 static std::mutex g_mutex;
 static std::map<uintptr_t, Mapping*> g_mappings;  // keyed by start address
+static std::atomic<uint64_t> g_next_vm_id{1};
 
-Mapping* AcquireContaining(uint64_t addr, uint64_t len) {
-  std::lock_guard<std::mutex> lock(g_mutex);
+uint64_t NewVmId() { return g_next_vm_id.fetch_add(1); }
+
+static Mapping* FindContaining(uint64_t addr, uint64_t len) {
   auto it = g_mappings.upper_bound(static_cast<uintptr_t>(addr));
   if (it == g_mappings.begin()) return nullptr;
   --it;
   Mapping* m = it->second;
   uint64_t start = reinterpret_cast<uintptr_t>(m->addr);
   if (addr < start || len > m->map_len || addr - start > m->map_len - len) return nullptr;
-  m->refs++;
+  return m;
+}
+
+Mapping* AcquireContaining(uint64_t addr, uint64_t len) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Mapping* m = FindContaining(addr, len);
+  if (m != nullptr) m->refs++;
   return m;
 }
 
@@ -52,13 +65,67 @@ void Release(Mapping* m) {
   delete m;
 }
 
+void ThrowRam(Napi::Env env, int err, const char* code, const char* op, const std::string& detail) {
+  Napi::Error error = Napi::Error::New(env, std::string(code) + ": " + op + ": " + detail);
+  error.Set("code", Napi::String::New(env, code));
+  error.Set("errno", Napi::Number::New(env, err));
+  error.Set("syscall", Napi::String::New(env, op));
+  error.ThrowAsJavaScriptException();
+}
+
+Mapping* AcquireForSlot(Napi::Env env, const char* op, uint64_t vm, uint64_t addr, uint64_t len) {
+  std::unique_lock<std::mutex> lock(g_mutex);
+  Mapping* m = FindContaining(addr, len);
+  if (m == nullptr) {
+    lock.unlock();
+    ThrowArg(env, EFAULT, op, "userspaceAddr..+memorySize is not inside a RAM block of this addon");
+    return nullptr;
+  }
+  if (m->released) {
+    lock.unlock();
+    ThrowRam(env, EBADF, "E_RAM_RELEASED", op, "userspaceAddr points into a RAM block that was released");
+    return nullptr;
+  }
+  if (m->owner != vm) {
+    bool unowned = m->owner == 0;
+    lock.unlock();
+    ThrowRam(env, EPERM, "E_RAM_FOREIGN", op,
+             unowned ? "userspaceAddr points into a RAM block no VM has adopted (adopt its allocator first)"
+                     : "userspaceAddr points into a RAM block of another VM");
+    return nullptr;
+  }
+  m->refs++;
+  return m;
+}
+
 static const uint64_t kMaxRamBytes = 1ULL << 46;  // 64 TiB: beyond any x86-64 guest and any mmap here
+// Node refuses one ArrayBuffer over 2^32 bytes; larger blocks are seen through windows.
+static const uint64_t kMaxWholeView = 1ULL << 32;
+// Window i covers [i * kWindowStep, i * kWindowStep + 2 * kWindowStep): consecutive windows
+// overlap by a step, so any range of up to one step lies whole inside the window where it starts.
+static const uint64_t kWindowStep = 1ULL << 30;
+
+// Distinguishes a RamBlock wrapper from any other object, whatever its prototype says.
+static const napi_type_tag kRamBlockTag = {0x6d656d746f706f52ULL, 0x616d426c6f636b31ULL};
+
+// A view's claim on the mapping. While `counted`, the view holds a mapping reference
+// that its finalizer drops; release() detaches the view and drops it at once instead.
+struct View {
+  Mapping* mapping;
+  bool counted;
+};
+
+struct ViewRef {
+  Napi::Reference<Napi::ArrayBuffer> buffer;
+  View* view;
+};
 
 class RamBlock : public Napi::ObjectWrap<RamBlock> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "RamBlock",
-                       {InstanceMethod<&RamBlock::Buffer>("buffer"), InstanceMethod<&RamBlock::HostAddr>("hostAddr"),
+                       {InstanceMethod<&RamBlock::Buffer>("buffer"), InstanceMethod<&RamBlock::Window>("window"),
+                        InstanceMethod<&RamBlock::HostAddr>("hostAddr"),
                         InstanceMethod<&RamBlock::MapLength>("mapLength"),
                         InstanceMethod<&RamBlock::Release>("release")});
   }
@@ -73,6 +140,10 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
       return;
     if (size == 0 || size > kMaxRamBytes) {
       ThrowArg(info.Env(), EINVAL, op, "size must be in [1, 2^46]");
+      return;
+    }
+    if (napi_type_tag_object(info.Env(), info.This(), &kRamBlockTag) != napi_ok) {
+      ThrowArg(info.Env(), EINVAL, op, "cannot tag the RamBlock object");
       return;
     }
     long page = sysconf(_SC_PAGESIZE);
@@ -96,13 +167,34 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
       ThrowErrno(info.Env(), err, "mmap", std::to_string(map_len) + " bytes of guest RAM");
       return;
     }
-    mapping_ = new Mapping{static_cast<uint8_t*>(addr), map_len, fd, 1};
+    mapping_ = new Mapping{static_cast<uint8_t*>(addr), map_len, fd, 1, 0, false};
     size_ = size;
     std::lock_guard<std::mutex> lock(g_mutex);
     g_mappings[reinterpret_cast<uintptr_t>(addr)] = mapping_;
   }
 
-  ~RamBlock() override { Drop(); }
+  // Collected without release(): views still reachable keep the memory mapped (they
+  // stay counted), and the block's own reference goes.
+  ~RamBlock() override {
+    for (auto& [index, ref] : windows_) ref.buffer.Reset();
+    whole_.buffer.Reset();
+    Drop();
+  }
+
+  // Gives `vm` the block, once: adopting it again for the same VM is a no-op.
+  bool Adopt(Napi::Env env, const char* op, uint64_t vm) {
+    if (mapping_ == nullptr) {
+      ThrowRam(env, EBADF, "E_RAM_RELEASED", op, "the RAM block was released");
+      return false;
+    }
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (mapping_->owner != 0 && mapping_->owner != vm) {
+      ThrowRam(env, EPERM, "E_RAM_FOREIGN", op, "the RAM block already belongs to another VM");
+      return false;
+    }
+    mapping_->owner = vm;
+    return true;
+  }
 
  private:
   bool Live(const Napi::CallbackInfo& info, const char* op) {
@@ -111,26 +203,71 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
     return false;
   }
 
-  // The zero-copy view; one ArrayBuffer per block, kept alive by the block.
-  Napi::Value Buffer(const Napi::CallbackInfo& info) {
-    if (!ArgCount(info, 0, "RamBlock.buffer") || !Live(info, "RamBlock.buffer")) return info.Env().Undefined();
-    if (!buffer_.IsEmpty()) return buffer_.Value();
+  // A zero-copy ArrayBuffer over [offset, offset+len) of the block, counted as a user of
+  // the mapping until release() detaches it or the garbage collector takes it.
+  Napi::Value NewView(Napi::Env env, const char* op, uint64_t offset, uint64_t len, ViewRef* out) {
+    View* view = new View{mapping_, true};
     Acquire(mapping_);
-    Mapping* m = mapping_;
     napi_value ab;
     napi_status status = napi_create_external_arraybuffer(
-        info.Env(), m->addr, static_cast<size_t>(size_),
-        [](napi_env, void*, void* hint) { memtopo::Release(static_cast<Mapping*>(hint)); }, m, &ab);
+        env, mapping_->addr + offset, static_cast<size_t>(len),
+        [](napi_env, void*, void* hint) {
+          View* v = static_cast<View*>(hint);
+          if (v->counted) memtopo::Release(v->mapping);
+          delete v;
+        },
+        view, &ab);
     if (status != napi_ok) {
-      memtopo::Release(m);
-      ThrowArg(info.Env(), ENOMEM, "RamBlock.buffer",
+      memtopo::Release(mapping_);
+      delete view;
+      // V8's own RangeError may be pending: ours replaces it (throwing over it aborts).
+      napi_value ignored;
+      if (env.IsExceptionPending()) napi_get_and_clear_last_exception(env, &ignored);
+      ThrowRam(env, ENOMEM, "E_RAM_TOO_LARGE", op,
                status == napi_no_external_buffers_allowed
                    ? "this runtime forbids external ArrayBuffers (V8 sandbox)"
-                   : "cannot create an ArrayBuffer of " + std::to_string(size_) + " bytes");
+                   : "cannot create an ArrayBuffer of " + std::to_string(len) + " bytes");
+      return env.Undefined();
+    }
+    Napi::ArrayBuffer buffer(env, ab);
+    out->buffer = Napi::Persistent(buffer);
+    out->view = view;
+    return buffer;
+  }
+
+  // The whole block as one ArrayBuffer, made once; blocks over 4 GiB are refused.
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    const char* op = "RamBlock.buffer";
+    if (!ArgCount(info, 0, op) || !Live(info, op)) return info.Env().Undefined();
+    if (!whole_.buffer.IsEmpty()) return whole_.buffer.Value();
+    if (size_ > kMaxWholeView) {
+      ThrowRam(info.Env(), EFBIG, "E_RAM_TOO_LARGE", op,
+               "a block of " + std::to_string(size_) + " bytes exceeds one ArrayBuffer (2^32): use window()");
       return info.Env().Undefined();
     }
-    buffer_ = Napi::Persistent(Napi::ArrayBuffer(info.Env(), ab));
-    return buffer_.Value();
+    return NewView(info.Env(), op, 0, size_, &whole_);
+  }
+
+  // window(index): bytes [index * 2^30, min(size, index * 2^30 + 2^31)), made once per index.
+  Napi::Value Window(const Napi::CallbackInfo& info) {
+    const char* op = "RamBlock.window";
+    uint32_t index = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "index", &index) || !Live(info, op))
+      return info.Env().Undefined();
+    uint64_t start = static_cast<uint64_t>(index) * kWindowStep;
+    if (start >= size_) {
+      ThrowRam(info.Env(), EINVAL, "E_RAM_RANGE", op,
+               "window " + std::to_string(index) + " starts past the block's " + std::to_string(size_) + " bytes");
+      return info.Env().Undefined();
+    }
+    auto it = windows_.find(index);
+    if (it != windows_.end()) return it->second.buffer.Value();
+    uint64_t len = size_ - start < 2 * kWindowStep ? size_ - start : 2 * kWindowStep;
+    ViewRef ref{};
+    Napi::Value buffer = NewView(info.Env(), op, start, len, &ref);
+    if (info.Env().IsExceptionPending()) return info.Env().Undefined();
+    windows_.emplace(index, std::move(ref));
+    return buffer;
   }
 
   Napi::Value HostAddr(const Napi::CallbackInfo& info) {
@@ -144,28 +281,67 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
     return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(mapping_->map_len));
   }
 
-  // Detaches the ArrayBuffer so JS can no longer reach the memory, then drops the
-  // block's reference. Memslots that still use the mapping keep it mapped.
+  // Detaches every view so JS can no longer reach the memory, drops their references
+  // and the block's own: the memory is unmapped and the memfd closed before this
+  // returns, unless a memslot or a thread share still uses it.
   Napi::Value Release(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "RamBlock.release")) return info.Env().Undefined();
-    if (!buffer_.IsEmpty()) {
-      Napi::ArrayBuffer ab = buffer_.Value();
-      if (!ab.IsDetached()) ab.Detach();
-    }
+    if (mapping_ == nullptr) return info.Env().Undefined();
+    Detach(info.Env(), &whole_);
+    for (auto& [index, ref] : windows_) Detach(info.Env(), &ref);
+    windows_.clear();
     Drop();
     return info.Env().Undefined();
   }
 
+  // The view's reference goes only once it is detached: a view that somehow cannot be
+  // detached keeps the memory mapped until the garbage collector takes it.
+  void Detach(Napi::Env env, ViewRef* ref) {
+    if (ref->buffer.IsEmpty()) return;
+    Napi::ArrayBuffer buffer = ref->buffer.Value();
+    bool detached = false;
+    if (napi_detach_arraybuffer(env, buffer) == napi_ok) detached = true;
+    if (!detached && env.IsExceptionPending()) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+    if (detached && ref->view->counted) {
+      ref->view->counted = false;
+      memtopo::Release(ref->view->mapping);
+    }
+    ref->buffer.Reset();
+    ref->view = nullptr;
+  }
+
   void Drop() {
-    buffer_.Reset();
-    if (mapping_ != nullptr) memtopo::Release(mapping_);
+    if (mapping_ == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      mapping_->released = true;
+    }
+    memtopo::Release(mapping_);
     mapping_ = nullptr;
   }
 
   Mapping* mapping_ = nullptr;
   uint64_t size_ = 0;
-  Napi::Reference<Napi::ArrayBuffer> buffer_;
+  ViewRef whole_{};
+  std::map<uint32_t, ViewRef> windows_;
 };
+
+bool AdoptRamBlock(Napi::Env env, const char* op, Napi::Value value, uint64_t vm) {
+  bool tagged = false;
+  if (!value.IsObject() || napi_check_object_type_tag(env, value, &kRamBlockTag, &tagged) != napi_ok || !tagged) {
+    ThrowArg(env, EINVAL, op, "block must be a RamBlock of this addon");
+    return false;
+  }
+  void* wrapped = nullptr;
+  if (napi_unwrap(env, value, &wrapped) != napi_ok || wrapped == nullptr) {
+    ThrowArg(env, EINVAL, op, "block must be a RamBlock of this addon");
+    return false;
+  }
+  return static_cast<RamBlock*>(wrapped)->Adopt(env, op, vm);
+}
 
 void InitRam(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function ctor = RamBlock::Define(env);

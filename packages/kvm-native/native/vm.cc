@@ -1,4 +1,4 @@
-// One KVM VM: memslots (checked against the addon's RAM mappings), ioeventfds,
+// One KVM VM: memslots (only into live RAM blocks this VM adopted), ioeventfds,
 // coalesced MMIO zones, dirty log, vCPU creation. Closing deletes every slot before its RAM can go.
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -39,6 +39,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return DefineClass(env, "Vm",
                        {InstanceMethod<&Vm::CheckExtension>("checkExtension"),
                         InstanceMethod<&Vm::SetUserMemoryRegion>("setUserMemoryRegion"),
+                        InstanceMethod<&Vm::AdoptRam>("adoptRam"),
                         InstanceMethod<&Vm::Ioeventfd>("ioeventfd"),
                         InstanceMethod<&Vm::RegisterCoalescedMmio>("registerCoalescedMmio"),
                         InstanceMethod<&Vm::UnregisterCoalescedMmio>("unregisterCoalescedMmio"),
@@ -135,13 +136,11 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowArg(info.Env(), EINVAL, op, "flags has bits other than KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY");
       return info.Env().Undefined();
     }
+    // The slot holds its block: a block of this VM only, live, mapped while the slot exists.
     Mapping* mapping = nullptr;
     if (size != 0) {
-      mapping = AcquireContaining(uaddr, size);
-      if (mapping == nullptr) {
-        ThrowArg(info.Env(), EFAULT, op, "userspaceAddr..+memorySize is not inside a RAM block of this addon");
-        return info.Env().Undefined();
-      }
+      mapping = AcquireForSlot(info.Env(), op, id_, uaddr, size);
+      if (mapping == nullptr) return info.Env().Undefined();
     }
     kvm_userspace_memory_region region = {slot, flags, gpa, size, uaddr};
     if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -330,6 +329,13 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return data->vcpu.New({Napi::External<VcpuInit>::New(info.Env(), &init)});
   }
 
+  // adoptRam(block): the block becomes RAM of this VM, and of no other.
+  Napi::Value AdoptRam(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 1, "adoptRam")) return info.Env().Undefined();
+    AdoptRamBlock(info.Env(), "adoptRam", info[0], id_);
+    return info.Env().Undefined();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "close")) return info.Env().Undefined();
     Shutdown();
@@ -352,6 +358,9 @@ class Vm : public Napi::ObjectWrap<Vm> {
     kvm_fd_ = -1;
   }
 
+  // Whose RAM this VM may map (see AdoptRamBlock); outlives close, so a closed VM's
+  // blocks stay refused to every other VM.
+  const uint64_t id_ = NewVmId();
   int kvm_fd_ = -1;
   int vm_fd_ = -1;
   size_t mmap_size_ = 0;

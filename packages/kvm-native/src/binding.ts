@@ -129,7 +129,10 @@ export type ExitName =
 
 /** A guest RAM mapping owned by the addon (memfd + mmap, MAP_NORESERVE). */
 export interface NativeRamBlock {
+  /** The whole block; E_RAM_TOO_LARGE over 2^32 bytes. */
   buffer(): ArrayBuffer;
+  /** Bytes [index * 2^30, min(size, index * 2^30 + 2^31)): windows overlap by 1 GiB. */
+  window(index: number): ArrayBuffer;
   hostAddr(): bigint;
   mapLength(): bigint;
   release(): void;
@@ -137,6 +140,8 @@ export interface NativeRamBlock {
 
 export interface NativeVm {
   checkExtension(cap: number): number;
+  /** Makes the block RAM of this VM, and of no other (E_RAM_FOREIGN if another VM has it). */
+  adoptRam(block: NativeRamBlock): void;
   setUserMemoryRegion(
     slot: number,
     flags: number,

@@ -14,7 +14,7 @@ import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
 import { MemslotMirror } from "./memslot-mirror.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
-import { NativeRamAllocator } from "./ram.js";
+import { attachRamAllocator, NativeRamAllocator } from "./ram.js";
 import { Vcpu } from "./vcpu.js";
 
 export interface NativeKvmOptions {
@@ -31,9 +31,11 @@ export interface NativeKvmOptions {
 
 /**
  * A KVM VM on /dev/kvm, implementing {@link KvmBackend}, plus the guest RAM
- * allocator, eventfds and vCPUs that go with it. Memslots may only point into RAM
- * from {@link ramAllocator} (the addon checks), and that RAM stays mapped while a
- * memslot uses it, whatever the garbage collector does.
+ * allocator, eventfds and vCPUs that go with it. Memslots may only point into live RAM
+ * of this VM: from {@link ramAllocator}, or from an allocator it adopted
+ * ({@link adoptRam}); the addon refuses released blocks (E_RAM_RELEASED) and other VMs'
+ * (E_RAM_FOREIGN). That RAM stays mapped while a memslot uses it, whatever the garbage
+ * collector does.
  */
 export class NativeKvm implements KvmBackend {
   readonly name = "native";
@@ -56,6 +58,7 @@ export class NativeKvm implements KvmBackend {
     this.layout = binding.layout;
     this.hostPageSize = binding.pageSize();
     this.ramAllocator = new NativeRamAllocator(binding);
+    attachRamAllocator(this.ramAllocator, { vm });
   }
 
   /** Opens the device and creates a VM; throws a KvmError (code = errno name or probe reason) when it cannot. */
@@ -88,6 +91,20 @@ export class NativeKvm implements KvmBackend {
       this.#vm.setUserMemoryRegion(slot, flags, guestPhysAddr, memorySize, userspaceAddr),
     );
     this.#memslots.accepted(slot, flags, BigInt(guestPhysAddr), BigInt(memorySize), BigInt(userspaceAddr));
+  }
+
+  /**
+   * Makes the blocks of a VM-less allocator (`nativeRamAllocator()`), those it made and
+   * those it makes later, RAM of this VM: memslots may then point into them here, and
+   * in no other VM (E_RAM_FOREIGN). Again for this VM is a no-op; for an allocator that
+   * belongs to another VM (or is another VM's `ramAllocator`) it throws E_RAM_FOREIGN.
+   * The blocks stay the caller's to release (close releases only `ramAllocator`'s).
+   */
+  adoptRam(allocator: NativeRamAllocator): void {
+    if (!(allocator instanceof NativeRamAllocator)) {
+      throw new KvmError("EINVAL", "adoptRam", "allocator must be a NativeRamAllocator (nativeRamAllocator())");
+    }
+    attachRamAllocator(allocator, { vm: this.#vm });
   }
 
   /** The live memslots, as on every backend (see {@link KvmBackend.memslots}). */

@@ -1,13 +1,15 @@
-import { KvmError } from "@memtopo/kvm";
-import { MemtopoError, type RamAllocator, type RamBacking } from "@memtopo/region-tree";
-import type { NativeBinding, NativeRamBlock } from "./binding.js";
-import { toKvmError } from "./errors.js";
+import { ERRNO, KvmError } from "@memtopo/kvm";
+import { MemtopoError, RAM_VIEW_WHOLE, type RamAllocator, type RamBacking, ramViewLength } from "@memtopo/region-tree";
+import type { NativeBinding, NativeRamBlock, NativeVm } from "./binding.js";
+import { native, toKvmError } from "./errors.js";
 import { bindingOrReason } from "./probe.js";
 
 /**
- * A guest-RAM allocator that needs no VM: its blocks can back memslots of any
- * NativeKvm in this process, so a memory map can be built before the VM exists.
- * Throws a KvmError (code = the probe reason) when the addon cannot load.
+ * A guest-RAM allocator that needs no VM, so that a memory map can be built before the
+ * VM exists. Its blocks back no memslot until a VM adopts the allocator
+ * (`kvm.adoptRam(allocator)`): from then on they, and the blocks it makes later, are
+ * that VM's RAM and no other VM's. Throws a KvmError (code = the probe reason) when the
+ * addon cannot load.
  */
 export function nativeRamAllocator(options: { readonly nativeBinding?: NativeBinding } = {}): NativeRamAllocator {
   const binding = bindingOrReason(options.nativeBinding);
@@ -15,17 +17,36 @@ export function nativeRamAllocator(options: { readonly nativeBinding?: NativeBin
   return new NativeRamAllocator(binding);
 }
 
+/** Node's limit for one ArrayBuffer: a larger block has no whole view. */
+const MAX_WHOLE_VIEW = 2n ** 32n;
+/** The addon's windows: window i covers [i * step, i * step + 2 * step), so they overlap by a step. */
+const WINDOW_STEP = BigInt(RAM_VIEW_WHOLE);
+
+/** Who owns an allocator's blocks: a VM, which adopts each block as it is made. */
+interface RamOwner {
+  readonly vm: NativeVm;
+}
+
+/** Attaches an allocator to a VM (NativeKvm's side of `adoptRam`); not exported from the package. */
+export let attachRamAllocator: (allocator: NativeRamAllocator, owner: RamOwner) => void;
+
 /**
  * Guest RAM in memfd mappings owned by the addon. `bytes()` is a zero-copy view
- * of the mapping (an external ArrayBuffer), and `hostAddr` is the real address a
- * memslot's userspace_addr points into. Releasing a block detaches its view at
- * once; the mapping itself goes only when no memslot uses it any more.
+ * of the mapping (an external ArrayBuffer), `bytesAt()` a view of a part (any block
+ * size), and `hostAddr` is the real address a memslot's userspace_addr points into.
+ * Releasing a block detaches its views and unmaps it at once, unless a memslot still
+ * uses it (then it goes with the last such memslot).
  */
 export class NativeRamAllocator implements RamAllocator {
   readonly #binding: NativeBinding;
   // Strong references: a block a memslot may use must not depend on the caller
   // keeping it reachable (tooling.md pitfall 1).
   readonly #blocks = new Set<NativeRamBacking>();
+  #owner: RamOwner | null = null;
+
+  static {
+    attachRamAllocator = (allocator, owner) => allocator.#attach(owner);
+  }
 
   constructor(binding: NativeBinding) {
     this.#binding = binding;
@@ -42,6 +63,7 @@ export class NativeRamAllocator implements RamAllocator {
       // The memfd name is only a label (memfd_create takes at most 249 bytes, no NUL):
       // 60 UTF-16 units are at most 180 UTF-8 bytes.
       block = new this.#binding.RamBlock(name.replaceAll("\0", "").slice(0, 60), size);
+      if (this.#owner !== null) this.#owner.vm.adoptRam(block);
     } catch (error) {
       throw new MemtopoError("E_RAM_ALLOC", `cannot allocate ${size} bytes of guest RAM for "${name}"`, {
         cause: toKvmError(error, "allocate"),
@@ -61,6 +83,22 @@ export class NativeRamAllocator implements RamAllocator {
   get size(): number {
     return this.#blocks.size;
   }
+
+  #attach(owner: RamOwner): void {
+    if (this.#owner !== null) {
+      if (this.#owner.vm === owner.vm) return;
+      throw new KvmError(
+        "E_RAM_FOREIGN",
+        "adoptRam",
+        "this allocator's RAM already belongs to another VM",
+        ERRNO.EPERM,
+      );
+    }
+    // Blocks of an unattached allocator belong to no VM yet, so adopting each cannot fail
+    // for ownership; a released one is no longer in the set.
+    for (const backing of this.#blocks) backing.adoptBy(owner.vm);
+    this.#owner = owner;
+  }
 }
 
 class NativeRamBacking implements RamBacking {
@@ -68,6 +106,8 @@ class NativeRamBacking implements RamBacking {
   readonly size: bigint;
   #block: NativeRamBlock | null;
   #bytes: Uint8Array | null = null;
+  /** Window views of a block over 4 GiB, by window index (made on first use). */
+  readonly #windows = new Map<number, Uint8Array>();
   readonly #onRelease: () => void;
 
   constructor(block: NativeRamBlock, size: bigint, onRelease: () => void) {
@@ -78,10 +118,16 @@ class NativeRamBacking implements RamBacking {
   }
 
   bytes(): Uint8Array {
-    if (this.#block === null) throw new MemtopoError("E_RAM_RELEASED", "RAM block was released");
+    const block = this.#live();
     if (this.#bytes === null) {
+      if (this.size > MAX_WHOLE_VIEW) {
+        throw new MemtopoError(
+          "E_RAM_TOO_LARGE",
+          `a block of ${this.size} bytes has no single view (Node caps an ArrayBuffer at 2^32 bytes): use bytesAt()`,
+        );
+      }
       try {
-        this.#bytes = new Uint8Array(this.#block.buffer());
+        this.#bytes = new Uint8Array(block.buffer());
       } catch (error) {
         throw new MemtopoError("E_RAM_TOO_LARGE", `cannot expose ${this.size} bytes of RAM as an ArrayBuffer`, {
           cause: toKvmError(error, "bytes"),
@@ -91,11 +137,46 @@ class NativeRamBacking implements RamBacking {
     return this.#bytes;
   }
 
+  bytesAt(offset: bigint, length: number): Uint8Array {
+    const block = this.#live();
+    const n = ramViewLength(this.size, offset, length);
+    if (this.size <= MAX_WHOLE_VIEW) {
+      const start = Number(offset);
+      return this.bytes().subarray(start, start + n);
+    }
+    const index = Number(offset / WINDOW_STEP);
+    let window = this.#windows.get(index);
+    if (window === undefined) {
+      try {
+        window = new Uint8Array(block.window(index));
+      } catch (error) {
+        throw new MemtopoError("E_RAM_TOO_LARGE", `cannot view RAM window ${index} as an ArrayBuffer`, {
+          cause: toKvmError(error, "bytesAt"),
+        });
+      }
+      this.#windows.set(index, window);
+    }
+    const start = Number(offset - BigInt(index) * WINDOW_STEP);
+    return window.subarray(start, Math.min(start + n, window.length));
+  }
+
+  /** Makes the block RAM of `vm` (see NativeRamAllocator's attach). */
+  adoptBy(vm: NativeVm): void {
+    const block = this.#live();
+    native("adoptRam", () => vm.adoptRam(block));
+  }
+
   release(): void {
     if (this.#block === null) return;
     this.#block.release();
     this.#block = null;
     this.#bytes = null;
+    this.#windows.clear();
     this.#onRelease();
+  }
+
+  #live(): NativeRamBlock {
+    if (this.#block === null) throw new MemtopoError("E_RAM_RELEASED", "RAM block was released");
+    return this.#block;
   }
 }

@@ -31,3 +31,4 @@ export {
 } from "./run-vcpu.js";
 export type { KvmVcpu } from "./vcpu.js";
 export type { MsrExitReason, SystemEventType, VcpuExit, VcpuExitReason } from "./vcpu-exit.js";
+export type { KvmVm } from "./vm.js";

@@ -16,7 +16,7 @@ export {
   type MemTxResult,
   type ValidConstraints,
 } from "./ops.js";
-export { lazyRamAllocator, type RamAllocator, type RamBacking } from "./ram.js";
+export { lazyRamAllocator, RAM_VIEW_WHOLE, type RamAllocator, type RamBacking, ramViewLength } from "./ram.js";
 export {
   adjustEndianness,
   DIRTY_LOG_CODE,

@@ -11,8 +11,19 @@ export interface RamBacking {
   readonly hostAddr: bigint;
   /** Length in bytes. */
   readonly size: bigint;
-  /** The bytes, zero-copy. May be created on first use; throws a MemtopoError if the block cannot be mapped. */
+  /**
+   * The bytes, zero-copy. May be created on first use; throws a MemtopoError if the block cannot be mapped
+   * (E_RAM_TOO_LARGE: one view cannot hold a block over 4 GiB; use {@link bytesAt}).
+   */
   bytes(): Uint8Array;
+  /**
+   * A zero-copy view of the bytes from `offset` on: `length` bytes, or fewer where the block ends.
+   * A part of up to {@link RAM_VIEW_WHOLE} bytes always comes whole; a longer one may come cut where
+   * the allocator's view of the block ends (callers that copy more loop). Works on blocks of any size.
+   * Throws a MemtopoError: E_RAM_RANGE (offset outside the block, length not a non-negative integer),
+   * E_RAM_RELEASED, or E_RAM_TOO_LARGE when the memory cannot be viewed.
+   */
+  bytesAt(offset: bigint, length: number): Uint8Array;
   /** Give the memory back. The block must not be used afterwards. */
   release(): void;
 }
@@ -23,6 +34,28 @@ export interface RamAllocator {
 }
 
 const PAGE = 0x1000n;
+
+/** The longest part {@link RamBacking.bytesAt} never cuts (except at the block's end): 1 GiB. */
+export const RAM_VIEW_WHOLE = 2 ** 30;
+
+/**
+ * Checks a {@link RamBacking.bytesAt} request against a block of `size` bytes and returns
+ * how many bytes the view has: `length` clamped to the block's end.
+ */
+export function ramViewLength(size: bigint, offset: bigint, length: number): number {
+  if (typeof offset !== "bigint" || offset < 0n || offset >= size) {
+    const got = typeof offset === "bigint" ? `0x${offset.toString(16)}` : typeof offset;
+    throw new MemtopoError("E_RAM_RANGE", `offset ${got} is outside the RAM block's 0x${size.toString(16)} bytes`);
+  }
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new MemtopoError(
+      "E_RAM_RANGE",
+      `length must be a non-negative integer, got ${typeof length === "number" ? length : typeof length}`,
+    );
+  }
+  const left = size - offset;
+  return left < BigInt(length) ? Number(left) : length;
+}
 
 /**
  * The default allocator: JS-heap memory created on first access, so that a map
@@ -37,7 +70,7 @@ export function lazyRamAllocator(): RamAllocator {
       nextHostAddr += ((size + PAGE - 1n) / PAGE) * PAGE + PAGE;
       let bytes: Uint8Array | null = null;
       let released = false;
-      return {
+      const block: RamBacking = {
         hostAddr,
         size,
         bytes(): Uint8Array {
@@ -54,11 +87,17 @@ export function lazyRamAllocator(): RamAllocator {
           }
           return bytes;
         },
+        bytesAt(offset: bigint, length: number): Uint8Array {
+          const n = ramViewLength(size, offset, length);
+          const start = Number(offset);
+          return block.bytes().subarray(start, start + n);
+        },
         release(): void {
           released = true;
           bytes = null;
         },
       };
+      return block;
     },
   };
 }

@@ -35,14 +35,14 @@ export function ramDeviceMemOps(mr: MemoryRegion): MemoryRegionOps {
     const block = mr.ramBlock!;
     ops = Object.freeze({
       read(offset: bigint, size: number): bigint {
-        const bytes = block.bytes();
+        const bytes = block.bytesAt(offset, size);
         let value = 0n;
-        for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[Number(offset) + i]!);
+        for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
         return value;
       },
       write(offset: bigint, value: bigint, size: number): void {
-        const bytes = block.bytes();
-        for (let i = 0; i < size; i++) bytes[Number(offset) + i] = Number((value >> BigInt(8 * i)) & 0xffn);
+        const bytes = block.bytesAt(offset, size);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
       },
       endianness: "host",
       valid: Object.freeze({ minAccessSize: 1, maxAccessSize: 8, unaligned: true }),

@@ -71,11 +71,13 @@ export function flatviewAccess(
       if (first) return MEMTX_ACCESS_ERROR;
       result |= MEMTX_ACCESS_ERROR;
     } else if (isDirect(mr, isWrite)) {
-      const bytes = mr!.ramBlock!.bytes();
+      // Through a view of the step's part of the block: a block over 4 GiB has no single view.
+      const block = mr!.ramBlock!;
       const x = u64ToDouble(xlat);
-      const n = Math.min(l, bytes.length - x);
-      if (isWrite) bytes.set(data.subarray(pos, pos + n), x);
-      else data.set(bytes.subarray(x, x + n), pos);
+      const part = block.bytesAt(xlat, Math.min(l, u64ToDouble(block.size) - x));
+      const n = part.length;
+      if (isWrite) part.set(n === total ? data : data.subarray(pos, pos + n));
+      else data.set(part, pos);
       l = n;
     } else {
       // prepare_mmio_access: held-back coalesced writes reach the device before this access.

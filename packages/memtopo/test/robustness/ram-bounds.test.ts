@@ -27,7 +27,14 @@ function canaryAllocator(blocks: { buffer: Uint8Array; size: number }[]): RamAll
       blocks.push({ buffer, size: n });
       const hostAddr = next;
       next += 0x100000000n;
-      return { hostAddr, size, bytes: () => buffer.subarray(CANARY, CANARY + n), release() {} };
+      return {
+        hostAddr,
+        size,
+        bytes: () => buffer.subarray(CANARY, CANARY + n),
+        // Unclamped on purpose: a caller asking past the block's end would reach a canary.
+        bytesAt: (offset, length) => buffer.subarray(CANARY + Number(offset), CANARY + Number(offset) + length),
+        release() {},
+      };
     },
   };
 }
