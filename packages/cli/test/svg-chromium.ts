@@ -3,6 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+const DEFAULT_WINDOW = { width: 800, height: 600 };
+
 /** The headless browser the picture tests render with, or why there is none. */
 export function findChromium(): { path: string } | { missing: string } {
   for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
@@ -33,11 +35,23 @@ export function screenshot(chromium: string, file: string, width: number, height
   return new Uint8Array(fs.readFileSync(png));
 }
 
-/** The DOM of a page after its scripts ran (headless Chromium's --dump-dom). */
-export function dumpDom(chromium: string, file: string): string {
+/** The DOM of a page after its scripts ran (headless Chromium's --dump-dom), in a window of the given size. */
+export function dumpDom(
+  chromium: string,
+  file: string,
+  window: { width: number; height: number } = DEFAULT_WINDOW,
+): string {
   const r = spawnSync(
     chromium,
-    ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom", pathToFileURL(file).href],
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      `--window-size=${window.width},${window.height}`,
+      "--dump-dom",
+      pathToFileURL(file).href,
+    ],
     { encoding: "utf8", timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
   );
   if (r.status !== 0) throw new Error(`chromium --dump-dom failed (status ${r.status}): ${r.stderr}`);

@@ -12,7 +12,8 @@ export function svgToHtml(svg: string, title: string): string {
 <title>${xmlEscape(title)}</title>
 <style>
   body { margin: 0; background: #fafafa; font-family: "DejaVu Sans", Verdana, Arial, sans-serif; }
-  main { padding: 8px; overflow-x: auto; }
+  main { padding: 8px; }
+  main > svg { display: block; max-width: 100%; height: auto; }
   g.range, g.gap { cursor: default; }
   g.range:hover > rect:first-of-type, g.gap:hover > rect { stroke: #111; stroke-width: 2; }
   #tip { position: fixed; display: none; pointer-events: none; white-space: pre; font-size: 12px;

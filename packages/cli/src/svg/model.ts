@@ -48,6 +48,8 @@ export interface PictureRange {
    * path (0 when the root itself serves the range).
    */
   readonly priority: number;
+  /** The priority `info mtree -f` prints for the range: its serving region's own (`fr->mr->priority`). */
+  readonly flatPriority: number;
   /**
    * What the winner hides at the range's first byte: the next region in QEMU's render order
    * that is not on the winner's own path (a gap-filling container is cut, not hidden).
@@ -158,6 +160,7 @@ function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
     via,
     path,
     priority: top,
+    flatPriority: range.mr.priority,
     beneath,
   };
 }

@@ -54,7 +54,9 @@ export function renderLanesSvg(lanes: readonly PictureLane[], options: SvgOption
   const height = Math.ceil(y);
   const title = options.title ?? "memory map";
   return [
+    // Drawn at its natural size, and scaled down (never up) to a narrower window: no sideways scrolling.
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"`,
+    ' style="max-width:100%;height:auto"',
     ` font-family="DejaVu Sans, Verdana, Arial, sans-serif" role="img" aria-label="${xmlEscape(title)}">\n`,
     `<title>${xmlEscape(title)}</title>\n`,
     DEFS,
@@ -111,7 +113,8 @@ function legendWidth(): number {
 function rangeLabel(range: PictureRange): string {
   let label = range.name;
   if (range.via.length > 0) label += ` ⇐ ${[...range.via].reverse().join(" ⇐ ")}`;
-  if (range.priority !== 0) label += ` (prio ${range.priority})`;
+  // As `info mtree -f` labels the range; the priority that decided an overlap is in the hover text's path.
+  if (range.flatPriority !== 0) label += ` (prio ${range.flatPriority})`;
   return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
 }
 

@@ -19,7 +19,13 @@ export interface ScaleOptions {
   readonly rowWidth: number;
 }
 
-export const DEFAULT_SCALE: ScaleOptions = { minWidth: 16, perDoubling: 4.5, gapWidth: 44, rowWidth: 1400 };
+/**
+ * A 1-byte range is 20 wide so that the 45° labels of neighbours never touch: two parallel labels whose anchors are
+ * d apart are d·sin 45° apart, and 20·0.707 = 14 is more than the line height of the 11-px labels (and of the 10-px
+ * addresses below). Rows of 1000 keep the whole picture, labels running off the right end included, near 1250
+ * wide: a 1280-px window shows it at its natural size.
+ */
+export const DEFAULT_SCALE: ScaleOptions = { minWidth: 20, perDoubling: 4.5, gapWidth: 44, rowWidth: 1000 };
 
 export type Segment =
   | { readonly type: "range"; readonly start: bigint; readonly end: bigint; readonly range: PictureRange }
