@@ -8,7 +8,17 @@ export function quietBuild(root, filters) {
   const build = spawnSync(
     path.join(root, "node_modules", ".bin", "turbo"),
     ["run", "build", ...filters.map((f) => `--filter=${f}...`), "--output-logs=errors-only"],
-    { cwd: root, encoding: "utf8", env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" } },
+    {
+      cwd: root,
+      encoding: "utf8",
+      // turbo finds the workspace through its package manager: the workspace's own pnpm, on PATH even when this
+      // runs as a plain `node scripts/…` rather than through pnpm.
+      env: {
+        ...process.env,
+        PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
+        TURBO_TELEMETRY_DISABLED: "1",
+      },
+    },
   );
   if (build.status !== 0) {
     process.stderr.write(build.stdout ?? "");

@@ -89,7 +89,7 @@ try {
     }
   });
 
-  await runConsumerChecks({ work, registry, root, check, run });
+  await runConsumerChecks({ work, registry, root, repo, check, run });
 } catch (error) {
   results.push({ name: "setup", ok: false });
   console.log(`FAIL setup\n${String(error instanceof Error ? error.stack : error).replace(/^/gm, "     ")}`);

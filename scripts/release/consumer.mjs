@@ -51,7 +51,7 @@ function freshProject(dir, registry) {
   fs.writeFileSync(path.join(dir, ".npmrc"), `registry=${registry.url}\n`);
 }
 
-export async function runConsumerChecks({ work, registry, root, check, run }) {
+export async function runConsumerChecks({ work, registry, root, repo, check, run }) {
   const guide = fs.readFileSync(path.join(root, "docs/getting-started.md"), "utf8");
   const snippets = examples(guide);
   const strictProgram = fs.readFileSync(path.join(root, "scripts/release/fixtures/every-package.ts"), "utf8");
@@ -117,6 +117,25 @@ export async function runConsumerChecks({ work, registry, root, check, run }) {
       );
     }
   }
+
+  // No registry at all: the tarballs scripts/release/pack.mjs makes, installed by path, as getting-started says.
+  const packs = path.join(work, "tarballs");
+  const fromTarballs = path.join(work, "consumer-tarballs");
+  freshProject(fromTarballs, registry);
+  await check("npm: the packed tarballs install by path and run getting-started's first example", () => {
+    run(process.execPath, [path.join(repo, "scripts/release/pack.mjs"), packs], repo);
+    const tarballs = fs.readdirSync(packs).filter((f) => f.endsWith(".tgz"));
+    run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs.map((t) => path.join(packs, t)), ...TOOLS],
+      fromTarballs,
+    );
+    const file = path.join(fromTarballs, "example-1.ts");
+    fs.writeFileSync(file, snippets[0].code);
+    const out = run(path.join(fromTarballs, "node_modules/.bin/tsx"), [file], fromTarballs);
+    if (out.trimEnd() !== snippets[0].prints.trimEnd()) throw new Error(`printed:\n${out}`);
+    return `${tarballs.length} tarballs`;
+  });
 
   const leaf = path.join(work, "consumer-leaf");
   freshProject(leaf, registry);
