@@ -126,6 +126,16 @@ function tsEntries(
   } catch (error) {
     expectMemtopo(error);
   }
+  const block = allocator.allocate("views", 0x2000n);
+  for (const view of [() => block.bytesAt(a as bigint, b as number), () => block.bytesAt(0x1000n, a as number)]) {
+    try {
+      const bytes = view();
+      expect(bytes.length).toBeLessThanOrEqual(0x2000);
+    } catch (error) {
+      expectMemtopo(error);
+    }
+  }
+  block.release();
   for (const encode of [encodeRegs, encodeSregs] as ((l: typeof layout, x: never) => Uint8Array)[]) {
     try {
       encode(layout, a as never);
@@ -157,7 +167,7 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
   });
 
   it("RamBlock: constructor and every method, with real and foreign receivers", () => {
-    const methods = ["buffer", "hostAddr", "mapLength", "release"] as const;
+    const methods = ["buffer", "window", "hostAddr", "mapLength", "release"] as const;
     fc.assert(
       fc.property(args, fc.constantFrom(...methods), args, (ctorArgs, method, methodArgs) => {
         const Ctor = binding.RamBlock as unknown as new (...x: unknown[]) => NativeRamBlock;
@@ -233,6 +243,39 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
     block.release();
     expect(allocator.size).toBe(0);
     stdioStillOpen();
+  });
+
+  it("RAM views (issue 14): window indexes, released blocks and blocks over 4 GiB throw typed errors", () => {
+    const big = new binding.RamBlock("big", 8n << 30n);
+    const small = new binding.RamBlock("small", 0x3000n);
+    for (const index of [8, 9, 2 ** 32 - 1, 2 ** 32, -1, 1.5, Number.NaN, 1n, "0", null]) {
+      for (const block of [big, small]) {
+        expect(() => block.window(index as number)).toThrow(expect.objectContaining({ code: expect.any(String) }));
+      }
+    }
+    expect(() => big.buffer()).toThrow(expect.objectContaining({ code: "E_RAM_TOO_LARGE" }));
+    expect(big.window(7).byteLength).toBe(2 ** 30);
+    expect(small.window(0).byteLength).toBe(0x3000);
+    big.release();
+    small.release();
+    for (const call of [() => big.window(0), () => big.buffer(), () => small.window(0), () => small.hostAddr()]) {
+      expect(call).toThrow(expect.objectContaining({ code: "EBADF" }));
+    }
+    const allocator = nativeRamAllocator();
+    const ram = allocator.allocate("huge", 8n << 30n);
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt(), fc.constantFrom(...hostile)), fc.oneof(fc.integer(), arg), (offset, length) => {
+        try {
+          const view = ram.bytesAt(offset as bigint, length as number);
+          expect(view.length).toBeLessThanOrEqual(Math.max(0, Number(length)));
+        } catch (error) {
+          expect(error).toBeInstanceOf(MemtopoError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    ram.release();
+    expect(() => ram.bytesAt(0n, 1)).toThrow(expect.objectContaining({ code: "E_RAM_RELEASED" }));
   });
 
   it("TypeScript entries: allocate and the register codecs throw MemtopoErrors only", () => {
@@ -314,6 +357,63 @@ describe.skipIf(!kvm.ok)("fuzz: every VM and vCPU entry on a live VM", () => {
     );
     expect(decodeRegs(vm.layout, encodeRegs(vm.layout, regs))).toEqual(regs);
     vm.close();
+    stdioStillOpen();
+  });
+
+  it("adoptRam and memslots on forged, released and foreign RAM blocks (issue 14): typed errors only", () => {
+    const binding = loaded as NativeBinding;
+    const vm = new binding.Vm("/dev/kvm");
+    const other = new binding.Vm("/dev/kvm");
+    const mine = new binding.RamBlock("mine", 0x10000n);
+    const theirs = new binding.RamBlock("theirs", 0x10000n);
+    const released = new binding.RamBlock("released", 0x10000n);
+    vm.adoptRam(mine);
+    vm.adoptRam(mine);
+    other.adoptRam(theirs);
+    const releasedAddr = released.hostAddr();
+    released.release();
+    const forged = Object.create(binding.RamBlock.prototype) as object;
+    // A live Vm dressed as a RamBlock: only the addon's own tag may pass.
+    const disguised = new binding.Vm("/dev/kvm");
+    const swapped = Object.setPrototypeOf(disguised, binding.RamBlock.prototype) as object;
+    const candidates: unknown[] = [forged, swapped, theirs, released, ...hostile, ...throwing];
+    for (const block of candidates) {
+      expect(() => vm.adoptRam(block as NativeRamBlock)).toThrow(expect.objectContaining({ code: expect.any(String) }));
+    }
+    expect(() => vm.adoptRam(theirs)).toThrow(expect.objectContaining({ code: "E_RAM_FOREIGN" }));
+    expect(() => vm.adoptRam(released)).toThrow(expect.objectContaining({ code: "E_RAM_RELEASED" }));
+    const map =
+      (uaddr: bigint, size = 0x10000n) =>
+      () =>
+        vm.setUserMemoryRegion(0, 0, 0n, size, uaddr);
+    expect(map(theirs.hostAddr())).toThrow(expect.objectContaining({ code: "E_RAM_FOREIGN" }));
+    expect(map(mine.hostAddr() + 0x1000n)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+    expect(map(mine.hostAddr() + 0x1000n, 0xf000n)).not.toThrow();
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
+        (addr, size) => {
+          try {
+            vm.setUserMemoryRegion(1, 0, 0x100000n, size, addr);
+            vm.setUserMemoryRegion(1, 0, 0x100000n, 0n, addr);
+          } catch (error) {
+            expect(["EFAULT", "EINVAL", "EEXIST", "E_RAM_FOREIGN", "E_RAM_RELEASED"]).toContain(
+              (error as { code: string }).code,
+            );
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(map(releasedAddr)).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^(EFAULT|E_RAM_FOREIGN)$/) }),
+    );
+    vm.close();
+    other.close();
+    binding.Vm.prototype.close.call(disguised);
+    mine.release();
+    theirs.release();
     stdioStillOpen();
   });
 });
