@@ -94,7 +94,7 @@ export type IrqchipState =
 
 /** `struct kvm_pit_channel_state`. */
 export interface PitChannelState {
-  /** The 16-bit initial count (0 means 65536), stored by the kernel in 32 bits. */
+  /** The initial count, 1..65536 (a programmed 0 is stored as 65536). */
   count: number;
   latchedCount: number;
   countLatched: number;
