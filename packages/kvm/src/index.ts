@@ -31,4 +31,5 @@ export {
 } from "./run-vcpu.js";
 export type { KvmVcpu } from "./vcpu.js";
 export type { MsrExitReason, SystemEventType, VcpuExit, VcpuExitReason } from "./vcpu-exit.js";
+export * from "./vcpu-state.js";
 export type { KvmVm } from "./vm.js";
