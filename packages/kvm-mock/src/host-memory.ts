@@ -72,8 +72,9 @@ export class HostMemory {
       let bytes: Uint8Array;
       let offset: number;
       if (block !== undefined) {
-        bytes = block.bytes();
-        offset = Number(addr - block.hostAddr);
+        // A view of the part only: a block over 4 GiB has no whole view.
+        bytes = block.bytesAt(addr - block.hostAddr, length - done);
+        offset = 0;
       } else {
         const base = addr - (addr % PAGE);
         bytes = this.#anonymous.get(base) ?? new Uint8Array(Number(PAGE));
