@@ -64,6 +64,15 @@ describe.skipIf(!isBinding(loaded))("guest RAM blocks over 4 GiB", () => {
     ram.release();
   });
 
+  it("a block of exactly 4 GiB still has its whole view, and bytesAt() is a part of it", () => {
+    const ram = nativeRamAllocator().allocate("four", 4n * GiB);
+    const whole = ram.bytes();
+    expect(whole.length).toBe(2 ** 32);
+    ram.bytesAt(4n * GiB - 1n, 1)[0] = 0x42;
+    expect(whole[2 ** 32 - 1]).toBe(0x42);
+    ram.release();
+  });
+
   it("bytesAt() refuses offsets outside the block and bad lengths with typed errors", () => {
     const ram = nativeRamAllocator().allocate("small", 0x3000n);
     expect(ram.bytesAt(0x1000n, 0x10).length).toBe(0x10);
