@@ -105,8 +105,14 @@ static const uint64_t kMaxWholeView = 1ULL << 32;
 // overlap by a step, so any range of up to one step lies whole inside the window where it starts.
 static const uint64_t kWindowStep = 1ULL << 30;
 
-// Distinguishes a RamBlock wrapper from any other object, whatever its prototype says.
-static const napi_type_tag kRamBlockTag = {0x6d656d746f706f52ULL, 0x616d426c6f636b31ULL};
+// Distinguishes a RamBlock wrapper from any other object, whatever its prototype says. The
+// address of this function mixed in makes the tag differ between two builds of the addon
+// loaded in one process, whose RamBlock classes need not match.
+static napi_type_tag RamBlockTag() {
+  static const napi_type_tag tag = {0x6d656d746f706f52ULL ^ reinterpret_cast<uintptr_t>(&RamBlockTag),
+                                    0x616d426c6f636b31ULL};
+  return tag;
+}
 
 // A view's claim on the mapping. While `counted`, the view holds a mapping reference
 // that its finalizer drops; release() detaches the view and drops it at once instead.
@@ -142,7 +148,8 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
       ThrowArg(info.Env(), EINVAL, op, "size must be in [1, 2^46]");
       return;
     }
-    if (napi_type_tag_object(info.Env(), info.This(), &kRamBlockTag) != napi_ok) {
+    const napi_type_tag tag = RamBlockTag();
+    if (napi_type_tag_object(info.Env(), info.This(), &tag) != napi_ok) {
       ThrowArg(info.Env(), EINVAL, op, "cannot tag the RamBlock object");
       return;
     }
@@ -331,7 +338,8 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
 
 bool AdoptRamBlock(Napi::Env env, const char* op, Napi::Value value, uint64_t vm) {
   bool tagged = false;
-  if (!value.IsObject() || napi_check_object_type_tag(env, value, &kRamBlockTag, &tagged) != napi_ok || !tagged) {
+  const napi_type_tag tag = RamBlockTag();
+  if (!value.IsObject() || napi_check_object_type_tag(env, value, &tag, &tagged) != napi_ok || !tagged) {
     ThrowArg(env, EINVAL, op, "block must be a RamBlock of this addon");
     return false;
   }

@@ -1,6 +1,13 @@
 import { KVM_IOEVENTFD_FLAG_DATAMATCH } from "@memtopo/kvm";
 import { describe, expect, it } from "vitest";
-import { isBinding, loadBinding, type NativeBinding, type NativeVcpu, type NativeVm } from "../src/binding.js";
+import {
+  isBinding,
+  loadBinding,
+  type NativeBinding,
+  type NativeRamBlock,
+  type NativeVcpu,
+  type NativeVm,
+} from "../src/binding.js";
 import { NativeKvm } from "../src/index.js";
 
 // NativeKvm's own logic (argument hand-off, error conversion, the order of close)
@@ -36,6 +43,8 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
       getDirtyLog: record("getDirtyLog"),
       clearDirtyLog: record("clearDirtyLog"),
       enableManualDirtyLogProtect: record("enableManualDirtyLogProtect"),
+      // Every block of the VM's own allocator is adopted by the VM as it is made (issue 14).
+      adoptRam: (block: NativeRamBlock) => calls.push(`adoptRam(${block.hostAddr()}n)`),
       createVcpu: (id: number) => {
         calls.push(`createVcpu(${id})`);
         return vcpu;
@@ -72,6 +81,7 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     expect(calls).toEqual([
       "open(/dev/kvm-test)",
       "enableManualDirtyLogProtect()",
+      `adoptRam(${ram.hostAddr}n)`,
       `setUserMemoryRegion(1,2,4096n,4096n,${ram.hostAddr}n)`,
       `ioeventfd(${0xd0000n}n,4,${n.fd},1,7n)`,
       "getDirtyLog(1)",
@@ -112,7 +122,14 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     vm.createVcpu(0);
     vm.close();
     vm.close();
-    expect(calls).toEqual(["open(/dev/kvm)", "createVcpu(0)", "checkExtension(15)", "vcpu.close()", "vm.close()"]);
+    expect(calls).toEqual([
+      "open(/dev/kvm)",
+      `adoptRam(${ram.hostAddr}n)`,
+      "createVcpu(0)",
+      "checkExtension(15)",
+      "vcpu.close()",
+      "vm.close()",
+    ]);
     expect(bytes.length).toBe(0);
     expect(n.fd).toBeUndefined();
     expect(vm.closed).toBe(true);
