@@ -72,7 +72,9 @@ export async function runConsumerChecks({ work, registry, root, repo, check, run
   for (const consumer of consumers) {
     const { label, dir } = consumer;
     freshProject(dir, registry);
-    await check(`${label}: install ${FULL.join(" ")} from the registry`, () => consumer.install(dir));
+    await check(`${label}: install ${FULL.join(" ")} from the registry`, () => {
+      consumer.install(dir);
+    });
     const bin = path.join(dir, "node_modules/.bin");
 
     await check(`${label}: npx memtopo demo`, () => {
