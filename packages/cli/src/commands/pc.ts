@@ -1,0 +1,158 @@
+import { readFile } from "node:fs/promises";
+import type { KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import { MemtopoError } from "@memtopo/region-tree";
+import { type CliCommand, type CommandContext, UsageError } from "../context.js";
+import { memslotLine } from "../pc/memslot-trace.js";
+import { parseRamSize } from "../pc/ram-size.js";
+import { formatRegisters } from "../pc/registers.js";
+import type { PcRunner, PcRunResult, PcStopKind } from "../pc/runner.js";
+import { UntilMatcher } from "../pc/until.js";
+
+interface PcFlags {
+  readonly bios?: unknown;
+  readonly m?: unknown;
+  readonly debugcon?: unknown;
+  readonly traceMemslots?: unknown;
+  readonly events?: unknown;
+  readonly until?: unknown;
+  readonly timeout?: unknown;
+}
+
+export const DEFAULT_BIOS = "/usr/share/seabios/bios.bin";
+export const DEFAULT_UNTIL = "No bootable device";
+const DEFAULT_TIMEOUT_S = 60;
+
+/** The stable error code of each way a run can fail. */
+const FAILURE_CODE: Record<Exclude<PcStopKind, "until">, string> = {
+  timeout: "E_PC_TIMEOUT",
+  reset: "E_PC_RESET",
+  shutdown: "E_PC_SHUTDOWN",
+  "triple-fault": "E_PC_TRIPLE_FAULT",
+  "emulation-failure": "E_PC_EMULATION_FAILURE",
+  "internal-error": "E_PC_INTERNAL_ERROR",
+  "fail-entry": "E_PC_FAIL_ENTRY",
+  "unhandled-exit": "E_PC_UNHANDLED_EXIT",
+};
+
+function fileName(option: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "")
+    throw new UsageError(`${option} needs a file name (or - for standard output)`);
+  return value;
+}
+
+function timeoutSeconds(value: unknown): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_S;
+  const text = String(value);
+  const seconds = /^[0-9]+(\.[0-9]+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds > 0) || seconds > 86_400) {
+    throw new UsageError(`--timeout must be a number of seconds above 0 and at most 86400, got "${text}"`);
+  }
+  return seconds;
+}
+
+function untilText(value: unknown): string {
+  if (value === undefined) return DEFAULT_UNTIL;
+  if (typeof value !== "string" || value === "") throw new UsageError("--until needs the text to wait for");
+  return value;
+}
+
+async function readBios(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code !== "string") throw error;
+    throw new MemtopoError(
+      code,
+      `cannot read the firmware ${JSON.stringify(path)}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`,
+    );
+  }
+}
+
+async function output(ctx: CommandContext, file: string, text: string): Promise<void> {
+  if (file === "-") ctx.stdout(text);
+  else await ctx.writeText(file, text);
+}
+
+function summary(result: PcRunResult, until: string, memslots: number, seconds: number): string {
+  const what = result.stop === "until" ? `printed ${JSON.stringify(until)}` : result.stop;
+  return `memtopo pc: ${what} after ${seconds.toFixed(3)} s, ${result.exits} exits to user space, ${memslots} memslot calls\n`;
+}
+
+/**
+ * `memtopo pc`: SeaBIOS (or the given firmware) on a PC board like QEMU's `-M pc -nodefaults`, on native KVM,
+ * until the debug console prints a text. The board is given (the @memtopo/pc one in the command list, a scripted
+ * one in tests of the command's own behaviour).
+ */
+export function createPcCommand(runner: PcRunner): CliCommand {
+  return {
+    register(cli, ctx) {
+      cli
+        .command("pc", "Run a firmware on the PC board (QEMU's -M pc -nodefaults) on native KVM until it prints a text")
+        .option("--bios <file>", `The firmware (default ${DEFAULT_BIOS}, Debian's seabios)`)
+        .option("-m <size>", "RAM, as QEMU's -m: 128M, 3G, 1.5G (MiB without a unit; default 128M)")
+        .option("--debugcon <file>", "Write the debug console (port 0x402) to a file, or - for standard output")
+        .option(
+          "--trace-memslots <file>",
+          "Write every KVM_SET_USER_MEMORY_REGION call as a JSON line (- for standard output)",
+        )
+        .option("--events", "Print the listener events of every commit the firmware causes, as diff --json")
+        .option("--until <text>", `Stop with success when the debug console prints this (default "${DEFAULT_UNTIL}")`)
+        .option(
+          "--timeout <seconds>",
+          `Fail when the text has not appeared after this long (default ${DEFAULT_TIMEOUT_S})`,
+        )
+        .example("memtopo pc --debugcon -")
+        .example("memtopo pc -m 3G --trace-memslots slots.jsonl --events > events.jsonl")
+        .action(async (flags: PcFlags) => {
+          const biosPath = fileName("--bios", flags.bios) ?? DEFAULT_BIOS;
+          const ramSize = parseRamSize(flags.m === undefined ? "128M" : String(flags.m));
+          const debugconFile = fileName("--debugcon", flags.debugcon);
+          const traceFile = fileName("--trace-memslots", flags.traceMemslots);
+          if (flags.events !== undefined && typeof flags.events !== "boolean") {
+            throw new UsageError("--events takes no value");
+          }
+          const until = untilText(flags.until);
+          const timeoutMs = timeoutSeconds(flags.timeout) * 1000;
+          const bios = await readBios(biosPath);
+
+          const matcher = new UntilMatcher(until);
+          const debugText: string[] = [];
+          let memslotCalls = 0;
+          const memslots: string[] = [];
+          const started = process.hrtime.bigint();
+          const result = await runner({
+            bios,
+            ramSize,
+            timeoutMs,
+            onDebugcon: (bytes) => {
+              const text = Buffer.from(bytes).toString("latin1");
+              if (debugconFile === "-") ctx.stdout(text);
+              else if (debugconFile !== undefined) debugText.push(text);
+              return matcher.feed(text);
+            },
+            onMemslot: (region: KvmUserspaceMemoryRegion) => {
+              memslotCalls++;
+              if (traceFile !== undefined) memslots.push(memslotLine(region));
+            },
+            onCommit:
+              flags.events === true
+                ? (events) => ctx.stdout(events.map((e) => `${JSON.stringify(e)}\n`).join(""))
+                : undefined,
+          });
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          if (debugconFile !== undefined && debugconFile !== "-") await ctx.writeText(debugconFile, debugText.join(""));
+          if (traceFile !== undefined) await output(ctx, traceFile, memslots.join(""));
+          ctx.stderr(summary(result, until, memslotCalls, seconds));
+          if (result.stop === "until") return;
+          if (result.registers !== undefined)
+            ctx.stderr(formatRegisters(result.registers.regs, result.registers.sregs));
+          throw new MemtopoError(
+            FAILURE_CODE[result.stop],
+            `the guest stopped before printing ${JSON.stringify(until)}: ${result.detail}`,
+          );
+        });
+    },
+  };
+}

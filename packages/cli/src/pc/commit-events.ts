@@ -1,0 +1,77 @@
+import type { DiffEvent, MemorySystem } from "memtopo";
+
+/** The listener type of memtopo's MemorySystem (the CLI reaches listeners only through it). */
+type MemoryListener = Parameters<MemorySystem["registerListener"]>[0];
+type MemoryRegionSection = Parameters<NonNullable<MemoryListener["regionAdd"]>>[0];
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/**
+ * Records every commit as `memtopo diff --json` prints one: `begin`, the region and ioeventfd events of each
+ * address space in the order the listeners get them, `commit`. One listener per address space (as a VMM
+ * registers them), so every transaction's global begin and commit reach it once per space: the first begin opens
+ * the commit, the first commit closes it and hands its events on; the others of the same transaction are the
+ * same call seen by the other spaces.
+ */
+export class CommitEventRecorder {
+  private open: DiffEvent[] | null = null;
+  private attaching = false;
+
+  constructor(private readonly onCommit: (events: readonly DiffEvent[]) => void) {}
+
+  /** Listens on every address space the memory has now (spaces created later are not seen), from the next commit. */
+  attach<M extends { readonly addressSpaces: readonly { readonly name: string }[] }>(
+    memory: M,
+    register: (listener: MemoryListener, as: M["addressSpaces"][number]) => void,
+  ): void {
+    // Registering replays the current map to the new listener (QEMU's listener_add_address_space): that
+    // is no commit, so it is not recorded.
+    this.attaching = true;
+    try {
+      for (const as of memory.addressSpaces) register(this.listener(as.name), as);
+    } finally {
+      this.attaching = false;
+    }
+  }
+
+  private listener(as: string): MemoryListener {
+    const push = (event: DiffEvent): void => {
+      this.open?.push(event);
+    };
+    const range = (s: MemoryRegionSection) => ({
+      as,
+      start: hex(s.offsetWithinAddressSpace),
+      size: hex(s.size),
+      region: s.mr?.name ?? "(null)",
+      offset: hex(s.offsetWithinRegion),
+      readonly: s.readonly,
+    });
+    const fd = (s: MemoryRegionSection, matchData: boolean, data: bigint) => ({
+      as,
+      start: hex(s.offsetWithinAddressSpace),
+      size: hex(s.size),
+      matchData,
+      data: hex(data),
+    });
+    return {
+      name: `memtopo-pc-events:${as}`,
+      begin: () => {
+        if (this.open === null && !this.attaching) this.open = [{ event: "begin" }];
+      },
+      commit: () => {
+        const events = this.open;
+        if (events === null) return;
+        this.open = null;
+        events.push({ event: "commit" });
+        this.onCommit(events);
+      },
+      regionAdd: (s) => push({ event: "region_add", ...range(s) }),
+      regionDel: (s) => push({ event: "region_del", ...range(s) }),
+      regionNop: (s) => push({ event: "region_nop", ...range(s) }),
+      logStart: (s, oldMask, newMask) => push({ event: "log_start", ...range(s), oldMask, newMask }),
+      logStop: (s, oldMask, newMask) => push({ event: "log_stop", ...range(s), oldMask, newMask }),
+      eventfdAdd: (s, m, d) => push({ event: "eventfd_add", ...fd(s, m, d) }),
+      eventfdDel: (s, m, d) => push({ event: "eventfd_del", ...fd(s, m, d) }),
+    };
+  }
+}
