@@ -1,45 +1,71 @@
 import { spawnSync } from "node:child_process";
+import { type GuestBus, runVcpu } from "@memtopo/kvm";
+import { MockKvm } from "@memtopo/kvm-mock";
+import { MEMTX_OK } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script without types
 import { assembleDemoGuest } from "../src/demo/guest/assemble.mjs";
 import { DEMO_GUEST, DEMO_GUEST_ENTRY, DEMO_GUEST_MESSAGE } from "../src/demo/guest/index.js";
-import { runSimulatedCpu, type SimulatedBus, UnsupportedInstructionError } from "../src/demo/guest/interpreter.js";
 
 const hasBinutils = spawnSync("as", ["--version"]).status === 0 && spawnSync("objcopy", ["--version"]).status === 0;
 if (!hasBinutils) console.warn("[cli] demo guest re-assembly check skipped: binutils (as, objcopy) not installed");
 
-/** A flat 1 MiB memory and a log of everything that is not a plain RAM access. */
+/**
+ * The demo guest on a mock vCPU: 1 MiB of RAM in a memslot, the device at 0xfe00_0000 an
+ * MMIO exit, and a log of every access that is not a plain RAM access.
+ */
 function fakeMachine() {
-  const ram = new Uint8Array(0x10_0000);
+  const kvm = new MockKvm();
+  const block = kvm.ramAllocator().allocate("ram", 0x10_0000n);
+  const ram = block.bytes();
   ram.set(DEMO_GUEST, DEMO_GUEST_ENTRY);
+  kvm.setUserMemoryRegion({
+    slot: 0,
+    flags: 0,
+    guestPhysAddr: 0n,
+    memorySize: 0x10_0000n,
+    userspaceAddr: block.hostAddr,
+  });
   const log: string[] = [];
   const mmio = new Map<bigint, bigint>([[0xfe00_0000n, 0x4f50544dn]]);
-  const bus: SimulatedBus = {
-    read(addr, size) {
-      if (addr >= 0xfe00_0000n) {
-        log.push(`mmio read ${addr.toString(16)}/${size}`);
-        return mmio.get(addr) ?? 0n;
-      }
-      let v = 0n;
-      for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(ram[Number(addr) + i]!);
-      return v;
+  const value = (data: Uint8Array): bigint => data.reduceRight((v, b) => (v << 8n) | BigInt(b), 0n);
+  const fill = (data: Uint8Array, v: bigint): void => {
+    for (let i = 0; i < data.length; i++) data[i] = Number((v >> BigInt(8 * i)) & 0xffn);
+  };
+  const memory: GuestBus = {
+    read(addr, data) {
+      log.push(`mmio read ${addr.toString(16)}/${data.length}`);
+      fill(data, mmio.get(addr) ?? 0n);
+      return MEMTX_OK;
     },
-    write(addr, size, value) {
-      if (addr >= 0xfe00_0000n) {
-        log.push(`mmio write ${addr.toString(16)}/${size}=${value.toString(16)}`);
-        mmio.set(addr, value);
-        return;
-      }
-      for (let i = 0; i < size; i++) ram[Number(addr) + i] = Number((value >> BigInt(8 * i)) & 0xffn);
-    },
-    in(port) {
-      return port === 0x3fd ? 0x20n : 0xffn;
-    },
-    out(port, _size, value) {
-      log.push(port === 0x3f8 ? `uart ${String.fromCharCode(Number(value))}` : `out ${port.toString(16)}=${value}`);
+    write(addr, data) {
+      log.push(`mmio write ${addr.toString(16)}/${data.length}=${value(data).toString(16)}`);
+      mmio.set(addr, value(data));
+      return MEMTX_OK;
     },
   };
-  return { ram, log, bus };
+  const io: GuestBus = {
+    read(port, data) {
+      fill(data, port === 0x3fdn ? 0x20n : 0xffn);
+      return MEMTX_OK;
+    },
+    write(port, data) {
+      const v = value(data);
+      log.push(port === 0x3f8n ? `uart ${String.fromCharCode(Number(v))}` : `out ${port.toString(16)}=${v}`);
+      return MEMTX_OK;
+    },
+  };
+  const run = (fsBase: bigint) => {
+    const vcpu = kvm.createVcpu(0);
+    const sregs = vcpu.getSregs();
+    for (const name of ["cs", "ds", "es", "fs", "gs", "ss"] as const) {
+      sregs[name] = { ...sregs[name], selector: 0, base: name === "fs" ? fsBase : 0n };
+    }
+    vcpu.setSregs(sregs);
+    vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(DEMO_GUEST_ENTRY), rsp: 0x8000n, rflags: 2n });
+    return runVcpu(vcpu, { memory, io });
+  };
+  return { ram, log, run };
 }
 
 describe("the demo guest", () => {
@@ -52,9 +78,9 @@ describe("the demo guest", () => {
     expect(tail).toBe(`${DEMO_GUEST_MESSAGE}\0`);
   });
 
-  it("run by the interpreter: RAM copy, UART, MMIO through FS, ROM probe, doorbells, POST codes, hlt", () => {
-    const { ram, log, bus } = fakeMachine();
-    const stop = runSimulatedCpu(bus, { ip: DEMO_GUEST_ENTRY, fsBase: 0xfe00_0000n });
+  it("run by the mock vCPU: RAM copy, UART, MMIO through FS, ROM probe, doorbells, POST codes, hlt", () => {
+    const { ram, log, run } = fakeMachine();
+    const stop = run(0xfe00_0000n);
     expect(stop.reason).toBe("hlt");
     expect(new TextDecoder().decode(ram.subarray(0x5000, 0x5000 + DEMO_GUEST_MESSAGE.length))).toBe(DEMO_GUEST_MESSAGE);
     const uart = log.filter((l) => l.startsWith("uart ")).map((l) => l.slice(5));
@@ -79,9 +105,11 @@ describe("the demo guest", () => {
     expect([ram[0x608], ram[0x609]]).toEqual([0, 0x55]);
   });
 
-  it("the interpreter refuses an instruction the guest does not use", () => {
-    const { ram, bus } = fakeMachine();
-    ram[DEMO_GUEST_ENTRY] = 0x0f; // a two-byte opcode prefix
-    expect(() => runSimulatedCpu(bus, { ip: DEMO_GUEST_ENTRY, fsBase: 0n })).toThrow(UnsupportedInstructionError);
+  it("an instruction the mock vCPU does not emulate ends the run with KVM's emulation-failure internal error", () => {
+    const { ram, run } = fakeMachine();
+    ram[DEMO_GUEST_ENTRY] = 0x0f; // 0f 01: group 7 (LGDT and friends), not emulated
+    const stop = run(0n);
+    expect(stop.reason).toBe("internal-error");
+    expect(stop.exit).toMatchObject({ reason: "internal-error", suberror: 1 });
   });
 });

@@ -1,31 +1,53 @@
-import type {
-  KvmBackend,
-  KvmCoalescedMmioZone,
-  KvmCoalescedWrite,
-  KvmIoeventfd,
-  KvmUserspaceMemoryRegion,
+import {
+  type ClockData,
+  type CpuidEntry,
+  type GsiRoute,
+  type IrqchipId,
+  type IrqchipState,
+  type IrqStatus,
+  type KvmCapabilities,
+  type KvmCoalescedMmioZone,
+  type KvmCoalescedWrite,
+  type KvmIoeventfd,
+  type KvmIrqfd,
+  type KvmSystemState,
+  type KvmUserspaceMemoryRegion,
+  type KvmVm,
+  type MsiMessage,
+  type PitState,
+  readCapabilities,
 } from "@memtopo/kvm";
 import type { EventNotifier, RamAllocator, RamBacking } from "@memtopo/region-tree";
 import { CoalescedZones, type MockCoalescedZone } from "./coalesced.js";
 import { clearDirtyLog, getDirtyLog } from "./dirty-log.js";
-import { MockKvmUsageError } from "./errors.js";
+import { kernelError, MockKvmUsageError } from "./errors.js";
 import { type GuestContext, type GuestWriteResult, guestPioWrite, guestRead, guestWrite, storeBytes } from "./guest.js";
 import { HostMemory } from "./host-memory.js";
 import { IoeventfdTable, type MockIoeventfd } from "./ioeventfds.js";
+import { MockInterrupts, type MockIrqfd } from "./irq/interrupts.js";
 import { MemslotTable, type MockMemslot } from "./memslots.js";
+import { MockVcpu } from "./mock-vcpu.js";
 import { MockEventNotifier } from "./notifier.js";
 import { extensionValue, type MockKvmOptions, type ResolvedOptions, resolveOptions } from "./options.js";
 import { CallRecorder, type KvmCall, type KvmMethod, type PendingCall } from "./recorder.js";
 import { type IoeventfdSnapshot, ioeventfdSnapshot, type SlotSnapshot, slotSnapshot } from "./snapshot.js";
 import { integerIn, oneOf, u32, u64 } from "./validate.js";
+import { MSR_INDEX_LIST } from "./vcpu/msrs.js";
+import { EMULATED_CPUID, SUPPORTED_CPUID } from "./vcpu/supported-cpuid.js";
+
+/** `KVM_MAX_VCPU_IDS` on x86 (KVM_CAP_MAX_VCPU_ID). */
+const MAX_VCPU_IDS = 4096;
+/** `KVM_MAX_VCPUS` (KVM_CAP_MAX_VCPUS). */
+const MAX_VCPUS = 1024;
 
 /**
- * A {@link KvmBackend} in pure TypeScript that enforces what the Linux kernel enforces,
+ * A {@link KvmVm} in pure TypeScript that enforces what the Linux kernel enforces,
  * failing with the kernel's errno, and changes nothing when a call fails. It records every
- * backend call, can be told to fail chosen calls, and simulates guest writes that dirty
- * pages, hit ioeventfds or exit to userspace.
+ * call, can be told to fail chosen calls, simulates guest writes that dirty pages, hit
+ * ioeventfds or exit to userspace, and runs guest code on its vCPUs (a real-mode x86
+ * interpreter) with an in-kernel PIC, IOAPIC and PIT.
  */
-export class MockKvm implements KvmBackend {
+export class MockKvm implements KvmVm, KvmSystemState {
   readonly name = "mock";
   readonly hostPageSize: number;
   readonly #options: ResolvedOptions;
@@ -36,6 +58,12 @@ export class MockKvm implements KvmBackend {
   readonly #recorder = new CallRecorder();
   readonly #notifiers = new WeakSet<EventNotifier>();
   #nextNotifierId = 1;
+  readonly #interrupts: MockInterrupts;
+  /** vCPUs by id; a closed vCPU keeps its id taken, as in the kernel (it lives until the VM goes). */
+  readonly #vcpus = new Map<number, MockVcpu>();
+  /** The VM's virtual clock (ns): mock vCPUs move it on as they run, the PIT and kvmclock read it. */
+  #clockNs = 0;
+  #closed = false;
 
   constructor(options: MockKvmOptions = {}) {
     this.#options = resolveOptions(options);
@@ -43,6 +71,156 @@ export class MockKvm implements KvmBackend {
     this.#slots = new MemslotTable(this.#options);
     this.#ioeventfds = new IoeventfdTable(this.#options, (n) => this.#notifiers.has(n));
     this.#coalesced = new CoalescedZones(this.hostPageSize, this.#options.coalescedRingModuloBug);
+    this.#interrupts = new MockInterrupts({
+      createdVcpus: () => this.#vcpus.size,
+      ownsNotifier: (n) => this.#notifiers.has(n),
+      now: () => this.#clockNs,
+      apicIds: () => [...this.#vcpus.keys()],
+    });
+  }
+
+  capabilities(): KvmCapabilities {
+    return readCapabilities(this);
+  }
+
+  /**
+   * KVM_CREATE_VCPU: a vCPU in the reset state (real mode at F000:FFF0). Ids at or above
+   * KVM_MAX_VCPU_IDS and a VM at KVM_MAX_VCPUS are EINVAL, an id in use EEXIST.
+   */
+  createVcpu(id: number): MockVcpu {
+    const i = u32(id, "id");
+    return this.#call("createVcpu", [i], "KVM_CREATE_VCPU", () => {
+      if (i >= MAX_VCPU_IDS)
+        throw kernelError("EINVAL", "KVM_CREATE_VCPU", `id ${i} is not below KVM_MAX_VCPU_IDS (${MAX_VCPU_IDS})`);
+      if (this.#vcpus.size >= MAX_VCPUS)
+        throw kernelError("EINVAL", "KVM_CREATE_VCPU", `the VM has KVM_MAX_VCPUS (${MAX_VCPUS}) vCPUs`);
+      if (this.#vcpus.has(i)) throw kernelError("EEXIST", "KVM_CREATE_VCPU", `vCPU ${i} exists already`);
+      const vcpu = new MockVcpu(i, {
+        guest: () => this.#guest(),
+        interrupts: this.#interrupts,
+        now: () => this.#clockNs,
+        advanceClock: (ns) => {
+          this.#clockNs += ns;
+        },
+        timeslice: this.#options.vcpuTimeslice,
+        lapicInKernel: this.#interrupts.hasIrqchip,
+        call: (method, args, op, body) => this.#call(method, args, op, body),
+        readPhys: (gpa) => {
+          const bytes = guestRead(this.#guest(), 0, gpa, 8);
+          return bytes === null ? null : new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+        },
+      });
+      this.#vcpus.set(i, vcpu);
+      return vcpu;
+    });
+  }
+
+  createIrqchip(): void {
+    this.#call("createIrqchip", [], "KVM_CREATE_IRQCHIP", () => this.#interrupts.createIrqchip());
+  }
+
+  getIrqchip(chip: IrqchipId): IrqchipState {
+    return this.#call("getIrqchip", [chip], "KVM_GET_IRQCHIP", () => this.#interrupts.getIrqchip(chip));
+  }
+
+  setIrqchip(state: IrqchipState): void {
+    this.#call("setIrqchip", [state], "KVM_SET_IRQCHIP", () => this.#interrupts.setIrqchip(state));
+  }
+
+  createPit2(flags = 0): void {
+    this.#call("createPit2", [flags], "KVM_CREATE_PIT2", () => this.#interrupts.createPit2(flags));
+  }
+
+  getPit2(): PitState {
+    return this.#call("getPit2", [], "KVM_GET_PIT2", () => this.#interrupts.getPit2());
+  }
+
+  setPit2(state: PitState): void {
+    this.#call("setPit2", [state], "KVM_SET_PIT2", () => this.#interrupts.setPit2(state));
+  }
+
+  irqLine(gsi: number, level: boolean): IrqStatus {
+    return this.#call("irqLine", [gsi, level], "KVM_IRQ_LINE_STATUS", () => this.#interrupts.irqLine(gsi, level));
+  }
+
+  irqfd(request: KvmIrqfd): void {
+    this.#call("irqfd", [request], "KVM_IRQFD", () => this.#interrupts.irqfd(request));
+  }
+
+  setGsiRouting(routes: readonly GsiRoute[]): void {
+    this.#call("setGsiRouting", [routes], "KVM_SET_GSI_ROUTING", () => this.#interrupts.setGsiRouting(routes));
+  }
+
+  signalMsi(message: MsiMessage): IrqStatus {
+    return this.#call("signalMsi", [message], "KVM_SIGNAL_MSI", () => this.#interrupts.signalMsi(message));
+  }
+
+  getClock(): ClockData {
+    return this.#call("getClock", [], "KVM_GET_CLOCK", () => this.#interrupts.getClock());
+  }
+
+  setClock(data: Pick<ClockData, "clock" | "flags"> & Partial<ClockData>): void {
+    this.#call("setClock", [data], "KVM_SET_CLOCK", () => this.#interrupts.setClock(data));
+  }
+
+  setIdentityMapAddr(addr: bigint): void {
+    this.#call("setIdentityMapAddr", [addr], "KVM_SET_IDENTITY_MAP_ADDR", () =>
+      this.#interrupts.setIdentityMapAddr(addr),
+    );
+  }
+
+  setTssAddr(addr: bigint): void {
+    this.#call("setTssAddr", [addr], "KVM_SET_TSS_ADDR", () => this.#interrupts.setTssAddr(addr));
+  }
+
+  /** The GSI routing table in force (KVM_CREATE_IRQCHIP's default one until KVM_SET_GSI_ROUTING). */
+  gsiRoutes(): GsiRoute[] {
+    return [...this.#interrupts.routes];
+  }
+
+  /** Live irqfds in assignment order. */
+  irqfds(): MockIrqfd[] {
+    return [...this.#interrupts.irqfds];
+  }
+
+  /** The VM's virtual clock in ns: mock vCPUs move it on (1 ns an instruction; a halted one skips to the next timer). */
+  get virtualTime(): number {
+    return this.#clockNs;
+  }
+
+  /** KVM_GET_SUPPORTED_CPUID: a plausible Intel x86-64 host as KVM filters it (see SUPPORTED_CPUID). */
+  getSupportedCpuid(): CpuidEntry[] {
+    return this.#call("getSupportedCpuid", [], "KVM_GET_SUPPORTED_CPUID", () => SUPPORTED_CPUID.map((e) => ({ ...e })));
+  }
+
+  /** KVM_GET_EMULATED_CPUID. */
+  getEmulatedCpuid(): CpuidEntry[] {
+    return this.#call("getEmulatedCpuid", [], "KVM_GET_EMULATED_CPUID", () => EMULATED_CPUID.map((e) => ({ ...e })));
+  }
+
+  /** KVM_GET_MSR_INDEX_LIST: the MSRs mock vCPUs have. */
+  getMsrIndexList(): number[] {
+    return this.#call("getMsrIndexList", [], "KVM_GET_MSR_INDEX_LIST", () => [...MSR_INDEX_LIST]);
+  }
+
+  /** KVM_GET_MSR_FEATURE_INDEX_LIST: none (the mock has no feature MSRs). */
+  getMsrFeatureIndexList(): number[] {
+    return this.#call("getMsrFeatureIndexList", [], "KVM_GET_MSR_FEATURE_INDEX_LIST", () => []);
+  }
+
+  /** Closes the vCPUs and the VM: every later call fails with EBADF. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    for (const vcpu of this.#vcpus.values()) vcpu.close();
+    this.#closed = true;
+  }
+
+  /** Records one call, refusing it with EBADF once the VM is closed. */
+  #call<T>(method: KvmMethod, args: readonly unknown[], operation: string, body: () => T): T {
+    return this.#recorder.run(method, args, operation, () => {
+      if (this.#closed) throw kernelError("EBADF", operation, "the VM is closed");
+      return body();
+    });
   }
 
   checkExtension(cap: number): number {
@@ -98,7 +276,7 @@ export class MockKvm implements KvmBackend {
   }
 
   createEventNotifier(): MockEventNotifier {
-    const notifier = new MockEventNotifier(this.#nextNotifierId++);
+    const notifier = new MockEventNotifier(this.#nextNotifierId++, (n) => this.#interrupts.signalled(n));
     this.#notifiers.add(notifier);
     return notifier;
   }

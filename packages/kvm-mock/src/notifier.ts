@@ -2,14 +2,19 @@ import type { EventNotifier } from "@memtopo/region-tree";
 
 /**
  * An eventfd stand-in: a counter that guest writes hitting an ioeventfd (and userspace
- * `signal()` calls) increment, read and reset like `read(2)` on an eventfd.
+ * `signal()` calls) increment, read and reset like `read(2)` on an eventfd. While an irqfd
+ * of its VM listens on it, a signal goes to the irqfd instead, as the kernel consumes the
+ * eventfd's count when it injects the interrupt.
  */
 export class MockEventNotifier implements EventNotifier {
   readonly id: number;
   #count = 0;
+  readonly #consumer: (notifier: MockEventNotifier) => boolean;
 
-  constructor(id: number) {
+  /** `consumer` is the VM's irqfd table: true when an irqfd took the signal. */
+  constructor(id: number, consumer: (notifier: MockEventNotifier) => boolean = () => false) {
     this.id = id;
+    this.#consumer = consumer;
   }
 
   /** Signals not read yet. */
@@ -18,13 +23,13 @@ export class MockEventNotifier implements EventNotifier {
   }
 
   signal(): void {
-    this.#count += 1;
+    if (!this.#consumer(this)) this.#count += 1;
   }
 
-  /** Returns the pending count and resets it to 0, as reading an eventfd does. */
-  read(): number {
+  /** Returns the pending count and resets it to 0, as reading an eventfd does (a bigint, as kvm-native's). */
+  read(): bigint {
     const count = this.#count;
     this.#count = 0;
-    return count;
+    return BigInt(count);
   }
 }

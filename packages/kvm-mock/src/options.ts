@@ -39,6 +39,12 @@ export interface MockKvmOptions {
    * `first` is low. Default false (the fixed check: 169 writes fit).
    */
   readonly coalescedRingModuloBug?: boolean;
+  /**
+   * Instructions a mock vCPU's run() executes without an exit before it returns an "intr"
+   * exit, as a KVM_RUN interrupted by a signal (a guest spinning in `jmp $` cannot hang the
+   * caller's thread). Default 1 000 000.
+   */
+  readonly vcpuTimeslice?: number;
 }
 
 export interface ResolvedOptions {
@@ -53,6 +59,7 @@ export interface ResolvedOptions {
   readonly userspaceLimit: bigint;
   readonly extensions: ReadonlyMap<number, number>;
   readonly coalescedRingModuloBug: boolean;
+  readonly vcpuTimeslice: number;
 }
 
 /** Capabilities of the measured host that the options above do not cover. */
@@ -65,6 +72,23 @@ const HOST_EXTENSIONS: ReadonlyArray<readonly [number, number]> = [
   [KVM_CAP.MAX_VCPUS, 1024],
   [KVM_CAP.IMMEDIATE_EXIT, 1],
   [KVM_CAP.COALESCED_PIO, 1],
+  // The vCPU and interrupt surface the mock implements (values as Linux 6.x reports them on x86).
+  [KVM_CAP.IRQCHIP, 1],
+  [KVM_CAP.IRQ_ROUTING, 4096],
+  [KVM_CAP.IRQ_INJECT_STATUS, 1],
+  [KVM_CAP.IRQFD, 1],
+  [KVM_CAP.IRQFD_RESAMPLE, 1],
+  [KVM_CAP.PIT2, 1],
+  [KVM_CAP.PIT_STATE2, 1],
+  [KVM_CAP.SIGNAL_MSI, 1],
+  [KVM_CAP.ADJUST_CLOCK, 14],
+  [KVM_CAP.SET_IDENTITY_MAP_ADDR, 1],
+  [KVM_CAP.MP_STATE, 1],
+  [KVM_CAP.VCPU_EVENTS, 1],
+  [KVM_CAP.DEBUGREGS, 1],
+  [KVM_CAP.XSAVE, 1],
+  [KVM_CAP.XCRS, 1],
+  [KVM_CAP.MAX_VCPU_ID, 4096],
 ];
 
 export function resolveOptions(options: MockKvmOptions = {}): ResolvedOptions {
@@ -92,6 +116,7 @@ export function resolveOptions(options: MockKvmOptions = {}): ResolvedOptions {
     ioeventfd: flag("ioeventfd", true),
     ioeventfdAnyLength: flag("ioeventfdAnyLength", true),
     coalescedRingModuloBug: flag("coalescedRingModuloBug", false),
+    vcpuTimeslice: integerIn(options.vcpuTimeslice ?? 1_000_000, 1, 2 ** 31, "options.vcpuTimeslice"),
     addressSpaces: integerIn(options.addressSpaces ?? 1, 1, 0x10000, "options.addressSpaces"),
     manualDirtyLogProtect: integerIn(options.manualDirtyLogProtect ?? 3, 0, 3, "options.manualDirtyLogProtect"),
     hostPageSize,

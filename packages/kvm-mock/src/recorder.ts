@@ -2,17 +2,8 @@ import { KvmError } from "@memtopo/kvm";
 import { kernelError, MockKvmUsageError } from "./errors.js";
 import { integerIn } from "./validate.js";
 
-/** The KvmBackend methods the mock records. */
-export type KvmMethod =
-  | "checkExtension"
-  | "setUserMemoryRegion"
-  | "ioeventfd"
-  | "getDirtyLog"
-  | "clearDirtyLog"
-  | "registerCoalescedMmio"
-  | "unregisterCoalescedMmio";
-
-const METHODS: readonly KvmMethod[] = [
+/** The calls the mock records: the KvmBackend methods, the VM's interrupt and vCPU ioctls, each vCPU's state ioctls. */
+const METHODS = [
   "checkExtension",
   "setUserMemoryRegion",
   "ioeventfd",
@@ -20,7 +11,45 @@ const METHODS: readonly KvmMethod[] = [
   "clearDirtyLog",
   "registerCoalescedMmio",
   "unregisterCoalescedMmio",
-];
+  "createVcpu",
+  "createIrqchip",
+  "getIrqchip",
+  "setIrqchip",
+  "createPit2",
+  "getPit2",
+  "setPit2",
+  "irqLine",
+  "irqfd",
+  "setGsiRouting",
+  "signalMsi",
+  "getClock",
+  "setClock",
+  "setIdentityMapAddr",
+  "setTssAddr",
+  "getSupportedCpuid",
+  "getEmulatedCpuid",
+  "getMsrIndexList",
+  "getMsrFeatureIndexList",
+  "vcpu.setRegs",
+  "vcpu.setSregs",
+  "vcpu.getCpuid2",
+  "vcpu.setCpuid2",
+  "vcpu.getMsrs",
+  "vcpu.setMsrs",
+  "vcpu.setFpu",
+  "vcpu.setXsave",
+  "vcpu.setXcrs",
+  "vcpu.getLapic",
+  "vcpu.setLapic",
+  "vcpu.setVcpuEvents",
+  "vcpu.setMpState",
+  "vcpu.setDebugRegs",
+  "vcpu.setGuestDebug",
+  "vcpu.translate",
+] as const;
+
+/** The method names {@link MockKvm.failNext} and the call log use. */
+export type KvmMethod = (typeof METHODS)[number];
 
 /** A call about to run, as fault predicates see it. */
 export interface PendingCall {
@@ -55,7 +84,7 @@ export class CallRecorder {
   }
 
   failNext(target: KvmMethod | ((call: PendingCall) => boolean), errno: string, after: number): void {
-    if (typeof target === "string" && !METHODS.includes(target)) {
+    if (typeof target === "string" && !(METHODS as readonly string[]).includes(target)) {
       throw new MockKvmUsageError(`unknown method ${JSON.stringify(target)}`, "target");
     }
     if (typeof target !== "string" && typeof target !== "function") {

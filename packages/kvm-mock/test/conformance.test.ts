@@ -18,7 +18,7 @@ function mockFactory(name: string, options: MockKvmOptions = {}): KvmBackendFact
         guest: {
           write: (gpa, value, size) => (kvm.guestWrite(gpa, value, size).kind === "mmio-exit" ? "exit" : "none"),
           pioWrite: (port, value, size) => (kvm.guestPioWrite(port, value, size).kind === "pio-exit" ? "exit" : "none"),
-          readNotifier: (notifier: EventNotifier) => (notifier as MockEventNotifier).read(),
+          readNotifier: (notifier: EventNotifier) => Number((notifier as MockEventNotifier).read()),
         },
         cleanup: () => {},
       };

@@ -72,8 +72,8 @@ describe("simulated guest accesses", () => {
     expect(kvm.guestWrite(0xd0300n, 1n, 1).kind).toBe("ioeventfd");
     expect(kvm.guestWrite(0xd0300n, 1n, 8).kind).toBe("ioeventfd");
     expect([wild.count, match.count, any.count]).toEqual([1, 1, 2]);
-    expect(any.read()).toBe(2);
-    expect(any.read()).toBe(0);
+    expect(any.read()).toBe(2n);
+    expect(any.read()).toBe(0n);
   });
 
   it("writes to a read-only slot go through the MMIO bus and can hit an ioeventfd there", () => {
@@ -109,7 +109,7 @@ describe("simulated guest accesses", () => {
     const n = new MockKvm().createEventNotifier();
     n.signal();
     n.signal();
-    expect(n.read()).toBe(2);
+    expect(n.read()).toBe(2n);
   });
 
   it("a write to address space 1 uses that space's slots", () => {

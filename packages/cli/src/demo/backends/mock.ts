@@ -1,12 +1,12 @@
+import { runVcpu } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
-import { bytesOf, type ExitBus, littleEndian } from "../exits.js";
-import { runSimulatedCpu, type SimulatedBus } from "../guest/interpreter.js";
 import type { DemoBackend, GuestStop } from "./types.js";
 
 /**
- * The mock kernel, with the demo guest run by a small interpreter: each guest access goes
- * to MockKvm first (RAM slots, read-only slots, ioeventfds, exactly as the kernel decides)
- * and only what would exit to userspace reaches the exit handlers.
+ * The mock kernel with a mock vCPU: kvm-mock's real-mode interpreter runs the demo guest's
+ * own bytes, each access going to MockKvm first (RAM slots, read-only slots, ioeventfds,
+ * exactly as the kernel decides), and only what would exit to userspace reaches the exit
+ * handlers, through the same runVcpu loop as the native backend.
  */
 export function mockBackend(): DemoBackend {
   const kvm = new MockKvm();
@@ -17,37 +17,20 @@ export function mockBackend(): DemoBackend {
     ramAllocator,
     createNotifier: () => kvm.createEventNotifier(),
     runGuest(entry, fsBase, buses): GuestStop {
-      const stop = runSimulatedCpu(kernelBus(kvm, buses), { ip: entry, fsBase });
+      const vcpu = kvm.createVcpu(0);
+      // Real mode, every segment at base 0 but FS, whose hidden base reaches the BAR.
+      const sregs = vcpu.getSregs();
+      for (const name of ["cs", "ds", "es", "fs", "gs", "ss"] as const) {
+        sregs[name] = { ...sregs[name], selector: 0, base: name === "fs" ? fsBase : 0n };
+      }
+      vcpu.setSregs(sregs);
+      vcpu.setRegs({ ...vcpu.getRegs(), rip: BigInt(entry), rsp: 0x8000n, rflags: 2n, rdx: 0n });
+      const result = runVcpu(vcpu, buses, { maxExits: 100_000 });
       return {
-        reason: stop.reason,
-        engine: `a real-mode interpreter on the mock kernel (${stop.instructions} instructions)`,
+        reason: result.reason,
+        engine: `a real-mode interpreter on the mock kernel (${result.exits} exits to userspace)`,
       };
     },
-    close() {},
-  };
-}
-
-function kernelBus(kvm: MockKvm, buses: { memory: ExitBus; io: ExitBus }): SimulatedBus {
-  return {
-    read(addr, size) {
-      const bytes = kvm.guestRead(addr, size);
-      if (bytes !== null) return littleEndian(bytes);
-      const data = new Uint8Array(size);
-      buses.memory.read(addr, data);
-      return littleEndian(data);
-    },
-    write(addr, size, value) {
-      const outcome = kvm.guestWrite(addr, value, size);
-      if (outcome.kind === "mmio-exit") buses.memory.write(addr, bytesOf(value, size));
-    },
-    in(port, size) {
-      const data = new Uint8Array(size);
-      buses.io.read(BigInt(port), data);
-      return littleEndian(data);
-    },
-    out(port, size, value) {
-      const outcome = kvm.guestPioWrite(port, value, size);
-      if (outcome.kind === "pio-exit") buses.io.write(BigInt(port), bytesOf(value, size));
-    },
+    close: () => kvm.close(),
   };
 }
