@@ -1,0 +1,414 @@
+import {
+  attachKvm,
+  GsiIrqLine,
+  KVM_CAP,
+  type KvmAttachment,
+  type KvmInterrupts,
+  KvmMemoryListener,
+  type KvmUserspaceMemoryRegion,
+} from "@memtopo/kvm";
+import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { type AddressSpace, MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
+import { type PcAccel, type PcVcpu, tracingBackend } from "./accel.js";
+import { Piix4Pm } from "./acpi/piix4.js";
+import { DEBUGCON_IOPORT, Debugcon } from "./devices/debugcon.js";
+import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
+import { ioport80 } from "./devices/ioport80.js";
+import { APIC_DEFAULT_ADDRESS, inKernelIo, kvmApicMsi } from "./devices/kvm-in-kernel.js";
+import { Mc146818Rtc, RTC_IOPORT } from "./devices/mc146818rtc.js";
+import { Pckbd } from "./devices/pckbd.js";
+import { PORT92_IOPORT, Port92 } from "./devices/port92.js";
+import { COM1_IOPORT, Serial } from "./devices/serial.js";
+import { unimplementedIo } from "./devices/unimplemented.js";
+import { PcError } from "./errors.js";
+import { fwCfgArchCreate, KVM_IDENTITY_MAP_BASE } from "./fw-cfg-arch.js";
+import { pcCmosInit } from "./pc-cmos.js";
+import { I440fx } from "./pci/i440fx.js";
+import { PiixIde } from "./pci/ide-piix.js";
+import type { PciBusSpaces } from "./pci/pci-device.js";
+import { PciHost } from "./pci/pci-host.js";
+import { Piix3, RCR_IOPORT } from "./pci/piix3.js";
+import { type RamSplit, splitRam } from "./ram-split.js";
+import { type PcRunOptions, type PcRunResult, runBoard } from "./run.js";
+import { x86BiosRomInit } from "./x86-bios.js";
+import { resetX86Cpu } from "./x86-cpu.js";
+
+/** The option ROM area below the BIOS: "pc.rom", 128 KiB at 0xc0000. */
+const PC_ROM_MIN_VGA = 0xc_0000n;
+const PC_ROM_SIZE = 0x2_0000n;
+const IOAPIC_DEFAULT_ADDRESS = 0xfec0_0000n;
+const HPET_BASE = 0xfed0_0000n;
+const SMBUS_BASE = 0xb100;
+const ISA_NUM_IRQS = 24;
+
+export interface PcBoardOptions {
+  /** Guest RAM in bytes (QEMU's -m). */
+  readonly ramSize: bigint;
+  /** The firmware image (e.g. /usr/share/seabios/bios.bin), a multiple of 64 KiB. */
+  readonly bios: Uint8Array;
+  /** The KVM backend; without one the board is built on the facade alone (no memslots). */
+  readonly accel?: PcAccel;
+  /** QEMU's `-machine smm=` (default on): the KVM-SMRAM space, and SMIs from APM. */
+  readonly smm?: boolean;
+  /** QEMU's kvm-apic.vapic (default off): places the kvmvapic port 0x7e (the option ROM is not provided). */
+  readonly vapic?: boolean;
+  /** Adds isa-debugcon at 0x402 (default on, as `-device isa-debugcon,iobase=0x402`). */
+  readonly debugcon?: boolean;
+  /** Bytes the guest writes to the debug console; returning true stops the run with "until". */
+  readonly onDebugcon?: (bytes: Uint8Array) => boolean | undefined;
+  /** Adds the 16550 UART at 0x3f8 (default off: `-nodefaults` has none); its output goes here. */
+  readonly serial?: (bytes: Uint8Array) => void;
+  /** Every KVM_SET_USER_MEMORY_REGION the kernel accepted, from the first on. */
+  readonly onMemslot?: (region: KvmUserspaceMemoryRegion) => void;
+  /** The guest's wall clock in ms since the epoch (default Date.now) and its monotonic ns (default hrtime). */
+  readonly clock?: { readonly wallMs: () => number; readonly nanos: () => bigint };
+}
+
+/** The address spaces of the board, named as QEMU names them. */
+export interface PcSpaces {
+  readonly memory: AddressSpace;
+  readonly io: AddressSpace;
+  readonly cpuMemory: AddressSpace;
+  /** "KVM-SMRAM": what SMM code sees; null with smm off or without a KVM backend with two address spaces. */
+  readonly smram: AddressSpace | null;
+}
+
+/** The board's main regions, by QEMU's names. */
+export interface PcRegions {
+  readonly system: MemoryRegion;
+  readonly io: MemoryRegion;
+  readonly pci: MemoryRegion;
+  readonly ram: MemoryRegion;
+  readonly ramBelow4g: MemoryRegion;
+  readonly ramAbove4g: MemoryRegion | null;
+  readonly bios: MemoryRegion;
+  readonly isaBios: MemoryRegion;
+  readonly pcRom: MemoryRegion;
+}
+
+export interface PcDevices {
+  readonly pciHost: PciHost;
+  readonly i440fx: I440fx;
+  readonly piix3: Piix3;
+  readonly ide: PiixIde;
+  readonly pm: Piix4Pm;
+  readonly fwCfg: FwCfg;
+  readonly rtc: Mc146818Rtc;
+  readonly kbd: Pckbd;
+  readonly port92: Port92;
+  readonly debugcon: Debugcon | null;
+  readonly serial: Serial | null;
+}
+
+/** Why the board asked to stop: the guest requested a reset or a shutdown (QEMU's -no-reboot). */
+export interface PcStopRequest {
+  readonly kind: "reset" | "shutdown";
+  readonly reason: string;
+}
+
+export interface PcBoard {
+  readonly system: MemorySystem;
+  readonly ramSplit: RamSplit;
+  readonly spaces: PcSpaces;
+  /** Every address space, in creation order (QEMU's), for `printMtree`/`printMtreeFlat`. */
+  readonly addressSpaces: readonly AddressSpace[];
+  readonly regions: PcRegions;
+  readonly devices: PcDevices;
+  /** The KVM listeners (memory, I/O, and KVM-SMRAM as KVM address space 1); null without a backend. */
+  readonly kvm: KvmAttachment<AddressSpace> | null;
+  readonly smramListener: KvmMemoryListener | null;
+  /** QEMU's `kvm_accel_has_memory`, for the ` KVM` suffix of `info mtree -f`. */
+  hasMemory(as: object, start: bigint, size: bigint): boolean;
+  /** Everything the guest wrote to the debug console so far, as text. */
+  readonly debugconText: string;
+  /** The first reset or shutdown the guest requested, if any. */
+  readonly stopRequest: PcStopRequest | null;
+  /** The vCPU, once the backend made one. */
+  readonly vcpu: PcVcpu | null;
+  /** Runs the vCPU from the reset state until a stop (see {@link PcRunOptions}). */
+  run(options?: PcRunOptions): PcRunResult;
+}
+
+/**
+ * Builds QEMU 7.2's `-M pc -nodefaults -accel kvm` (pc_init1 with an i440FX host) in QEMU's
+ * order, one commit where QEMU commits, so the backend sees QEMU's memslot calls: the KVM
+ * listeners first (kvm_init), the CPU's address space and APIC window, RAM aliases around the
+ * PCI hole, the firmware and option-ROM area in the PCI space, fw_cfg, the i440FX (PCI
+ * space under system memory, SMRAM, PAM), PIIX3, the in-kernel PIC/IOAPIC/PIT windows, the
+ * basic ISA devices, IDE, CMOS, PIIX4 PM, the debug console, and at "machine done" the
+ * bus-master aliases and the KVM-SMRAM space.
+ */
+export function createPcBoard(options: PcBoardOptions): PcBoard {
+  const ramSplit = splitRam(options.ramSize);
+  if (!(options.bios instanceof Uint8Array)) throw new PcError("E_PC_BIOS", "bios must be a Uint8Array");
+  const smm = options.smm ?? true;
+  const wallMs = options.clock?.wallMs ?? Date.now;
+  const nanos = options.clock?.nanos ?? process.hrtime.bigint;
+  const accel = options.accel;
+  const kvm =
+    accel === undefined
+      ? undefined
+      : options.onMemslot === undefined
+        ? accel.kvm
+        : tracingBackend(accel.kvm, options.onMemslot);
+
+  let stopRequest: PcStopRequest | null = null;
+  let onStopRequest: () => void = () => {};
+  const request = (kind: PcStopRequest["kind"]) => (reason: string) => {
+    stopRequest ??= { kind, reason };
+    onStopRequest();
+  };
+  const requestReset = request("reset");
+  const requestShutdown = request("shutdown");
+
+  // memory_map_init: the two root spaces; then kvm_init's listeners and in-kernel irqchip.
+  const system = new MemorySystem({
+    ...(accel?.ramAllocator === undefined ? {} : { ramAllocator: accel.ramAllocator }),
+    accel: accel === undefined ? "none" : "kvm",
+  });
+  const systemMemory = new MemoryRegion(system, { kind: "container", name: "system", size: SIZE_2_64 });
+  const memory = system.createAddressSpace("memory", systemMemory);
+  const io = new MemoryRegion(system, { kind: "io", name: "io", size: 0x1_0000n, ops: UNASSIGNED_IO_OPS });
+  const ioSpace = system.createAddressSpace("I/O", io);
+  const attachment = kvm === undefined ? null : attachKvm(system, kvm, { memory, io: ioSpace });
+  const irqchip = kvm !== undefined && hasInKernelInterrupts(kvm) ? kvm : null;
+  if (irqchip !== null) {
+    irqchip.setIdentityMapAddr(KVM_IDENTITY_MAP_BASE);
+    irqchip.setTssAddr(KVM_IDENTITY_MAP_BASE + 0x1000n);
+    irqchip.createIrqchip();
+    irqchip.setGsiRouting(pcIrqRouting());
+  }
+  const irqLines =
+    irqchip === null ? null : Array.from({ length: ISA_NUM_IRQS }, (_, gsi) => new GsiIrqLine(irqchip, gsi));
+  const setIrq = (gsi: number, level: boolean) => irqLines?.[gsi]?.set(level);
+
+  // x86_cpus_init: the vCPU, its address space, the APIC's MSI window.
+  const vcpu = (kvm?.createVcpu?.(0) ?? null) as PcVcpu | null;
+  if (vcpu !== null) resetX86Cpu(vcpu);
+  const cpuMemory = system.createAddressSpace("cpu-memory-0", systemMemory);
+  systemMemory.addSubregionOverlap(APIC_DEFAULT_ADDRESS, kvmApicMsi(system, irqchip ?? {}), 0x1000);
+
+  // pc_init1 / pc_memory_init.
+  const pci = new MemoryRegion(system, { kind: "container", name: "pci", size: SIZE_2_64 });
+  const ram = new MemoryRegion(system, { kind: "ram", name: "pc.ram", size: options.ramSize });
+  const ramBelow4g = new MemoryRegion(system, {
+    kind: "alias",
+    name: "ram-below-4g",
+    target: ram,
+    offset: 0n,
+    size: ramSplit.below4g,
+  });
+  systemMemory.addSubregion(0n, ramBelow4g);
+  let ramAbove4g: MemoryRegion | null = null;
+  if (ramSplit.above4g > 0n) {
+    ramAbove4g = new MemoryRegion(system, {
+      kind: "alias",
+      name: "ram-above-4g",
+      target: ram,
+      offset: ramSplit.below4g,
+      size: ramSplit.above4g,
+    });
+    systemMemory.addSubregion(0x1_0000_0000n, ramAbove4g);
+  }
+  const { bios, isaBios } = x86BiosRomInit(system, pci, options.bios);
+  const pcRom = new MemoryRegion(system, { kind: "ram", name: "pc.rom", size: PC_ROM_SIZE });
+  pcRom.setReadonly(true);
+  pci.addSubregionOverlap(PC_ROM_MIN_VGA, pcRom, 1);
+  const fwCfg = new FwCfg(system);
+  io.addSubregion(FW_CFG_IO_BASE, fwCfg.io);
+  io.addSubregion(FW_CFG_DMA_IO_BASE, fwCfg.dmaIo);
+  fwCfg.setDmaSpace(memory);
+  fwCfgArchCreate(fwCfg, options.ramSize, ramSplit, 1);
+
+  // i440fx_init: the host bridge's ports, the i440FX function, the PCI space under system memory.
+  const pciHost = new PciHost(system);
+  io.addSubregion(0xcf8n, pciHost.confIdx);
+  pciHost.confIdx.addCoalescing(0n, 4n);
+  io.addSubregion(0xcfcn, pciHost.confData);
+  pciHost.confData.setFlushCoalesced();
+  const busSpaces: PciBusSpaces = { system, dmaRoot: systemMemory, io };
+  const i440fx = new I440fx({ ...busSpaces, systemMemory, pci, ram }, options.ramSize);
+  pciHost.attach(i440fx);
+  const piix3 = new Piix3(busSpaces, requestReset);
+  io.addSubregionOverlap(RCR_IOPORT, piix3.resetControl, 1);
+  pciHost.attach(piix3);
+
+  // kvm_i8259_init, ioapic_init_gsi.
+  io.addSubregion(0x20n, inKernelIo(system, "kvm-pic", 2n));
+  io.addSubregion(0xa0n, inKernelIo(system, "kvm-pic", 2n));
+  io.addSubregion(0x4d0n, inKernelIo(system, "kvm-elcr", 1n));
+  io.addSubregion(0x4d1n, inKernelIo(system, "kvm-elcr", 1n));
+  systemMemory.addSubregion(IOAPIC_DEFAULT_ADDRESS, inKernelIo(system, "kvm-ioapic", 0x1000n));
+
+  // pc_basic_device_init: ports 0x80/0xf0, HPET, RTC, PIT, speaker, i8042, vmport, port 0x92, DMA, floppy.
+  io.addSubregion(0x80n, ioport80(system, "ioport80"));
+  io.addSubregion(0xf0n, ioport80(system, "ioportF0"));
+  systemMemory.addSubregion(HPET_BASE, unimplementedIo(system, "hpet", 0x400n));
+  const rtc = new Mc146818Rtc(system, wallMs);
+  io.addSubregion(RTC_IOPORT, rtc.io);
+  irqchip?.createPit2(0);
+  io.addSubregion(0x40n, inKernelIo(system, "kvm-pit", 4n));
+  io.addSubregion(0x61n, unimplementedIo(system, "pcspk", 1n));
+  const kbd = new Pckbd(system, requestReset, setIrq);
+  io.addSubregion(0x60n, kbd.data);
+  io.addSubregion(0x64n, kbd.cmd);
+  io.addSubregion(0x5658n, unimplementedIo(system, "vmport", 1n));
+  const port92 = new Port92(system, requestReset);
+  io.addSubregion(PORT92_IOPORT, port92.io);
+  addIsaDma(system, io);
+  io.addSubregion(0x3f1n, unimplementedIo(system, "fdc", 5n));
+  io.addSubregion(0x3f7n, unimplementedIo(system, "fdc", 1n));
+  const serial =
+    options.serial === undefined
+      ? null
+      : new Serial(
+          system,
+          (b) => options.serial!(Uint8Array.of(b)),
+          (l) => setIrq(4, l),
+        );
+  if (serial !== null) io.addSubregion(COM1_IOPORT, serial.io);
+
+  // piix3-ide, then pc_cmos_init; PIIX4 PM with its SMI to the CPU.
+  const ide = new PiixIde(busSpaces);
+  for (const { base, region } of ide.ports) io.addSubregion(base, region);
+  pciHost.attach(ide);
+  pcCmosInit(rtc, ramSplit, 1);
+  let raiseSmi: () => void = () => {};
+  const pm = new Piix4Pm(
+    busSpaces,
+    { smmEnabled: smm, smbusBase: SMBUS_BASE, clock: nanos },
+    { smi: () => raiseSmi(), shutdown: requestShutdown },
+  );
+  pciHost.attach(pm);
+  if (options.vapic === true) io.addSubregion(0x7en, unimplementedIo(system, "kvmvapic", 2n));
+
+  // -device isa-debugcon,iobase=0x402.
+  let debugconText = "";
+  let debugconStop = false;
+  const debugcon =
+    options.debugcon === false
+      ? null
+      : new Debugcon(system, (byte) => {
+          debugconText += String.fromCharCode(byte);
+          if (options.onDebugcon?.(Uint8Array.of(byte)) === true) {
+            debugconStop = true;
+            onStopRequest();
+          }
+        });
+  if (debugcon !== null) io.addSubregion(DEBUGCON_IOPORT, debugcon.io);
+
+  // Machine done: bus masters' DMA aliases exist (disabled until Command.MASTER), then KVM-SMRAM.
+  let smramSpace: AddressSpace | null = null;
+  let smramListener: KvmMemoryListener | null = null;
+  if (smm && kvm !== undefined && kvm.checkExtension(KVM_CAP.MULTI_ADDRESS_SPACE) >= 2) {
+    const root = new MemoryRegion(system, { kind: "container", name: "mem-container-smram", size: SIZE_2_64 });
+    root.setEnabled(true);
+    const mem = new MemoryRegion(system, {
+      kind: "alias",
+      name: "mem-smram",
+      target: systemMemory,
+      offset: 0n,
+      size: SIZE_2_64,
+    });
+    root.addSubregionOverlap(0n, mem, 0);
+    mem.setEnabled(true);
+    root.addSubregionOverlap(0n, i440fx.smram, 10);
+    i440fx.smram.setEnabled(true);
+    smramSpace = system.createAddressSpace("KVM-SMRAM", root);
+    smramListener = new KvmMemoryListener(kvm, system, { asId: 1, name: "kvm-smram" });
+    system.registerListener(smramListener, smramSpace);
+  }
+
+  const spaces: PcSpaces = { memory, io: ioSpace, cpuMemory, smram: smramSpace };
+  const board: PcBoard = {
+    system,
+    ramSplit,
+    spaces,
+    addressSpaces: system.addressSpaces,
+    regions: { system: systemMemory, io, pci, ram, ramBelow4g, ramAbove4g, bios, isaBios, pcRom },
+    devices: { pciHost, i440fx, piix3, ide, pm, fwCfg, rtc, kbd, port92, debugcon, serial },
+    kvm: attachment,
+    smramListener,
+    hasMemory(as, start, size) {
+      if (smramListener !== null && as === smramSpace) return smramListener.hasMemory(start, size);
+      return attachment?.hasMemory(as, start, size) ?? false;
+    },
+    get debugconText() {
+      return debugconText;
+    },
+    get stopRequest() {
+      return stopRequest;
+    },
+    vcpu,
+    run(runOptions = {}) {
+      if (vcpu === null) {
+        throw new PcError(
+          "E_PC_NO_VCPU",
+          "run: the board's backend cannot create vCPUs (give it a KvmVm such as NativeKvm)",
+        );
+      }
+      return runBoard(
+        {
+          vcpu,
+          memory,
+          io: ioSpace,
+          debugconText: () => debugconText,
+          debugconStop: () => debugconStop,
+          stopRequest: () => stopRequest,
+          setStopHook: (hook) => {
+            onStopRequest = hook;
+          },
+          setSmiHook: (hook) => {
+            raiseSmi = hook;
+          },
+        },
+        runOptions,
+      );
+    },
+  };
+  return board;
+}
+
+/** Whether the backend has the in-kernel interrupt controllers and PIT (a KvmVm does). */
+function hasInKernelInterrupts(kvm: PcAccel["kvm"]): kvm is PcAccel["kvm"] & KvmInterrupts {
+  const k = kvm as Partial<KvmInterrupts>;
+  return [k.createIrqchip, k.createPit2, k.setGsiRouting, k.irqLine, k.setTssAddr, k.setIdentityMapAddr].every(
+    (method) => typeof method === "function",
+  );
+}
+
+/** i8257_dma_init: two controllers' channel and control registers and the page registers. */
+function addIsaDma(system: MemorySystem, io: MemoryRegion): void {
+  io.addSubregion(0x00n, unimplementedIo(system, "dma-chan", 8n));
+  io.addSubregion(0x08n, unimplementedIo(system, "dma-cont", 8n));
+  for (const [base, size] of [
+    [0x81n, 3n],
+    [0x87n, 1n],
+    [0x89n, 3n],
+    [0x8fn, 1n],
+  ] as const) {
+    io.addSubregion(base, unimplementedIo(system, "dma-page", size));
+  }
+  io.addSubregion(0xc0n, unimplementedIo(system, "dma-chan", 16n));
+  io.addSubregion(0xd0n, unimplementedIo(system, "dma-cont", 16n));
+}
+
+/**
+ * kvm_pc_setup_irq_routing: ISA IRQs 0-7 (but the cascade, 2) to the master PIC, 8-15 to
+ * the slave, and GSIs 0-23 to the IOAPIC with IRQ0 on pin 2 (the PC's IRQ0 override).
+ */
+export function pcIrqRouting(): {
+  gsi: number;
+  type: "irqchip";
+  irqchip: "pic-master" | "pic-slave" | "ioapic";
+  pin: number;
+}[] {
+  const routes: { gsi: number; type: "irqchip"; irqchip: "pic-master" | "pic-slave" | "ioapic"; pin: number }[] = [];
+  for (let i = 0; i < 8; i++) if (i !== 2) routes.push({ gsi: i, type: "irqchip", irqchip: "pic-master", pin: i });
+  for (let i = 8; i < 16; i++) routes.push({ gsi: i, type: "irqchip", irqchip: "pic-slave", pin: i - 8 });
+  for (let i = 0; i < 24; i++) {
+    if (i === 0) routes.push({ gsi: 0, type: "irqchip", irqchip: "ioapic", pin: 2 });
+    else if (i !== 2) routes.push({ gsi: i, type: "irqchip", irqchip: "ioapic", pin: i });
+  }
+  return routes;
+}

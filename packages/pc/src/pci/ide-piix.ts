@@ -1,0 +1,63 @@
+import { MemoryRegion } from "@memtopo/region-tree";
+import { devfn } from "./config.js";
+import { type PciBusSpaces, PciDevice } from "./pci-device.js";
+
+/** Legacy ATA programming interface: both channels at their ISA ports, bus-master capable. */
+const PROG_IF_LEGACY_BUS_MASTER = 0x80;
+const BMDMA_BAR = 4;
+const BMDMA_SIZE = 16;
+
+/** A channel with no drive on it: QEMU's IDE reads 0 from every register (so no BSY, no device). */
+const EMPTY_CHANNEL_OPS = { endianness: "little" as const, read: () => 0n, write: () => {} };
+
+/**
+ * The PIIX3 IDE function (01.1, 8086:7010) as QEMU's hw/ide/piix.c shows it with no disks:
+ * configuration space in legacy mode, the two channels' command and control blocks at
+ * 0x1f0/0x3f6 and 0x170/0x376 (no drive: every register reads 0, so a probe finds
+ * nothing), and the bus-master DMA registers behind BAR4.
+ */
+export class PiixIde extends PciDevice {
+  /** The ISA-port regions, in the order QEMU registers them: primary then secondary. */
+  readonly ports: readonly { readonly base: bigint; readonly region: MemoryRegion }[];
+  readonly bmdma: MemoryRegion;
+
+  constructor(spaces: PciBusSpaces) {
+    super(spaces, {
+      name: "piix3-ide",
+      devfn: devfn(1, 1),
+      vendorId: 0x8086,
+      deviceId: 0x7010,
+      revision: 0x00,
+      classId: 0x0101,
+    });
+    this.config[0x09] = PROG_IF_LEGACY_BUS_MASTER;
+    const host = spaces.system;
+    const io = (name: string, size: bigint) =>
+      new MemoryRegion(host, { kind: "io", name, size, ops: EMPTY_CHANNEL_OPS });
+    this.ports = [
+      { base: 0x1f0n, region: io("ide", 8n) },
+      { base: 0x3f6n, region: io("ide", 1n) },
+      { base: 0x170n, region: io("ide", 8n) },
+      { base: 0x376n, region: io("ide", 1n) },
+    ];
+    this.bmdma = new MemoryRegion(host, { kind: "container", name: "piix-bmdma-container", size: 16n });
+    for (const channel of [0n, 8n]) {
+      // Command/status registers, then the PRD table address; idle with no drive.
+      const regs = new MemoryRegion(host, {
+        kind: "io",
+        name: "piix-bmdma",
+        size: 4n,
+        ops: { endianness: "little", read: () => 0n, write: () => {} },
+      });
+      const prd = new MemoryRegion(host, {
+        kind: "io",
+        name: "bmdma",
+        size: 4n,
+        ops: { endianness: "little", read: () => 0n, write: () => {} },
+      });
+      this.bmdma.addSubregion(channel, regs);
+      this.bmdma.addSubregion(channel + 4n, prd);
+    }
+    this.registerIoBar(BMDMA_BAR, BMDMA_SIZE, this.bmdma);
+  }
+}
