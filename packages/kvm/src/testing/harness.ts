@@ -63,7 +63,7 @@ export function defineCase(
  * Recognises a KvmError by shape, not by class: a backend may bring its own copy of
  * `@memtopo/kvm`, and the built subpath may not share the class object with the main entry.
  */
-function isKvmError(error: unknown): error is KvmError {
+export function isKvmError(error: unknown): error is KvmError {
   return (
     error instanceof Error &&
     typeof (error as KvmError).code === "string" &&

@@ -1,4 +1,5 @@
 export { describeKvmBackendConformance } from "./conformance.js";
+export { CONFORMANCE_GUESTS, type ConformanceGuestName, GUEST_ENTRY } from "./guests.js";
 export type {
   ConformanceExpect,
   ConformanceTestApi,
@@ -7,3 +8,5 @@ export type {
   KvmConformanceEnv,
   KvmConformanceGuest,
 } from "./types.js";
+export { describeKvmVmConformance } from "./vm-conformance.js";
+export type { ConformanceVcpu, KvmVmConformanceEnv, KvmVmFactory } from "./vm-types.js";
