@@ -116,7 +116,6 @@ export function shift(op: number, a: number, count: number, size: OpSize, flags:
   if (n === 0) return { value: a, flags };
   const bits = size * 8;
   const top = signBit(size);
-  const m = mask(size);
   let value: number;
   let cf: boolean;
   let of: boolean;
@@ -125,7 +124,7 @@ export function shift(op: number, a: number, count: number, size: OpSize, flags:
     case 0: {
       // ROL
       const r = n % bits;
-      value = truncate(r === 0 ? a : (a << r) | (a >>> (bits - r)), size) & m;
+      value = truncate(r === 0 ? a : (a << r) | (a >>> (bits - r)), size);
       cf = (value & 1) !== 0;
       of = ((value & top) !== 0) !== cf;
       break;
@@ -133,7 +132,7 @@ export function shift(op: number, a: number, count: number, size: OpSize, flags:
     case 1: {
       // ROR
       const r = n % bits;
-      value = truncate(r === 0 ? a : (a >>> r) | (a << (bits - r)), size) & m;
+      value = truncate(r === 0 ? a : (a >>> r) | (a << (bits - r)), size);
       cf = (value & top) !== 0;
       of = ((value & top) !== 0) !== ((value & (top >>> 1)) !== 0);
       break;
