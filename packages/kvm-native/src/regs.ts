@@ -1,45 +1,8 @@
-import { KvmError } from "@memtopo/kvm";
-import { type NativeLayout, REG_NAMES, type RegName, SEGMENT_NAMES, type SegmentName } from "./binding.js";
+import { type DTable, KvmError, REG_NAMES, type Regs, SEGMENT_NAMES, type Segment, type Sregs } from "@memtopo/kvm";
+import type { NativeLayout } from "./binding.js";
 
-/** `struct kvm_regs`. */
-export type Regs = Record<RegName, bigint>;
-
-/** `struct kvm_segment`. */
-export interface Segment {
-  base: bigint;
-  limit: number;
-  selector: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-  avl: number;
-  unusable: number;
-}
-
-/** `struct kvm_dtable`. */
-export interface DTable {
-  base: bigint;
-  limit: number;
-}
-
-/** `struct kvm_sregs`. */
-export type Sregs = Record<SegmentName, Segment> & {
-  gdt: DTable;
-  idt: DTable;
-  cr0: bigint;
-  cr2: bigint;
-  cr3: bigint;
-  cr4: bigint;
-  cr8: bigint;
-  efer: bigint;
-  apicBase: bigint;
-  /** 256 bits, one per pending external interrupt. */
-  interruptBitmap: Uint8Array;
-};
+// The shapes live in @memtopo/kvm (both backends share them); re-exported for existing importers.
+export type { DTable, Regs, Segment, Sregs };
 
 const SEGMENT_BYTES = ["type", "present", "dpl", "db", "s", "l", "g", "avl", "unusable"] as const;
 const CONTROL = ["cr0", "cr2", "cr3", "cr4", "cr8", "efer", "apicBase"] as const;
