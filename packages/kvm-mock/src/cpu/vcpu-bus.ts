@@ -48,7 +48,8 @@ function bytesOf(value: number, size: number): Uint8Array {
  * writes wait until the instruction completes, then reach RAM or become exits in order.
  */
 export class VcpuBus implements CpuBus {
-  readonly #guest: () => GuestContext;
+  /** The VM's memory, ioeventfds and coalesced zones (the objects live as long as the VM). */
+  readonly #ctx: GuestContext;
   readonly #kernelPio: KernelPio;
   readonly #registers: VcpuRegisters;
   /** Read exits user space has answered, for the instruction being re-run. */
@@ -59,7 +60,7 @@ export class VcpuBus implements CpuBus {
   #awaiting: ReadExit | undefined;
 
   constructor(guest: () => GuestContext, kernelPio: KernelPio, registers: VcpuRegisters) {
-    this.#guest = guest;
+    this.#ctx = guest();
     this.#kernelPio = kernelPio;
     this.#registers = registers;
   }
@@ -138,7 +139,7 @@ export class VcpuBus implements CpuBus {
     for (const w of writes) {
       if (w.kind === "mem") this.#commitStore(w.addr, w.bytes, w.value, exits);
       else if (!this.#kernelPio.write(w.port, w.size, w.value)) {
-        const outcome = guestPioWrite(this.#guest(), w.port, BigInt(w.value >>> 0), w.size);
+        const outcome = guestPioWrite(this.#ctx, w.port, BigInt(w.value >>> 0), w.size);
         if (outcome.kind === "pio-exit") {
           exits.push({
             reason: "io",
@@ -177,7 +178,7 @@ export class VcpuBus implements CpuBus {
   }
 
   #commitStore(addr: number, bytes: Uint8Array, value: bigint, exits: VcpuExit[]): void {
-    const ctx = this.#guest();
+    const ctx = this.#ctx;
     if (this.#straddles(addr, bytes.length)) {
       for (let i = 0; i < bytes.length; i++) {
         this.#commitStore(addr + i, bytes.subarray(i, i + 1), BigInt(bytes[i]!), exits);
@@ -200,7 +201,7 @@ export class VcpuBus implements CpuBus {
 
   /** RAM bytes of `[addr, +size)` when one memslot holds all of them (read-only ones included). */
   #ram(addr: number, size: number): Uint8Array | null {
-    const ctx = this.#guest();
+    const ctx = this.#ctx;
     const gpa = BigInt(addr);
     const slot = ctx.slots.find(0, gpa);
     if (slot === undefined || gpa + BigInt(size) > slot.guestPhysAddr + slot.memorySize) return null;
@@ -210,7 +211,7 @@ export class VcpuBus implements CpuBus {
   /** Whether `[addr, +size)` is partly RAM, or RAM of two slots: such an access is split into bytes. */
   #straddles(addr: number, size: number): boolean {
     if (size === 1) return false;
-    const ctx = this.#guest();
+    const ctx = this.#ctx;
     const first = ctx.slots.find(0, BigInt(addr));
     for (let i = 1; i < size; i++) if (ctx.slots.find(0, BigInt(addr + i)) !== first) return true;
     return false;
