@@ -1,58 +1,6 @@
 import type { RunnableVcpu } from "./run-vcpu.js";
 import type { VcpuExit } from "./vcpu-exit.js";
-
-/** `struct kvm_regs`, by field name. */
-type Regs = Record<
-  | "rax"
-  | "rbx"
-  | "rcx"
-  | "rdx"
-  | "rsi"
-  | "rdi"
-  | "rsp"
-  | "rbp"
-  | "r8"
-  | "r9"
-  | "r10"
-  | "r11"
-  | "r12"
-  | "r13"
-  | "r14"
-  | "r15"
-  | "rip"
-  | "rflags",
-  bigint
->;
-
-/** `struct kvm_segment`. */
-interface Segment {
-  base: bigint;
-  limit: number;
-  selector: number;
-  type: number;
-  present: number;
-  dpl: number;
-  db: number;
-  s: number;
-  l: number;
-  g: number;
-  avl: number;
-  unusable: number;
-}
-
-/** `struct kvm_sregs`. */
-type Sregs = Record<"cs" | "ds" | "es" | "fs" | "gs" | "ss" | "tr" | "ldt", Segment> & {
-  gdt: { base: bigint; limit: number };
-  idt: { base: bigint; limit: number };
-  cr0: bigint;
-  cr2: bigint;
-  cr3: bigint;
-  cr4: bigint;
-  cr8: bigint;
-  efer: bigint;
-  apicBase: bigint;
-  interruptBitmap: Uint8Array;
-};
+import type { KvmVcpuState } from "./vcpu-state.js";
 
 /**
  * One vCPU, whatever the backend (the kernel's through kvm-native, the mock's
@@ -60,7 +8,7 @@ type Sregs = Record<"cs" | "ds" | "es" | "fs" | "gs" | "ss" | "tr" | "ldt", Segm
  * one thread at a time; only {@link kick} (and `kickVcpu` with {@link kickId}) may
  * come from another.
  */
-export interface KvmVcpu extends RunnableVcpu {
+export interface KvmVcpu extends RunnableVcpu, KvmVcpuState {
   /** The vCPU id given to KVM_CREATE_VCPU (the APIC id on x86). */
   readonly id: number;
   /** One KVM_RUN, then the exit it ended with. */
@@ -80,10 +28,6 @@ export interface KvmVcpu extends RunnableVcpu {
   readonly readyForInterruptInjection: boolean;
   /** kvm_run.if_flag after the last run(): the guest's RFLAGS.IF. */
   readonly ifFlag: boolean;
-  getRegs(): Regs;
-  setRegs(regs: Regs): void;
-  getSregs(): Sregs;
-  setSregs(sregs: Sregs): void;
   /** Releases the vCPU; every later call throws EBADF. Idempotent. */
   close(): void;
 }
