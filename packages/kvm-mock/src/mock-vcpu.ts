@@ -88,7 +88,7 @@ export class MockVcpu implements KvmVcpu, KvmVcpuState {
       write: (port, size, value) => size === 1 && interrupts.writePort(port, value),
     };
     this.#bus = new VcpuBus(host.guest, kernelPio, this.#model);
-    this.#interpreter = new Interpreter(this.#cpu, this.#bus, () => Number(this.#cpu.getSregs().idt.base));
+    this.#interpreter = new Interpreter(this.#cpu, this.#bus, () => this.#cpu.idtBase);
   }
 
   /** The mock's vCPUs run in the caller's thread; nothing else can kick them from another. */

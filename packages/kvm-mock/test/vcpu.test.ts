@@ -130,6 +130,28 @@ describe("MockVcpu: the interpreter's exits are KVM_RUN's", () => {
     expect(vcpu.getRegs().rax & 0xffffn).toBe(3n);
   });
 
+  it("LIDT moves the real-mode interrupt vector table: INT 0x21 goes through the new one", () => {
+    // lidt 0x2000; int $0x21; hlt — the IDTR image at 0x2000 puts the table at 0x3000.
+    const { vcpu, ram } = machine(hex("0f011e0020cd21f4"));
+    ram.set([0xff, 0x03, 0x00, 0x30, 0x00, 0x00], 0x2000);
+    ram.set([0x00, 0x14, 0x00, 0x00], 0x3000 + 0x21 * 4); // vector 0x21 -> 0000:1400
+    ram[0x1400] = 0xf4;
+    expect(vcpu.run().reason).toBe("hlt");
+    expect(vcpu.getRegs().rip).toBe(0x1401n);
+    expect(vcpu.getSregs().idt).toEqual({ base: 0x3000n, limit: 0x3ff });
+  });
+
+  it("MOV from CR0, SETcc and RDTSC (the TSC MSR's value)", () => {
+    // mov %cr0, %eax; mov %eax, %ebx; xor %ax, %ax; cmp $0, %ax; setz %cl; rdtsc; hlt
+    const { vcpu } = machine(hex("0f20c06689c331c083f8000f94c10f31f4"));
+    vcpu.setMsrs([{ index: 0x10, data: 0x1_0000_0000n }]);
+    expect(vcpu.run().reason).toBe("hlt");
+    const regs = vcpu.getRegs();
+    expect(regs.rbx).toBe(0x6000_0010n);
+    expect(regs.rcx & 0xffn).toBe(1n);
+    expect(regs.rdx).toBe(1n);
+  });
+
   it("a guest RDMSR of an MSR the vCPU does not have raises #GP through the guest's IVT (vector 13)", () => {
     // IVT[13] = 0000:1100 (a HLT there), then rdmsr 0x1234.
     const { vcpu, ram } = machine(hex("c70634000011c70636000000bc007066b9341200000f32f4"));

@@ -30,6 +30,15 @@ const WRITABLE_FLAGS = 0x7fd5;
 const DE = 0;
 const GP = 13;
 
+/** CR0, CR2, CR3, CR4 by the ModRM reg field of MOV to/from CRn (CR1 does not exist). */
+const CONTROL_REGISTERS: readonly ("cr0" | "cr2" | "cr3" | "cr4" | undefined)[] = [
+  "cr0",
+  undefined,
+  "cr2",
+  "cr3",
+  "cr4",
+];
+
 const AX = 0;
 const CX = 1;
 const DX = 2;
@@ -497,7 +506,36 @@ export class Interpreter {
       if (this.#condition(op & 0xf)) this.#jumpRelative(d, w);
       return "ok";
     }
+    if (op >= 0x90 && op <= 0x9f) {
+      const m = decodeModRm(cpu, f, p);
+      writeRm(cpu, this.#bus, m, 1, this.#condition(op & 0xf) ? 1 : 0);
+      return "ok";
+    }
     switch (op) {
+      case 0x01: {
+        const m = decodeModRm(cpu, f, p);
+        if (m.mod === 3 || (m.reg !== 2 && m.reg !== 3)) return fail("a group 7 instruction other than LGDT/LIDT");
+        const limit = this.#bus.read(m.addr, 2);
+        // A 16-bit operand loads 24 bits of base.
+        const base = this.#bus.read(m.addr + 2, 4) & (w === 4 ? 0xffff_ffff : 0xff_ffff);
+        cpu.loadTable(m.reg === 2 ? "gdt" : "idt", BigInt(base >>> 0), limit);
+        return "ok";
+      }
+      case 0x20:
+      case 0x22: {
+        const m = decodeModRm(cpu, f, p);
+        const name = CONTROL_REGISTERS[m.reg];
+        if (name === undefined) return fail(`MOV with CR${m.reg}`);
+        if (op === 0x20) cpu.gpr[m.rm] = Number(cpu.control(name) & 0xffff_ffffn);
+        else cpu.setControl(name, BigInt(cpu.gpr[m.rm]!));
+        return "ok";
+      }
+      case 0x31: {
+        const tsc = this.#bus.rdmsr(0x10) ?? 0n;
+        cpu.gpr[AX] = Number(tsc & 0xffff_ffffn);
+        cpu.gpr[DX] = Number(tsc >> 32n);
+        return "ok";
+      }
       case 0x30: {
         const index = cpu.gpr[CX]!;
         const value = (BigInt(cpu.gpr[DX]!) << 32n) | BigInt(cpu.gpr[AX]!);

@@ -143,6 +143,24 @@ export class CpuState {
     return this.#sregs.cr0;
   }
 
+  /** MOV to CR0, CR2, CR3 or CR4 (the interpreter checks nothing: it runs real mode only). */
+  setControl(name: "cr0" | "cr2" | "cr3" | "cr4", value: bigint): void {
+    this.#sregs = { ...this.#sregs, [name]: value };
+  }
+
+  control(name: "cr0" | "cr2" | "cr3" | "cr4"): bigint {
+    return this.#sregs[name];
+  }
+
+  /** LGDT / LIDT. */
+  loadTable(name: "gdt" | "idt", base: bigint, limit: number): void {
+    this.#sregs = { ...this.#sregs, [name]: { base, limit } };
+  }
+
+  get idtBase(): number {
+    return Number(this.#sregs.idt.base & 0xffff_ffffn);
+  }
+
   /** Whether CS's default operand and address size is 32 bits (unreal/big real mode). */
   get codeIs32(): boolean {
     return this.#sregs.cs.db === 1;
