@@ -10,7 +10,10 @@
         "native/ram.cc",
         "native/eventfd.cc",
         "native/vm.cc",
-        "native/vcpu.cc"
+        "native/vcpu.cc",
+        "native/thread-watch.cc",
+        "native/share.cc",
+        "native/msr-exits.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -59,6 +59,7 @@ bool IsOwnEventfd(int fd);
 struct VcpuInit {
   int fd;            // KVM_CREATE_VCPU result; the Vcpu owns it from then on
   size_t mmap_size;  // KVM_GET_VCPU_MMAP_SIZE
+  uint32_t id;       // the KVM_CREATE_VCPU argument
 };
 
 // ---- per-environment data (addon.cc) ---------------------------------------

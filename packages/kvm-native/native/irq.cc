@@ -23,6 +23,16 @@ const uint32_t kClockFlags = KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLO
 const uint32_t kPitConfigFlags = KVM_PIT_SPEAKER_DUMMY;
 const size_t kChipBytes = sizeof(((kvm_irqchip*)nullptr)->chip);
 
+// The kernel's struct kvm_irq_routing is (nr, flags) then the entries at byte 8. C++ gives
+// the header's flexible-array wrapper a 1-byte empty struct, which changes its size and
+// with it the ioctl number the kernel matches (ENOTTY), so both are spelled out here.
+struct RoutingHeader {
+  uint32_t nr;
+  uint32_t flags;
+};
+const unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, RoutingHeader);
+static_assert(_IOW(KVMIO, 0x6a, RoutingHeader) == 0x4008ae6aul, "KVM_SET_GSI_ROUTING as the kernel defines it");
+
 Napi::Value Undefined(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
 bool OpenVm(const Napi::CallbackInfo& info, int vm_fd, const char* op) {
@@ -233,15 +243,14 @@ Napi::Value SetGsiRouting(const Napi::CallbackInfo& info, int vm_fd, bool) {
     return Undefined(info);
   }
   size_t nr = len / entry;
-  std::vector<uint8_t> buffer(sizeof(kvm_irq_routing) + len);
-  auto* routing = reinterpret_cast<kvm_irq_routing*>(buffer.data());
-  routing->nr = static_cast<uint32_t>(nr);
-  routing->flags = 0;
-  memcpy(routing->entries, data, len);
+  // Entries are copied out as structs (the caller's bytes need not be aligned) and checked
+  // from the copy, so what is checked is what the kernel gets.
+  std::vector<kvm_irq_routing_entry> entries(nr);
+  if (nr != 0) memcpy(entries.data(), data, len);
   // A GSI reaches at most one pin of each irqchip, and an MSI route is its GSI's only route.
   std::map<uint32_t, uint32_t> chips_of_gsi;
   for (size_t i = 0; i < nr; i++) {
-    const kvm_irq_routing_entry& e = routing->entries[i];
+    const kvm_irq_routing_entry& e = entries[i];
     std::string problem = RouteProblem(e);
     uint32_t bit = e.type == KVM_IRQ_ROUTING_IRQCHIP ? 1u << e.u.irqchip.irqchip : 1u << 31;
     auto seen = chips_of_gsi.find(e.gsi);
@@ -254,7 +263,11 @@ Napi::Value SetGsiRouting(const Napi::CallbackInfo& info, int vm_fd, bool) {
     }
     chips_of_gsi[e.gsi] |= bit;
   }
-  if (ioctl(vm_fd, KVM_SET_GSI_ROUTING, routing) < 0) {
+  std::vector<uint8_t> buffer(sizeof(RoutingHeader) + len);
+  RoutingHeader header = {static_cast<uint32_t>(nr), 0};
+  memcpy(buffer.data(), &header, sizeof header);
+  if (nr != 0) memcpy(buffer.data() + sizeof header, entries.data(), len);
+  if (ioctl(vm_fd, kSetGsiRouting, buffer.data()) < 0) {
     ThrowErrno(info.Env(), errno, "ioctl(KVM_SET_GSI_ROUTING)", std::to_string(nr) + " entries");
   }
   return Undefined(info);

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "common.h"
+#include "threads.h"
 
 namespace memtopo {
 
@@ -40,7 +41,12 @@ void ReleaseRun(RunMapping* m) {
 struct KickTarget {
   kvm_run* run;
   std::atomic<bool> in_run{false};
+  // Why immediate_exit was set: a kick (run() returns KVM_EXIT_INTR), or the thread
+  // watch asking whether `env` is stopping (run() returns only if it is).
+  std::atomic<bool> kicked{false};
+  std::atomic<bool> check_env{false};
   pthread_t thread{};
+  napi_env env = nullptr;  // of the thread that ran it last
 };
 
 std::mutex g_kick_mutex;
@@ -71,9 +77,11 @@ Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTa
     sigemptyset(&set);
     sigaddset(&set, KickSignal());
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    WatchEnvLoop(info.Env());
     kick_unblocked = true;
   }
   kick->thread = pthread_self();
+  kick->env = info.Env();
   kick->in_run.store(true);
   struct InRun {
     KickTarget* target;
@@ -84,8 +92,13 @@ Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTa
     int err = errno;
     if (err == EINTR || err == EAGAIN) {
       if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
-        run->exit_reason = KVM_EXIT_INTR;
-        return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+        // Both flags are read: a kick and a watch wake-up can share one immediate_exit.
+        bool kicked = kick->kicked.exchange(false);
+        bool check_env = kick->check_env.exchange(false);
+        if (kicked || (check_env && EnvStopping(info.Env()))) {
+          run->exit_reason = KVM_EXIT_INTR;
+          return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+        }
       }
       continue;
     }
@@ -129,11 +142,25 @@ static Napi::Value KickVcpu(const Napi::CallbackInfo& info) {
   auto it = g_kick_targets.find(id);
   if (it == g_kick_targets.end()) return Napi::Boolean::New(info.Env(), false);
   KickTarget* target = it->second;
+  target->kicked.store(true);
   __atomic_store_n(&target->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
   if (target->in_run.load() && !pthread_equal(target->thread, pthread_self())) {
     pthread_kill(target->thread, KickSignal());
   }
   return Napi::Boolean::New(info.Env(), true);
+}
+
+void KickEnvVcpus(napi_env env) {
+  std::lock_guard<std::mutex> lock(g_kick_mutex);
+  for (auto& [id, target] : g_kick_targets) {
+    if (target->env != env) continue;
+    // Even one not in KVM_RUN now: its thread may be about to enter it.
+    target->check_env.store(true);
+    __atomic_store_n(&target->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (target->in_run.load() && !pthread_equal(target->thread, pthread_self())) {
+      pthread_kill(target->thread, KickSignal());
+    }
+  }
 }
 
 class Vcpu : public Napi::ObjectWrap<Vcpu> {
@@ -142,7 +169,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     return DefineClass(env, "Vcpu",
                        {InstanceMethod<&Vcpu::Run>("run"), InstanceMethod<&Vcpu::Runner>("runner"),
                         InstanceMethod<&Vcpu::RunBuffer>("runBuffer"),
-                        InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::KickId>("kickId"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
+                        InstanceMethod<&Vcpu::Kick>("kick"), InstanceMethod<&Vcpu::KickId>("kickId"),
+                        InstanceMethod<&Vcpu::Transfer>("transfer"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
                         InstanceMethod<&Vcpu::SetRegs>("setRegs"), InstanceMethod<&Vcpu::GetSregs>("getSregs"),
                         InstanceMethod<&Vcpu::SetSregs>("setSregs"),
                         InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"), InstanceMethod<&Vcpu::Close>("close")});
@@ -162,6 +190,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
       return;
     }
     fd_ = init->fd;
+    id_ = init->id;
     mapping_ = new RunMapping{static_cast<kvm_run*>(run), init->mmap_size, 1};
     InstallKickHandler();
     kick_ = new KickTarget();
@@ -225,8 +254,29 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     return Napi::Number::New(info.Env(), kick_id_);
   }
 
+  // transfer(): hands the vCPU fd to a new share and closes this object, whose kvm_run
+  // view is detached; another thread adopts the token (share.cc) with a kvm_run of its own.
+  Napi::Value Transfer(const Napi::CallbackInfo& info) {
+    if (!ArgCount(info, 0, "transfer") || !Open(info, "transfer")) return info.Env().Undefined();
+    int fd = dup(fd_);
+    if (fd < 0) {
+      ThrowErrno(info.Env(), errno, "dup", "vCPU fd");
+      return info.Env().Undefined();
+    }
+    size_t mmap_size = mapping_->len;
+    double token = ShareVcpuFd(fd, mmap_size, id_);
+    if (token == 0) {
+      ThrowArg(info.Env(), EAGAIN, "transfer", "no random bytes for a token");
+      return info.Env().Undefined();
+    }
+    DetachBuffer();
+    Shutdown();
+    return Napi::Number::New(info.Env(), token);
+  }
+
   Napi::Value Kick(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "kick") || !Open(info, "kick")) return info.Env().Undefined();
+    kick_->kicked.store(true);
     __atomic_store_n(&mapping_->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
     return info.Env().Undefined();
   }
@@ -288,7 +338,16 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     uint32_t reason = KVM_EXIT_UNKNOWN;
     while (exits < max_exits) {
       if (ioctl(fd_, KVM_RUN, 0) < 0) {
-        if (errno == EINTR || errno == EAGAIN) continue;
+        if (errno == EINTR || errno == EAGAIN) {
+          // A kick (or the thread watch) ends the loop: KVM_RUN would fail at once again.
+          if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
+            kick_->kicked.store(false);
+            kick_->check_env.store(false);
+            reason = KVM_EXIT_INTR;
+            break;
+          }
+          continue;
+        }
         ThrowErrno(info.Env(), errno, "ioctl(KVM_RUN)", "");
         return info.Env().Undefined();
       }
@@ -312,12 +371,16 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "close")) return info.Env().Undefined();
+    DetachBuffer();
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  void DetachBuffer() {
     if (!buffer_.IsEmpty()) {
       Napi::ArrayBuffer ab = buffer_.Value();
       if (!ab.IsDetached()) ab.Detach();
     }
-    Shutdown();
-    return info.Env().Undefined();
   }
 
   void Shutdown() {
@@ -342,6 +405,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   }
 
   int fd_ = -1;
+  uint32_t id_ = 0;
   RunMapping* mapping_ = nullptr;
   KickTarget* kick_ = nullptr;
   uint32_t kick_id_ = 0;
@@ -354,6 +418,13 @@ void InitVcpu(Napi::Env env, Napi::Object exports, AddonData* data) {
   data->vcpu = Napi::Persistent(ctor);
   exports.Set("Vcpu", ctor);
   exports.Set("kickVcpu", Napi::Function::New<KickVcpu>(env, "kickVcpu"));
+  InitShare(env, exports);
+}
+
+Napi::Value AdoptVcpuFd(Napi::Env env, int fd, size_t mmap_size, uint32_t id) {
+  VcpuInit init = {fd, mmap_size, id};
+  AddonData* data = env.GetInstanceData<AddonData>();
+  return data->vcpu.New({Napi::External<VcpuInit>::New(env, &init)});
 }
 
 }  // namespace memtopo

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "common.h"
+#include "msr-exits.h"
 
 namespace memtopo {
 
@@ -46,6 +47,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
                         InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
                         InstanceMethod<&Vm::ClearDirtyLog>("clearDirtyLog"),
                         InstanceMethod<&Vm::EnableManualDirtyLogProtect>("enableManualDirtyLogProtect"),
+                        InstanceMethod<&Vm::EnableUserSpaceMsr>("enableUserSpaceMsr"),
+                        InstanceMethod<&Vm::SetMsrFilter>("setMsrFilter"),
                         InstanceMethod<&Vm::CreateVcpu>("createVcpu"), InstanceMethod<&Vm::Close>("close")});
   }
 
@@ -311,6 +314,9 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return info.Env().Undefined();
   }
 
+  Napi::Value EnableUserSpaceMsr(const Napi::CallbackInfo& info) { return memtopo::EnableUserSpaceMsr(info, vm_fd_); }
+  Napi::Value SetMsrFilter(const Napi::CallbackInfo& info) { return memtopo::SetMsrFilter(info, vm_fd_); }
+
   Napi::Value CreateVcpu(const Napi::CallbackInfo& info) {
     const char* op = "createVcpu";
     uint32_t id = 0;
@@ -324,7 +330,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_CREATE_VCPU)", "id " + std::to_string(id));
       return info.Env().Undefined();
     }
-    VcpuInit init = {fd, mmap_size_};
+    VcpuInit init = {fd, mmap_size_, id};
     AddonData* data = info.Env().GetInstanceData<AddonData>();
     return data->vcpu.New({Napi::External<VcpuInit>::New(info.Env(), &init)});
   }

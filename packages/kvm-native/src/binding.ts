@@ -155,6 +155,8 @@ export interface NativeVm {
   getDirtyLog(slot: number): Uint8Array;
   clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
   enableManualDirtyLogProtect(): void;
+  enableUserSpaceMsr(mask: number): void;
+  setMsrFilter(flags: number, ranges: Uint8Array, bitmaps: Uint8Array): void;
   createVcpu(id: number): NativeVcpu;
   close(): void;
 }
@@ -166,6 +168,8 @@ export interface NativeVcpu {
   runBuffer(): ArrayBuffer;
   kick(): void;
   kickId(): number;
+  /** Hands the vCPU fd to a new share (see share.cc) and closes this object; returns the token. */
+  transfer(): number;
   getRegs(): Uint8Array;
   setRegs(bytes: Uint8Array): void;
   getSregs(): Uint8Array;
@@ -184,6 +188,10 @@ export interface NativeBinding {
   eventfdClose(fd: number): void;
   probeDevice(devicePath: string): number;
   kickVcpu(kickId: number): boolean;
+  shareRam(hostAddr: bigint, length: bigint): number;
+  ramView(token: number, offset: bigint, length: bigint): ArrayBuffer;
+  adoptVcpu(token: number): [NativeVcpu, number];
+  dropShare(token: number): boolean;
   pageSize(): number;
   readonly layout: NativeLayout;
 }

@@ -24,6 +24,7 @@ export { enterRealMode } from "./boot.js";
 export { EventFdNotifier } from "./event-notifier.js";
 export { KvmRunDecoder } from "./exits.js";
 export { kickVcpu } from "./kick.js";
+export type { MsrFilter, MsrFilterRange } from "./msr-exits.js";
 export { NativeKvm, type NativeKvmOptions } from "./native-kvm.js";
 export {
   DEFAULT_KVM_DEVICE,
@@ -35,4 +36,12 @@ export {
 } from "./probe.js";
 export { NativeRamAllocator, nativeRamAllocator } from "./ram.js";
 export type { DTable, Regs, Segment, Sregs } from "./regs.js";
+export {
+  adoptVcpu,
+  dropShare,
+  type RamShareToken,
+  sharedRamView,
+  shareRam,
+  type VcpuShareToken,
+} from "./share.js";
 export { Vcpu } from "./vcpu.js";

@@ -7,6 +7,7 @@ import {
   type KvmIoeventfd,
   type KvmMemslot,
   type KvmUserspaceMemoryRegion,
+  type MsrExitReason,
 } from "@memtopo/kvm";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
 import { CoalescedRing } from "./coalesced-ring.js";
@@ -15,6 +16,7 @@ import { EventFdNotifier } from "./event-notifier.js";
 import { MemslotMirror } from "./memslot-mirror.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
 import { attachRamAllocator, NativeRamAllocator } from "./ram.js";
+import { encodeMsrFilter, type MsrFilter, msrExitMask } from "./msr-exits.js";
 import { Vcpu } from "./vcpu.js";
 
 export interface NativeKvmOptions {
@@ -151,6 +153,21 @@ export class NativeKvm implements KvmBackend {
     const notifier = new EventFdNotifier(this.#binding);
     this.#notifiers.add(notifier);
     return notifier;
+  }
+
+  /**
+   * KVM_ENABLE_CAP(KVM_CAP_X86_USER_SPACE_MSR): guest RDMSR/WRMSR that fail for one of
+   * `reasons` become "x86-rdmsr"/"x86-wrmsr" exits, which a runVcpu hook answers.
+   */
+  enableUserSpaceMsr(reasons: readonly MsrExitReason[]): void {
+    const mask = msrExitMask(this.layout, reasons);
+    native("KVM_ENABLE_CAP", () => this.#vm.enableUserSpaceMsr(mask));
+  }
+
+  /** KVM_X86_SET_MSR_FILTER: which MSR accesses the kernel handles, the others are denied ("filter" exits). */
+  setMsrFilter(filter: MsrFilter): void {
+    const { flags, ranges, bitmaps } = encodeMsrFilter(filter);
+    native("KVM_X86_SET_MSR_FILTER", () => this.#vm.setMsrFilter(flags, ranges, bitmaps));
   }
 
   createVcpu(id: number): Vcpu {

@@ -4,6 +4,9 @@ import { native, toKvmError } from "./errors.js";
 import { KvmRunDecoder } from "./exits.js";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.js";
 
+/** Names a vCPU handed over by {@link Vcpu.transfer}, until one thread adopts it (`adoptVcpu`). */
+export type VcpuShareToken = number;
+
 /** A vCPU of a {@link NativeKvm}. Run it in the thread that owns its device models. */
 export class Vcpu implements KvmVcpu {
   readonly id: number;
@@ -128,6 +131,19 @@ export class Vcpu implements KvmVcpu {
    */
   benchExitLoop(maxExits: number): number {
     return native("benchExitLoop", () => this.#native.benchExitLoop(maxExits))[0];
+  }
+
+  /**
+   * Hands this vCPU to another thread: returns a token to post there, where
+   * `adoptVcpu(token)` gives a Vcpu of that thread. This object is closed from now on
+   * (EBADF), as if close() had been called, but the vCPU lives on.
+   */
+  transfer(): VcpuShareToken {
+    if (this.#closed) throw new KvmError("EBADF", "transfer", "the vCPU is closed");
+    const token = native("transfer", () => this.#native.transfer());
+    this.#closed = true;
+    this.#onClose();
+    return token;
   }
 
   close(): void {

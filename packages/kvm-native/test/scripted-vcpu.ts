@@ -5,7 +5,8 @@ import { KvmRunDecoder, type VcpuExit } from "../src/index.js";
 export type Step =
   | { io: { out: boolean; port: number; size: number; count: number; bytes?: number[] } }
   | { mmio: { addr: bigint; write: boolean; len: number; bytes?: number[] } }
-  | { reason: number };
+  /** Any other exit: `fill` writes its fields (offsets from the layout) after exit_reason. */
+  | { reason: number; fill?: (view: DataView) => void };
 
 const IO_DATA = 1024;
 
@@ -50,10 +51,13 @@ export function scriptedVcpu(layout: NativeLayout, steps: Step[]) {
       new Uint8Array(buffer, run.mmioData).set(step.mmio.bytes ?? []);
     } else {
       view.setUint32(run.exitReason, step.reason, true);
+      step.fill?.(view);
     }
   };
   return {
     seenBeforeRun,
+    /** The kvm_run-shaped buffer, to read what a handler answered (MSR data and error). */
+    view,
     run(): VcpuExit {
       play();
       return decoder.decode();
