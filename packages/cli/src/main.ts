@@ -53,7 +53,9 @@ function report(error: unknown, ctx: CommandContext): number {
     return 1;
   }
   if (error instanceof Error && "syscall" in error) {
-    ctx.stderr(`memtopo: ${error.message}\n`);
+    // A file that cannot be written (or read by an embedder's context): the same form as every other error.
+    const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+    ctx.stderr(`memtopo: error [${code}]: ${error.message.replace(/^[A-Z]+: /, "")}\n`);
     return 1;
   }
   throw error;

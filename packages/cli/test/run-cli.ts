@@ -11,12 +11,15 @@ export interface CliResult {
 }
 
 /** Runs the built `memtopo` binary in a child process, as a user's shell would. */
-export function runCli(args: readonly string[], options: { input?: string; cwd?: string } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): CliResult {
   const result = spawnSync(process.execPath, [binPath, ...args], {
     encoding: "utf8",
     input: options.input ?? "",
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
     timeout: 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

@@ -1,3 +1,8 @@
+import { cutText, escapeText } from "./text.js";
+
+/** Longest message an error carries; the values in it are cut first (see {@link cutText}). */
+const MAX_MESSAGE = 2000;
+
 /**
  * Every error memtopo throws on bad input is a {@link MemtopoError}: a stable
  * machine-readable `code`, a message that says what was wrong, and, where the
@@ -9,7 +14,10 @@ export class MemtopoError extends Error {
   readonly path: string | undefined;
 
   constructor(code: string, message: string, options: { path?: string; cause?: unknown } = {}) {
-    super(options.path === undefined ? message : `${options.path}: ${message}`, { cause: options.cause });
+    // Messages echo user input (names, ids, values): written the way every output writes names, so that printing
+    // one can neither drive a terminal nor fake a line, and never longer than MAX_MESSAGE.
+    const whole = escapeText(options.path === undefined ? message : `${options.path}: ${message}`);
+    super(cutText(whole, MAX_MESSAGE), { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.path = options.path;

@@ -27,3 +27,4 @@ export {
   type MemoryRegionInit,
   type RegionKind,
 } from "./region.js";
+export { cutText, escapeText, MAX_ECHO, unescapeText } from "./text.js";

@@ -6,6 +6,7 @@ import { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioevent
 import { bswap, hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
 import type { DeviceEndianness, MemoryRegionOps } from "./ops.js";
 import type { RamBacking } from "./ram.js";
+import { cutText } from "./text.js";
 
 /**
  * The constructor a region came from. QEMU keeps flags rather than a kind (a ROM is
@@ -75,9 +76,9 @@ function checkBoolean(value: unknown, what: string): boolean {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === "bigint") return `${hex(value)}n`;
-  if (typeof value === "string") return JSON.stringify(value);
-  return String(value);
+  if (typeof value === "bigint") return `${cutText(hex(value), 40)}n`;
+  if (typeof value === "string") return `"${cutText(value)}"`;
+  return cutText(String(value));
 }
 
 /**
@@ -110,7 +111,14 @@ export class MemoryRegion {
   readonly terminates: boolean;
   readonly alias: MemoryRegion | null;
   #aliasOffset: bigint;
-  readonly #subregions: MemoryRegion[] = [];
+  /**
+   * The subregion list backwards (lower priority first; equal priority, the oldest first), so that the usual
+   * insertion, the newest region of the lowest priority, is an append: a container of a million children is built
+   * in linear time. {@link subregions} gives it in QEMU's order.
+   */
+  readonly #reversed: MemoryRegion[] = [];
+  /** The list in QEMU's order, built again when it is read after a change. */
+  #listed: readonly MemoryRegion[] | null = [];
   #vgaLogCount = 0;
   #dirtyLogMask = 0;
   #ioeventfds: IoeventfdRecord[] = [];
@@ -215,7 +223,8 @@ export class MemoryRegion {
   }
   /** Subregions in list order: higher priority first; equal priority, the newest first. */
   get subregions(): readonly MemoryRegion[] {
-    return this.#subregions;
+    if (this.#listed === null) this.#listed = this.#reversed.slice().reverse();
+    return this.#listed;
   }
   /** The region's own dirty-log clients (VGA); global clients are added by the system at render time. */
   get dirtyLogMask(): number {
@@ -297,10 +306,18 @@ export class MemoryRegion {
       child.#container = this;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
       child.#addr = offset;
-      const list = this.#subregions;
-      let at = list.findIndex((other) => other.#priority <= priority);
-      if (at < 0) at = list.length;
-      list.splice(at, 0, child);
+      // After every region of the same or a lower priority (binary search: the list is sorted by priority).
+      const list = this.#reversed;
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.#priority <= priority) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === list.length) list.push(child);
+      else list.splice(lo, 0, child);
+      this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
     } finally {
       this.host.commit();
@@ -321,7 +338,8 @@ export class MemoryRegion {
       if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#container = null;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
-      this.#subregions.splice(this.#subregions.indexOf(child), 1);
+      this.#reversed.splice(this.#reversed.lastIndexOf(child), 1);
+      this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
     } finally {
       this.host.commit();

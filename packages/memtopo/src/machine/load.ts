@@ -30,7 +30,8 @@ export function loadMachine(
   let value = input;
   if (typeof input === "string") {
     try {
-      value = JSON.parse(input);
+      // A byte-order mark is not JSON, but editors write one: it is skipped, as it says nothing.
+      value = JSON.parse(input.charCodeAt(0) === 0xfeff ? input.slice(1) : input);
     } catch (error) {
       formatError("E_MACHINE_JSON", "", `not JSON: ${(error as Error).message}`);
     }

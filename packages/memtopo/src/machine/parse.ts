@@ -231,9 +231,11 @@ function parseRegion(
     if (!Array.isArray(obj.subregions)) {
       formatError("E_MACHINE_TYPE", `${path}.subregions`, `expected an array, got ${typeOf(obj.subregions)}`);
     }
-    (spec.subregions as RegionSpec[]).push(
-      ...obj.subregions.map((s, i) => parseRegion(s, `${path}.subregions[${i}]`, false, byId, depth + 1)),
-    );
+    const subregions = spec.subregions as RegionSpec[];
+    // One at a time: a spread of a million children would overflow the argument stack.
+    obj.subregions.forEach((s, i) => {
+      subregions.push(parseRegion(s, `${path}.subregions[${i}]`, false, byId, depth + 1));
+    });
   }
   return spec;
 }
@@ -261,17 +263,22 @@ function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, Re
   // recursion of building, rendering and printing, so it is capped as nesting is.
   const state = new Map<RegionSpec, "grey" | "black">();
   const height = new Map<RegionSpec, number>();
-  const edges = (spec: RegionSpec): RegionSpec[] =>
-    spec.alias === null ? [...spec.subregions] : [byId.get(spec.alias)!, ...spec.subregions];
+  const edges = (spec: RegionSpec): readonly RegionSpec[] =>
+    spec.alias === null ? spec.subregions : [byId.get(spec.alias)!, ...spec.subregions];
   const visit = (start: RegionSpec): void => {
-    const stack: { spec: RegionSpec; next: RegionSpec[] }[] = [{ spec: start, next: edges(start) }];
+    const stack: { spec: RegionSpec; next: readonly RegionSpec[]; at: number }[] = [
+      { spec: start, next: edges(start), at: 0 },
+    ];
     state.set(start, "grey");
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
-      const n = top.next.shift();
+      const n = top.next[top.at++];
       if (n === undefined) {
         state.set(top.spec, "black");
-        const h = 1 + Math.max(0, ...edges(top.spec).map((e) => height.get(e) ?? 0));
+        // A loop, not Math.max(...): a container may have a million children.
+        let below = 0;
+        for (const e of top.next) below = Math.max(below, height.get(e) ?? 0);
+        const h = 1 + below;
         if (h > MAX_NESTING) {
           formatError(
             "E_MACHINE_DEPTH",
@@ -292,7 +299,7 @@ function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, Re
       }
       if (s === undefined) {
         state.set(n, "grey");
-        stack.push({ spec: n, next: edges(n) });
+        stack.push({ spec: n, next: edges(n), at: 0 });
       }
     }
   };

@@ -1,6 +1,7 @@
 import { DIRTY_LOG_VGA, type MemoryRegion } from "@memtopo/region-tree";
 import type { MtreeAddressSpace } from "../mtree/format.js";
-import { MACHINE_FORMAT } from "./parse.js";
+import { formatError } from "./errors.js";
+import { MACHINE_FORMAT, MAX_NESTING } from "./parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "./types.js";
 
 export interface SaveInput {
@@ -64,7 +65,7 @@ export function saveMachine(input: SaveInput): MachineJson {
       const mr = stack.pop()!;
       if (seen.has(mr)) continue;
       seen.add(mr);
-      stack.push(...mr.subregions);
+      for (const s of mr.subregions) stack.push(s);
       if (mr.alias !== null) {
         let t = mr.alias;
         while (t.container !== null) t = t.container;
@@ -76,6 +77,7 @@ export function saveMachine(input: SaveInput): MachineJson {
     }
   };
   for (const as of input.addressSpaces) if (as.root !== null) reach(as.root);
+  for (const top of tops) checkHeight(top);
 
   const describe = (mr: MemoryRegion, topLevel: boolean): MachineRegionJson => {
     const kind = KIND[mr.kind];
@@ -110,4 +112,38 @@ export function saveMachine(input: SaveInput): MachineJson {
   const order = (input.mtreeOrder ?? []).filter((mr) => roots.has(mr));
   if (order.length > 0) out.mtreeOrder = [...new Set(order)].map(idOf);
   return out;
+}
+
+/**
+ * Refuses what the loader would refuse as too deep (`E_MACHINE_DEPTH`): a chain of subregions and alias targets
+ * longer than {@link MAX_NESTING} below `top`. Measured without recursion, so any tree gets this answer.
+ */
+function checkHeight(top: MemoryRegion): void {
+  const height = new Map<MemoryRegion, number>();
+  const below = (mr: MemoryRegion): MemoryRegion[] =>
+    mr.alias === null ? [...mr.subregions] : [mr.alias, ...mr.subregions];
+  const stack: { mr: MemoryRegion; next: MemoryRegion[]; at: number }[] = [{ mr: top, next: below(top), at: 0 }];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const n = frame.next[frame.at++];
+    if (n !== undefined) {
+      if (!height.has(n)) stack.push({ mr: n, next: below(n), at: 0 });
+      continue;
+    }
+    let h = 0;
+    for (const e of frame.next) h = Math.max(h, height.get(e) ?? 0);
+    height.set(frame.mr, h + 1);
+    if (h + 1 > MAX_NESTING) {
+      formatError(
+        "E_MACHINE_DEPTH",
+        "",
+        `${describeRegion(frame.mr)}: aliases and subregions chain deeper than ${MAX_NESTING} levels, which no machine file may hold`,
+      );
+    }
+    stack.pop();
+  }
+}
+
+function describeRegion(mr: MemoryRegion): string {
+  return mr.name === null ? `region #${mr.id}` : `region ${JSON.stringify(mr.name)}`;
 }

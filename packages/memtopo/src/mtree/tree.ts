@@ -75,7 +75,19 @@ class TreePrinter {
     readonly owner: boolean,
   ) {}
 
-  print(mr: MemoryRegion, level: number, base: bigint): void {
+  /** Prints `top` and its subtree, depth first, with a stack of its own: any depth prints. */
+  print(top: MemoryRegion, level: number, base: bigint): void {
+    const stack: { mr: MemoryRegion; level: number; base: bigint }[] = [{ mr: top, level, base }];
+    while (stack.length > 0) {
+      const { mr, level, base } = stack.pop()!;
+      const start = this.#line(mr, level, base);
+      const children = printOrder(mr.subregions);
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ mr: children[i]!, level: level + 1, base: start });
+    }
+  }
+
+  /** One region's line (or only its overflow mark); returns where it starts, its children's base. */
+  #line(mr: MemoryRegion, level: number, base: bigint): bigint {
     const start = BigInt.asUintN(64, base + mr.addr);
     const end = BigInt.asUintN(64, start + mrSize(mr.size));
     // Printed even when the line itself is then suppressed, so it prefixes the next line.
@@ -101,6 +113,6 @@ class TreePrinter {
       if (this.owner) line += ownerSuffix(mr);
       this.out.push(`${line}\n`);
     }
-    for (const child of printOrder(mr.subregions)) this.print(child, level + 1, start);
+    return start;
   }
 }

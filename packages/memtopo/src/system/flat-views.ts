@@ -56,6 +56,8 @@ export class FlatViews<U extends ViewUser> {
   readonly #aliasesOf = (x: MemoryRegion): Iterable<MemoryRegion> => this.#reachedAliases.get(x) ?? NO_REGIONS;
   /** Regions announced by `willChange` whose change has not yet been reported done. */
   #inFlight: MemoryRegion[] = [];
+  /** A reset failed half-way (see {@link lose}); the next one starts from nothing. */
+  #lost = false;
   /** Cached `getFlatViewRoot` per address-space root. */
   readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
   /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
@@ -129,7 +131,10 @@ export class FlatViews<U extends ViewUser> {
       if (pending === null) continue;
       const windows = found === null ? null : found.get(key);
       if (windows === null) this.#pending.set(key, null);
-      else if (windows !== undefined) this.#pending.set(key, pending === undefined ? windows : pending.concat(windows));
+      else if (windows === undefined) continue;
+      // Appended in place: a transaction adding n children must not copy the list n times.
+      else if (pending === undefined) this.#pending.set(key, windows);
+      else for (const w of windows) pending.push(w);
     }
   }
 
@@ -198,6 +203,38 @@ export class FlatViews<U extends ViewUser> {
    * Views nobody uses any more leave the table.
    */
   reset(): Map<U, FlatView> {
+    if (this.#lost) this.#forget();
+    try {
+      return this.#reset();
+    } catch (error) {
+      // Whatever this reset had started (windows consumed, resolutions forgotten, views half
+      // stored) is not to be trusted: the next one renders every view and visits every user.
+      this.#lost = true;
+      throw error;
+    }
+  }
+
+  /**
+   * A commit failed before its views reached the address spaces (the system calls this when an
+   * error other than a listener's escapes): the next reset renders every view from scratch and
+   * returns every user, so each space gets the truth whatever the failed commit had done.
+   */
+  lose(): void {
+    this.#lost = true;
+  }
+
+  /** Drops every cached view, window and resolution; every user becomes a candidate of the next reset. */
+  #forget(): void {
+    for (const key of [...this.#entries.keys()]) if (key !== null) this.#entries.delete(key);
+    this.#pending.clear();
+    this.#changed.clear();
+    this.#resolved.clear();
+    this.#dependents.clear();
+    for (const root of this.#byRoot.keys()) this.#unresolved.add(root);
+    this.#lost = false;
+  }
+
+  #reset(): Map<U, FlatView> {
     for (const mr of this.#changed) this.#addWindows(mr);
     this.#changed.clear();
     const maskState = this.#maskState();
@@ -270,7 +307,7 @@ function resolutionPath(root: MemoryRegion): MemoryRegion[] {
       path.push(mr.alias);
       mr = mr.aliasOffset === 0n && mr.size >= mr.alias.size ? mr.alias : null;
     } else if (!mr.terminates) {
-      path.push(...mr.subregions);
+      for (const s of mr.subregions) path.push(s);
       const enabled: MemoryRegion[] = mr.subregions.filter((s) => s.enabled);
       const only: MemoryRegion | null = enabled.length === 1 ? enabled[0]! : null;
       mr = only !== null && only.addr === 0n && mr.size >= only.size ? only : null;

@@ -306,9 +306,16 @@ export class MemorySystem implements RegionHost {
     this.#refuseWhileDelivering("register a listener");
     const state = this.#stateOf(as);
     this.#listeners.add(listener, as);
-    this.#deliver("listener registration", (calls) =>
-      replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#dirty.tracking !== 0),
-    );
+    try {
+      this.#deliver("listener registration", (calls) =>
+        replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#dirty.tracking !== 0),
+      );
+    } catch (error) {
+      // A listener that could not take the replay does not know the space's state: it is not
+      // registered (it may have seen part of the replay; nothing is undone in it).
+      this.#listeners.remove(listener);
+      throw error;
+    }
   }
 
   /** `memory_listener_unregister`: `region_del` (and `log_stop`, `eventfd_del`) for the current state, then unlinked. */
@@ -401,6 +408,18 @@ export class MemorySystem implements RegionHost {
   }
 
   #commitTopology(): void {
+    try {
+      this.#deliverTopology();
+    } catch (error) {
+      // Not a listener's failure (those are collected, never thrown mid-way): something broke the
+      // render or the diff. The topology stays pending, and the next commit renders every view
+      // from scratch and diffs each space from the view it actually has, so it tells the truth.
+      if (!(error instanceof ListenerCallbackError)) this.#views.lose();
+      throw error;
+    }
+  }
+
+  #deliverTopology(): void {
     this.#deliver("commit", (calls) => {
       const changed = this.#views.reset();
       calls.forward(this.#listeners.global, "begin");

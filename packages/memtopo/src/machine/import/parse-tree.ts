@@ -1,4 +1,5 @@
 import { formatError } from "../errors.js";
+import { MAX_NESTING } from "../parse.js";
 
 export type TypeWord = "ram" | "rom" | "romd" | "ramd" | "i/o";
 
@@ -90,6 +91,13 @@ export function parseTreeText(text: string): ParsedTree {
       );
     }
     const level = m[1]!.length / 2;
+    if (level > MAX_NESTING) {
+      formatError(
+        "E_MACHINE_DEPTH",
+        `line ${lineNo}`,
+        `indented ${level} levels; a machine file holds at most ${MAX_NESTING} levels of subregions`,
+      );
+    }
     let rest = m[7]!;
     const disabled = rest.endsWith(" [disabled]");
     showsDisabled ||= disabled;

@@ -1,0 +1,181 @@
+import { renderFlatView } from "@memtopo/flatview";
+import { MemoryRegion, MemtopoError } from "@memtopo/region-tree";
+import { describe, expect, it } from "vitest";
+import { importQemu, loadMachine, MemorySystem, printMtree, saveMachine } from "../../src/index.js";
+import { deeplyIndentedMtree, deepTree, wideMachineFile } from "../corpus/shapes.js";
+import { expectedReplicaState, replica } from "./replica-listener.js";
+
+// Issue 16, raw errors: the map may be as wide or as deep as the user makes it. No argument spread, recursion
+// or quadratic list insertion may turn that into a RangeError, a stack overflow or a hang, and an error that
+// escapes a commit must leave views and listeners as before it.
+
+const WIDE = 150_000;
+
+function expectCode(run: () => unknown, code: string): MemtopoError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(MemtopoError);
+    expect((error as MemtopoError).code).toBe(code);
+    return error as MemtopoError;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+describe("a container with 150 000 children", () => {
+  it("added in one transaction through the API: the commit renders them all", () => {
+    const system = new MemorySystem();
+    const root = new MemoryRegion(system, { kind: "container", name: "system", size: 1n << 40n });
+    const as = system.createAddressSpace("memory", root);
+    let added = 0;
+    const counter = { name: "counter", regionAdd: () => void added++ };
+    system.registerListener(counter, as);
+    system.begin();
+    for (let i = 0; i < WIDE; i++) {
+      root.addSubregion(BigInt(i) * 0x1000n, new MemoryRegion(system, { kind: "ram", name: `r${i}`, size: 0x1000n }));
+    }
+    system.commit();
+    // Adjacent ranges of different regions do not merge: one range per child.
+    expect(as.currentMap.ranges).toHaveLength(WIDE);
+    expect(added).toBe(WIDE);
+    expect(as.currentMap.ranges).toEqual(renderFlatView(root).ranges);
+    expect(root.subregions[0]!.name).toBe(`r${WIDE - 1}`);
+  });
+
+  it("in a machine file: loads, prints and saves (no spread in the loader's checks)", () => {
+    const machine = loadMachine(wideMachineFile(WIDE));
+    expect(machine.addressSpaces[0]!.currentMap.ranges).toHaveLength(WIDE);
+    const text = printMtree(machine.addressSpaces);
+    expect(text.split("\n")).toHaveLength(WIDE + 4);
+    const saved = saveMachine({ accel: "tcg", addressSpaces: machine.addressSpaces });
+    expect(saved.regions[0]!.subregions).toHaveLength(WIDE);
+  });
+});
+
+describe("trees 10 000 deep, built through the API", () => {
+  it("print without recursion; saving refuses with the loader's typed depth error", () => {
+    const system = new MemorySystem();
+    const { top } = deepTree(system, 10_000);
+    const as = system.createAddressSpace("memory", top);
+    expect(as.currentMap.ranges).toHaveLength(1);
+    const text = printMtree([as]);
+    const lines = text.split("\n");
+    expect(lines).toHaveLength(10_000 + 4);
+    expect(lines[10_001]).toBe(`${"  ".repeat(10_001)}0000000000000000-0000000000000fff (prio 0, ram): leaf`);
+    const error = expectCode(() => saveMachine({ accel: "tcg", addressSpaces: [as] }), "E_MACHINE_DEPTH");
+    expect(error.message).toContain("256");
+  });
+});
+
+describe("import-qemu of a line indented 20 000 levels", () => {
+  it("is the loader's typed depth error, with the line", () => {
+    const error = expectCode(() => importQemu({ tree: deeplyIndentedMtree(20_000) }), "E_MACHINE_DEPTH");
+    expect(error.path).toBe("line 3");
+  });
+});
+
+describe("an error that escapes a commit (rule: a call that throws leaves views and listeners as they were)", () => {
+  /**
+   * Runs `work` with reading any region's subregion list failing at the k-th read: a fault inside the render, the
+   * root resolution or the window walk, wherever k lands.
+   */
+  function withFaultAt<T>(k: number, work: () => T): T {
+    const proto = MemoryRegion.prototype;
+    const original = Object.getOwnPropertyDescriptor(proto, "subregions")!;
+    let reads = 0;
+    Object.defineProperty(proto, "subregions", {
+      configurable: true,
+      get(this: MemoryRegion) {
+        if (++reads === k) throw new RangeError("injected: Maximum call stack size exceeded");
+        return original.get!.call(this);
+      },
+    });
+    try {
+      return work();
+    } finally {
+      Object.defineProperty(proto, "subregions", original);
+    }
+  }
+
+  it("at every read position of the commit: views and listeners unchanged, the next commit renders the truth", () => {
+    let faulted = 0;
+    for (let k = 1; k < 200; k++) {
+      const system = new MemorySystem();
+      const root = new MemoryRegion(system, { kind: "container", name: "system", size: 1n << 32n });
+      const pci = new MemoryRegion(system, { kind: "container", name: "pci", size: 1n << 32n });
+      root.addSubregionOverlap(0n, pci, -1);
+      const ram = new MemoryRegion(system, { kind: "ram", name: "ram", size: 0x10000n });
+      root.addSubregion(0n, ram);
+      const other = new MemoryRegion(system, {
+        kind: "alias",
+        name: "ram-alias",
+        target: ram,
+        offset: 0n,
+        size: 0x8000n,
+      });
+      const spaces = [system.createAddressSpace("memory", root), system.createAddressSpace("bm", other)];
+      const mirrors = spaces.map((as, i) => {
+        const m = replica(`m${i}`);
+        system.registerListener(m, as);
+        return m;
+      });
+      const before = spaces.map((as) => as.currentMap);
+      system.begin();
+      const bar = new MemoryRegion(system, { kind: "ram", name: "bar", size: 0x1000n });
+      pci.addSubregion(0x20000n, bar);
+      ram.setSize(0x4000n);
+      let threw = false;
+      withFaultAt(k, () => {
+        try {
+          system.commit();
+        } catch (error) {
+          threw = true;
+          expect(String(error)).toContain("injected");
+        }
+      });
+      if (!threw) {
+        // k is past the last read of the commit: it ran normally.
+        for (const [i, as] of spaces.entries()) expect(mirrors[i]!.state()).toEqual(expectedReplicaState(as));
+        break;
+      }
+      faulted++;
+      spaces.forEach((as, i) => {
+        expect(as.currentMap).toBe(before[i]);
+        expect(mirrors[i]!.state()).toEqual(expectedReplicaState(as));
+      });
+      system.begin();
+      system.commit();
+      spaces.forEach((as, i) => {
+        expect(as.currentMap.ranges).toEqual(renderFlatView(as.root).ranges);
+        expect(mirrors[i]!.state()).toEqual(expectedReplicaState(as));
+      });
+      // And later changes still reach the views.
+      bar.setEnabled(false);
+      expect(spaces[0]!.currentMap.ranges).toEqual(renderFlatView(root).ranges);
+    }
+    expect(faulted).toBeGreaterThan(3);
+  });
+});
+
+describe("registerListener whose replay fails", () => {
+  it("registers nothing: unregistering says so, a retry works, the space can be destroyed", () => {
+    const system = new MemorySystem();
+    const root = new MemoryRegion(system, { kind: "container", name: "system", size: 1n << 32n });
+    root.addSubregion(0n, new MemoryRegion(system, { kind: "ram", name: "ram", size: 0x1000n }));
+    const as = system.createAddressSpace("memory", root);
+    let fail = true;
+    const listener = {
+      name: "flaky",
+      regionAdd() {
+        if (fail) throw new Error("not now");
+      },
+    };
+    expectCode(() => system.registerListener(listener, as), "E_LISTENER_FAILED");
+    expectCode(() => system.unregisterListener(listener), "E_LISTENER_NOT_REGISTERED");
+    fail = false;
+    system.registerListener(listener, as);
+    system.unregisterListener(listener);
+    system.destroyAddressSpace(as);
+    expect(as.destroyed).toBe(true);
+  });
+});
