@@ -40,7 +40,7 @@ describe.skipIf(!kvm.ok)("exits from real guests on /dev/kvm", () => {
       },
     });
     expect(result.reason).toBe("hlt");
-    expect(seen.map((e) => e.reason === "x86-rdmsr" || e.reason === "x86-wrmsr" ? [e.reason, e.index] : [])).toEqual([
+    expect(seen.map((e) => (e.reason === "x86-rdmsr" || e.reason === "x86-wrmsr" ? [e.reason, e.index] : []))).toEqual([
       ["x86-rdmsr", 0xabcd],
       ["x86-wrmsr", 0xabcd],
     ]);
@@ -55,7 +55,10 @@ describe.skipIf(!kvm.ok)("exits from real guests on /dev/kvm", () => {
     m = machine("msr");
     m.vm.enableUserSpaceMsr(["filter", "unknown"]);
     // Deny reads of 0xabcd only; everything else falls to the default (allow).
-    m.vm.setMsrFilter({ defaultDeny: false, ranges: [{ read: true, write: false, base: 0xabcd, nmsrs: 1, bitmap: Uint8Array.of(0) }] });
+    m.vm.setMsrFilter({
+      defaultDeny: false,
+      ranges: [{ read: true, write: false, base: 0xabcd, nmsrs: 1, bitmap: Uint8Array.of(0) }],
+    });
     const reasons: string[] = [];
     runVcpu(m.vcpu, buses(), {
       maxExits: 10,

@@ -211,7 +211,9 @@ describe.skipIf(!isBinding(loaded))("fuzz: sharing RAM and vCPUs between threads
       const vm = NativeKvm.open();
       try {
         for (const bad of [["nope"], "unknown", [1], null, [undefined]]) {
-          expect(() => vm.enableUserSpaceMsr(bad as never)).toThrow(expect.objectContaining({ name: "KvmError", code: "EINVAL" }));
+          expect(() => vm.enableUserSpaceMsr(bad as never)).toThrow(
+            expect.objectContaining({ name: "KvmError", code: "EINVAL" }),
+          );
         }
         const range = { read: true, write: false, base: 0, nmsrs: 8, bitmap: new Uint8Array(1) };
         for (const filter of [
@@ -223,7 +225,9 @@ describe.skipIf(!isBinding(loaded))("fuzz: sharing RAM and vCPUs between threads
           { defaultDeny: false, ranges: [{ ...range, base: -1 }] },
           { defaultDeny: false, ranges: [{ ...range, nmsrs: 0x10000 * 8, bitmap: new Uint8Array(0x10000) }] },
         ]) {
-          expect(() => vm.setMsrFilter(filter as never)).toThrow(expect.objectContaining({ name: "KvmError", code: "EINVAL" }));
+          expect(() => vm.setMsrFilter(filter as never)).toThrow(
+            expect.objectContaining({ name: "KvmError", code: "EINVAL" }),
+          );
         }
         const raw = b as unknown as { Vm: new (p: string) => { setMsrFilter(...a: unknown[]): void; close(): void } };
         const rawVm = new raw.Vm("/dev/kvm");
@@ -246,7 +250,13 @@ describe.skipIf(!isBinding(loaded))("fuzz: sharing RAM and vCPUs between threads
       try {
         const ram = vm.ramAllocator.allocate("low", 0x4000n);
         ram.bytes()[0x1000] = 0xf4; // hlt
-        vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: 0x4000n, userspaceAddr: ram.hostAddr });
+        vm.setUserMemoryRegion({
+          slot: 0,
+          flags: 0,
+          guestPhysAddr: 0n,
+          memorySize: 0x4000n,
+          userspaceAddr: ram.hostAddr,
+        });
         const vcpu = vm.createVcpu(0);
         enterRealMode(vcpu, 0x1000);
         const adopted = adoptVcpu(vcpu.transfer());

@@ -124,11 +124,21 @@ describe.skipIf(!isBinding(loaded))("runVcpu's onExit hook", () => {
     for (const bad of [undefined, "Continue", 1, null, {}, Symbol("x")]) {
       const vcpu = scriptedVcpu(layout, [{ reason: exits.IRQ_WINDOW_OPEN }]);
       expect(() => runVcpu(vcpu, buses(), { onExit: () => bad as unknown as ExitAction })).toThrow(
-        expect.objectContaining({ name: "KvmError", code: "EINVAL", message: expect.stringContaining("irq-window-open") }),
+        expect.objectContaining({
+          name: "KvmError",
+          code: "EINVAL",
+          message: expect.stringContaining("irq-window-open"),
+        }),
       );
     }
     const vcpu = scriptedVcpu(layout, []);
-    for (const options of [{ onExit: 1 }, { onExit: "stop" }, { maxExits: -1 }, { maxExits: Number.NaN }, { maxExits: "3" }]) {
+    for (const options of [
+      { onExit: 1 },
+      { onExit: "stop" },
+      { maxExits: -1 },
+      { maxExits: Number.NaN },
+      { maxExits: "3" },
+    ]) {
       expect(() => runVcpu(vcpu, buses(), options as never)).toThrow(
         expect.objectContaining({ name: "KvmError", code: "EINVAL" }),
       );

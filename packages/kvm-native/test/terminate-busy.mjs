@@ -2,9 +2,10 @@
 // thread either terminates it (argv[2] = "terminate": prints how long that took) or
 // exits the process (argv[2] = "exit"), which also has to stop the worker first.
 // Before the addon kicked a stopping thread's vCPUs, both waited forever.
+
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,7 +34,12 @@ rv.setBigUint64(layout.regs.rflags, 2n, true);
 vcpu.setRegs(regs);
 
 const worker = new Worker(path.join(here, "vcpu-thread-worker.mjs"), {
-  workerData: { packageRoot, vcpuToken: vcpu.transfer(), ramToken: b.shareRam(ram.hostAddr(), 0x4000n), ramSize: 0x4000 },
+  workerData: {
+    packageRoot,
+    vcpuToken: vcpu.transfer(),
+    ramToken: b.shareRam(ram.hostAddr(), 0x4000n),
+    ramSize: 0x4000,
+  },
 });
 await new Promise((resolve, reject) => {
   worker.once("message", resolve);

@@ -64,7 +64,13 @@ describe.skipIf(!kvm.ok)("vCPUs in worker threads on /dev/kvm", () => {
     vm = NativeKvm.open();
     const ram = vm.ramAllocator.allocate("low", LOW_RAM_SIZE);
     ram.bytes().set(code, CODE_AT);
-    vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: 0n, memorySize: LOW_RAM_SIZE, userspaceAddr: ram.hostAddr });
+    vm.setUserMemoryRegion({
+      slot: 0,
+      flags: 0,
+      guestPhysAddr: 0n,
+      memorySize: LOW_RAM_SIZE,
+      userspaceAddr: ram.hostAddr,
+    });
     const tokens = [];
     for (let id = 0; id < vcpus; id++) {
       const vcpu = vm.createVcpu(id);
