@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseRamSize } from "../src/pc/ram-size.js";
 import type { PcRunRequest, PcRunResult } from "../src/pc/runner.js";
 import { runPc } from "./pc-harness.js";
+import { runCli } from "./run-cli.js";
 
 // memtopo pc's own contract (issue 15, docs/cli.md), on a scripted board: argument parsing, --trace-memslots,
 // --debugcon, --until, --events and the exit codes. The real board's runs are in packages/pc's tests.
@@ -257,5 +258,16 @@ describe("memtopo pc: failures exit 1 with what happened and the guest's registe
     expect(r.stderr).toContain("CR0=60000010 ");
     // What the guest printed before the failure is still written.
     expect(r.files.get("con.txt")).toBe("SeaBIOS\n");
+  });
+});
+
+describe("memtopo pc: the installed command", () => {
+  it("is listed by --help and refuses a bad -m with exit 2 before touching KVM", () => {
+    expect(runCli(["--help"]).stdout).toMatch(/\n {2}pc +Run a firmware on the PC board/);
+    const r = runCli(["pc", "-m", "12X"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'memtopo: -m must be a size such as 128M, 3G or 1.5G (a unit of B, K, M, G or T), got "12X"\n',
+    );
   });
 });

@@ -1,8 +1,10 @@
 import type { CliCommand } from "../context.js";
+import { runPcBoard } from "../pc/board-runner.js";
 import { demoCommand } from "./demo.js";
 import { diffCommand } from "./diff.js";
 import { importQemuCommand } from "./import-qemu.js";
 import { mtreeCommand } from "./mtree.js";
+import { createPcCommand } from "./pc.js";
 import { slotsCommand } from "./slots.js";
 import { svgCommand } from "./svg.js";
 
@@ -14,4 +16,5 @@ export const commands: readonly CliCommand[] = [
   diffCommand,
   importQemuCommand,
   svgCommand,
+  createPcCommand(runPcBoard),
 ];

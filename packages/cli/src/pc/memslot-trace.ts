@@ -1,4 +1,4 @@
-import type { KvmBackend, KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import type { KvmUserspaceMemoryRegion } from "@memtopo/kvm";
 
 /**
  * One KVM_SET_USER_MEMORY_REGION call as `--trace-memslots` writes it (a JSON line): the fields QEMU's
@@ -12,23 +12,4 @@ export function memslotLine(region: KvmUserspaceMemoryRegion): string {
     gpa: `0x${region.guestPhysAddr.toString(16)}`,
     size: `0x${region.memorySize.toString(16)}`,
   })}\n`;
-}
-
-/**
- * The backend, with every KVM_SET_USER_MEMORY_REGION the kernel accepted reported in the order made. A refused
- * call throws before it is reported, as it changed nothing; every other method is the backend's own.
- */
-export function traceMemslots<B extends KvmBackend>(backend: B, onCall: (region: KvmUserspaceMemoryRegion) => void): B {
-  return new Proxy(backend, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key, target);
-      if (key === "setUserMemoryRegion") {
-        return (region: KvmUserspaceMemoryRegion): void => {
-          target.setUserMemoryRegion(region);
-          onCall({ ...region });
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
