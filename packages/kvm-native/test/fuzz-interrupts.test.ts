@@ -50,6 +50,7 @@ const hostile: unknown[] = [
   "ioapic",
   {},
   [],
+  { toString: 0, valueOf: 0 },
   { chip: "ioapic" },
   { chip: "pic-master", pic: {} },
   { channels: [{}, {}, {}], flags: 0 },

@@ -37,7 +37,8 @@ export class GsiIrqLine implements IrqLine {
 
   constructor(vm: Pick<KvmInterrupts, "irqLine">, gsi: number) {
     if (!Number.isInteger(gsi) || gsi < 0 || gsi > 0xffffffff) {
-      throw new KvmError("EINVAL", "GsiIrqLine", `gsi must be an integer in [0, 2^32), got ${String(gsi)}`);
+      const got = typeof gsi === "number" ? String(gsi) : `a ${typeof gsi}`;
+      throw new KvmError("EINVAL", "GsiIrqLine", `gsi must be an integer in [0, 2^32), got ${got}`);
     }
     this.#vm = vm;
     this.gsi = gsi;
