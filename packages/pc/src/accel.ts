@@ -1,4 +1,11 @@
-import type { KvmBackend, KvmInterrupts, KvmUserspaceMemoryRegion, KvmVcpu, KvmVcpuState } from "@memtopo/kvm";
+import type {
+  KvmBackend,
+  KvmInterrupts,
+  KvmSystemState,
+  KvmUserspaceMemoryRegion,
+  KvmVcpu,
+  KvmVcpuState,
+} from "@memtopo/kvm";
 import type { RamAllocator } from "@memtopo/region-tree";
 
 /**
@@ -9,12 +16,14 @@ import type { RamAllocator } from "@memtopo/region-tree";
  * board (its map, its memslots), it just cannot run it.
  */
 export interface PcAccel {
-  readonly kvm: KvmBackend & Partial<KvmInterrupts> & { createVcpu?(id: number): KvmVcpu };
+  readonly kvm: KvmBackend &
+    Partial<KvmInterrupts> &
+    Partial<Pick<KvmSystemState, "getSupportedCpuid">> & { createVcpu?(id: number): KvmVcpu };
   readonly ramAllocator?: RamAllocator;
 }
 
 /** A vCPU with the state calls the board uses when the backend offers them. */
-export type PcVcpu = KvmVcpu & Partial<Pick<KvmVcpuState, "getVcpuEvents" | "setVcpuEvents">>;
+export type PcVcpu = KvmVcpu & Partial<Pick<KvmVcpuState, "getVcpuEvents" | "setVcpuEvents" | "setCpuid2">>;
 
 /**
  * The backend, with every KVM_SET_USER_MEMORY_REGION the kernel accepted reported to

@@ -31,7 +31,7 @@ import { Piix3, RCR_IOPORT } from "./pci/piix3.js";
 import { type RamSplit, splitRam } from "./ram-split.js";
 import { type PcRunOptions, type PcRunResult, runBoard } from "./run.js";
 import { x86BiosRomInit } from "./x86-bios.js";
-import { resetX86Cpu } from "./x86-cpu.js";
+import { hostCpuid, resetX86Cpu } from "./x86-cpu.js";
 
 /** The option ROM area below the BIOS: "pc.rom", 128 KiB at 0xc0000. */
 const PC_ROM_MIN_VGA = 0xc_0000n;
@@ -184,7 +184,12 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
 
   // x86_cpus_init: the vCPU, its address space, the APIC's MSI window.
   const vcpu = (kvm?.createVcpu?.(0) ?? null) as PcVcpu | null;
-  if (vcpu !== null) resetX86Cpu(vcpu);
+  if (vcpu !== null) {
+    resetX86Cpu(vcpu);
+    if (kvm?.getSupportedCpuid !== undefined && vcpu.setCpuid2 !== undefined) {
+      vcpu.setCpuid2(hostCpuid(kvm.getSupportedCpuid()));
+    }
+  }
   const cpuMemory = system.createAddressSpace("cpu-memory-0", systemMemory);
   systemMemory.addSubregionOverlap(APIC_DEFAULT_ADDRESS, kvmApicMsi(system, irqchip ?? {}), 0x1000);
 

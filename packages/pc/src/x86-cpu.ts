@@ -1,4 +1,4 @@
-import type { KvmVcpu, Segment } from "@memtopo/kvm";
+import type { CpuidEntry, KvmVcpu, Segment } from "@memtopo/kvm";
 
 /** Code segment type: execute/read, accessed. Data: read/write, accessed. */
 const SEG_TYPE_CODE = 0xb;
@@ -47,4 +47,14 @@ export function resetX86Cpu(vcpu: Pick<KvmVcpu, "getRegs" | "setRegs" | "getSreg
   regs.rip = 0xfff0n;
   regs.rflags = 0x2n;
   vcpu.setRegs(regs);
+}
+
+/**
+ * The vCPU's CPUID: what this host's KVM supports (KVM_GET_SUPPORTED_CPUID, so a host-model
+ * CPU rather than QEMU's default qemu64 model), including KVM's paravirtual leaves from
+ * 0x40000000 ("KVMKVMKVM": firmware then uses kvmclock), with the initial APIC ID 0 of the
+ * boot CPU in leaf 1.
+ */
+export function hostCpuid(supported: readonly CpuidEntry[]): CpuidEntry[] {
+  return supported.map((entry) => (entry.function === 1 ? { ...entry, ebx: entry.ebx & 0x00ff_ffff } : { ...entry }));
 }

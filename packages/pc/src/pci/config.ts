@@ -9,6 +9,8 @@ export const PCI_CLASS_DEVICE = 0x0a;
 export const PCI_CACHE_LINE_SIZE = 0x0c;
 export const PCI_HEADER_TYPE = 0x0e;
 export const PCI_BASE_ADDRESS_0 = 0x10;
+export const PCI_SUBSYSTEM_VENDOR_ID = 0x2c;
+export const PCI_SUBSYSTEM_ID = 0x2e;
 export const PCI_INTERRUPT_LINE = 0x3c;
 export const PCI_INTERRUPT_PIN = 0x3d;
 /** Where the device-specific part of configuration space starts. */
@@ -22,6 +24,8 @@ export const PCI_COMMAND_SERR = 0x100;
 export const PCI_COMMAND_INTX_DISABLE = 0x400;
 export const PCI_HEADER_TYPE_MULTI_FUNCTION = 0x80;
 export const PCI_BASE_ADDRESS_SPACE_IO = 0x1;
+export const PCI_SUBVENDOR_ID_REDHAT_QUMRANET = 0x1af4;
+export const PCI_SUBDEVICE_ID_QEMU = 0x1100;
 /** Status bits software clears by writing 1: parity, target/master aborts, SERR, detected parity. */
 export const PCI_STATUS_W1C = 0xf900;
 

@@ -21,6 +21,10 @@ import {
   PCI_REVISION_ID,
   PCI_STATUS,
   PCI_STATUS_W1C,
+  PCI_SUBDEVICE_ID_QEMU,
+  PCI_SUBSYSTEM_ID,
+  PCI_SUBSYSTEM_VENDOR_ID,
+  PCI_SUBVENDOR_ID_REDHAT_QUMRANET,
   PCI_VENDOR_ID,
   rangesOverlap,
 } from "./config.js";
@@ -82,6 +86,9 @@ export class PciDevice {
     this.config[PCI_REVISION_ID] = identity.revision;
     this.#setWord(PCI_CLASS_DEVICE, identity.classId);
     if (identity.multifunction === true) this.config[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_MULTI_FUNCTION;
+    // QEMU's default subsystem for a type 0 function: Red Hat/Qumranet, "QEMU" (SeaBIOS checks it at 00.0).
+    this.#setWord(PCI_SUBSYSTEM_VENDOR_ID, PCI_SUBVENDOR_ID_REDHAT_QUMRANET);
+    this.#setWord(PCI_SUBSYSTEM_ID, PCI_SUBDEVICE_ID_QEMU);
     this.wmask[PCI_CACHE_LINE_SIZE] = 0xff;
     this.wmask[PCI_INTERRUPT_LINE] = 0xff;
     const command =
