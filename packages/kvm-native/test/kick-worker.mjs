@@ -10,6 +10,7 @@ const { layout } = b;
 const vm = new b.Vm("/dev/kvm");
 const ram = new b.RamBlock("spin", 0x4000n);
 new Uint8Array(ram.buffer()).set(workerData.code, 0x1000);
+vm.adoptRam(ram);
 vm.setUserMemoryRegion(0, 0, 0n, 0x4000n, ram.hostAddr());
 const vcpu = vm.createVcpu(0);
 

@@ -18,6 +18,7 @@ const [mode, code] = [process.argv[2], new Uint8Array(Buffer.from(process.argv[3
 const vm = new b.Vm("/dev/kvm");
 const ram = new b.RamBlock("busy", 0x4000n);
 new Uint8Array(ram.buffer()).set(code, 0x1000);
+vm.adoptRam(ram);
 vm.setUserMemoryRegion(0, 0, 0n, 0x4000n, ram.hostAddr());
 const vcpu = vm.createVcpu(0);
 const sregs = vcpu.getSregs();
