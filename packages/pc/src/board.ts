@@ -302,6 +302,10 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
         });
   if (debugcon !== null) io.addSubregion(DEBUGCON_IOPORT, debugcon.io);
 
+  // System reset: each function's own reset ran when it was built; then the PCI bus resets
+  // them all (so PIIX3's command 0x07 is cleared again, as in QEMU).
+  for (const fn of pciHost.functions) fn.busReset();
+
   // Machine done: bus masters' DMA aliases exist (disabled until Command.MASTER), then KVM-SMRAM.
   let smramSpace: AddressSpace | null = null;
   let smramListener: KvmMemoryListener | null = null;

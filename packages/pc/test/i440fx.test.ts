@@ -32,16 +32,18 @@ describe("PCI configuration mechanism #1 (0xcf8/0xcfc)", () => {
     expect(Number(board.spaces.io.readValue(0xcf8n, 4).value)).toBe(0x8000_0000);
   });
 
-  it("holds QEMU's reset values: SMRAM 0x02, PIIX3's command 0x07 and PIRQs disabled, the RAM size in 8 MiB units", () => {
+  // Rule: piix3_reset writes command 0x07, then the bus's pci_do_device_reset clears its writable bits.
+  it("holds QEMU's reset values: SMRAM 0x02, PIIX3's PIRQs disabled and command 0 after the bus reset, the RAM size in 8 MiB units", () => {
     const { board } = mockBoard({ ramSize: RAM });
     expect(cfgRead(board, 0, 0, I440FX_SMRAM, 1)).toBe(0x02);
     expect(cfgRead(board, 0, 0, 0x57, 1)).toBe(16);
-    expect(cfgRead(board, 1, 0, 0x04, 2)).toBe(0x0007);
+    expect(cfgRead(board, 1, 0, 0x04, 4)).toBe(0x0200_0000);
     expect(cfgRead(board, 1, 0, 0x60, 4)).toBe(0x80808080);
     expect(board.devices.piix3.pirqRoute(0)).toBeNull();
     cfgWrite(board, 1, 0, 0x60, 1, 0x0b);
     expect(board.devices.piix3.pirqRoute(0)).toBe(11);
-    // piix3_reset writes the command register directly: the bus-master alias stays off, as in QEMU.
+    // SeaBIOS's read-modify-write of Command (IO|MEM|SERR) leaves bus mastering off, as in QEMU.
+    cfgWrite(board, 1, 0, 0x04, 2, cfgRead(board, 1, 0, 0x04, 2) | 0x103);
     expect(board.devices.piix3.busMasterEnable.enabled).toBe(false);
   });
 

@@ -1,24 +1,45 @@
 import { existsSync } from "node:fs";
 import { isAvailable, NativeKvm } from "@memtopo/kvm-native";
+import { printMtreeFlat } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { createPcBoard } from "../src/index.js";
-import { biosImage, SEABIOS, SIZES } from "./fixtures.js";
+import { biosImage, flatOrder, qemuFixture, SEABIOS, SIZES } from "./fixtures.js";
 
 const kvm = isAvailable();
 const why = !kvm.ok ? `${kvm.reason}: ${kvm.detail}` : !existsSync(SEABIOS) ? `${SEABIOS} is not installed` : null;
 if (why !== null) console.warn(`[pc] SeaBIOS-on-KVM tests skipped: ${why}`);
 
-// Rule: on a real vCPU the board takes Debian's SeaBIOS 1.16.2 through QEMU's path to the
-// boot menu: it finds QEMU's i440fx, reads the RAM from fw_cfg's etc/e820, inits the PCI
-// functions by QEMU's IDs and prints "No bootable device" (QEMU 7.2: about 60 s nested).
-describe.skipIf(why !== null).each(SIZES)("SeaBIOS on KVM, -m $name", ({ ramSize }) => {
-  it("reaches No bootable device", { timeout: 900_000 }, () => {
+/** The FlatView block of `info mtree -f` that lists AS "memory" (QEMU's memory view, shared by its users). */
+function memoryView(text: string): string {
+  return text.split("\n\n").find((block) => block.includes(' AS "memory"')) ?? "";
+}
+
+// Rule: on a real vCPU the board takes Debian's SeaBIOS 1.16.2 through QEMU's path to the boot
+// menu (QEMU's i440fx found, RAM from fw_cfg's etc/e820, the PCI functions by QEMU's IDs,
+// "No bootable device"), and the firmware's PAM and SMRAM writes make exactly QEMU 7.2's
+// KVM_SET_USER_MEMORY_REGION calls and leave QEMU's memory view (fixtures: m<size>-novapic).
+describe.skipIf(why !== null).each(SIZES)("SeaBIOS on KVM, -m $name", ({ name, ramSize }) => {
+  it("reaches No bootable device with QEMU's memslot calls and memory view", { timeout: 900_000 }, () => {
     const vm = NativeKvm.open();
     try {
-      const board = createPcBoard({ ramSize, bios: biosImage(), accel: { kvm: vm, ramAllocator: vm.ramAllocator } });
+      const calls: string[] = [];
+      const board = createPcBoard({
+        ramSize,
+        bios: biosImage(),
+        accel: { kvm: vm, ramAllocator: vm.ramAllocator },
+        onMemslot: (r) =>
+          calls.push(
+            JSON.stringify({
+              slot: r.slot,
+              flags: r.flags,
+              gpa: `0x${r.guestPhysAddr.toString(16)}`,
+              size: `0x${r.memorySize.toString(16)}`,
+            }),
+          ),
+      });
       const result = board.run({ until: "No bootable device", timeoutMs: 600_000 });
       console.log(
-        `[pc] -m ${ramSize >> 20n}M: ${result.stop} after ${result.seconds.toFixed(1)} s, ${result.exits} exits`,
+        `[pc] -m ${name}: ${result.stop} after ${result.seconds.toFixed(1)} s, ${result.exits} exits, ${calls.length} memslot calls`,
       );
       if (result.stop !== "until") console.log(result.detail, result.debugcon, result.registers);
       expect(result.stop).toBe("until");
@@ -28,6 +49,16 @@ describe.skipIf(why !== null).each(SIZES)("SeaBIOS on KVM, -m $name", ({ ramSize
       expect(log).toMatch(/qemu\/e820: addr 0x0000000000000000 len 0x[0-9a-f]{16} \[RAM\]/);
       expect(log).toContain("PCI: init bdf=00:00.0 id=8086:1237");
       expect(log).toContain("PCI: init bdf=00:01.3 id=8086:7113");
+      const slots = qemuFixture(`m${name}-novapic`, "memslots.jsonl");
+      if (slots !== null) expect(calls).toEqual(slots.trim().split("\n"));
+      const after = qemuFixture(`m${name}-novapic`, "mtree-after-f.txt");
+      if (after !== null) {
+        const flat = printMtreeFlat(flatOrder(after, board.addressSpaces), {
+          accelHasMemory: board.hasMemory,
+          accelName: "KVM",
+        });
+        expect(memoryView(flat)).toBe(memoryView(after));
+      }
     } finally {
       vm.close();
     }

@@ -130,6 +130,22 @@ export class PciDevice {
     this.#bars.push({ index, size, region, mapped: null });
   }
 
+  /**
+   * pci_do_device_reset, what the PCI bus does to each function after the function's own
+   * reset: writable Command bits, Status' write-1-to-clear bits, the interrupt line and cache
+   * line size cleared, BARs back to their type bits (unmapped). It does not touch the
+   * bus-master alias: that follows only configuration writes.
+   */
+  busReset(): void {
+    for (const at of [PCI_COMMAND, PCI_COMMAND + 1, PCI_STATUS, PCI_STATUS + 1]) {
+      this.config[at] = this.config[at]! & ~(this.wmask[at]! | this.w1cmask[at]!);
+    }
+    this.config[PCI_INTERRUPT_LINE] = 0;
+    this.config[PCI_CACHE_LINE_SIZE] = 0;
+    for (const bar of this.#bars) this.#setLong(PCI_BASE_ADDRESS_0 + 4 * bar.index, PCI_BASE_ADDRESS_SPACE_IO);
+    this.updateMappings();
+  }
+
   /** A configuration read of `len` (1, 2 or 4) bytes at `addr`, little-endian. */
   readConfig(addr: number, len: number): number {
     let value = 0;

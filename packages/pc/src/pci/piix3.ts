@@ -49,8 +49,8 @@ const RESET_VALUES: readonly (readonly [number, number])[] = [
 
 /**
  * The PIIX3 PCI-to-ISA bridge (01.0, 8086:7000, multi-function), as QEMU's hw/isa/piix3.c:
- * its reset values (written straight into configuration space, so the Bus Master bit they
- * set does not enable the bus-master alias, as in QEMU), the PIRQ routing registers
+ * its reset values (the command 0x07 among them is cleared again by the bus reset that
+ * follows, see PciDevice.busReset), the PIRQ routing registers
  * 0x60-0x63 (`pirqRoute`), and the reset control register at 0xcf9, which asks the
  * board for a reset (`onReset`) and, like QEMU, keeps only the bits it defines.
  */
