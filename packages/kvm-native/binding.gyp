@@ -13,7 +13,9 @@
         "native/vcpu.cc",
         "native/thread-watch.cc",
         "native/share.cc",
-        "native/msr-exits.cc"
+        "native/msr-exits.cc",
+        "native/irq.cc",
+        "native/irq-layout.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

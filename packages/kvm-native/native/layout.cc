@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "common.h"
+#include "irq.h"
 
 namespace memtopo {
 
@@ -174,6 +175,7 @@ Napi::Object LayoutObject(Napi::Env env) {
   SET(exits, "IO_OUT", KVM_EXIT_IO_OUT);
   layout.Set("exits", exits);
 
+  layout.Set("irq", IrqLayoutObject(env));
   SET(layout, "apiVersion", KVM_API_VERSION);
   return layout;
 }

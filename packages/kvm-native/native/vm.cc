@@ -12,6 +12,7 @@
 #include <new>
 
 #include "common.h"
+#include "irq.h"
 #include "msr-exits.h"
 
 namespace memtopo {
@@ -28,7 +29,6 @@ struct Slot {
 
 const uint32_t kSlotFlags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 const uint32_t kIoeventfdFlags = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DEASSIGN;
-const uint64_t kTssAddr = 0xfffbd000;
 
 uint64_t DirtyBitmapBytes(uint64_t pages) { return (pages + 63) / 64 * 8; }
 
@@ -49,6 +49,17 @@ class Vm : public Napi::ObjectWrap<Vm> {
                         InstanceMethod<&Vm::EnableManualDirtyLogProtect>("enableManualDirtyLogProtect"),
                         InstanceMethod<&Vm::EnableUserSpaceMsr>("enableUserSpaceMsr"),
                         InstanceMethod<&Vm::SetMsrFilter>("setMsrFilter"),
+                        InstanceMethod<&Vm::Irq<CreateIrqchip>>("createIrqchip"),
+                        InstanceMethod<&Vm::Irq<GetIrqchip>>("getIrqchip"),
+                        InstanceMethod<&Vm::Irq<SetIrqchip>>("setIrqchip"),
+                        InstanceMethod<&Vm::Irq<CreatePit2>>("createPit2"),
+                        InstanceMethod<&Vm::Irq<GetPit2>>("getPit2"), InstanceMethod<&Vm::Irq<SetPit2>>("setPit2"),
+                        InstanceMethod<&Vm::Irq<IrqLineStatus>>("irqLine"), InstanceMethod<&Vm::Irq<Irqfd>>("irqfd"),
+                        InstanceMethod<&Vm::Irq<SetGsiRouting>>("setGsiRouting"),
+                        InstanceMethod<&Vm::Irq<SignalMsi>>("signalMsi"),
+                        InstanceMethod<&Vm::Irq<GetClock>>("getClock"), InstanceMethod<&Vm::Irq<SetClock>>("setClock"),
+                        InstanceMethod<&Vm::Irq<SetIdentityMapAddr>>("setIdentityMapAddr"),
+                        InstanceMethod<&Vm::Irq<SetTssAddr>>("setTssAddr"),
                         InstanceMethod<&Vm::CreateVcpu>("createVcpu"), InstanceMethod<&Vm::Close>("close")});
   }
 
@@ -88,14 +99,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowErrno(info.Env(), err, "ioctl(KVM_CREATE_VM)", "");
       return;
     }
-    // Needed on Intel hosts without unrestricted guest; harmless elsewhere.
-    if (ioctl(vm, KVM_SET_TSS_ADDR, kTssAddr) < 0) {
-      int err = errno;
-      close(vm);
-      close(kvm);
-      ThrowErrno(info.Env(), err, "ioctl(KVM_SET_TSS_ADDR)", "");
-      return;
-    }
+    // The TSS and EPT identity map are placed by the caller (setTssAddr, setIdentityMapAddr;
+    // NativeKvm applies QEMU's addresses before the first vCPU when the caller chose none).
     kvm_fd_ = kvm;
     vm_fd_ = vm;
     mmap_size_ = static_cast<size_t>(mmap_size);
@@ -317,6 +322,12 @@ class Vm : public Napi::ObjectWrap<Vm> {
   Napi::Value EnableUserSpaceMsr(const Napi::CallbackInfo& info) { return memtopo::EnableUserSpaceMsr(info, vm_fd_); }
   Napi::Value SetMsrFilter(const Napi::CallbackInfo& info) { return memtopo::SetMsrFilter(info, vm_fd_); }
 
+  // Interrupts, PIT, routing and clock (irq.cc), told whether a vCPU exists.
+  template <IrqCall call>
+  Napi::Value Irq(const Napi::CallbackInfo& info) {
+    return call(info, vm_fd_, has_vcpu_);
+  }
+
   Napi::Value CreateVcpu(const Napi::CallbackInfo& info) {
     const char* op = "createVcpu";
     uint32_t id = 0;
@@ -330,6 +341,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_CREATE_VCPU)", "id " + std::to_string(id));
       return info.Env().Undefined();
     }
+    has_vcpu_ = true;
     VcpuInit init = {fd, mmap_size_, id};
     AddonData* data = info.Env().GetInstanceData<AddonData>();
     return data->vcpu.New({Napi::External<VcpuInit>::New(info.Env(), &init)});
@@ -370,6 +382,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
   int kvm_fd_ = -1;
   int vm_fd_ = -1;
   size_t mmap_size_ = 0;
+  bool has_vcpu_ = false;
   std::map<uint32_t, Slot> slots_;
 };
 

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { NativeIrqLayout, NativeVmInterrupts } from "./interrupts/layout.js";
 
 /** Byte offsets and constants from <linux/kvm.h>, computed by the addon with offsetof. */
 export interface NativeLayout {
@@ -14,6 +15,8 @@ export interface NativeLayout {
   readonly coalescedRing: Readonly<
     Record<"first" | "last" | "entries" | "entrySize" | "physAddr" | "len" | "pio" | "data" | "dataMax", number>
   >;
+  /** The interrupt, PIT, routing and clock structs (native/irq-layout.cc). */
+  readonly irq: NativeIrqLayout;
   readonly apiVersion: number;
 }
 
@@ -138,7 +141,7 @@ export interface NativeRamBlock {
   release(): void;
 }
 
-export interface NativeVm {
+export interface NativeVm extends NativeVmInterrupts {
   checkExtension(cap: number): number;
   /** Makes the block RAM of this VM, and of no other (E_RAM_FOREIGN if another VM has it). */
   adoptRam(block: NativeRamBlock): void;

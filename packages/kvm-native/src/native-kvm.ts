@@ -7,12 +7,15 @@ import {
   type KvmIoeventfd,
   type KvmMemslot,
   type KvmUserspaceMemoryRegion,
+  type KvmVm,
   type MsrExitReason,
 } from "@memtopo/kvm";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
 import { CoalescedRing } from "./coalesced-ring.js";
 import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
+import { NativeInterrupts } from "./interrupts/native-interrupts.js";
+import { NativeVmMethods } from "./interrupts/vm-methods.js";
 import { MemslotMirror } from "./memslot-mirror.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
 import { attachRamAllocator, NativeRamAllocator } from "./ram.js";
@@ -39,7 +42,7 @@ export interface NativeKvmOptions {
  * (E_RAM_FOREIGN). That RAM stays mapped while a memslot uses it, whatever the garbage
  * collector does.
  */
-export class NativeKvm implements KvmBackend {
+export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
   readonly name = "native";
   readonly hostPageSize: number;
   /** Guest RAM for this VM: `new MemorySystem({ ramAllocator: vm.ramAllocator })`. */
@@ -55,6 +58,7 @@ export class NativeKvm implements KvmBackend {
   #closed = false;
 
   private constructor(binding: NativeBinding, vm: NativeVm) {
+    super(new NativeInterrupts(vm, binding.layout.irq));
     this.#binding = binding;
     this.#vm = vm;
     this.layout = binding.layout;
@@ -171,6 +175,7 @@ export class NativeKvm implements KvmBackend {
   }
 
   createVcpu(id: number): Vcpu {
+    this.interrupts.placeDefaults();
     const nativeVcpu = native("KVM_CREATE_VCPU", () => this.#vm.createVcpu(id));
     const vcpu = new Vcpu(id, nativeVcpu, this.layout, () => {
       this.#vcpus.delete(vcpu);

@@ -43,6 +43,8 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
       getDirtyLog: record("getDirtyLog"),
       clearDirtyLog: record("clearDirtyLog"),
       enableManualDirtyLogProtect: record("enableManualDirtyLogProtect"),
+      setIdentityMapAddr: record("setIdentityMapAddr"),
+      setTssAddr: record("setTssAddr"),
       // Every block of the VM's own allocator is adopted by the VM as it is made (issue 14).
       adoptRam: (block: NativeRamBlock) => calls.push(`adoptRam(${block.hostAddr()}n)`),
       createVcpu: (id: number) => {
@@ -125,6 +127,10 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     expect(calls).toEqual([
       "open(/dev/kvm)",
       `adoptRam(${ram.hostAddr}n)`,
+      // QEMU's kvm_arch_init placement, before the first vCPU (none was chosen).
+      "checkExtension(37)",
+      `setIdentityMapAddr(${0xfeffc000n}n)`,
+      `setTssAddr(${0xfeffd000n}n)`,
       "createVcpu(0)",
       "checkExtension(15)",
       "vcpu.close()",
