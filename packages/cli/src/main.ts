@@ -1,4 +1,4 @@
-import { MemtopoError } from "@memtopo/region-tree";
+import { cutText, escapeText, MemtopoError } from "@memtopo/region-tree";
 import { cac } from "cac";
 import { commands } from "./commands/index.js";
 import { type CommandContext, UsageError } from "./context.js";
@@ -45,7 +45,8 @@ function restoreDash(args: unknown[], options: Record<string, unknown>): void {
 
 function report(error: unknown, ctx: CommandContext): number {
   if (error instanceof UsageError || (error instanceof Error && error.name === "CACError")) {
-    ctx.stderr(`memtopo: ${error.message}\n`);
+    // Usage messages echo arguments: escaped as every message is (MemtopoError escapes its own).
+    ctx.stderr(`memtopo: ${cutText(escapeText(error.message), 2000)}\n`);
     return 2;
   }
   if (error instanceof MemtopoError) {
@@ -55,7 +56,7 @@ function report(error: unknown, ctx: CommandContext): number {
   if (error instanceof Error && "syscall" in error) {
     // A file that cannot be written (or read by an embedder's context): the same form as every other error.
     const code = (error as NodeJS.ErrnoException).code ?? "EIO";
-    ctx.stderr(`memtopo: error [${code}]: ${error.message.replace(/^[A-Z]+: /, "")}\n`);
+    ctx.stderr(`memtopo: error [${code}]: ${cutText(escapeText(error.message.replace(/^[A-Z]+: /, "")), 2000)}\n`);
     return 1;
   }
   throw error;

@@ -1,3 +1,4 @@
+import { escapeText } from "@memtopo/region-tree";
 import { type DiffEvent, diffMachines, loadMachine } from "memtopo";
 import type { CliCommand } from "../context.js";
 
@@ -32,10 +33,10 @@ function describe(e: DiffEvent): string {
       return e.event;
     case "eventfd_add":
     case "eventfd_del":
-      return `${e.event.padEnd(11)} ${e.as}: ${e.start} size ${e.size}${e.matchData ? ` data ${e.data}` : ""}`;
+      return `${e.event.padEnd(11)} ${escapeText(e.as)}: ${e.start} size ${e.size}${e.matchData ? ` data ${e.data}` : ""}`;
     default: {
       const masks = "oldMask" in e ? ` mask ${e.oldMask} -> ${e.newMask}` : "";
-      return `${e.event.padEnd(11)} ${e.as}: ${e.start} size ${e.size} ${e.region} @${e.offset}${e.readonly ? " readonly" : ""}${masks}`;
+      return `${e.event.padEnd(11)} ${escapeText(e.as)}: ${e.start} size ${e.size} ${escapeText(e.region)} @${e.offset}${e.readonly ? " readonly" : ""}${masks}`;
     }
   }
 }

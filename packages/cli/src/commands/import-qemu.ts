@@ -1,3 +1,4 @@
+import { escapeText } from "@memtopo/region-tree";
 import { importQemu, type MachineAccel } from "memtopo";
 import { type CliCommand, UsageError } from "../context.js";
 
@@ -35,7 +36,7 @@ export const importQemuCommand: CliCommand = {
           ...(accel === undefined ? {} : { accel: accel as MachineAccel }),
           ...(flags.name === undefined ? {} : { name: String(flags.name) }),
         });
-        for (const w of warnings) ctx.stderr(`memtopo: note: ${w}\n`);
+        for (const w of warnings) ctx.stderr(`memtopo: note: ${escapeText(w)}\n`);
         await ctx.writeText(output, `${JSON.stringify(machine, null, 1)}\n`);
       });
   },

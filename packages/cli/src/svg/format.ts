@@ -1,3 +1,5 @@
+import { escapeText } from "@memtopo/region-tree";
+
 /** Text helpers shared by the picture renderers. */
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] as const;
@@ -20,10 +22,18 @@ export function shortHex(value: bigint): string {
   return `0x${value.toString(16)}`;
 }
 
-/** Escapes text for XML content and attribute values. */
+/**
+ * Escapes text for XML content and attribute values. Characters XML 1.0 does not allow at all (controls other than
+ * tab and line ends, U+FFFE, U+FFFF, lone surrogates) are written as escapeText writes them, so the picture is
+ * well-formed whatever a name holds (names arrive escaped already; this is for any other text).
+ */
 export function xmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text.replace(NOT_XML, (c) => escapeText(c)).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+const NOT_XML =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding the characters XML forbids is this pattern's job.
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** An estimate of rendered text width for the sans-serif font the pictures use. */
 export function textWidth(text: string, fontSize: number): number {

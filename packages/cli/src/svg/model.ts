@@ -1,4 +1,4 @@
-import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { escapeText, type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 
 /** The part of a FlatRange the picture reads. */
 export interface PictureFlatRange {
@@ -75,12 +75,12 @@ export function pictureLanes(spaces: readonly PictureAddressSpace[]): PictureLan
   const views = new Map<PictureFlatView, string[]>();
   for (const as of spaces) {
     const names = views.get(as.currentMap) ?? [];
-    names.push(as.name);
+    names.push(escapeText(as.name));
     views.set(as.currentMap, names);
   }
   return [...views].map(([view, names]) => ({
     spaces: names,
-    rootName: view.root === null ? null : (view.root.name ?? "(null)"),
+    rootName: view.root === null ? null : nameOf(view.root),
     end: view.root === null ? SIZE_2_64 : viewEnd(view.root),
     ranges: view.ranges.map((range) => annotate(view.root!, range)),
   }));
@@ -138,15 +138,15 @@ function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
 
   // The walk mirrors the renderer; should a future rule make them disagree, trust the view.
   const steps = winner !== undefined && winner.at(-1)?.mr === range.mr ? winner : [{ mr: range.mr, alias: false }];
-  const path = steps.map((s) => ({ name: s.mr.name ?? "(null)", priority: s.mr.priority, alias: s.alias }));
-  const via = steps.filter((s) => s.alias).map((s) => s.mr.name ?? "(null)");
+  const path = steps.map((s) => ({ name: nameOf(s.mr), priority: s.mr.priority, alias: s.alias }));
+  const via = steps.filter((s) => s.alias).map((s) => nameOf(s.mr));
   const top = steps.length > 1 ? steps[1]!.mr.priority : 0;
   let beneath: PictureRange["beneath"] = null;
   if (hidden !== undefined) {
     const mr = hidden.at(-1)!.mr;
     const ro = hidden.some((s) => s.mr.readonly);
     beneath = {
-      name: mr.name ?? "(null)",
+      name: nameOf(mr),
       kind: kindOf(mr, ro),
       priority: hidden.length > 1 ? hidden[1]!.mr.priority : 0,
     };
@@ -154,7 +154,7 @@ function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
   return {
     start: range.start,
     size: range.size,
-    name: range.mr.name ?? "(null)",
+    name: nameOf(range.mr),
     kind: kindOf(range.mr, range.readonly),
     offsetInRegion: range.offsetInRegion,
     via,
@@ -163,4 +163,9 @@ function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
     flatPriority: range.mr.priority,
     beneath,
   };
+}
+
+/** A region's name as every output writes it (control characters escaped, see escapeText); `(null)` without one. */
+function nameOf(mr: MemoryRegion): string {
+  return mr.name === null ? "(null)" : escapeText(mr.name);
 }

@@ -1,4 +1,4 @@
-import { regionSizeFromU64, SIZE_2_64 } from "@memtopo/region-tree";
+import { cutText, regionSizeFromU64, SIZE_2_64 } from "@memtopo/region-tree";
 import { formatError } from "./errors.js";
 import type { LogClient, MachineAccel, MachineRegionKind, MachineSpec, RegionSpec } from "./types.js";
 
@@ -33,8 +33,15 @@ type Json = Record<string, unknown>;
 
 function typeOf(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "nothing (the field is missing)";
   if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === "string") return `string ${q(value)}`;
+  return typeof value === "object" ? "an object" : `${typeof value} ${cutText(String(value))}`;
+}
+
+/** A value of the file as a message quotes it: cut to MAX_ECHO characters (MemtopoError escapes the message). */
+function q(value: string): string {
+  return `"${cutText(value)}"`;
 }
 
 function object(value: unknown, path: string, fields: readonly string[]): Json {
@@ -43,7 +50,7 @@ function object(value: unknown, path: string, fields: readonly string[]): Json {
   }
   for (const key of Object.keys(value)) {
     if (!fields.includes(key)) {
-      formatError("E_MACHINE_FIELD", `${path}.${key}`.replace(/^\./, ""), `unknown field "${key}"`);
+      formatError("E_MACHINE_FIELD", `${path}.${key}`.replace(/^\./, ""), `unknown field ${q(key)}`);
     }
   }
   return value as Json;
@@ -54,7 +61,7 @@ function field(path: string, key: string): string {
 }
 
 function required(obj: Json, key: string, path: string): unknown {
-  if (!(key in obj)) formatError("E_MACHINE_FIELD", field(path, key), `required field "${key}" is missing`);
+  if (!(key in obj)) formatError("E_MACHINE_FIELD", field(path, key), `required field ${q(key)} is missing`);
   return obj[key];
 }
 
@@ -83,9 +90,9 @@ function word<T extends string>(value: unknown, path: string, words: readonly T[
 function hexNumber(value: unknown, path: string, limit: bigint): bigint {
   if (typeof value !== "string") formatError("E_MACHINE_TYPE", path, `expected a hex string, got ${typeOf(value)}`);
   if (!/^0x[0-9a-fA-F]+$/.test(value))
-    formatError("E_MACHINE_HEX", path, `expected a hex string like "0x1000", got ${JSON.stringify(value)}`);
+    formatError("E_MACHINE_HEX", path, `expected a hex string like "0x1000", got ${q(value)}`);
   const n = BigInt(value);
-  if (n > limit) formatError("E_MACHINE_RANGE", path, `${value} is larger than 0x${limit.toString(16)}`);
+  if (n > limit) formatError("E_MACHINE_RANGE", path, `${cutText(value)} is larger than 0x${limit.toString(16)}`);
   return n;
 }
 
@@ -102,9 +109,9 @@ function parseMtreeOrder(value: unknown, roots: ReadonlySet<string>): string[] {
   return value.map((v, i) => {
     const id = string(v, `mtreeOrder[${i}]`);
     if (!roots.has(id)) {
-      formatError("E_MACHINE_DANGLING_ID", `mtreeOrder[${i}]`, `no address space has root "${id}"`);
+      formatError("E_MACHINE_DANGLING_ID", `mtreeOrder[${i}]`, `no address space has root ${q(id)}`);
     }
-    if (seen.has(id)) formatError("E_MACHINE_DUPLICATE_ID", `mtreeOrder[${i}]`, `root "${id}" is listed twice`);
+    if (seen.has(id)) formatError("E_MACHINE_DUPLICATE_ID", `mtreeOrder[${i}]`, `root ${q(id)} is listed twice`);
     seen.add(id);
     return id;
   });
@@ -132,7 +139,7 @@ export function parseMachine(input: unknown): MachineSpec {
     const obj = object(s, path, AS_FIELDS);
     const asName = string(required(obj, "name", path), `${path}.name`);
     const root = string(required(obj, "root", path), `${path}.root`);
-    if (!byId.has(root)) formatError("E_MACHINE_DANGLING_ID", `${path}.root`, `no region has id "${root}"`);
+    if (!byId.has(root)) formatError("E_MACHINE_DANGLING_ID", `${path}.root`, `no region has id ${q(root)}`);
     return { name: asName, root, path };
   });
   checkGraph(regions, byId);
@@ -159,7 +166,7 @@ function parseRegion(
   const obj = object(value, path, REGION_FIELDS);
   const id = string(required(obj, "id", path), `${path}.id`);
   if (byId.has(id)) {
-    formatError("E_MACHINE_DUPLICATE_ID", `${path}.id`, `id "${id}" is already used by ${byId.get(id)!.path}`);
+    formatError("E_MACHINE_DUPLICATE_ID", `${path}.id`, `id ${q(id)} is already used by ${byId.get(id)!.path}`);
   }
   const nameIn = required(obj, "name", path);
   const name = nameIn === null ? null : string(nameIn, `${path}.name`);
@@ -190,7 +197,7 @@ function parseRegion(
     if (obj.aliasOffset !== undefined) aliasOffset = hexNumber(obj.aliasOffset, `${path}.aliasOffset`, SIZE_2_64 - 1n);
   } else {
     for (const key of ["alias", "aliasOffset"]) {
-      if (key in obj) formatError("E_MACHINE_FIELD", `${path}.${key}`, `"${key}" belongs to kind "alias" only`);
+      if (key in obj) formatError("E_MACHINE_FIELD", `${path}.${key}`, `${q(key)} belongs to kind "alias" only`);
     }
   }
   if (kind !== "romd" && "romdMode" in obj) {
@@ -202,7 +209,7 @@ function parseRegion(
       formatError("E_MACHINE_TYPE", `${path}.log`, `expected an array, got ${typeOf(obj.log)}`);
     obj.log.forEach((client, i) => {
       const c = word(client, `${path}.log[${i}]`, LOG_CLIENTS);
-      if (log.includes(c)) formatError("E_MACHINE_TYPE", `${path}.log[${i}]`, `"${c}" is listed twice`);
+      if (log.includes(c)) formatError("E_MACHINE_TYPE", `${path}.log[${i}]`, `${q(c)} is listed twice`);
       log.push(c);
     });
   }
@@ -249,12 +256,12 @@ function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, Re
     if (spec.alias === null) continue;
     const target = byId.get(spec.alias);
     if (target === undefined)
-      formatError("E_MACHINE_DANGLING_ID", `${spec.path}.alias`, `no region has id "${spec.alias}"`);
+      formatError("E_MACHINE_DANGLING_ID", `${spec.path}.alias`, `no region has id ${q(spec.alias)}`);
     if (spec.aliasOffset + spec.size > target.size) {
       formatError(
         "E_MACHINE_ALIAS_WINDOW",
         `${spec.path}.aliasOffset`,
-        `the window 0x${spec.aliasOffset.toString(16)}+0x${spec.size.toString(16)} lies outside "${spec.alias}" (size 0x${target.size.toString(16)})`,
+        `the window 0x${spec.aliasOffset.toString(16)}+0x${spec.size.toString(16)} lies outside ${q(spec.alias)} (size 0x${target.size.toString(16)})`,
       );
     }
   }

@@ -1,4 +1,5 @@
 import type { FlatView } from "@memtopo/flatview";
+import { escapeText } from "@memtopo/region-tree";
 import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface FlatOptions {
@@ -35,7 +36,7 @@ export function printMtreeFlat(spaces: readonly MtreeAddressSpace[], options: Fl
     for (const as of users) {
       const root = as.root === null ? "(null)" : regionName(as.root);
       const alias = as.root?.alias ? `, alias ${regionName(as.root.alias)}` : "";
-      out.push(` AS "${as.name}", root: ${root}${alias}\n`);
+      out.push(` AS "${escapeText(as.name)}", root: ${root}${alias}\n`);
     }
     out.push(` Root memory region: ${view.root === null ? "(none)" : regionName(view.root)}\n`);
     if (view.ranges.length === 0) {

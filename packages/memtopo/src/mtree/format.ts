@@ -1,5 +1,5 @@
 import type { FlatView } from "@memtopo/flatview";
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { escapeText, type MemoryRegion } from "@memtopo/region-tree";
 
 /**
  * What the printers need of an address space: QEMU's `AddressSpace` name, root and
@@ -23,9 +23,12 @@ export function mrSize(size: bigint): bigint {
   return size === 0n ? 0n : BigInt.asUintN(64, size - 1n);
 }
 
-/** `memory_region_name`: unnamed regions print `(null)`, as glibc prints a NULL `%s`. */
+/**
+ * `memory_region_name`: unnamed regions print `(null)`, as glibc prints a NULL `%s`. A name's control characters
+ * and backslashes are escaped (`escapeText`), so no name can fake a line; the importer reads them back.
+ */
 export function regionName(mr: MemoryRegion): string {
-  return mr.name ?? "(null)";
+  return mr.name === null ? "(null)" : escapeText(mr.name);
 }
 
 /**
@@ -35,7 +38,8 @@ export function regionName(mr: MemoryRegion): string {
  */
 export function ownerSuffix(mr: MemoryRegion): string {
   if (mr.owner !== null) {
-    return mr.owner.startsWith("/") ? ` owner:{dev path=${mr.owner}}` : ` owner:{dev id=${mr.owner}}`;
+    const owner = escapeText(mr.owner);
+    return owner.startsWith("/") ? ` owner:{dev path=${owner}}` : ` owner:{dev id=${owner}}`;
   }
   return mr.name === null ? " orphan" : " parent:{obj path=/machine/unattached}";
 }

@@ -1,4 +1,4 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { escapeText, type MemoryRegion } from "@memtopo/region-tree";
 import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface TreeOptions {
@@ -39,7 +39,7 @@ export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOp
   const blocks = [...new Set([...first, ...byRoot.keys()])];
   for (const root of blocks) {
     const names = byRoot.get(root)!;
-    for (const name of names) printer.out.push(`address-space: ${name}\n`);
+    for (const name of names) printer.out.push(`address-space: ${escapeText(name)}\n`);
     printer.print(root, 1, 0n);
     printer.out.push("\n");
   }

@@ -1,3 +1,4 @@
+import { cutText, unescapeText } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import type { TypeWord } from "./parse-tree.js";
 
@@ -57,18 +58,22 @@ export function parseFlatText(text: string): FlatBlock[] {
           alias = root.slice(k + ", alias ".length);
           root = root.slice(0, k);
         }
-        block.spaces.push({ name: as[1]!, root, alias });
+        // Names are printed escaped (escapeText): read back.
+        block.spaces.push({
+          name: unescapeText(as[1]!),
+          root: unescapeText(root),
+          alias: alias === null ? null : unescapeText(alias),
+        });
         return;
       }
       if (text.startsWith(" Root memory region: ")) {
         const name = text.slice(" Root memory region: ".length);
-        block.viewRoot = name === "(none)" ? null : name;
+        block.viewRoot = name === "(none)" ? null : unescapeText(name);
         return;
       }
       if (text === "  No rendered FlatView") return;
       const m = RANGE.exec(text);
-      if (m === null)
-        formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree -f line: ${JSON.stringify(text)}`);
+      if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree -f line: "${cutText(text)}"`);
       let rest = m[6]!;
       let accelMarks = 0;
       while (rest.endsWith(" KVM")) {
@@ -90,7 +95,7 @@ export function parseFlatText(text: string): FlatBlock[] {
         priority: Number(m[3]),
         nonvolatile: m[4] !== undefined,
         type: m[5] as TypeWord,
-        name: rest,
+        name: unescapeText(rest),
         offset,
         accelMarks,
       });

@@ -1,3 +1,4 @@
+import { cutText, unescapeText } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import { MAX_NESTING } from "../parse.js";
 
@@ -71,18 +72,18 @@ export function parseTreeText(text: string): ParsedTree {
         spaces = [];
         section = null;
       }
-      spaces.push(text.slice("address-space: ".length));
+      spaces.push(unescapeText(text.slice("address-space: ".length)));
       return;
     }
     if (text.startsWith("memory-region: ")) {
       close();
       spaces = [];
-      section = text.slice("memory-region: ".length);
+      section = unescapeText(text.slice("memory-region: ".length));
       return;
     }
     if (text.trim() === "") return;
     const m = LINE.exec(text);
-    if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree line: ${JSON.stringify(text)}`);
+    if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree line: "${cutText(text)}"`);
     if (spaces.length === 0 && section === null) {
       formatError(
         "E_MTREE_SYNTAX",
@@ -108,7 +109,11 @@ export function parseTreeText(text: string): ParsedTree {
     const at = w === null ? -1 : rest.lastIndexOf(" @", w.index);
     if (w !== null && at > "alias".length) {
       name = rest.slice("alias ".length, at);
-      alias = { target: rest.slice(at + 2, w.index), offset: BigInt(`0x${w[1]}`), end: BigInt(`0x${w[2]}`) };
+      alias = {
+        target: unescapeText(rest.slice(at + 2, w.index)),
+        offset: BigInt(`0x${w[1]}`),
+        end: BigInt(`0x${w[2]}`),
+      };
     }
     if (level === 1 && root !== null) {
       formatError("E_MTREE_SYNTAX", `line ${lineNo}`, "a second root line in one block");
@@ -142,7 +147,8 @@ export function parseTreeText(text: string): ParsedTree {
     const parent = stack[stack.length - 1] ?? null;
     const node: TreeNode = {
       line: lineNo,
-      name,
+      // Printed escaped (escapeText): read back, so a round trip keeps the name.
+      name: unescapeText(name),
       start: BigInt(`0x${m[2]}`),
       end: BigInt(`0x${m[3]}`),
       priority: Number(m[4]),
