@@ -1,18 +1,12 @@
-import {
-  attachKvm,
-  GsiIrqLine,
-  KVM_CAP,
-  type KvmAttachment,
-  type KvmInterrupts,
-  KvmMemoryListener,
-  type KvmUserspaceMemoryRegion,
-} from "@memtopo/kvm";
+import { attachKvm, GsiIrqLine } from "@memtopo/kvm";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
-import { type AddressSpace, MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
-import { type PcAccel, type PcVcpu, tracingBackend } from "./accel.js";
+import { MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
+import { type PcVcpu, tracingBackend } from "./accel.js";
 import { Piix4Pm } from "./acpi/piix4.js";
+import type { PcBoard, PcBoardOptions, PcSpaces, PcStopRequest } from "./board-types.js";
 import { DEBUGCON_IOPORT, Debugcon } from "./devices/debugcon.js";
 import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
+import { addIsaDma } from "./devices/i8257.js";
 import { ioport80 } from "./devices/ioport80.js";
 import { APIC_DEFAULT_ADDRESS, inKernelIo, kvmApicMsi } from "./devices/kvm-in-kernel.js";
 import { Mc146818Rtc, RTC_IOPORT } from "./devices/mc146818rtc.js";
@@ -21,15 +15,17 @@ import { PORT92_IOPORT, Port92 } from "./devices/port92.js";
 import { COM1_IOPORT, Serial } from "./devices/serial.js";
 import { unimplementedIo } from "./devices/unimplemented.js";
 import { PcError } from "./errors.js";
-import { fwCfgArchCreate, KVM_IDENTITY_MAP_BASE } from "./fw-cfg-arch.js";
+import { fwCfgArchCreate } from "./fw-cfg-arch.js";
+import { createKvmIrqchip } from "./kvm-irqchip.js";
+import { registerSmramListener } from "./kvm-smram.js";
 import { pcCmosInit } from "./pc-cmos.js";
 import { I440fx } from "./pci/i440fx.js";
 import { PiixIde } from "./pci/ide-piix.js";
 import type { PciBusSpaces } from "./pci/pci-device.js";
 import { PciHost } from "./pci/pci-host.js";
 import { Piix3, RCR_IOPORT } from "./pci/piix3.js";
-import { type RamSplit, splitRam } from "./ram-split.js";
-import { type PcRunOptions, type PcRunResult, runBoard } from "./run.js";
+import { splitRam } from "./ram-split.js";
+import { runBoard } from "./run.js";
 import { x86BiosRomInit } from "./x86-bios.js";
 import { hostCpuid, resetX86Cpu } from "./x86-cpu.js";
 
@@ -40,94 +36,6 @@ const IOAPIC_DEFAULT_ADDRESS = 0xfec0_0000n;
 const HPET_BASE = 0xfed0_0000n;
 const SMBUS_BASE = 0xb100;
 const ISA_NUM_IRQS = 24;
-
-export interface PcBoardOptions {
-  /** Guest RAM in bytes (QEMU's -m). */
-  readonly ramSize: bigint;
-  /** The firmware image (e.g. /usr/share/seabios/bios.bin), a multiple of 64 KiB. */
-  readonly bios: Uint8Array;
-  /** The KVM backend; without one the board is built on the facade alone (no memslots). */
-  readonly accel?: PcAccel;
-  /** QEMU's `-machine smm=` (default on): the KVM-SMRAM space, and SMIs from APM. */
-  readonly smm?: boolean;
-  /** QEMU's kvm-apic.vapic (default off): places the kvmvapic port 0x7e (the option ROM is not provided). */
-  readonly vapic?: boolean;
-  /** Adds isa-debugcon at 0x402 (default on, as `-device isa-debugcon,iobase=0x402`). */
-  readonly debugcon?: boolean;
-  /** Bytes the guest writes to the debug console; returning true stops the run with "until". */
-  readonly onDebugcon?: (bytes: Uint8Array) => boolean | undefined;
-  /** Adds the 16550 UART at 0x3f8 (default off: `-nodefaults` has none); its output goes here. */
-  readonly serial?: (bytes: Uint8Array) => void;
-  /** Every KVM_SET_USER_MEMORY_REGION the kernel accepted, from the first on. */
-  readonly onMemslot?: (region: KvmUserspaceMemoryRegion) => void;
-  /** The guest's wall clock in ms since the epoch (default Date.now) and its monotonic ns (default hrtime). */
-  readonly clock?: { readonly wallMs: () => number; readonly nanos: () => bigint };
-}
-
-/** The address spaces of the board, named as QEMU names them. */
-export interface PcSpaces {
-  readonly memory: AddressSpace;
-  readonly io: AddressSpace;
-  readonly cpuMemory: AddressSpace;
-  /** "KVM-SMRAM": what SMM code sees; null with smm off or without a KVM backend with two address spaces. */
-  readonly smram: AddressSpace | null;
-}
-
-/** The board's main regions, by QEMU's names. */
-export interface PcRegions {
-  readonly system: MemoryRegion;
-  readonly io: MemoryRegion;
-  readonly pci: MemoryRegion;
-  readonly ram: MemoryRegion;
-  readonly ramBelow4g: MemoryRegion;
-  readonly ramAbove4g: MemoryRegion | null;
-  readonly bios: MemoryRegion;
-  readonly isaBios: MemoryRegion;
-  readonly pcRom: MemoryRegion;
-}
-
-export interface PcDevices {
-  readonly pciHost: PciHost;
-  readonly i440fx: I440fx;
-  readonly piix3: Piix3;
-  readonly ide: PiixIde;
-  readonly pm: Piix4Pm;
-  readonly fwCfg: FwCfg;
-  readonly rtc: Mc146818Rtc;
-  readonly kbd: Pckbd;
-  readonly port92: Port92;
-  readonly debugcon: Debugcon | null;
-  readonly serial: Serial | null;
-}
-
-/** Why the board asked to stop: the guest requested a reset or a shutdown (QEMU's -no-reboot). */
-export interface PcStopRequest {
-  readonly kind: "reset" | "shutdown";
-  readonly reason: string;
-}
-
-export interface PcBoard {
-  readonly system: MemorySystem;
-  readonly ramSplit: RamSplit;
-  readonly spaces: PcSpaces;
-  /** Every address space, in creation order (QEMU's), for `printMtree`/`printMtreeFlat`. */
-  readonly addressSpaces: readonly AddressSpace[];
-  readonly regions: PcRegions;
-  readonly devices: PcDevices;
-  /** The KVM listeners (memory, I/O, and KVM-SMRAM as KVM address space 1); null without a backend. */
-  readonly kvm: KvmAttachment<AddressSpace> | null;
-  readonly smramListener: KvmMemoryListener | null;
-  /** QEMU's `kvm_accel_has_memory`, for the ` KVM` suffix of `info mtree -f`. */
-  hasMemory(as: object, start: bigint, size: bigint): boolean;
-  /** Everything the guest wrote to the debug console so far, as text. */
-  readonly debugconText: string;
-  /** The first reset or shutdown the guest requested, if any. */
-  readonly stopRequest: PcStopRequest | null;
-  /** The vCPU, once the backend made one. */
-  readonly vcpu: PcVcpu | null;
-  /** Runs the vCPU from the reset state until a stop (see {@link PcRunOptions}). */
-  run(options?: PcRunOptions): PcRunResult;
-}
 
 /**
  * Builds QEMU 7.2's `-M pc -nodefaults -accel kvm` (pc_init1 with an i440FX host) in QEMU's
@@ -171,13 +79,7 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   const io = new MemoryRegion(system, { kind: "io", name: "io", size: 0x1_0000n, ops: UNASSIGNED_IO_OPS });
   const ioSpace = system.createAddressSpace("I/O", io);
   const attachment = kvm === undefined ? null : attachKvm(system, kvm, { memory, io: ioSpace });
-  const irqchip = kvm !== undefined && hasInKernelInterrupts(kvm) ? kvm : null;
-  if (irqchip !== null) {
-    irqchip.setIdentityMapAddr(KVM_IDENTITY_MAP_BASE);
-    irqchip.setTssAddr(KVM_IDENTITY_MAP_BASE + 0x1000n);
-    irqchip.createIrqchip();
-    irqchip.setGsiRouting(pcIrqRouting());
-  }
+  const irqchip = kvm === undefined ? null : createKvmIrqchip(kvm);
   const irqLines =
     irqchip === null ? null : Array.from({ length: ISA_NUM_IRQS }, (_, gsi) => new GsiIrqLine(irqchip, gsi));
   const setIrq = (gsi: number, level: boolean) => irqLines?.[gsi]?.set(level);
@@ -307,26 +209,9 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   for (const fn of pciHost.functions) fn.busReset();
 
   // Machine done: bus masters' DMA aliases exist (disabled until Command.MASTER), then KVM-SMRAM.
-  let smramSpace: AddressSpace | null = null;
-  let smramListener: KvmMemoryListener | null = null;
-  if (smm && kvm !== undefined && kvm.checkExtension(KVM_CAP.MULTI_ADDRESS_SPACE) >= 2) {
-    const root = new MemoryRegion(system, { kind: "container", name: "mem-container-smram", size: SIZE_2_64 });
-    root.setEnabled(true);
-    const mem = new MemoryRegion(system, {
-      kind: "alias",
-      name: "mem-smram",
-      target: systemMemory,
-      offset: 0n,
-      size: SIZE_2_64,
-    });
-    root.addSubregionOverlap(0n, mem, 0);
-    mem.setEnabled(true);
-    root.addSubregionOverlap(0n, i440fx.smram, 10);
-    i440fx.smram.setEnabled(true);
-    smramSpace = system.createAddressSpace("KVM-SMRAM", root);
-    smramListener = new KvmMemoryListener(kvm, system, { asId: 1, name: "kvm-smram" });
-    system.registerListener(smramListener, smramSpace);
-  }
+  const smramKvm = smm && kvm !== undefined ? registerSmramListener(system, kvm, systemMemory, i440fx.smram) : null;
+  const smramSpace = smramKvm?.space ?? null;
+  const smramListener = smramKvm?.listener ?? null;
 
   const spaces: PcSpaces = { memory, io: ioSpace, cpuMemory, smram: smramSpace };
   const board: PcBoard = {
@@ -376,48 +261,4 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
     },
   };
   return board;
-}
-
-/** Whether the backend has the in-kernel interrupt controllers and PIT (a KvmVm does). */
-function hasInKernelInterrupts(kvm: PcAccel["kvm"]): kvm is PcAccel["kvm"] & KvmInterrupts {
-  const k = kvm as Partial<KvmInterrupts>;
-  return [k.createIrqchip, k.createPit2, k.setGsiRouting, k.irqLine, k.setTssAddr, k.setIdentityMapAddr].every(
-    (method) => typeof method === "function",
-  );
-}
-
-/** i8257_dma_init: two controllers' channel and control registers and the page registers. */
-function addIsaDma(system: MemorySystem, io: MemoryRegion): void {
-  io.addSubregion(0x00n, unimplementedIo(system, "dma-chan", 8n));
-  io.addSubregion(0x08n, unimplementedIo(system, "dma-cont", 8n));
-  for (const [base, size] of [
-    [0x81n, 3n],
-    [0x87n, 1n],
-    [0x89n, 3n],
-    [0x8fn, 1n],
-  ] as const) {
-    io.addSubregion(base, unimplementedIo(system, "dma-page", size));
-  }
-  io.addSubregion(0xc0n, unimplementedIo(system, "dma-chan", 16n));
-  io.addSubregion(0xd0n, unimplementedIo(system, "dma-cont", 16n));
-}
-
-/**
- * kvm_pc_setup_irq_routing: ISA IRQs 0-7 (but the cascade, 2) to the master PIC, 8-15 to
- * the slave, and GSIs 0-23 to the IOAPIC with IRQ0 on pin 2 (the PC's IRQ0 override).
- */
-export function pcIrqRouting(): {
-  gsi: number;
-  type: "irqchip";
-  irqchip: "pic-master" | "pic-slave" | "ioapic";
-  pin: number;
-}[] {
-  const routes: { gsi: number; type: "irqchip"; irqchip: "pic-master" | "pic-slave" | "ioapic"; pin: number }[] = [];
-  for (let i = 0; i < 8; i++) if (i !== 2) routes.push({ gsi: i, type: "irqchip", irqchip: "pic-master", pin: i });
-  for (let i = 8; i < 16; i++) routes.push({ gsi: i, type: "irqchip", irqchip: "pic-slave", pin: i - 8 });
-  for (let i = 0; i < 24; i++) {
-    if (i === 0) routes.push({ gsi: 0, type: "irqchip", irqchip: "ioapic", pin: 2 });
-    else if (i !== 2) routes.push({ gsi: i, type: "irqchip", irqchip: "ioapic", pin: i });
-  }
-  return routes;
 }

@@ -2,16 +2,8 @@ export { type PcAccel, type PcVcpu, tracingBackend } from "./accel.js";
 export { AcpiPm1, PM_TIMER_FREQUENCY } from "./acpi/acpi-pm.js";
 export { Apm } from "./acpi/apm.js";
 export { ACPI_DISABLE, ACPI_ENABLE, PIIX4_DEVACTB_APMC_EN, Piix4Pm, type Piix4PmEvents } from "./acpi/piix4.js";
-export {
-  createPcBoard,
-  type PcBoard,
-  type PcBoardOptions,
-  type PcDevices,
-  type PcRegions,
-  type PcSpaces,
-  type PcStopRequest,
-  pcIrqRouting,
-} from "./board.js";
+export { createPcBoard } from "./board.js";
+export type { PcBoard, PcBoardOptions, PcDevices, PcRegions, PcSpaces, PcStopRequest } from "./board-types.js";
 export { Debugcon } from "./devices/debugcon.js";
 export { FW_CFG, FwCfg } from "./devices/fw-cfg.js";
 export { Mc146818Rtc } from "./devices/mc146818rtc.js";
@@ -20,6 +12,8 @@ export { Port92 } from "./devices/port92.js";
 export { Serial } from "./devices/serial.js";
 export { PcError } from "./errors.js";
 export { E820_RAM, E820_RESERVED, type E820Entry, pcE820 } from "./fw-cfg-arch.js";
+export { createKvmIrqchip, pcIrqRouting } from "./kvm-irqchip.js";
+export { registerSmramListener } from "./kvm-smram.js";
 export { pcCmosInit } from "./pc-cmos.js";
 export {
   I440FX_PAM,

@@ -2,7 +2,7 @@ import type { Regs, Sregs, VcpuExit } from "@memtopo/kvm";
 import { KVM_VCPUEVENT_VALID, runVcpu } from "@memtopo/kvm";
 import type { AddressSpace } from "memtopo";
 import type { PcVcpu } from "./accel.js";
-import type { PcStopRequest } from "./board.js";
+import type { PcStopRequest } from "./board-types.js";
 import { PcError } from "./errors.js";
 
 /** Why a run ended. Only "until" is what a caller waiting for text wants. */

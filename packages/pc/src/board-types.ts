@@ -1,0 +1,105 @@
+import type { KvmAttachment, KvmMemoryListener, KvmUserspaceMemoryRegion } from "@memtopo/kvm";
+import type { MemoryRegion } from "@memtopo/region-tree";
+import type { AddressSpace, MemorySystem } from "memtopo";
+import type { PcAccel, PcVcpu } from "./accel.js";
+import type { Piix4Pm } from "./acpi/piix4.js";
+import type { Debugcon } from "./devices/debugcon.js";
+import type { FwCfg } from "./devices/fw-cfg.js";
+import type { Mc146818Rtc } from "./devices/mc146818rtc.js";
+import type { Pckbd } from "./devices/pckbd.js";
+import type { Port92 } from "./devices/port92.js";
+import type { Serial } from "./devices/serial.js";
+import type { I440fx } from "./pci/i440fx.js";
+import type { PiixIde } from "./pci/ide-piix.js";
+import type { PciHost } from "./pci/pci-host.js";
+import type { Piix3 } from "./pci/piix3.js";
+import type { RamSplit } from "./ram-split.js";
+import type { PcRunOptions, PcRunResult } from "./run.js";
+
+export interface PcBoardOptions {
+  /** Guest RAM in bytes (QEMU's -m). */
+  readonly ramSize: bigint;
+  /** The firmware image (e.g. /usr/share/seabios/bios.bin), a multiple of 64 KiB. */
+  readonly bios: Uint8Array;
+  /** The KVM backend; without one the board is built on the facade alone (no memslots). */
+  readonly accel?: PcAccel;
+  /** QEMU's `-machine smm=` (default on): the KVM-SMRAM space, and SMIs from APM. */
+  readonly smm?: boolean;
+  /** QEMU's kvm-apic.vapic (default off): places the kvmvapic port 0x7e (the option ROM is not provided). */
+  readonly vapic?: boolean;
+  /** Adds isa-debugcon at 0x402 (default on, as `-device isa-debugcon,iobase=0x402`). */
+  readonly debugcon?: boolean;
+  /** Bytes the guest writes to the debug console; returning true stops the run with "until". */
+  readonly onDebugcon?: (bytes: Uint8Array) => boolean | undefined;
+  /** Adds the 16550 UART at 0x3f8 (default off: `-nodefaults` has none); its output goes here. */
+  readonly serial?: (bytes: Uint8Array) => void;
+  /** Every KVM_SET_USER_MEMORY_REGION the kernel accepted, from the first on. */
+  readonly onMemslot?: (region: KvmUserspaceMemoryRegion) => void;
+  /** The guest's wall clock in ms since the epoch (default Date.now) and its monotonic ns (default hrtime). */
+  readonly clock?: { readonly wallMs: () => number; readonly nanos: () => bigint };
+}
+
+/** The address spaces of the board, named as QEMU names them. */
+export interface PcSpaces {
+  readonly memory: AddressSpace;
+  readonly io: AddressSpace;
+  readonly cpuMemory: AddressSpace;
+  /** "KVM-SMRAM": what SMM code sees; null with smm off or without a KVM backend with two address spaces. */
+  readonly smram: AddressSpace | null;
+}
+
+/** The board's main regions, by QEMU's names. */
+export interface PcRegions {
+  readonly system: MemoryRegion;
+  readonly io: MemoryRegion;
+  readonly pci: MemoryRegion;
+  readonly ram: MemoryRegion;
+  readonly ramBelow4g: MemoryRegion;
+  readonly ramAbove4g: MemoryRegion | null;
+  readonly bios: MemoryRegion;
+  readonly isaBios: MemoryRegion;
+  readonly pcRom: MemoryRegion;
+}
+
+export interface PcDevices {
+  readonly pciHost: PciHost;
+  readonly i440fx: I440fx;
+  readonly piix3: Piix3;
+  readonly ide: PiixIde;
+  readonly pm: Piix4Pm;
+  readonly fwCfg: FwCfg;
+  readonly rtc: Mc146818Rtc;
+  readonly kbd: Pckbd;
+  readonly port92: Port92;
+  readonly debugcon: Debugcon | null;
+  readonly serial: Serial | null;
+}
+
+/** Why the board asked to stop: the guest requested a reset or a shutdown (QEMU's -no-reboot). */
+export interface PcStopRequest {
+  readonly kind: "reset" | "shutdown";
+  readonly reason: string;
+}
+
+export interface PcBoard {
+  readonly system: MemorySystem;
+  readonly ramSplit: RamSplit;
+  readonly spaces: PcSpaces;
+  /** Every address space, in creation order (QEMU's), for `printMtree`/`printMtreeFlat`. */
+  readonly addressSpaces: readonly AddressSpace[];
+  readonly regions: PcRegions;
+  readonly devices: PcDevices;
+  /** The KVM listeners (memory, I/O, and KVM-SMRAM as KVM address space 1); null without a backend. */
+  readonly kvm: KvmAttachment<AddressSpace> | null;
+  readonly smramListener: KvmMemoryListener | null;
+  /** QEMU's `kvm_accel_has_memory`, for the ` KVM` suffix of `info mtree -f`. */
+  hasMemory(as: object, start: bigint, size: bigint): boolean;
+  /** Everything the guest wrote to the debug console so far, as text. */
+  readonly debugconText: string;
+  /** The first reset or shutdown the guest requested, if any. */
+  readonly stopRequest: PcStopRequest | null;
+  /** The vCPU, once the backend made one. */
+  readonly vcpu: PcVcpu | null;
+  /** Runs the vCPU from the reset state until a stop (see {@link PcRunOptions}). */
+  run(options?: PcRunOptions): PcRunResult;
+}
