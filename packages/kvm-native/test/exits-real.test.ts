@@ -1,11 +1,11 @@
-import type { VcpuExit } from "@memtopo/kvm";
+import { KVM_GUESTDBG, type VcpuExit } from "@memtopo/kvm";
 import { afterEach, describe, expect, it } from "vitest";
 import { runVcpu } from "../src/index.js";
 import { kvm, type Machine, machine, RecordingBus } from "./helpers.js";
 
 // The new exits from real guests (tiny 16-bit programs in test/guests). SYSTEM_EVENT
-// (PSCI/ACPI on other architectures) and DEBUG (KVM_SET_GUEST_DEBUG) have no x86 guest
-// here: exits-decode.test.ts covers their decoding from kvm_run bytes.
+// (PSCI/ACPI on other architectures) has no x86 guest here: exits-decode.test.ts covers
+// its decoding from kvm_run bytes.
 describe.skipIf(!kvm.ok)("exits from real guests on /dev/kvm", () => {
   let m: Machine | undefined;
   afterEach(() => {
@@ -71,6 +71,27 @@ describe.skipIf(!kvm.ok)("exits from real guests on /dev/kvm", () => {
       },
     });
     expect(reasons).toEqual(["x86-rdmsr:filter", "x86-wrmsr:unknown"]);
+  });
+
+  it("KVM_SET_GUEST_DEBUG single-step: each instruction ends in KVM_EXIT_DEBUG (#DB, pc after it), continued by the hook", () => {
+    m = machine("ram");
+    m.vcpu.setGuestDebug({ control: KVM_GUESTDBG.ENABLE | KVM_GUESTDBG.SINGLESTEP, debugreg: Array(8).fill(0n) });
+    const steps: { exception: number; pc: bigint }[] = [];
+    const result = runVcpu(m.vcpu, buses(), {
+      maxExits: 10,
+      onExit(exit) {
+        if (exit.reason !== "debug") return "stop";
+        steps.push({ exception: exit.exception, pc: exit.pc });
+        return steps.length < 3 ? "continue" : "stop";
+      },
+    });
+    expect(result.reason).toBe("debug");
+    // ram.S at 0x1000: movb 0x2000,%al (3 bytes); incb %al (2); movb %al,0x2001 (3).
+    expect(steps).toEqual([
+      { exception: 1, pc: 0x1003n },
+      { exception: 1, pc: 0x1005n },
+      { exception: 1, pc: 0x1008n },
+    ]);
   });
 
   it("request_interrupt_window gives KVM_EXIT_IRQ_WINDOW_OPEN once the guest's `sti` is past, with if_flag set", () => {
