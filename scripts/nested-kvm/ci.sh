@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tests that need a real /dev/kvm, run inside the nested-KVM guest (run.sh), for CI on machines without
-# one, where they otherwise skip: kvm-native's suite and the CLI's demo test (its --backend native runs).
+# one, where they otherwise skip: kvm-native's suite, the CLI's demo test (its --backend native runs) and
+# `memtopo pc`, and @memtopo/pc's SeaBIOS runs (against QEMU 7.2's captures).
 # Its last line is "nested-kvm: N passed, N failed", summed over the suites.
 # Exit: 0 all passed, 1 something failed or timed out, 77 nested KVM is impossible here (nothing was run).
 set -uo pipefail
@@ -20,7 +21,8 @@ fi
 # package directory | vitest arguments.
 suites=(
   "packages/kvm-native|"
-  "packages/cli|test/demo-cli.test.ts"
+  "packages/cli|test/demo-cli.test.ts test/pc-cli.kvm.test.ts"
+  "packages/pc|test/seabios.kvm.test.ts test/qemu-equal.kvm.test.ts"
 )
 
 # kvm-native's pack.test.ts installs the packed tarballs from the npm registry, which the guest cannot reach:

@@ -40,15 +40,3 @@ export function qemuMemslots(dir: string): MemslotCall[] {
 export function qemuCallsAtCreation(dir: string): number {
   return (JSON.parse(fixture(dir, "capture.json")) as { memslotCallsAtCreation: number }).memslotCallsAtCreation;
 }
-
-/** SeaBIOS's lines about the RAM it was given: fw_cfg's `etc/e820` entries and its final e820 map. */
-export function e820Lines(debugcon: string): string[] {
-  const lines = debugcon.split("\n");
-  const out = lines.filter((l) => l.startsWith("qemu/e820:"));
-  const at = lines.findIndex((l) => /^e820 map has [0-9]+ items:$/.test(l));
-  if (at >= 0) {
-    out.push(lines[at] as string);
-    for (let i = at + 1; i < lines.length && /^ +[0-9]+: /.test(lines[i] as string); i++) out.push(lines[i] as string);
-  }
-  return out;
-}
