@@ -112,7 +112,7 @@ export function runBoard(board: RunnableBoard, options: PcRunOptions): PcRunResu
     { memory: watch(board.memory), io: watch(board.io) },
     {
       onExit: (exit: VcpuExit) => {
-        count++;
+        tick();
         if (stop !== null) return "stop";
         const failure = failureOf(exit);
         if (failure === null) return "continue";
