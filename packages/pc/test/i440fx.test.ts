@@ -70,6 +70,25 @@ describe("PCI configuration mechanism #1 (0xcf8/0xcfc)", () => {
   });
 });
 
+describe("IDE bus-master registers (BAR4)", () => {
+  it("hold command, status (RW and write-1-to-clear bits) and the PRD address, per byte too", () => {
+    const { board } = mockBoard({ ramSize: RAM });
+    cfgWrite(board, 1, 1, 0x20, 4, 0xc001);
+    cfgWrite(board, 1, 1, 0x04, 2, 0x0001);
+    const io = board.spaces.io;
+    io.writeValue(0xc000n, 1, 0xffn);
+    expect(io.readValue(0xc000n, 1).value).toBe(0x09n);
+    io.writeValue(0xc002n, 1, 0x66n);
+    expect(io.readValue(0xc002n, 1).value).toBe(0x60n);
+    io.writeValue(0xc004n, 4, 0x1234_5677n);
+    expect(io.readValue(0xc004n, 4).value).toBe(0x1234_5674n);
+    io.writeValue(0xc005n, 1, 0xabn);
+    expect(io.readValue(0xc004n, 4).value).toBe(0x1234_ab74n);
+    // The secondary channel's registers are its own.
+    expect(io.readValue(0xc00cn, 4).value).toBe(0n);
+  });
+});
+
 // Rule (pam.c): each of the 13 segments has four aliases at priority 1 and exactly the one its
 // nibble names is enabled: 0 = PCI (what the PCI space has there), 1 = RAM read-only,
 // 2 = RAM through the second "pam-pci" alias (QEMU does not split reads from writes), 3 = RAM.
