@@ -15,6 +15,8 @@ export interface ViewUser {
 }
 
 const NO_REGIONS: readonly MemoryRegion[] = [];
+/** Growth of the reached set below which it is never rebuilt (a rebuild walks every live view root). */
+const COMPACT_SLACK = 64;
 
 interface Entry {
   readonly view: FlatView;
@@ -47,9 +49,12 @@ export class FlatViews<U extends ViewUser> {
    * Every region some view root reaches downward, or once reached (a superset, which is
    * all the window walk needs to skip dead ends such as the many bus-master aliases of
    * `system`): grown when a view is rendered in full and when a region joins a container
-   * in it, never shrunk.
+   * in it, and built again from the view roots when it has grown to twice what was live
+   * at its last rebuild, so that removed regions are not kept forever.
    */
   readonly #reached = new Set<MemoryRegion>();
+  /** The size of {@link #reached} after its last rebuild. */
+  #liveReached = 0;
   readonly #mayLead = (x: MemoryRegion): boolean => this.#reached.has(x);
   /** The reached aliases of each target: the only aliases the window walk needs to look at. */
   readonly #reachedAliases = new Map<MemoryRegion, Set<MemoryRegion>>();
@@ -193,7 +198,16 @@ export class FlatViews<U extends ViewUser> {
   /** The user is gone; its view stays in the table until the next reset, as in QEMU. */
   leave(user: U): void {
     this.#unindex(user);
-    if (user.root !== null) this.#byRoot.get(user.root)?.delete(user);
+    const root = user.root;
+    const users = root === null ? undefined : this.#byRoot.get(root);
+    if (users === undefined) return;
+    users.delete(user);
+    if (users.size === 0) {
+      // Nobody looks at this root any more: its resolution is not worth keeping (nor the root through it).
+      this.#byRoot.delete(root!);
+      this.#resolved.delete(root!);
+      this.#unresolved.delete(root!);
+    }
   }
 
   /**
@@ -267,7 +281,23 @@ export class FlatViews<U extends ViewUser> {
     for (const key of this.#orphans) if (key !== null && !this.#users.has(key)) this.#entries.delete(key);
     this.#orphans.clear();
     this.#pending.clear();
+    if (this.#reached.size > 2 * this.#liveReached + COMPACT_SLACK) this.#compact();
     return out;
+  }
+
+  /**
+   * Forgets what removed regions and destroyed spaces left in the walk's sets: the reached set and the cached
+   * resolutions are built again from the live view roots and address-space roots. Amortized: it runs only after the
+   * reached set doubled, so its cost is at most that of the growth it follows.
+   */
+  #compact(): void {
+    this.#reached.clear();
+    this.#reachedAliases.clear();
+    for (const key of this.#entries.keys()) if (key !== null) this.#reach(key);
+    this.#liveReached = this.#reached.size;
+    this.#resolved.clear();
+    this.#dependents.clear();
+    for (const root of this.#byRoot.keys()) this.#resolve(root);
   }
 
   #index(user: U, key: MemoryRegion | null): void {
