@@ -1,7 +1,8 @@
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
+import { cutText } from "@memtopo/region-tree";
 import { loadMachine } from "memtopo";
-import type { CliCommand } from "../context.js";
+import { type CliCommand, UsageError } from "../context.js";
 import { attachMachineKvm } from "../kvm-machine.js";
 
 interface SlotsFlags {
@@ -28,11 +29,20 @@ export const slotsCommand: CliCommand = {
       )
       .example("memtopo slots machine.json --json")
       .action(async (file: string, flags: SlotsFlags) => {
+        const count = flags.addressSpaces ?? 1;
+        if (count !== 1 && count !== 2) {
+          throw new UsageError(`--address-spaces must be 1 or 2, got ${cutText(String(count))}`);
+        }
         const machine = loadMachine(await ctx.readText(file));
-        const kernel = new MockKvm({ addressSpaces: Number(flags.addressSpaces ?? 1) });
+        const kernel = new MockKvm({ addressSpaces: count });
         const kvm = attachMachineKvm(machine, kernel);
         if (kvm === null) {
-          ctx.stderr(`memtopo: note: the machine's accel is "${machine.host.accel}", not kvm: no memslots\n`);
+          // Either the accelerator is not KVM, or there is no "memory" space for KVM's listener to take.
+          const why =
+            machine.host.accel === "kvm"
+              ? 'has no address space named "memory"'
+              : `accel is "${machine.host.accel}", not kvm`;
+          ctx.stderr(`memtopo: note: the machine ${why}: no memslots\n`);
         }
         const listeners = kvm === null ? [] : [kvm.memory, ...(kvm.smram === null ? [] : [kvm.smram])];
         const slots = listeners.flatMap((l) =>
