@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "common.h"
+#include "vcpu-state.h"
 
 namespace memtopo {
 
@@ -65,6 +66,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEventfd(env, exports);
   InitVm(env, exports, data);
   InitVcpu(env, exports, data);
+  InitSystem(env, exports);
   exports.Set("probeDevice", Napi::Function::New<ProbeDevice>(env, "probeDevice"));
   exports.Set("pageSize", Napi::Function::New<PageSize>(env, "pageSize"));
   exports.Set("layout", LayoutObject(env));

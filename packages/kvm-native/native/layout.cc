@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "irq.h"
+#include "vcpu-state.h"
 
 namespace memtopo {
 
@@ -176,6 +177,7 @@ Napi::Object LayoutObject(Napi::Env env) {
   layout.Set("exits", exits);
 
   layout.Set("irq", IrqLayoutObject(env));
+  layout.Set("vcpuState", VcpuStateLayoutObject(env));
   SET(layout, "apiVersion", KVM_API_VERSION);
   return layout;
 }

@@ -91,25 +91,43 @@ Napi::Value SetFixed(const Napi::CallbackInfo& info, int fd, const char* op, uns
 
 }  // namespace
 
+// KVM_GET_CPUID2 says E2BIG when `nent` is below the vCPU's count, and some kernels (6.1)
+// leave `nent` as given on success, so the count is found as the smallest size that succeeds.
 Napi::Value GetCpuid2(const Napi::CallbackInfo& info, int fd) {
   const char* op = "getCpuid2";
   if (!ArgCount(info, 0, op) || !Live(info, fd, op)) return info.Env().Undefined();
-  // The kernel says E2BIG, not how many, when the buffer is short: grow and ask again.
-  for (uint32_t nent = 256; nent <= kMaxCpuidEntries; nent *= 2) {
-    CpuidBuffer buf(nent);
-    buf.header()->nent = nent;
-    if (ioctl(fd, kKvmGetCpuid2, buf.header()) == 0) {
-      uint32_t got = buf.header()->nent;
-      if (got > nent) break;
-      return Bytes(info.Env(), buf.entries(), got * sizeof(kvm_cpuid_entry2));
-    }
-    if (errno != E2BIG) {
-      ThrowErrno(info.Env(), errno, "ioctl(KVM_GET_CPUID2)", "");
+  auto ask = [fd](uint32_t nent, CpuidBuffer* buf) {
+    *buf = CpuidBuffer(nent);
+    buf->header()->nent = nent;
+    return ioctl(fd, kKvmGetCpuid2, buf->header()) == 0 ? 0 : errno;
+  };
+  CpuidBuffer buf(0);
+  int err = ask(kMaxCpuidEntries, &buf);
+  if (err != 0) {
+    ThrowErrno(info.Env(), err, "ioctl(KVM_GET_CPUID2)",
+               err == E2BIG ? "more than " + std::to_string(kMaxCpuidEntries) + " entries" : "");
+    return info.Env().Undefined();
+  }
+  uint32_t lo = 0, hi = kMaxCpuidEntries;  // hi succeeds; find the smallest that does
+  if (buf.header()->nent < hi) hi = buf.header()->nent;  // a kernel that reports the count
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    err = ask(mid, &buf);
+    if (err == 0) {
+      hi = mid;
+    } else if (err == E2BIG) {
+      lo = mid + 1;
+    } else {
+      ThrowErrno(info.Env(), err, "ioctl(KVM_GET_CPUID2)", "");
       return info.Env().Undefined();
     }
   }
-  ThrowErrno(info.Env(), E2BIG, "ioctl(KVM_GET_CPUID2)", "more than " + std::to_string(kMaxCpuidEntries) + " entries");
-  return info.Env().Undefined();
+  err = ask(hi, &buf);
+  if (err != 0) {
+    ThrowErrno(info.Env(), err, "ioctl(KVM_GET_CPUID2)", std::to_string(hi) + " entries");
+    return info.Env().Undefined();
+  }
+  return Bytes(info.Env(), buf.entries(), hi * sizeof(kvm_cpuid_entry2));
 }
 
 Napi::Value SetCpuid2(const Napi::CallbackInfo& info, int fd) {

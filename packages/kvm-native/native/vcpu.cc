@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "threads.h"
+#include "vcpu-state.h"
 
 namespace memtopo {
 
@@ -173,6 +174,25 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
                         InstanceMethod<&Vcpu::Transfer>("transfer"), InstanceMethod<&Vcpu::GetRegs>("getRegs"),
                         InstanceMethod<&Vcpu::SetRegs>("setRegs"), InstanceMethod<&Vcpu::GetSregs>("getSregs"),
                         InstanceMethod<&Vcpu::SetSregs>("setSregs"),
+                        InstanceMethod<&Vcpu::State<GetCpuid2>>("getCpuid2"),
+                        InstanceMethod<&Vcpu::State<SetCpuid2>>("setCpuid2"),
+                        InstanceMethod<&Vcpu::State<GetMsrs>>("getMsrs"),
+                        InstanceMethod<&Vcpu::State<SetMsrs>>("setMsrs"),
+                        InstanceMethod<&Vcpu::State<GetFpu>>("getFpu"), InstanceMethod<&Vcpu::State<SetFpu>>("setFpu"),
+                        InstanceMethod<&Vcpu::State<GetXsave>>("getXsave"),
+                        InstanceMethod<&Vcpu::State<SetXsave>>("setXsave"),
+                        InstanceMethod<&Vcpu::State<GetXcrs>>("getXcrs"),
+                        InstanceMethod<&Vcpu::State<SetXcrs>>("setXcrs"),
+                        InstanceMethod<&Vcpu::State<GetLapic>>("getLapic"),
+                        InstanceMethod<&Vcpu::State<SetLapic>>("setLapic"),
+                        InstanceMethod<&Vcpu::State<GetVcpuEvents>>("getVcpuEvents"),
+                        InstanceMethod<&Vcpu::State<SetVcpuEvents>>("setVcpuEvents"),
+                        InstanceMethod<&Vcpu::State<GetMpState>>("getMpState"),
+                        InstanceMethod<&Vcpu::State<SetMpState>>("setMpState"),
+                        InstanceMethod<&Vcpu::State<GetDebugRegs>>("getDebugRegs"),
+                        InstanceMethod<&Vcpu::State<SetDebugRegs>>("setDebugRegs"),
+                        InstanceMethod<&Vcpu::State<SetGuestDebug>>("setGuestDebug"),
+                        InstanceMethod<&Vcpu::State<Translate>>("translate"),
                         InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"), InstanceMethod<&Vcpu::Close>("close")});
   }
 
@@ -310,6 +330,12 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     memcpy(&value, data, sizeof value);
     if (ioctl(fd_, request, &value) < 0) ThrowErrno(info.Env(), errno, name, "");
     return info.Env().Undefined();
+  }
+
+  // The typed-state ioctls (vcpu-state.cc) take the fd, -1 once closed.
+  template <VcpuStateCall call>
+  Napi::Value State(const Napi::CallbackInfo& info) {
+    return call(info, fd_);
   }
 
   Napi::Value GetRegs(const Napi::CallbackInfo& info) {

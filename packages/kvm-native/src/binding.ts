@@ -1,7 +1,9 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RegName, SegmentName } from "@memtopo/kvm";
 import type { NativeIrqLayout, NativeVmInterrupts } from "./interrupts/layout.js";
+import type { NativeSystemFunctions, NativeVcpuState, VcpuStateLayout } from "./vcpu-state/layout.js";
 
 /** Byte offsets and constants from <linux/kvm.h>, computed by the addon with offsetof. */
 export interface NativeLayout {
@@ -17,6 +19,8 @@ export interface NativeLayout {
   >;
   /** The interrupt, PIT, routing and clock structs (native/irq-layout.cc). */
   readonly irq: NativeIrqLayout;
+  /** The vCPU state structs (native/vcpu-state-layout.cc). */
+  readonly vcpuState: VcpuStateLayout;
   readonly apiVersion: number;
 }
 
@@ -55,30 +59,8 @@ export type RunField =
   | "msrIndex"
   | "msrData";
 
-export const REG_NAMES = [
-  "rax",
-  "rbx",
-  "rcx",
-  "rdx",
-  "rsi",
-  "rdi",
-  "rsp",
-  "rbp",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-  "rip",
-  "rflags",
-] as const;
-export type RegName = (typeof REG_NAMES)[number];
+export { REG_NAMES, type RegName, SEGMENT_NAMES, type SegmentName } from "@memtopo/kvm";
 
-export const SEGMENT_NAMES = ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const;
-export type SegmentName = (typeof SEGMENT_NAMES)[number];
 export type SegmentField =
   | "base"
   | "limit"
@@ -164,7 +146,7 @@ export interface NativeVm extends NativeVmInterrupts {
   close(): void;
 }
 
-export interface NativeVcpu {
+export interface NativeVcpu extends NativeVcpuState {
   run(): number;
   /** A function that does what run() does, minus the method call's unwrap (for the run loop). */
   runner(): () => number;
@@ -182,7 +164,7 @@ export interface NativeVcpu {
 }
 
 /** What the compiled addon exports. Every function validates its arguments and throws errors with an errno `code`. */
-export interface NativeBinding {
+export interface NativeBinding extends NativeSystemFunctions {
   readonly RamBlock: new (name: string, size: bigint) => NativeRamBlock;
   readonly Vm: new (devicePath: string) => NativeVm;
   eventfdCreate(): number;

@@ -1,4 +1,5 @@
 import {
+  type CpuidEntry,
   KVM_CAP,
   type KvmBackend,
   type KvmCoalescedMmioZone,
@@ -6,6 +7,7 @@ import {
   KvmError,
   type KvmIoeventfd,
   type KvmMemslot,
+  type KvmSystemState,
   type KvmUserspaceMemoryRegion,
   type KvmVm,
   type MsrExitReason,
@@ -17,10 +19,11 @@ import { EventFdNotifier } from "./event-notifier.js";
 import { NativeInterrupts } from "./interrupts/native-interrupts.js";
 import { NativeVmMethods } from "./interrupts/vm-methods.js";
 import { MemslotMirror } from "./memslot-mirror.js";
+import { encodeMsrFilter, type MsrFilter, msrExitMask } from "./msr-exits.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
 import { attachRamAllocator, NativeRamAllocator } from "./ram.js";
-import { encodeMsrFilter, type MsrFilter, msrExitMask } from "./msr-exits.js";
 import { Vcpu } from "./vcpu.js";
+import { KvmSystemReads } from "./vcpu-state/system.js";
 
 export interface NativeKvmOptions {
   /** The KVM device, "/dev/kvm" unless told. */
@@ -42,7 +45,7 @@ export interface NativeKvmOptions {
  * (E_RAM_FOREIGN). That RAM stays mapped while a memslot uses it, whatever the garbage
  * collector does.
  */
-export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
+export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, KvmSystemState {
   readonly name = "native";
   readonly hostPageSize: number;
   /** Guest RAM for this VM: `new MemorySystem({ ramAllocator: vm.ramAllocator })`. */
@@ -50,6 +53,7 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
   readonly layout: NativeLayout;
   readonly #binding: NativeBinding;
   readonly #vm: NativeVm;
+  readonly #system: KvmSystemReads;
   readonly #vcpus = new Set<Vcpu>();
   /** The coalesced ring as each open vCPU maps it (the same page through every vCPU). */
   readonly #rings = new Map<Vcpu, CoalescedRing>();
@@ -57,8 +61,9 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
   readonly #memslots = new MemslotMirror();
   #closed = false;
 
-  private constructor(binding: NativeBinding, vm: NativeVm) {
+  private constructor(binding: NativeBinding, vm: NativeVm, devicePath: string) {
     super(new NativeInterrupts(vm, binding.layout.irq));
+    this.#system = new KvmSystemReads(binding, binding.layout.vcpuState, devicePath);
     this.#binding = binding;
     this.#vm = vm;
     this.layout = binding.layout;
@@ -73,7 +78,7 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
     if (!("layout" in binding)) throw new KvmError(binding.reason, "open", binding.detail);
     const devicePath = options.devicePath ?? DEFAULT_KVM_DEVICE;
     const vm = native("KVM_CREATE_VM", () => new binding.Vm(devicePath));
-    const kvm = new NativeKvm(binding, vm);
+    const kvm = new NativeKvm(binding, vm, devicePath);
     if (options.manualDirtyLogProtect === true) {
       try {
         native("KVM_ENABLE_CAP", () => vm.enableManualDirtyLogProtect());
@@ -172,6 +177,20 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm {
   setMsrFilter(filter: MsrFilter): void {
     const { flags, ranges, bitmaps } = encodeMsrFilter(filter);
     native("KVM_X86_SET_MSR_FILTER", () => this.#vm.setMsrFilter(flags, ranges, bitmaps));
+  }
+
+  // The KVM device's reads (KvmSystemState), for building vCPUs: see KvmSystemReads.
+  getSupportedCpuid(): CpuidEntry[] {
+    return this.#system.getSupportedCpuid();
+  }
+  getEmulatedCpuid(): CpuidEntry[] {
+    return this.#system.getEmulatedCpuid();
+  }
+  getMsrIndexList(): number[] {
+    return this.#system.getMsrIndexList();
+  }
+  getMsrFeatureIndexList(): number[] {
+    return this.#system.getMsrFeatureIndexList();
   }
 
   createVcpu(id: number): Vcpu {

@@ -1,18 +1,36 @@
-import { KvmError, type KvmVcpu, type VcpuExit } from "@memtopo/kvm";
+import {
+  type CpuidEntry,
+  type DebugRegs,
+  type Fpu,
+  type GuestDebug,
+  KvmError,
+  type KvmVcpu,
+  type KvmVcpuState,
+  type Lapic,
+  type MpState,
+  type MsrEntry,
+  type Translation,
+  type VcpuEvents,
+  type VcpuExit,
+  type Xcrs,
+  type Xsave,
+} from "@memtopo/kvm";
 import type { NativeLayout, NativeVcpu } from "./binding.js";
 import { native, toKvmError } from "./errors.js";
 import { KvmRunDecoder } from "./exits.js";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.js";
+import { VcpuStateAccess } from "./vcpu-state/access.js";
 
 /** Names a vCPU handed over by {@link Vcpu.transfer}, until one thread adopts it (`adoptVcpu`). */
 export type VcpuShareToken = number;
 
 /** A vCPU of a {@link NativeKvm}. Run it in the thread that owns its device models. */
-export class Vcpu implements KvmVcpu {
+export class Vcpu implements KvmVcpu, KvmVcpuState {
   readonly id: number;
   readonly #native: NativeVcpu;
   readonly #layout: NativeLayout;
   readonly #decoder: KvmRunDecoder;
+  readonly #state: VcpuStateAccess;
   /** The addon's run() as a plain function (made at the first run): it runs once per exit. */
   #run: (() => number) | undefined;
   readonly #onClose: () => void;
@@ -28,6 +46,7 @@ export class Vcpu implements KvmVcpu {
       native("mmap kvm_run", () => nativeVcpu.runBuffer()),
     );
     this.#onClose = onClose;
+    this.#state = new VcpuStateAccess(nativeVcpu, layout.vcpuState);
   }
 
   /** One KVM_RUN (signals are retried), then the exit it ended with. */
@@ -123,6 +142,68 @@ export class Vcpu implements KvmVcpu {
   setSregs(sregs: Sregs): void {
     const bytes = encodeSregs(this.#layout, sregs);
     native("KVM_SET_SREGS", () => this.#native.setSregs(bytes));
+  }
+
+  // The rest of the typed state (KvmVcpuState), each one ioctl: see VcpuStateAccess.
+  getCpuid2(): CpuidEntry[] {
+    return this.#state.getCpuid2();
+  }
+  setCpuid2(entries: readonly CpuidEntry[]): void {
+    this.#state.setCpuid2(entries);
+  }
+  getMsrs(indices: readonly number[]): MsrEntry[] {
+    return this.#state.getMsrs(indices);
+  }
+  setMsrs(entries: readonly MsrEntry[]): number {
+    return this.#state.setMsrs(entries);
+  }
+  getFpu(): Fpu {
+    return this.#state.getFpu();
+  }
+  setFpu(fpu: Fpu): void {
+    this.#state.setFpu(fpu);
+  }
+  getXsave(): Xsave {
+    return this.#state.getXsave();
+  }
+  setXsave(xsave: Xsave): void {
+    this.#state.setXsave(xsave);
+  }
+  getXcrs(): Xcrs {
+    return this.#state.getXcrs();
+  }
+  setXcrs(xcrs: Xcrs): void {
+    this.#state.setXcrs(xcrs);
+  }
+  getLapic(): Lapic {
+    return this.#state.getLapic();
+  }
+  setLapic(lapic: Lapic): void {
+    this.#state.setLapic(lapic);
+  }
+  getVcpuEvents(): VcpuEvents {
+    return this.#state.getVcpuEvents();
+  }
+  setVcpuEvents(events: VcpuEvents): void {
+    this.#state.setVcpuEvents(events);
+  }
+  getMpState(): MpState {
+    return this.#state.getMpState();
+  }
+  setMpState(state: MpState): void {
+    this.#state.setMpState(state);
+  }
+  getDebugRegs(): DebugRegs {
+    return this.#state.getDebugRegs();
+  }
+  setDebugRegs(debugRegs: DebugRegs): void {
+    this.#state.setDebugRegs(debugRegs);
+  }
+  setGuestDebug(debug: GuestDebug): void {
+    this.#state.setGuestDebug(debug);
+  }
+  translate(linearAddress: bigint): Translation {
+    return this.#state.translate(linearAddress);
   }
 
   /**

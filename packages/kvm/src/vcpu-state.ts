@@ -107,6 +107,7 @@ export interface Fpu {
   lastDp: bigint;
   /** XMM0..XMM15 (16 entries), unsigned little-endian 128-bit values. */
   xmm: bigint[];
+  /** x86 KVM neither reads nor writes it through KVM_GET/SET_FPU (it reads 0): use {@link Xsave}. */
   mxcsr: number;
 }
 
@@ -282,7 +283,10 @@ export const KVM_GUESTDBG = {
   BLOCKIRQ: 0x100000,
 } as const;
 
-/** `struct kvm_translation`: a linear address through the vCPU's current paging mode. */
+/**
+ * `struct kvm_translation`: a linear address through the vCPU's current paging mode (a
+ * supervisor read). x86 KVM reports `writeable` true and `usermode` false whatever the tables say.
+ */
 export interface Translation {
   linearAddress: bigint;
   physicalAddress: bigint;
@@ -300,7 +304,7 @@ export interface KvmVcpuState {
   setRegs(regs: Regs): void;
   getSregs(): Sregs;
   setSregs(sregs: Sregs): void;
-  /** KVM_GET_CPUID2: the table set by setCpuid2 (empty before). */
+  /** KVM_GET_CPUID2: the table set by setCpuid2 (empty before), as the kernel keeps it. */
   getCpuid2(): CpuidEntry[];
   /** KVM_SET_CPUID2. */
   setCpuid2(entries: readonly CpuidEntry[]): void;
