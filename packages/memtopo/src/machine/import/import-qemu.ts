@@ -1,4 +1,4 @@
-import { MACHINE_FORMAT } from "../parse.js";
+import { MACHINE_FORMAT, parseMachine } from "../parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
 import { refuseCycles } from "./cycles.js";
 import { applyFlatHints } from "./flat-hints.js";
@@ -115,6 +115,8 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   // QEMU's block order is a hash table's: kept, so that printing the machine gives the text back byte for byte.
   const mtreeOrder = [...new Set(spaceBlocks.map((b) => idOf.get(model.of(b.root))!))];
   if (mtreeOrder.length > 1) machine.mtreeOrder = mtreeOrder;
+  // What is written must load: anything the checks above missed is refused here, never written.
+  parseMachine(machine);
   return { machine, warnings };
 }
 

@@ -144,6 +144,10 @@ export function parseTreeText(text: string): ParsedTree {
       stack.push(filler);
       hiddenParents++;
     }
+    const priority = Number(m[4]);
+    if (!Number.isSafeInteger(priority) || priority < -(2 ** 31) || priority >= 2 ** 31) {
+      formatError("E_MACHINE_RANGE", `line ${lineNo}`, `priority ${cutText(m[4]!)} is not a 32-bit priority`);
+    }
     const parent = stack[stack.length - 1] ?? null;
     const node: TreeNode = {
       line: lineNo,
@@ -151,7 +155,7 @@ export function parseTreeText(text: string): ParsedTree {
       name: unescapeText(name),
       start: BigInt(`0x${m[2]}`),
       end: BigInt(`0x${m[3]}`),
-      priority: Number(m[4]),
+      priority,
       nonvolatile: m[5] !== undefined,
       type: m[6] as TypeWord,
       disabled,
@@ -165,5 +169,8 @@ export function parseTreeText(text: string): ParsedTree {
     stack.push(node);
   });
   close();
+  if (!blocks.some((b) => b.spaces !== null)) {
+    formatError("E_MTREE_SYNTAX", "", "no address space in the text: expected the output of info mtree");
+  }
   return { blocks, hiddenParents, showsDisabled };
 }
