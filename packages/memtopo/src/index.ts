@@ -24,6 +24,7 @@ export {
   DeviceOpsError,
   type DiffableMachine,
   type DiffEvent,
+  diffEventListener,
   diffMachines,
   GLOBAL_DIRTY_DIRTY_RATE,
   GLOBAL_DIRTY_LIMIT,

@@ -1,10 +1,7 @@
-import type { DiffEvent, MemorySystem } from "memtopo";
+import { type DiffEvent, diffEventListener, type MemorySystem } from "memtopo";
 
 /** The listener type of memtopo's MemorySystem (the CLI reaches listeners only through it). */
 type MemoryListener = Parameters<MemorySystem["registerListener"]>[0];
-type MemoryRegionSection = Parameters<NonNullable<MemoryListener["regionAdd"]>>[0];
-
-const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 /**
  * Records every commit as `memtopo diff --json` prints one: `begin`, the region and ioeventfd events of each
@@ -35,26 +32,8 @@ export class CommitEventRecorder {
   }
 
   private listener(as: string): MemoryListener {
-    const push = (event: DiffEvent): void => {
-      this.open?.push(event);
-    };
-    const range = (s: MemoryRegionSection) => ({
-      as,
-      start: hex(s.offsetWithinAddressSpace),
-      size: hex(s.size),
-      region: s.mr?.name ?? "(null)",
-      offset: hex(s.offsetWithinRegion),
-      readonly: s.readonly,
-    });
-    const fd = (s: MemoryRegionSection, matchData: boolean, data: bigint) => ({
-      as,
-      start: hex(s.offsetWithinAddressSpace),
-      size: hex(s.size),
-      matchData,
-      data: hex(data),
-    });
     return {
-      name: `memtopo-pc-events:${as}`,
+      ...diffEventListener(as, (event) => this.open?.push(event), `memtopo-pc-events:${as}`),
       begin: () => {
         if (this.open === null && !this.attaching) this.open = [{ event: "begin" }];
       },
@@ -65,13 +44,6 @@ export class CommitEventRecorder {
         events.push({ event: "commit" });
         this.onCommit(events);
       },
-      regionAdd: (s) => push({ event: "region_add", ...range(s) }),
-      regionDel: (s) => push({ event: "region_del", ...range(s) }),
-      regionNop: (s) => push({ event: "region_nop", ...range(s) }),
-      logStart: (s, oldMask, newMask) => push({ event: "log_start", ...range(s), oldMask, newMask }),
-      logStop: (s, oldMask, newMask) => push({ event: "log_stop", ...range(s), oldMask, newMask }),
-      eventfdAdd: (s, m, d) => push({ event: "eventfd_add", ...fd(s, m, d) }),
-      eventfdDel: (s, m, d) => push({ event: "eventfd_del", ...fd(s, m, d) }),
     };
   }
 }

@@ -85,7 +85,7 @@ export function diffMachines(a: DiffableMachine, b: DiffableMachine): DiffEvent[
     const old = oldByName.get(name);
     const next = newByName.get(name);
     const calls = new ListenerCalls();
-    const listeners = [recorder(name, events)];
+    const listeners = [diffEventListener(name, (e) => events.push(e))];
     const oldRanges = old?.currentMap.ranges ?? [];
     const newRanges = next?.currentMap.ranges ?? [];
     const fv = old?.currentMap ?? null;
@@ -132,7 +132,11 @@ function regionPath(mr: MemoryRegion): string {
   return `${parts.reverse().join("/")}:${mr.kind}`;
 }
 
-function recorder(as: string, events: DiffEvent[]): MemoryListener {
+/**
+ * A listener that turns every region, dirty-log and ioeventfd call on `as` into a {@link DiffEvent}, as
+ * `diffMachines` reports them (`begin` and `commit` are the caller's: add them to the returned object).
+ */
+export function diffEventListener(as: string, push: (event: DiffEvent) => void, name = `diff:${as}`): MemoryListener {
   const range = (s: MemoryRegionSection) => ({
     as,
     start: hex(s.offsetWithinAddressSpace),
@@ -149,14 +153,14 @@ function recorder(as: string, events: DiffEvent[]): MemoryListener {
     data: hex(data),
   });
   return {
-    name: `diff:${as}`,
-    regionAdd: (s) => events.push({ event: "region_add", ...range(s) }),
-    regionDel: (s) => events.push({ event: "region_del", ...range(s) }),
-    regionNop: (s) => events.push({ event: "region_nop", ...range(s) }),
-    logStart: (s, oldMask, newMask) => events.push({ event: "log_start", ...range(s), oldMask, newMask }),
-    logStop: (s, oldMask, newMask) => events.push({ event: "log_stop", ...range(s), oldMask, newMask }),
-    eventfdAdd: (s, m, d) => events.push({ event: "eventfd_add", ...fd(s, m, d) }),
-    eventfdDel: (s, m, d) => events.push({ event: "eventfd_del", ...fd(s, m, d) }),
+    name,
+    regionAdd: (s) => push({ event: "region_add", ...range(s) }),
+    regionDel: (s) => push({ event: "region_del", ...range(s) }),
+    regionNop: (s) => push({ event: "region_nop", ...range(s) }),
+    logStart: (s, oldMask, newMask) => push({ event: "log_start", ...range(s), oldMask, newMask }),
+    logStop: (s, oldMask, newMask) => push({ event: "log_stop", ...range(s), oldMask, newMask }),
+    eventfdAdd: (s, m, d) => push({ event: "eventfd_add", ...fd(s, m, d) }),
+    eventfdDel: (s, m, d) => push({ event: "eventfd_del", ...fd(s, m, d) }),
   };
 }
 
