@@ -10,6 +10,7 @@ import {
   type Lapic,
   type MpState,
   type MsrEntry,
+  REG_NAMES,
   type Translation,
   type VcpuEvents,
   type VcpuExit,
@@ -390,27 +391,6 @@ export class MockVcpu implements KvmVcpu, KvmVcpuState {
 function emulationFailure(data: bigint[]): VcpuExit {
   return { reason: "internal-error", suberror: KVM_INTERNAL_ERROR_EMULATION, data };
 }
-
-const REG_NAMES = [
-  "rax",
-  "rbx",
-  "rcx",
-  "rdx",
-  "rsi",
-  "rdi",
-  "rsp",
-  "rbp",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-  "rip",
-  "rflags",
-] as const;
 
 function checkSregs(sregs: Sregs): Sregs {
   if (typeof sregs !== "object" || sregs === null)
