@@ -1,4 +1,5 @@
 import type { KvmUserspaceMemoryRegion, Regs, Sregs } from "@memtopo/kvm";
+import type { PcStopKind } from "@memtopo/pc";
 import type { DiffEvent } from "memtopo";
 
 /** What `memtopo pc` asks of the board: one run of the firmware, from machine creation to a stop. */
@@ -16,17 +17,8 @@ export interface PcRunRequest {
   readonly onCommit?: (events: readonly DiffEvent[]) => void;
 }
 
-/** Why a run ended. Only "until" is a success. */
-export type PcStopKind =
-  | "until"
-  | "timeout"
-  | "reset"
-  | "shutdown"
-  | "triple-fault"
-  | "emulation-failure"
-  | "internal-error"
-  | "fail-entry"
-  | "unhandled-exit";
+/** Why a run ended (the board's own kinds). Only "until" is a success. */
+export type { PcStopKind };
 
 export interface PcRunResult {
   readonly stop: PcStopKind;
