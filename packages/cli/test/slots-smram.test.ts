@@ -56,8 +56,8 @@ it('memory-model §8.1 kvm-smram: slots of KVM address space 1 are listed with "
   expect(smram).toContainEqual({ gpa: "0xfffc0000", size: "0x40000", flags: ["readonly"], as: "KVM-SMRAM" });
 });
 
-it("--address-spaces must be a count the kernel could report", () => {
+it("--address-spaces must be a count the kernel could report (a usage error: exit 2, as docs/cli.md says)", () => {
   const r = runCli(["slots", path.join(caseDir, "machine.json"), "--address-spaces", "zero"]);
-  expect(r.status).toBe(1);
-  expect(r.stderr).toContain("addressSpaces");
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain("--address-spaces must be 1 or 2");
 });
