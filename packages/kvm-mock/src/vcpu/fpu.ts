@@ -56,12 +56,15 @@ export class FpuState {
   #extended = new Uint8Array(XSAVE_EXTENDED_BYTES);
   #xcr0 = XFEATURE_X87;
 
+  /** KVM_GET_FPU: kvm_arch_vcpu_ioctl_get_fpu copies no MXCSR, so the zeroed struct says 0 (XSAVE carries it). */
   getFpu(): Fpu {
-    return { ...this.#fpu, fpr: [...this.#fpu.fpr], xmm: [...this.#fpu.xmm] };
+    return { ...this.#fpu, fpr: [...this.#fpu.fpr], xmm: [...this.#fpu.xmm], mxcsr: 0 };
   }
 
   setFpu(fpu: Fpu): void {
     if (typeof fpu !== "object" || fpu === null) throw new MockKvmUsageError("expected an object", "fpu");
+    // Checked as a field, but kvm_arch_vcpu_ioctl_set_fpu writes no MXCSR: the vCPU keeps its own.
+    uint(fpu.mxcsr, 32, "fpu.mxcsr");
     this.#fpu = {
       fpr: u128List(fpu.fpr, 8, "fpu.fpr"),
       fcw: uint(fpu.fcw, 16, "fpu.fcw"),
@@ -71,7 +74,7 @@ export class FpuState {
       lastIp: u64(fpu.lastIp, "fpu.lastIp"),
       lastDp: u64(fpu.lastDp, "fpu.lastDp"),
       xmm: u128List(fpu.xmm, 16, "fpu.xmm"),
-      mxcsr: uint(fpu.mxcsr, 32, "fpu.mxcsr"),
+      mxcsr: this.#fpu.mxcsr,
     };
   }
 
