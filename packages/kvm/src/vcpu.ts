@@ -18,7 +18,7 @@ export interface KvmVcpu extends RunnableVcpu, KvmVcpuState {
   /** Makes the current or next run() return an "intr" exit (kvm_run.immediate_exit). */
   kick(): void;
   /** A process-wide number another thread kicks this vCPU by, where the backend has threads. */
-  readonly kickId?: number;
+  readonly kickId?: number | undefined;
   /**
    * kvm_run.request_interrupt_window: set it to get an "irq-window-open" exit as soon as
    * the guest can take an interrupt (user-space interrupt injection, no in-kernel irqchip).
