@@ -9,7 +9,7 @@ import { renderMemoryMapHtml, renderMemoryMapSvg } from "../src/svg/index.js";
 import { runCli } from "./run-cli.js";
 import { xmlProblem } from "./xml-well-formed.js";
 
-// Issue 16: whatever the names hold, the SVG is well-formed XML, the HTML page's picture too, and nothing the CLI
+// Whatever the names hold, the SVG is well-formed XML, the HTML page's picture too, and nothing the CLI
 // prints carries a control character.
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what the test looks for.

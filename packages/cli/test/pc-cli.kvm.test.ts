@@ -15,7 +15,7 @@ const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-pc-kvm-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-// Rule (issue 15): `memtopo pc` runs SeaBIOS to "No bootable device" (exit 0) on /dev/kvm, and its
+// Rule: `memtopo pc` runs SeaBIOS to "No bootable device" (exit 0) on /dev/kvm, and its
 // --trace-memslots file is QEMU 7.2's KVM_SET_USER_MEMORY_REGION calls for the same firmware and -m, line for line
 // (QEMU without the kvmvapic ROM, which the board does not have); --events prints whole commits as diff --json.
 describe.skipIf(why !== null)("memtopo pc on KVM", () => {

@@ -9,7 +9,7 @@ import type { PcRunRequest, PcRunResult } from "../src/pc/runner.js";
 import { runPc } from "./pc-harness.js";
 import { runCli } from "./run-cli.js";
 
-// memtopo pc's own contract (issue 15, docs/cli.md), on a scripted board: argument parsing, --trace-memslots,
+// memtopo pc's own contract (docs/cli.md), on a scripted board: argument parsing, --trace-memslots,
 // --debugcon, --until, --events and the exit codes. The real board's runs are in packages/pc's tests.
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../pc/test/fixtures/qemu");

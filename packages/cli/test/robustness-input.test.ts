@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-// Issue 16: inputs the CLI cannot hold are typed errors with a limit that can be raised, and every failure to
+// Inputs the CLI cannot hold are typed errors with a limit that can be raised, and every failure to
 // read prints the documented `memtopo: error [CODE]: …` form.
 
 const machine = path.resolve(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-held-tcg/machine.json");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-// Issue 16: slots says what is wrong, and a usage error is exit 2 as the docs say.
+// Slots says what is wrong, and a usage error is exit 2 as the docs say.
 
 const machine = path.resolve(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-held-kvm/machine.json");
 

@@ -245,7 +245,7 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
     stdioStillOpen();
   });
 
-  it("RAM views (issue 14): window indexes, released blocks and blocks over 4 GiB throw typed errors", () => {
+  it("RAM views: window indexes, released blocks and blocks over 4 GiB throw typed errors", () => {
     const big = new binding.RamBlock("big", 8n << 30n);
     const small = new binding.RamBlock("small", 0x3000n);
     for (const index of [8, 9, 2 ** 32 - 1, 2 ** 32, -1, 1.5, Number.NaN, 1n, "0", null]) {
@@ -360,7 +360,7 @@ describe.skipIf(!kvm.ok)("fuzz: every VM and vCPU entry on a live VM", () => {
     stdioStillOpen();
   });
 
-  it("adoptRam and memslots on forged, released and foreign RAM blocks (issue 14): typed errors only", () => {
+  it("adoptRam and memslots on forged, released and foreign RAM blocks: typed errors only", () => {
     const binding = loaded as NativeBinding;
     const vm = new binding.Vm("/dev/kvm");
     const other = new binding.Vm("/dev/kvm");

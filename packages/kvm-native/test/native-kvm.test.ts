@@ -45,7 +45,7 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
       enableManualDirtyLogProtect: record("enableManualDirtyLogProtect"),
       setIdentityMapAddr: record("setIdentityMapAddr"),
       setTssAddr: record("setTssAddr"),
-      // Every block of the VM's own allocator is adopted by the VM as it is made (issue 14).
+      // Every block of the VM's own allocator is adopted by the VM as it is made.
       adoptRam: (block: NativeRamBlock) => calls.push(`adoptRam(${block.hostAddr()}n)`),
       createVcpu: (id: number) => {
         calls.push(`createVcpu(${id})`);

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { isBinding, loadBinding } from "../src/binding.js";
 import { nativeRamAllocator } from "../src/index.js";
 
-// Issue 14: guest RAM over 4 GiB. Node caps one ArrayBuffer at 2^32 bytes, so such a
+// Guest RAM over 4 GiB. Node caps one ArrayBuffer at 2^32 bytes, so such a
 // block is seen through views of parts (bytesAt); bytes() refuses with a typed error.
 const loaded = loadBinding();
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -28,7 +28,7 @@ function readHost(addr: bigint, length: number): number[] {
 
 describe.skipIf(!isBinding(loaded))("guest RAM blocks over 4 GiB", () => {
   it("the addon's whole-block view of an 8 GiB block throws a typed error and the process lives", () => {
-    // In a child: before issue 14 this call aborted the whole process (an exception
+    // In a child: before the fix this call aborted the whole process (an exception
     // thrown while V8's RangeError was pending).
     const script = `
       const binding = require("node-gyp-build")(${JSON.stringify(packageRoot)});

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { NativeKvm, nativeRamAllocator, type Segment, type Vcpu } from "../src/index.js";
 import { CODE_AT, guest, kvm } from "./helpers.js";
 
-// Issue 14, on /dev/kvm: an 8 GiB machine runs, and a memslot reaches only live RAM
+// on /dev/kvm: an 8 GiB machine runs, and a memslot reaches only live RAM
 // of its own VM, whatever the host addresses the kernel hands out again.
 
 const GiB = 1n << 30n;
@@ -62,7 +62,7 @@ function enterLongMode(vcpu: Vcpu, write: (gpa: bigint, bytes: Uint8Array) => vo
   vcpu.setRegs(regs);
 }
 
-describe.skipIf(!kvm.ok)("guest RAM on /dev/kvm (issue 14)", () => {
+describe.skipIf(!kvm.ok)("guest RAM on /dev/kvm", () => {
   it("an 8 GiB PC machine (3 GiB below 4 GiB, 5 GiB above) runs a long-mode guest that reads and writes above 4 GiB", () => {
     const vm = NativeKvm.open();
     try {

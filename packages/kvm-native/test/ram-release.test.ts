@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { isBinding, loadBinding } from "../src/binding.js";
 import { nativeRamAllocator } from "../src/index.js";
 
-// Issue 14: release() gives the mapping and the memfd back at once, in the same
+// Release() gives the mapping and the memfd back at once, in the same
 // synchronous turn, not when the garbage collector finalizes the block's views.
 const loaded = loadBinding();
 

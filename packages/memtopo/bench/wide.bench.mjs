@@ -2,7 +2,7 @@ import { MemoryRegion } from "@memtopo/region-tree";
 import { MemorySystem } from "memtopo";
 
 /**
- * Issue 16's "siblings" shape: one container given N equal-priority RAM children in one transaction, then the
+ * The "siblings" shape: one container given N equal-priority RAM children in one transaction, then the
  * commit that renders them. At 10× steps; `growth` is the time ratio to the previous step (10 means linear).
  */
 let previous = null;

@@ -9,7 +9,7 @@ const kvm = isAvailable();
 const why = !kvm.ok ? `${kvm.reason}: ${kvm.detail}` : !existsSync(SEABIOS) ? `${SEABIOS} is not installed` : null;
 if (why !== null) console.warn(`[pc] QEMU-equality tests on KVM skipped: ${why}`);
 
-// Rule (issue 15, "Proof"): SeaBIOS on the board and on QEMU 7.2 (-M pc -nodefaults -accel kvm, same firmware, no
+// Rule: SeaBIOS on the board and on QEMU 7.2 (-M pc -nodefaults -accel kvm, same firmware, no
 // kvmvapic ROM: the fixtures' -novapic captures) drive the same topology commits, so every KVM_SET_USER_MEMORY_REGION
 // call is QEMU's, call by call (slot, flags, guest address, size), from machine creation to "No bootable device";
 // and SeaBIOS reads the same RAM layout from fw_cfg.

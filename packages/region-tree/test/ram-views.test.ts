@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { lazyRamAllocator, RAM_VIEW_WHOLE, ramViewLength } from "../src/index.js";
 
-// RamBacking.bytesAt (issue 14): views of parts of a block, which is how a block over
+// RamBacking.bytesAt: views of parts of a block, which is how a block over
 // 4 GiB (no single ArrayBuffer) is read and written.
 describe("RamBacking.bytesAt on the lazy allocator", () => {
   it("is a zero-copy part of bytes(), cut at the block's end", () => {

@@ -1,4 +1,4 @@
-# Guest RAM above 4 GiB (issue 14): 64-bit long mode, page tables set up by the host
+# Guest RAM above 4 GiB: 64-bit long mode, page tables set up by the host
 # (test/ram-isolation.test.ts) identity-mapping the addresses used here. Stores a
 # marker at 6 GiB, copies the dword the host put at 6 GiB + 0x100 down to 0x2000,
 # stores a marker in the last dword below 9 GiB (the end of an 8 GiB PC's RAM), hlt.

@@ -1,4 +1,4 @@
-// Names an attacker picks (issue 16): each would fake output, drive a terminal, or break XML if printed raw.
+// Names an attacker picks: each would fake output, drive a terminal, or break XML if printed raw.
 export const FORGED_NAMES: readonly string[] = [
   // A newline and a whole fake line of info mtree: a RAM region over the APIC.
   "pci\n    00000000fee00000-00000000fee00fff (prio 9, ram): fake-ram-over-apic",

@@ -1,7 +1,7 @@
 import { MemoryRegion } from "@memtopo/region-tree";
 import type { MemorySystem } from "../../src/index.js";
 
-// Generators for the attack shapes of issue 16 (too big to keep as files): each gives the same input every time.
+// Generators for the attack shapes (too big to keep as files): each gives the same input every time.
 
 /** A machine file whose one container holds `n` 4 KiB RAM regions side by side. */
 export function wideMachineFile(n: number): unknown {

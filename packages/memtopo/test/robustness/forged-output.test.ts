@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { importQemu, loadMachine, MemorySystem, printMtree, printMtreeFlat } from "../../src/index.js";
 import { FORGED_NAMES } from "../corpus/forged-names.js";
 
-// Issue 16, output that can be forged: every printed name and message escapes control characters the same way
+// Output that can be forged: every printed name and message escapes control characters the same way
 // (escapeText), import-qemu reads them back, and messages cut long values.
 
 /** Control characters, DEL/C1, line and bidi controls, non-characters, lone surrogates: none may be printed. */

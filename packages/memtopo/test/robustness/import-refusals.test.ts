@@ -2,7 +2,7 @@ import { MemtopoError } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { importQemu, loadMachine } from "../../src/index.js";
 
-// Issue 16, wrong results accepted silently: import-qemu refuses, with the line, what it cannot write as a loadable
+// Wrong results accepted silently: import-qemu refuses, with the line, what it cannot write as a loadable
 // machine file, instead of exiting 0 with a file that does not load.
 
 const text = (prio: string): string =>

@@ -4,7 +4,7 @@ import { MemoryRegion } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { MemorySystem } from "../../src/index.js";
 
-// Issue 16, memory kept forever: after a region is removed (or an address space destroyed) and a commit ran,
+// Memory kept forever: after a region is removed (or an address space destroyed) and a commit ran,
 // nothing of it may stay reachable from the system. Checked with a FinalizationRegistry after forced collections.
 
 v8.setFlagsFromString("--expose-gc");

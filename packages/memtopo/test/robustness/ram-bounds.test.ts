@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemorySystem } from "../../src/index.js";
 
-// Issue 8: reads and writes through an AddressSpace at and past every edge of RAM regions
+// Reads and writes through an AddressSpace at and past every edge of RAM regions
 // follow QEMU's rules (RAM accesses split at section ends; unassigned bytes read 0 with
 // MEMTX_DECODE_ERROR, writes dropped) and never touch memory outside a RAM block: every
 // block sits between canary bytes that must survive.
@@ -39,7 +39,7 @@ function canaryAllocator(blocks: { buffer: Uint8Array; size: number }[]): RamAll
   };
 }
 
-describe("guest RAM bounds through the access path (issue 8)", () => {
+describe("guest RAM bounds through the access path", () => {
   it("random accesses around every edge of RAM regions keep the canaries and match a byte model", () => {
     fc.assert(
       fc.property(

@@ -5,7 +5,7 @@ import { importQemu, loadMachine, MemorySystem, printMtree, saveMachine } from "
 import { deeplyIndentedMtree, deepTree, wideMachineFile } from "../corpus/shapes.js";
 import { expectedReplicaState, replica } from "./replica-listener.js";
 
-// Issue 16, raw errors: the map may be as wide or as deep as the user makes it. No argument spread, recursion
+// Raw errors: the map may be as wide or as deep as the user makes it. No argument spread, recursion
 // or quadratic list insertion may turn that into a RangeError, a stack overflow or a hang, and an error that
 // escapes a commit must leave views and listeners as before it.
 

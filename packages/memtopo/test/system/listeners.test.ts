@@ -234,7 +234,7 @@ describe("listener failures", () => {
     expect(sys.depth).toBe(0);
   });
 
-  it("a failing replay runs the stream to its end, reports, and leaves the listener unregistered (issue 16)", () => {
+  it("a failing replay runs the stream to its end, reports, and leaves the listener unregistered", () => {
     const { sys, memory } = machine();
     const seen: string[] = [];
     const l: MemoryListener = {
