@@ -19,7 +19,7 @@ describe("memtopo diff", () => {
     expect(events[0]).toEqual({ event: "begin" });
     expect(events.at(-1)).toEqual({ event: "commit" });
     const add = events.find((e) => e.event === "region_add");
-    expect(Object.keys(add)).toEqual(["event", "as", "start", "size", "region", "offset", "readonly"]);
+    expect(Object.keys(add)).toEqual(["event", "as", "asOrdinal", "start", "size", "region", "offset", "readonly"]);
     expect(events.some((e) => e.event === "region_del")).toBe(true);
   });
 
@@ -40,6 +40,22 @@ describe("memtopo diff", () => {
     expect(r.status).toBe(0);
     expect(r.stdout.split("\n")[0]).toBe("begin");
     expect(r.stdout).toMatch(/^region_add {2}memory: 0x[0-9a-f]+ size 0x[0-9a-f]+ \S/m);
+  });
+
+  it("same-named spaces (seven vtd-root in QEMU's q35 with an IOMMU) are told apart: asOrdinal, and [n] in text", () => {
+    const iommu = path.join(cases, "x86-q35-iommu-held-tcg", "machine.json");
+    const json = runCli(["diff", iommu, iommu, "--json"]);
+    expect(json.status).toBe(0);
+    const ordinals = json.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.as === "vtd-root")
+      .map((e) => e.asOrdinal);
+    expect([...new Set(ordinals)].sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const text = runCli(["diff", iommu, iommu]);
+    expect(text.stdout).toMatch(/^region_nop {2}vtd-root: /m);
+    expect(text.stdout).toMatch(/^region_nop {2}vtd-root\[6\]: /m);
   });
 
   it("a missing file fails with exit 1; a missing argument is a usage error", () => {

@@ -106,6 +106,7 @@ function scriptedBoard(text: string, end: PcRunResult = { stop: "timeout", detai
       {
         event: "region_add",
         as: "memory",
+        asOrdinal: 0,
         start: "0xf0000",
         size: "0x10000",
         region: "pc.ram",
@@ -222,7 +223,16 @@ describe("memtopo pc: outputs", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines[0]).toEqual({ event: "begin" });
-    expect(Object.keys(lines[1])).toEqual(["event", "as", "start", "size", "region", "offset", "readonly"]);
+    expect(Object.keys(lines[1])).toEqual([
+      "event",
+      "as",
+      "asOrdinal",
+      "start",
+      "size",
+      "region",
+      "offset",
+      "readonly",
+    ]);
     expect(lines.at(-1)).toEqual({ event: "commit" });
   });
 

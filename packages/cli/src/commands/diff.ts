@@ -26,6 +26,11 @@ export const diffCommand: CliCommand = {
   },
 };
 
+/** A space's name, and its rank among same-named spaces when it is not the first (`memory[1]`). */
+function spaceLabel(e: { readonly as: string; readonly asOrdinal: number }): string {
+  return e.asOrdinal === 0 ? escapeText(e.as) : `${escapeText(e.as)}[${e.asOrdinal}]`;
+}
+
 function describe(e: DiffEvent): string {
   switch (e.event) {
     case "begin":
@@ -33,10 +38,10 @@ function describe(e: DiffEvent): string {
       return e.event;
     case "eventfd_add":
     case "eventfd_del":
-      return `${e.event.padEnd(11)} ${escapeText(e.as)}: ${e.start} size ${e.size}${e.matchData ? ` data ${e.data}` : ""}`;
+      return `${e.event.padEnd(11)} ${spaceLabel(e)}: ${e.start} size ${e.size}${e.matchData ? ` data ${e.data}` : ""}`;
     default: {
       const masks = "oldMask" in e ? ` mask ${e.oldMask} -> ${e.newMask}` : "";
-      return `${e.event.padEnd(11)} ${escapeText(e.as)}: ${e.start} size ${e.size} ${escapeText(e.region)} @${e.offset}${e.readonly ? " readonly" : ""}${masks}`;
+      return `${e.event.padEnd(11)} ${spaceLabel(e)}: ${e.start} size ${e.size} ${escapeText(e.region)} @${e.offset}${e.readonly ? " readonly" : ""}${masks}`;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { type DiffEvent, diffEventListener, type MemorySystem } from "memtopo";
+import { type DiffEvent, type DiffSpace, diffEventListener, diffSpaces, type MemorySystem } from "memtopo";
 
 /** The listener type of memtopo's MemorySystem (the CLI reaches listeners only through it). */
 type MemoryListener = Parameters<MemorySystem["registerListener"]>[0];
@@ -25,15 +25,19 @@ export class CommitEventRecorder {
     // is no commit, so it is not recorded.
     this.attaching = true;
     try {
-      for (const as of memory.addressSpaces) register(this.listener(as.name), as);
+      for (const { as, space } of diffSpaces(memory.addressSpaces)) register(this.listener(space), as);
     } finally {
       this.attaching = false;
     }
   }
 
-  private listener(as: string): MemoryListener {
+  private listener(space: DiffSpace): MemoryListener {
     return {
-      ...diffEventListener(as, (event) => this.open?.push(event), `memtopo-pc-events:${as}`),
+      ...diffEventListener(
+        space,
+        (event) => this.open?.push(event),
+        `memtopo-pc-events:${space.name}#${space.ordinal}`,
+      ),
       begin: () => {
         if (this.open === null && !this.attaching) this.open = [{ event: "begin" }];
       },

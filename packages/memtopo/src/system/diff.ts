@@ -9,12 +9,23 @@ import {
 import type { IoeventfdRecord, MemoryRegion } from "@memtopo/region-tree";
 import { MemorySystemError } from "./errors.js";
 
+/**
+ * Which address space an event is about. QEMU lets several spaces share a name (one "memory" per CPU, one
+ * per e1000 NIC), so a name alone is not enough: `asOrdinal` is the space's rank among the spaces of that
+ * name, in creation order (0 for the first).
+ */
+export interface DiffSpace {
+  readonly name: string;
+  readonly ordinal: number;
+}
+
 /** One listener callback as JSON: what `memtopo diff` prints, one object a line. */
 export type DiffEvent =
   | { readonly event: "begin" | "commit" }
   | {
       readonly event: "region_add" | "region_del" | "region_nop";
       readonly as: string;
+      readonly asOrdinal: number;
       readonly start: string;
       readonly size: string;
       readonly region: string;
@@ -24,6 +35,7 @@ export type DiffEvent =
   | {
       readonly event: "log_start" | "log_stop";
       readonly as: string;
+      readonly asOrdinal: number;
       readonly start: string;
       readonly size: string;
       readonly region: string;
@@ -35,6 +47,7 @@ export type DiffEvent =
   | {
       readonly event: "eventfd_add" | "eventfd_del";
       readonly as: string;
+      readonly asOrdinal: number;
       readonly start: string;
       readonly size: string;
       readonly matchData: boolean;
@@ -56,7 +69,8 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
  * The listener events that take machine `a` to machine `b`, in QEMU's order, as one
  * topology commit would deliver them to one listener per address space: `begin`; per space
  * (in `b`'s creation order, then spaces only `a` has) the deletion pass, the addition pass
- * and the ioeventfd diff; `commit`. Spaces are matched by name. Regions of two machines are
+ * and the ioeventfd diff; `commit`. Spaces are matched by name and, among spaces of one name, by creation
+ * order (the n-th "memory" of `a` is compared with the n-th of `b`). Regions of two machines are
  * different objects, so a region is identified by its path of names up the container chain
  * and its kind (the n-th such region, in view order, when several share that path); range
  * equality is otherwise QEMU's `flatrange_equal`, and ioeventfds are compared by
@@ -78,14 +92,17 @@ export function diffMachines(a: DiffableMachine, b: DiffableMachine): DiffEvent[
     x.nonvolatile === y.nonvolatile;
 
   const events: DiffEvent[] = [{ event: "begin" }];
-  const oldByName = new Map(a.addressSpaces.map((s) => [s.name, s]));
-  const newByName = new Map(b.addressSpaces.map((s) => [s.name, s]));
-  const names = [...newByName.keys(), ...[...oldByName.keys()].filter((n) => !newByName.has(n))];
-  for (const name of names) {
-    const old = oldByName.get(name);
-    const next = newByName.get(name);
+  const key = (space: DiffSpace): string => `${space.ordinal}:${space.name}`;
+  const oldSpaces = diffSpaces(a.addressSpaces);
+  const newSpaces = diffSpaces(b.addressSpaces);
+  const oldByKey = new Map(oldSpaces.map((s) => [key(s.space), s.as]));
+  const newByKey = new Map(newSpaces.map((s) => [key(s.space), s.as]));
+  const order = [...newSpaces, ...oldSpaces.filter((s) => !newByKey.has(key(s.space)))];
+  for (const { space } of order) {
+    const old = oldByKey.get(key(space));
+    const next = newByKey.get(key(space));
     const calls = new ListenerCalls();
-    const listeners = [diffEventListener(name, (e) => events.push(e))];
+    const listeners = [diffEventListener(space, (e) => events.push(e))];
     const oldRanges = old?.currentMap.ranges ?? [];
     const newRanges = next?.currentMap.ranges ?? [];
     const fv = old?.currentMap ?? null;
@@ -103,6 +120,21 @@ export function diffMachines(a: DiffableMachine, b: DiffableMachine): DiffEvent[
   }
   events.push({ event: "commit" });
   return events;
+}
+
+/**
+ * Each space with its {@link DiffSpace} (name and rank among the spaces of that name, in creation order), the
+ * identity `diffMachines` matches spaces by and every {@link DiffEvent} carries.
+ */
+export function diffSpaces<S extends { readonly name: string }>(
+  spaces: readonly S[],
+): { readonly as: S; readonly space: DiffSpace }[] {
+  const seen = new Map<string, number>();
+  return spaces.map((as) => {
+    const ordinal = seen.get(as.name) ?? 0;
+    seen.set(as.name, ordinal + 1);
+    return { as, space: { name: as.name, ordinal } };
+  });
 }
 
 /** QEMU's ioeventfd order without notifier identity. */
@@ -133,12 +165,20 @@ function regionPath(mr: MemoryRegion): string {
 }
 
 /**
- * A listener that turns every region, dirty-log and ioeventfd call on `as` into a {@link DiffEvent}, as
- * `diffMachines` reports them (`begin` and `commit` are the caller's: add them to the returned object).
+ * A listener that turns every region, dirty-log and ioeventfd call on `space` into a {@link DiffEvent}, as
+ * `diffMachines` reports them (`begin` and `commit` are the caller's: add them to the returned object). Take
+ * `space` from {@link diffSpaces} so that events of same-named spaces stay apart.
  */
-export function diffEventListener(as: string, push: (event: DiffEvent) => void, name = `diff:${as}`): MemoryListener {
+export function diffEventListener(
+  space: DiffSpace,
+  push: (event: DiffEvent) => void,
+  name = `diff:${space.name}#${space.ordinal}`,
+): MemoryListener {
+  const as = space.name;
+  const asOrdinal = space.ordinal;
   const range = (s: MemoryRegionSection) => ({
     as,
+    asOrdinal,
     start: hex(s.offsetWithinAddressSpace),
     size: hex(s.size),
     region: s.mr?.name ?? "(null)",
@@ -147,6 +187,7 @@ export function diffEventListener(as: string, push: (event: DiffEvent) => void, 
   });
   const fd = (s: MemoryRegionSection, matchData: boolean, data: bigint) => ({
     as,
+    asOrdinal,
     start: hex(s.offsetWithinAddressSpace),
     size: hex(s.size),
     matchData,

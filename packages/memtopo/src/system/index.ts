@@ -1,7 +1,14 @@
 export { AddressSpace } from "./address-space.js";
 export { UNASSIGNED_IO_OPS, UNASSIGNED_MEM_OPS } from "./builtin-ops.js";
 export type { CoalescedMmioSource, CoalescedWrite } from "./coalesced-flush.js";
-export { type DiffableMachine, type DiffEvent, diffEventListener, diffMachines } from "./diff.js";
+export {
+  type DiffableMachine,
+  type DiffEvent,
+  type DiffSpace,
+  diffEventListener,
+  diffMachines,
+  diffSpaces,
+} from "./diff.js";
 export { GLOBAL_DIRTY_DIRTY_RATE, GLOBAL_DIRTY_LIMIT, GLOBAL_DIRTY_MIGRATION } from "./dirty-log.js";
 export { DeviceOpsError, MemorySystemError } from "./errors.js";
 export { type Accel, MemorySystem, type MemorySystemOptions } from "./memory-system.js";

@@ -3,22 +3,31 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { type DiffableMachine, type DiffEvent, diffMachines, loadMachine, MemorySystem } from "../../src/index.js";
+import {
+  type DiffableMachine,
+  type DiffEvent,
+  diffMachines,
+  diffSpaces,
+  loadMachine,
+  MemorySystem,
+} from "../../src/index.js";
 
 const casesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/cases");
 const load = (slug: string) => loadMachine(readFileSync(path.join(casesDir, slug, "machine.json"), "utf8"));
 const EMPTY: DiffableMachine = { addressSpaces: [] };
 
+/** Ranges by address space, a space named `name#ordinal` (same-named spaces are distinct). */
 type Replica = Map<string, Set<string>>;
+const spaceKey = (name: string, ordinal: number) => `${name}#${ordinal}`;
 const rangeKey = (e: { start: string; size: string; region: string; offset: string; readonly: boolean }) =>
   `${e.start}+${e.size} ${e.region}@${e.offset}${e.readonly ? " ro" : ""}`;
 
 /** The flat views of a machine as the events describe ranges (names, not identities). */
 function viewsOf(m: DiffableMachine): Replica {
   const out: Replica = new Map();
-  for (const as of m.addressSpaces) {
+  for (const { as, space } of diffSpaces(m.addressSpaces)) {
     out.set(
-      as.name,
+      spaceKey(space.name, space.ordinal),
       new Set(
         as.currentMap.ranges.map((r) =>
           rangeKey({
@@ -40,10 +49,10 @@ function replay(start: Replica, events: readonly DiffEvent[]): Replica {
   const out: Replica = new Map([...start].map(([k, v]) => [k, new Set(v)]));
   for (const e of events) {
     if (!("region" in e)) continue;
-    let set = out.get(e.as);
+    let set = out.get(spaceKey(e.as, e.asOrdinal));
     if (set === undefined) {
       set = new Set();
-      out.set(e.as, set);
+      out.set(spaceKey(e.as, e.asOrdinal), set);
     }
     const k = rangeKey(e);
     if (e.event === "region_add") {
@@ -79,6 +88,7 @@ describe("diffMachines", () => {
       {
         event: "region_nop",
         as: "memory",
+        asOrdinal: 0,
         start: "0x0",
         size: "0x8000000",
         region: "pc.ram",
@@ -88,6 +98,7 @@ describe("diffMachines", () => {
       {
         event: "region_add",
         as: "memory",
+        asOrdinal: 0,
         start: "0x10000000",
         size: "0x1000",
         region: "hot",
@@ -97,6 +108,7 @@ describe("diffMachines", () => {
       {
         event: "region_nop",
         as: "memory",
+        asOrdinal: 0,
         start: "0xfee00000",
         size: "0x1000",
         region: "apic",
@@ -124,6 +136,49 @@ describe("diffMachines", () => {
     expect(() => diffMachines(null as never, next)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
   });
 
+  it("same-named spaces (QEMU allows them: one per e1000 NIC) are matched by creation order, not collapsed by name", () => {
+    // Each NIC's bus-master space is "e1000"; the first NIC's window moves, the second stays, a third appears.
+    const build = (firstAt: bigint, nics: number) => {
+      const sys = new MemorySystem();
+      for (let i = 0; i < nics; i++) {
+        const root = new MemoryRegion(sys, { kind: "container", name: `bm-${i}`, size: 0x10000n });
+        root.addSubregion(
+          i === 0 ? firstAt : 0x1000n,
+          new MemoryRegion(sys, { kind: "io", name: "win", size: 0x100n }),
+        );
+        sys.createAddressSpace("e1000", root);
+      }
+      return sys;
+    };
+    const lines = (events: readonly DiffEvent[]) =>
+      events.map((e) => ("as" in e ? `${e.event} ${e.as}#${e.asOrdinal} ${e.start}` : e.event));
+    expect(lines(diffMachines(build(0x1000n, 2), build(0x2000n, 3)))).toEqual([
+      "begin",
+      "region_del e1000#0 0x1000",
+      "region_add e1000#0 0x2000",
+      "region_nop e1000#1 0x1000",
+      "region_add e1000#2 0x1000",
+      "commit",
+    ]);
+    expect(lines(diffMachines(build(0x1000n, 3), build(0x1000n, 1)))).toEqual([
+      "begin",
+      "region_nop e1000#0 0x1000",
+      "region_del e1000#1 0x1000",
+      "region_del e1000#2 0x1000",
+      "commit",
+    ]);
+  });
+
+  it("a QEMU machine with seven spaces named vtd-root against itself: region_nop for every range of every space", () => {
+    const m = load("x86-q35-iommu-held-tcg");
+    expect(m.addressSpaces.filter((as) => as.name === "vtd-root")).toHaveLength(7);
+    const nops = diffMachines(m, m).filter((e) => e.event === "region_nop");
+    expect(nops).toHaveLength(m.addressSpaces.reduce((n, as) => n + as.currentMap.ranges.length, 0));
+    expect(new Set(nops.filter((e) => "as" in e && e.as === "vtd-root").map((e) => "as" in e && e.asOrdinal))).toEqual(
+      new Set([0, 1, 2, 3, 4, 5, 6]),
+    );
+  });
+
   it("ioeventfds are diffed by address, size and data", () => {
     const build = (at: bigint) => {
       const sys = new MemorySystem();
@@ -136,8 +191,8 @@ describe("diffMachines", () => {
     };
     const fds = diffMachines(build(0xc000n), build(0xd000n)).filter((e) => e.event.startsWith("eventfd"));
     expect(fds).toEqual([
-      { event: "eventfd_del", as: "I/O", start: "0xc010", size: "0x2", matchData: true, data: "0x1" },
-      { event: "eventfd_add", as: "I/O", start: "0xd010", size: "0x2", matchData: true, data: "0x1" },
+      { event: "eventfd_del", as: "I/O", asOrdinal: 0, start: "0xc010", size: "0x2", matchData: true, data: "0x1" },
+      { event: "eventfd_add", as: "I/O", asOrdinal: 0, start: "0xd010", size: "0x2", matchData: true, data: "0x1" },
     ]);
     expect(diffMachines(build(0xc000n), build(0xc000n)).filter((e) => e.event.startsWith("eventfd"))).toEqual([]);
   });
@@ -172,8 +227,17 @@ function qemuFlatViews(text: string): Replica {
   return out;
 }
 
-const withoutReadonly = (r: Replica): Replica =>
-  new Map([...r].map(([k, v]) => [k, new Set([...v].map((x) => x.replace(/ ro$/, "")))]));
+/** QEMU's `-f` text names spaces without telling same-named ones apart: their ranges go under the one name. */
+function withoutReadonly(r: Replica): Replica {
+  const out: Replica = new Map();
+  for (const [k, v] of r) {
+    const name = k.slice(0, k.lastIndexOf("#"));
+    const set = out.get(name) ?? new Set();
+    for (const x of v) set.add(x.replace(/ ro$/, ""));
+    out.set(name, set);
+  }
+  return out;
+}
 
 describe("diffMachines on the QEMU conformance cases", () => {
   const slugs = readdirSync(casesDir).filter((s) => !s.startsWith("."));
