@@ -1,4 +1,4 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { type MemoryRegion, wrap64 } from "@memtopo/region-tree";
 
 /**
  * One piece of a FlatView: addresses [start, start + size) of the address space are
@@ -41,7 +41,7 @@ export function canMerge(r1: FlatRange, r2: FlatRange): boolean {
   return (
     r1.start + r1.size === r2.start &&
     r1.mr === r2.mr &&
-    BigInt.asUintN(64, r1.offsetInRegion + r1.size) === r2.offsetInRegion &&
+    wrap64(r1.offsetInRegion + r1.size) === r2.offsetInRegion &&
     r1.dirtyLogMask === r2.dirtyLogMask &&
     r1.romdMode === r2.romdMode &&
     r1.readonly === r2.readonly &&

@@ -1,6 +1,6 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { EXACT_LIMIT, type MemoryRegion, toDouble, wrap64 } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
-import { EXACT_LIMIT, RangeIndex, toDouble } from "./range-index.js";
+import { RangeIndex } from "./range-index.js";
 
 /**
  * A rendered address space: sorted, non-overlapping, merged FlatRanges. Immutable;
@@ -31,7 +31,7 @@ export class FlatView {
   lookup(addr: bigint): FlatRange | undefined {
     const index = this.#index;
     if (index === null) return this.#lookupCold(addr);
-    if (BigInt.asUintN(64, addr) !== addr) return undefined;
+    if (wrap64(addr) !== addr) return undefined;
     const a = toDouble(addr);
     if (a >= EXACT_LIMIT) return this.#lookupExact(addr);
     const mru = this.#mru;

@@ -1,26 +1,6 @@
+import { EXACT_LIMIT, toDouble } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { buildRangeTables } from "./range-tables.js";
-
-/** Below 2^53 every address and every range edge is an exact double, so lookups there compare numbers. */
-export const EXACT_LIMIT = 2 ** 53;
-
-/**
- * Scratch words for reading a bigint as two 32-bit halves: a typed-array store costs a
- * fraction of `Number(bigint)`. Holds nothing between calls.
- */
-const WORDS = new BigUint64Array(1);
-const HALVES = new Uint32Array(WORDS.buffer);
-const HIGH = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
-const LOW = 1 - HIGH;
-
-/**
- * `x` mod 2^64 as the nearest double, like `Number(x)` for x in [0, 2^64): the high half
- * times 2^32 is exact, so the one rounding is in the sum. Exact below 2^53, and monotonic.
- */
-export function toDouble(x: bigint): number {
-  WORDS[0] = x;
-  return HALVES[HIGH]! * 0x1_0000_0000 + HALVES[LOW]!;
-}
 
 /**
  * The search structure behind `FlatView.lookup` for addresses below 2^53, built once per

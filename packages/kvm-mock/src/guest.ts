@@ -1,6 +1,7 @@
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from "@memtopo/kvm";
-import type { EventNotifier } from "@memtopo/region-tree";
+import { type EventNotifier, leBytes, loadLe } from "@memtopo/region-tree";
 import type { CoalescedZones } from "./coalesced.js";
+import { type DirtyLogMode, markDirty, roomToMarkDirty } from "./dirty-log.js";
 import { MockKvmUsageError } from "./errors.js";
 import type { HostMemory } from "./host-memory.js";
 import type { IoeventfdTable } from "./ioeventfds.js";
@@ -26,6 +27,9 @@ export interface GuestContext {
   readonly coalesced: CoalescedZones;
   readonly memory: HostMemory;
   readonly hostPageSize: number;
+  readonly dirtyLog: DirtyLogMode;
+  /** The vCPU that writes (its dirty ring takes the pages); absent for a write the test makes. */
+  readonly writer?: number;
 }
 
 /** The little-endian bytes of a `size`-byte store of `value`, and the value such a store carries. */
@@ -35,9 +39,7 @@ export function storeBytes(data: Uint8Array | bigint | number, size: number | un
     if (size !== undefined && size !== data.length) {
       throw new MockKvmUsageError(`size ${size} differs from the ${data.length} bytes given`, "size");
     }
-    let value = 0n;
-    if (data.length <= 8) for (let i = data.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(data[i]!);
-    return [data.slice(), value];
+    return [data.slice(), data.length <= 8 ? loadLe(data) : 0n];
   }
   if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
     throw new MockKvmUsageError(`a store of a value is 1, 2, 4 or 8 bytes, got ${String(size)}`, "size");
@@ -50,9 +52,7 @@ export function storeBytes(data: Uint8Array | bigint | number, size: number | un
     throw new MockKvmUsageError(`value ${String(data)} does not fit in ${size} bytes`, "data");
   }
   const value = BigInt(data);
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-  return [bytes, value];
+  return [leBytes(value, size), value];
 }
 
 /** Slot of `asId` that the access `[gpa, +length)` lies in; an access half in, half out is no single access. */
@@ -84,13 +84,13 @@ export function guestWrite(
   const slot = slotFor(ctx, asId, gpa, bytes.length);
   if (slot !== undefined && (slot.flags & KVM_MEM_READONLY) === 0) {
     const offset = gpa - slot.guestPhysAddr;
+    const logging = (slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
+    const page = BigInt(ctx.hostPageSize);
+    const first = Number(offset / page);
+    const last = Number((offset + BigInt(bytes.length) - 1n) / page);
+    if (logging) roomToMarkDirty(ctx.dirtyLog, ctx.writer, slot, first, last);
     ctx.memory.write(slot.userspaceAddr + offset, bytes);
-    if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) {
-      const page = BigInt(ctx.hostPageSize);
-      const first = Number(offset / page);
-      const last = Number((offset + BigInt(bytes.length) - 1n) / page);
-      for (let p = first; p <= last; p++) slot.dirty!.add(p);
-    }
+    if (logging) markDirty(ctx.dirtyLog, ctx.writer, slot, first, last);
     return { kind: "ram", slot: slot.slot };
   }
   // Writes to read-only slots and to unbacked addresses are MMIO: the kernel's MMIO bus
@@ -110,8 +110,7 @@ export function guestPioWrite(ctx: GuestContext, port: number, value: bigint, si
     hit.notifier.signal();
     return { kind: "ioeventfd", notifier: hit.notifier };
   }
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  const bytes = leBytes(value, size);
   if (ctx.coalesced.tryHold(true, BigInt(port), bytes)) return { kind: "coalesced" };
   return { kind: "pio-exit" };
 }

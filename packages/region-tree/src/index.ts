@@ -1,9 +1,20 @@
+export { leBytes, loadLe, storeLe } from "./bytes.js";
 export { type CoalescedRange, coalescedIntersection } from "./coalesced.js";
 export { MemtopoError, RegionTreeError } from "./errors.js";
 export type { EventNotifier } from "./event-notifier.js";
 export { type RegionHost, StandaloneHost } from "./host.js";
 export { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
-export { bswap, hex, isU64, regionSizeFromU64, SIZE_2_64, UINT64_MAX, wrap64 } from "./numbers.js";
+export {
+  bswap,
+  hex,
+  INT32_MAX,
+  INT32_MIN,
+  isU64,
+  regionSizeFromU64,
+  SIZE_2_64,
+  UINT64_MAX,
+  wrap64,
+} from "./numbers.js";
 export {
   type AccessConstraints,
   type DeviceEndianness,
@@ -28,3 +39,4 @@ export {
   type RegionKind,
 } from "./region.js";
 export { cutText, escapeText, MAX_ECHO, unescapeText } from "./text.js";
+export { bigFromSafeInteger, EXACT_LIMIT, low32, toDouble } from "./words.js";

@@ -24,7 +24,8 @@ export function isU64(value: unknown): value is bigint {
   return typeof value === "bigint" && value >= 0n && value <= UINT64_MAX;
 }
 
-export function hex(value: bigint): string {
+/** `0x` and the significant hex digits, as QEMU's `0x%" PRIx64` and this project's messages print a value. */
+export function hex(value: bigint | number): string {
   return `0x${value.toString(16)}`;
 }
 

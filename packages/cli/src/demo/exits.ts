@@ -1,4 +1,5 @@
-import type { MemTxResult } from "@memtopo/region-tree";
+import type { GuestBus } from "@memtopo/kvm";
+import { loadLe, type MemTxResult } from "@memtopo/region-tree";
 import type { AddressSpace } from "memtopo";
 
 /** One access that left the guest and was dispatched in TypeScript. */
@@ -13,23 +14,11 @@ export interface ExitRecord {
   readonly region: string | null;
 }
 
-/** What a vCPU run loop dispatches exits to (kvm-native's GuestBus). */
-export interface ExitBus {
-  read(addr: bigint, data: Uint8Array): MemTxResult;
-  write(addr: bigint, data: Uint8Array): MemTxResult;
-}
-
-export function littleEndian(data: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = data.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(data[i]!);
-  return value;
-}
-
 /** An address space as an exit handler that also writes down every access it handles. */
-export function recordingBus(as: AddressSpace, log: ExitRecord[]): ExitBus {
+export function recordingBus(as: AddressSpace, log: ExitRecord[]): GuestBus {
   const record = (kind: "read" | "write", addr: bigint, data: Uint8Array, result: MemTxResult): void => {
     const region = as.currentMap.lookup(addr)?.mr.name ?? null;
-    log.push({ space: as.name, kind, addr, size: data.length, value: littleEndian(data), result, region });
+    log.push({ space: as.name, kind, addr, size: data.length, value: loadLe(data), result, region });
   };
   return {
     read(addr, data) {
@@ -43,11 +32,4 @@ export function recordingBus(as: AddressSpace, log: ExitRecord[]): ExitBus {
       return result;
     },
   };
-}
-
-/** Little-endian bytes of a `size`-byte value. */
-export function bytesOf(value: bigint, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-  return out;
 }

@@ -1,5 +1,5 @@
 import { attachKvm } from "@memtopo/kvm";
-import type { MemTxResult } from "@memtopo/region-tree";
+import { hex, type MemTxResult } from "@memtopo/region-tree";
 import { type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
 import { type PictureLane, pictureLanes, renderLanesSvg } from "../svg/index.js";
 import { type BackendChoice, chooseBackend } from "./backends/choose.js";
@@ -118,10 +118,6 @@ const RESULT_NAMES: Record<number, string> = { 0: "OK", 1: "ERROR", 2: "DECODE_E
 
 function resultName(result: MemTxResult): string {
   return RESULT_NAMES[result] ?? `0x${result.toString(16)}`;
-}
-
-function hex(value: bigint | number): string {
-  return `0x${value.toString(16)}`;
 }
 
 function checkOutcomes(

@@ -1,4 +1,4 @@
-import { MEMTX_OK, type MemTxResult } from "@memtopo/region-tree";
+import { loadLe, MEMTX_OK, type MemTxResult, storeLe } from "@memtopo/region-tree";
 import type { GuestBus } from "../run-vcpu.js";
 import { CONFORMANCE_GUESTS, type ConformanceGuestName, GUEST_ENTRY } from "./guests.js";
 import { isKvmError } from "./harness.js";
@@ -96,13 +96,6 @@ export function enterRealMode(vcpu: ConformanceVcpu, entry: number, fsBase = 0n)
   vcpu.setRegs(regs);
 }
 
-/** Little-endian bytes as a bigint. */
-export function littleEndian(data: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = data.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[i]!);
-  return v;
-}
-
 /** One access a guest made that reached user space. */
 export interface SeenAccess {
   readonly kind: "read" | "write";
@@ -123,12 +116,12 @@ export function recordingBus(
   return {
     read(addr: bigint, data: Uint8Array): MemTxResult {
       const value = answers.get(addr) ?? 0n;
-      for (let i = 0; i < data.length; i++) data[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+      storeLe(data, 0, data.length, value);
       seen.push({ kind: "read", addr, size: data.length, value });
       return MEMTX_OK;
     },
     write(addr: bigint, data: Uint8Array): MemTxResult {
-      const value = littleEndian(data);
+      const value = loadLe(data);
       seen.push({ kind: "write", addr, size: data.length, value });
       onWrite(addr, value);
       return MEMTX_OK;

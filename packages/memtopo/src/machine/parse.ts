@@ -1,4 +1,4 @@
-import { cutText, regionSizeFromU64, SIZE_2_64 } from "@memtopo/region-tree";
+import { cutText, INT32_MAX, INT32_MIN, regionSizeFromU64, SIZE_2_64 } from "@memtopo/region-tree";
 import { formatError } from "./errors.js";
 import type { LogClient, MachineAccel, MachineRegionKind, MachineSpec, RegionSpec } from "./types.js";
 
@@ -26,8 +26,6 @@ const REGION_FIELDS = [
   "owner",
   "subregions",
 ];
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 type Json = Record<string, unknown>;
 

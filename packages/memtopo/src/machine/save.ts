@@ -1,4 +1,4 @@
-import { DIRTY_LOG_VGA, type MemoryRegion } from "@memtopo/region-tree";
+import { DIRTY_LOG_VGA, hex, type MemoryRegion } from "@memtopo/region-tree";
 import type { MtreeAddressSpace } from "../mtree/format.js";
 import { formatError } from "./errors.js";
 import { MACHINE_FORMAT, MAX_NESTING } from "./parse.js";
@@ -24,8 +24,6 @@ const KIND: Record<MemoryRegion["kind"], MachineRegionKind> = {
   "ram-device": "ram-device",
   alias: "alias",
 };
-
-const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
 /**
  * Describes a machine as a `memtopo-machine/1` document: every region reachable from

@@ -1,5 +1,5 @@
 import type { FlatView } from "@memtopo/flatview";
-import { escapeText, type MemoryRegion } from "@memtopo/region-tree";
+import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
 
 /**
  * What the printers need of an address space: QEMU's `AddressSpace` name, root and
@@ -15,12 +15,12 @@ export interface MtreeAddressSpace {
 
 /** Every printed number: 16 lowercase hex digits, no `0x`, in 64-bit arithmetic (QEMU's `%016" PRIx64`). */
 export function hex16(value: bigint): string {
-  return BigInt.asUintN(64, value).toString(16).padStart(16, "0");
+  return wrap64(value).toString(16).padStart(16, "0");
 }
 
 /** QEMU's `MR_SIZE`: size − 1, except 0 for an empty region, truncated to 64 bits. */
 export function mrSize(size: bigint): bigint {
-  return size === 0n ? 0n : BigInt.asUintN(64, size - 1n);
+  return size === 0n ? 0n : wrap64(size - 1n);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { escapeText, type MemoryRegion } from "@memtopo/region-tree";
+import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
 import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface TreeOptions {
@@ -88,8 +88,8 @@ class TreePrinter {
 
   /** One region's line (or only its overflow mark); returns where it starts, its children's base. */
   #line(mr: MemoryRegion, level: number, base: bigint): bigint {
-    const start = BigInt.asUintN(64, base + mr.addr);
-    const end = BigInt.asUintN(64, start + mrSize(mr.size));
+    const start = wrap64(base + mr.addr);
+    const end = wrap64(start + mrSize(mr.size));
     // Printed even when the line itself is then suppressed, so it prefixes the next line.
     if (start < base || end < start) this.out.push("[DETECTED OVERFLOW!] ");
     const shown = mr.enabled || this.disabled;

@@ -1,4 +1,4 @@
-import type { MemoryRegion, MemoryRegionOps } from "@memtopo/region-tree";
+import { loadLe, type MemoryRegion, type MemoryRegionOps, storeLe } from "@memtopo/region-tree";
 
 /**
  * QEMU's `unassigned_mem_ops`: every access is refused by `valid.accepts`, so reads give 0
@@ -35,14 +35,11 @@ export function ramDeviceMemOps(mr: MemoryRegion): MemoryRegionOps {
     const block = mr.ramBlock!;
     ops = Object.freeze({
       read(offset: bigint, size: number): bigint {
-        const bytes = block.bytesAt(offset, size);
-        let value = 0n;
-        for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-        return value;
+        return loadLe(block.bytesAt(offset, size));
       },
       write(offset: bigint, value: bigint, size: number): void {
         const bytes = block.bytesAt(offset, size);
-        for (let i = 0; i < bytes.length; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+        storeLe(bytes, 0, bytes.length, value);
       },
       endianness: "host",
       valid: Object.freeze({ minAccessSize: 1, maxAccessSize: 8, unaligned: true }),

@@ -5,16 +5,11 @@ import {
   type MemoryRegion,
   type MemTxAttrs,
   type MemTxResult,
+  toDouble,
+  wrap64,
 } from "@memtopo/region-tree";
-import { opsOf } from "./builtin-ops.js";
-import {
-  type AccessEnv,
-  bigFromSafeInteger,
-  dispatchRead,
-  dispatchWrite,
-  memoryAccessSize,
-  u64ToDouble,
-} from "./region-access.js";
+import { planAccessSize, planRead, planWrite } from "./dispatch-plan.js";
+import type { AccessEnv } from "./region-access.js";
 import type { SectionCache } from "./section-cache.js";
 
 const NO_ATTRS: MemTxAttrs = Object.freeze({});
@@ -37,7 +32,8 @@ function isDirect(mr: MemoryRegion | null, isWrite: boolean): boolean {
  * offset in it (through the address space's {@link SectionCache}); the step's length is
  * clamped to the range's end for RAM only, because an MMIO device may expect a full-width
  * access that overlaps its neighbours (port 0xcf8).
- * Lengths and positions are numbers (they never exceed `data.length`).
+ * Lengths and positions are numbers (they never exceed `data.length`); `addrDouble` is
+ * `toDouble(addrIn)`, which a caller that has it passes along.
  */
 export function flatviewAccess(
   view: FlatView,
@@ -47,17 +43,19 @@ export function flatviewAccess(
   attrsIn: MemTxAttrs | undefined,
   env: AccessEnv,
   sections: SectionCache,
+  addrDouble: number = toDouble(addrIn),
 ): MemTxResult {
   const attrs = attrsIn ?? NO_ATTRS;
   const total = data.length;
   if (total === 0) return MEMTX_OK;
   let addr = addrIn;
+  let a = addrDouble;
   let pos = 0;
   let result = MEMTX_OK;
   let first = true;
   for (;;) {
     const remaining = total - pos;
-    const range = sections.translate(view, addr);
+    const range = sections.translate(view, addr, a);
     // A gap is QEMU's section #0 (`io_mem_unassigned`), its offset the address itself.
     const mr = range === undefined ? null : range.mr;
     const xlat = sections.xlat;
@@ -73,8 +71,8 @@ export function flatviewAccess(
     } else if (isDirect(mr, isWrite)) {
       // Through a view of the step's part of the block: a block over 4 GiB has no single view.
       const block = mr!.ramBlock!;
-      const x = u64ToDouble(xlat);
-      const part = block.bytesAt(xlat, Math.min(l, u64ToDouble(block.size) - x));
+      const x = toDouble(xlat);
+      const part = block.bytesAt(xlat, Math.min(l, toDouble(block.size) - x));
       const n = part.length;
       if (isWrite) part.set(n === total ? data : data.subarray(pos, pos + n));
       else data.set(part, pos);
@@ -82,45 +80,18 @@ export function flatviewAccess(
     } else {
       // prepare_mmio_access: held-back coalesced writes reach the device before this access.
       if (mr?.flushCoalescedMmio) env.flushCoalescedMmio();
-      const ops = opsOf(mr);
-      const size = memoryAccessSize(ops, l, xlat);
+      const plan = sections.planFor(mr);
+      const low = sections.xlatLow;
+      const size = planAccessSize(plan, l, xlat, low);
       l = size;
-      if (isWrite) {
-        result |= dispatchWrite(mr, ops, xlat, readLe(data, pos, size), size, attrs, env);
-      } else {
-        const r = dispatchRead(mr, ops, xlat, size, attrs, env);
-        writeLe(data, pos, size, r.value);
-        result |= r.result;
-      }
+      result |= isWrite
+        ? planWrite(mr, plan, xlat, low, data, pos, size, attrs, env)
+        : planRead(mr, plan, xlat, low, data, pos, size, attrs, env);
     }
     first = false;
     if (l === remaining) return result;
     pos += l;
-    addr = BigInt.asUintN(64, addr + BigInt(l));
+    addr = wrap64(addr + BigInt(l));
+    a = toDouble(addr);
   }
-}
-
-/** The bytes of an MMIO step as a host-order (little-endian) integer, as QEMU's `ldn_he_p`. */
-function readLe(data: Uint8Array, pos: number, size: number): bigint {
-  if (size <= 6) {
-    // Exact in a double up to 48 bits; one bigint at the end.
-    let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = v * 256 + data[pos + i]!;
-    return bigFromSafeInteger(v);
-  }
-  let value = 0n;
-  for (let i = size - 1; i >= 0; i--) value = (value << 8n) | BigInt(data[pos + i]!);
-  return value;
-}
-
-function writeLe(data: Uint8Array, pos: number, size: number, value: bigint): void {
-  if (size <= 6) {
-    let v = Number(BigInt.asUintN(8 * size, value));
-    for (let i = 0; i < size; i++) {
-      data[pos + i] = v % 256;
-      v = Math.floor(v / 256);
-    }
-    return;
-  }
-  for (let i = 0; i < size; i++) data[pos + i] = Number((value >> BigInt(8 * i)) & 0xffn);
 }

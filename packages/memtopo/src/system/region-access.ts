@@ -2,12 +2,14 @@ import {
   bswap,
   deviceIsBigEndian,
   ioeventfdEqual,
+  low32,
   MEMTX_DECODE_ERROR,
   MEMTX_OK,
   type MemoryRegion,
   type MemoryRegionOps,
   type MemTxAttrs,
   type MemTxResult,
+  wrap64,
 } from "@memtopo/region-tree";
 import { DeviceOpsError } from "./errors.js";
 
@@ -41,36 +43,6 @@ function byteMask(bytes: number): bigint {
   return bytes >= 0 && bytes <= 8 ? BYTE_MASKS[bytes]! : (1n << BigInt(8 * bytes)) - 1n;
 }
 
-const WORD = new BigUint64Array(1);
-const WORD_HALVES = new Uint32Array(WORD.buffer);
-const WORD_LOW = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 0 : 1;
-
-/** The low 32 bits of `x` mod 2^64, as a number (no allocation). */
-function low32(x: bigint): number {
-  WORD[0] = x;
-  return WORD_HALVES[WORD_LOW]!;
-}
-
-/**
- * `BigInt(v)` for an integer 0 <= v < 2^53: from the table below 256, else read back
- * through the typed array (an inline allocation, where `BigInt(v)` calls into the runtime).
- */
-export function bigFromSafeInteger(v: number): bigint {
-  if (v < 256) return SMALL[v]!;
-  WORD_HALVES[WORD_LOW] = v % 0x1_0000_0000;
-  WORD_HALVES[1 - WORD_LOW] = Math.floor(v / 0x1_0000_0000);
-  return WORD[0]!;
-}
-
-/**
- * `Number(x)` for x in [0, 2^64), without the runtime call: the high half times 2^32 is
- * exact, so the one rounding is in the sum (the nearest double, as `Number` gives).
- */
-export function u64ToDouble(x: bigint): number {
-  WORD[0] = x;
-  return WORD_HALVES[1 - WORD_LOW]! * 0x1_0000_0000 + WORD_HALVES[WORD_LOW]!;
-}
-
 /**
  * QEMU's `memory_access_size`: the largest power of two that is at most the remaining
  * length, `valid.max_access_size` (0 means 4) and, unless `impl.unaligned`, the alignment of `addr`.
@@ -96,7 +68,7 @@ export function memoryAccessSize(ops: MemoryRegionOps, remaining: number, addr: 
 function memoryAccessSizeBig(ops: MemoryRegionOps, remaining: number, addr: bigint): number {
   let max = ops.valid?.maxAccessSize || 4;
   if (!ops.impl?.unaligned) {
-    const align = BigInt.asUintN(64, addr & -addr);
+    const align = wrap64(addr & -addr);
     if (align !== 0n && align < BigInt(max)) max = Number(align);
   }
   const l = BigInt(remaining) > BigInt(max) ? max : remaining;
@@ -150,7 +122,7 @@ export function dispatchRead(
   let result = MEMTX_OK;
   for (let i = 0; i < size; i += piece) {
     const shift = bigEndian ? (size - piece - i) * 8 : i * 8;
-    const at = i === 0 ? addr : BigInt.asUintN(64, addr + small(i));
+    const at = i === 0 ? addr : wrap64(addr + small(i));
     let raw: unknown;
     if (ops.read !== undefined) {
       raw = ops.read(at, piece);
@@ -159,10 +131,7 @@ export function dispatchRead(
       raw = r.value;
       result |= r.result;
     }
-    if (typeof raw !== "bigint") {
-      throw new DeviceOpsError("E_DEVICE_READ_VALUE", `${label(mr)}: read returned ${typeof raw}, not a bigint`);
-    }
-    const bits = raw & mask;
+    const bits = checkedDeviceValue(mr, raw) & mask;
     if (shift === 0 && piece <= 8) value = value === 0n ? bits : value | bits;
     else value |= shift >= 0 ? (bits << small(shift)) & U64 : bits >> small(-shift);
   }
@@ -212,11 +181,19 @@ export function dispatchWrite(
     let bits: bigint;
     if (shift === 0) bits = value >= 0n && value <= mask ? value : value & mask;
     else bits = shift > 0 ? (value >> small(shift)) & mask : (value << small(-shift)) & mask;
-    const at = i === 0 ? addr : BigInt.asUintN(64, addr + small(i));
+    const at = i === 0 ? addr : wrap64(addr + small(i));
     if (ops.write !== undefined) ops.write(at, bits, piece);
     else result |= ops.writeWithAttrs!(at, bits, piece, attrs);
   }
   return result;
+}
+
+/** What a device's read returned, which must be a bigint (a device bug otherwise, reported as such). */
+export function checkedDeviceValue(mr: MemoryRegion | null, raw: unknown): bigint {
+  if (typeof raw !== "bigint") {
+    throw new DeviceOpsError("E_DEVICE_READ_VALUE", `${label(mr)}: read returned ${typeof raw}, not a bigint`);
+  }
+  return raw;
 }
 
 function label(mr: MemoryRegion | null): string {

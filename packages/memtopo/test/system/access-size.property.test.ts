@@ -1,8 +1,15 @@
 import { fc, test } from "@fast-check/vitest";
-import { MemoryRegion, type MemoryRegionOps, type MemTxAttrs, SIZE_2_64 } from "@memtopo/region-tree";
+import {
+  bigFromSafeInteger,
+  MemoryRegion,
+  type MemoryRegionOps,
+  type MemTxAttrs,
+  SIZE_2_64,
+  toDouble,
+} from "@memtopo/region-tree";
 import { describe, expect } from "vitest";
 import { MemorySystem } from "../../src/index.js";
-import { accessValid, bigFromSafeInteger, memoryAccessSize, u64ToDouble } from "../../src/system/region-access.js";
+import { accessValid, memoryAccessSize } from "../../src/system/region-access.js";
 
 // The access-size and alignment rules work on numbers and the low address bits for speed (every guest exit goes
 // through them). The oracle for the size is not a formula but a search, as QEMU's memory_access_size reads in words:
@@ -74,8 +81,8 @@ describe("memory_access_size and the alignment check on numbers", () => {
     },
   );
 
-  test.prop([addrArb], { numRuns: 2000 })("u64ToDouble is Number() for every 64-bit value", (x) => {
-    expect(u64ToDouble(x)).toBe(Number(x));
+  test.prop([addrArb], { numRuns: 2000 })("toDouble is Number() for every 64-bit value", (x) => {
+    expect(toDouble(x)).toBe(Number(x));
   });
 
   test.prop([fc.oneof(fc.nat(300), fc.maxSafeNat())], { numRuns: 2000 })(

@@ -1,6 +1,5 @@
-import type { KvmBackend } from "@memtopo/kvm";
+import type { GuestBus, KvmBackend } from "@memtopo/kvm";
 import type { EventNotifier, RamAllocator } from "@memtopo/region-tree";
-import type { ExitBus } from "../exits.js";
 
 /** An eventfd (or its stand-in) whose counter the demo reads after the run. */
 export interface CountingNotifier extends EventNotifier {
@@ -24,6 +23,6 @@ export interface DemoBackend {
    * Runs `code` (loaded at `entry` by the caller) in real mode with FS based at `fsBase`,
    * sending every exit to `buses`, until the guest halts.
    */
-  runGuest(entry: number, fsBase: bigint, buses: { memory: ExitBus; io: ExitBus }): GuestStop;
+  runGuest(entry: number, fsBase: bigint, buses: { memory: GuestBus; io: GuestBus }): GuestStop;
   close(): void;
 }

@@ -1,3 +1,4 @@
+import { wrap64 } from "@memtopo/region-tree";
 import type { ImportRegion, RegionModel } from "./model.js";
 import type { FlatBlock, FlatRangeLine } from "./parse-flat.js";
 import type { TreeBlock } from "./parse-tree.js";
@@ -24,7 +25,7 @@ interface Piece {
 }
 
 const key = (name: string, priority: number, origin: bigint): string =>
-  `${name}\u0001${priority}\u0001${BigInt.asUintN(64, origin)}`;
+  `${name}\u0001${priority}\u0001${wrap64(origin)}`;
 
 const through = (p: Placement): ImportRegion[] => [...p.path, p.region];
 
@@ -293,7 +294,7 @@ function attributeOnce(
         next.name === range.name &&
         next.type === range.type &&
         next.nonvolatile === range.nonvolatile &&
-        BigInt.asUintN(64, next.start - next.offset) === BigInt.asUintN(64, c.origin);
+        wrap64(next.start - next.offset) === wrap64(c.origin);
       const certain = (c: Placement): boolean => c.region.type !== "i/o";
       const unblocked = here.some((c) => !certain(c)) ? here.filter((c) => !certain(c) || !blocked(c, pos)) : here;
       const pool = unblocked.length > 0 ? unblocked : here;

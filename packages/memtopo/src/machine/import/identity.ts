@@ -1,3 +1,4 @@
+import { wrap64 } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import type { ParsedTree, TreeBlock, TreeNode } from "./parse-tree.js";
 
@@ -28,9 +29,9 @@ function signatures(): (n: TreeNode) => string {
   const signature = (n: TreeNode): string => {
     let s = memo.get(n);
     if (s === undefined) {
-      const rel = n.parent === null ? n.start : BigInt.asUintN(64, n.start - n.parent.start);
+      const rel = n.parent === null ? n.start : wrap64(n.start - n.parent.start);
       const alias = n.alias === null ? "" : `${n.alias.target}@${n.alias.offset}-${n.alias.end}`;
-      const head = [n.name, rel, BigInt.asUintN(64, n.end - n.start), n.priority, n.nonvolatile, n.type, n.disabled];
+      const head = [n.name, rel, wrap64(n.end - n.start), n.priority, n.nonvolatile, n.type, n.disabled];
       s = `${[...head, alias].join("\u0001")}{${n.children.map(signature).join("\u0002")}}`;
       memo.set(n, s);
     }
@@ -142,7 +143,7 @@ function walk(
     // A section not reached yet that looks exactly like this alias would be the alias itself.
     if (decided[j] === null && signature(sections[j]!.root) === signature(alias)) return false;
     const t = canon(identity(j));
-    const size = BigInt.asUintN(64, t.end - t.start) + 1n;
+    const size = wrap64(t.end - t.start) + 1n;
     // The window's last byte (offset + size - 1, as printed) must lie inside the target.
     const last = alias.alias!.end >= alias.alias!.offset ? alias.alias!.end : alias.alias!.offset;
     return t.type === alias.type && last < size && t !== alias && !reaches(t, alias);

@@ -1,4 +1,4 @@
-import { SIZE_2_64 } from "@memtopo/region-tree";
+import { SIZE_2_64, wrap64 } from "@memtopo/region-tree";
 import type { Identities } from "./identity.js";
 import type { ParsedTree, TreeNode, TypeWord } from "./parse-tree.js";
 
@@ -47,7 +47,7 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
   const regions: ImportRegion[] = [];
   const tops: ImportRegion[] = [];
   const make = (node: TreeNode, parent: ImportRegion | null): ImportRegion => {
-    const span = BigInt.asUintN(64, node.end - node.start);
+    const span = wrap64(node.end - node.start);
     let size = span + 1n;
     if (span === 0n && node.disabled) size = 0n;
     if (size > SIZE_2_64) size = SIZE_2_64;
@@ -58,7 +58,7 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
       nonvolatile: node.nonvolatile,
       type: node.type,
       enabled: !node.disabled,
-      addr: node.parent === null ? node.start : BigInt.asUintN(64, node.start - node.parent.start),
+      addr: node.parent === null ? node.start : wrap64(node.start - node.parent.start),
       size,
       sizeSettled: false,
       parent,

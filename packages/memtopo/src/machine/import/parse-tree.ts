@@ -1,4 +1,4 @@
-import { cutText, unescapeText } from "@memtopo/region-tree";
+import { cutText, unescapeText, wrap64 } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import { MAX_NESTING } from "../parse.js";
 
@@ -44,7 +44,7 @@ const WINDOW = / ([0-9a-f]{16})-([0-9a-f]{16})$/;
 
 /** The size a printed `start-end` stands for; `start-start` is 1 byte (the importer may later say 0). */
 export function printedSize(start: bigint, end: bigint): bigint {
-  return BigInt.asUintN(64, end - start) + 1n;
+  return wrap64(end - start) + 1n;
 }
 
 /** Reads the text of `info mtree` or `info mtree -D` (QEMU 7.2), blocks in printed order. */
@@ -129,7 +129,7 @@ export function parseTreeText(text: string): ParsedTree {
         name: parent === null && section !== null ? section : "(hidden)",
         // At its parent's start and 2^64 long: it holds whatever its children and aliases need.
         start: parent?.start ?? 0n,
-        end: BigInt.asUintN(64, (parent?.start ?? 0n) - 1n),
+        end: wrap64((parent?.start ?? 0n) - 1n),
         priority: 0,
         nonvolatile: false,
         type: "i/o",
