@@ -31,10 +31,23 @@ export function renderFlatView(asRoot: MemoryRegion | null, options: RenderOptio
   return new FlatView(root, simplify(ranges.toArray()));
 }
 
+/** A region whose subregions are being rendered: where its content lies, and the next child to visit. */
+interface RenderFrame {
+  readonly mr: MemoryRegion;
+  readonly base: bigint;
+  readonly clipStart: bigint;
+  readonly clipEnd: bigint;
+  readonly readonly: boolean;
+  readonly nonvolatile: boolean;
+  next: number;
+}
+
 /**
  * QEMU's `render_memory_region`: depth first in list order, children before the
  * region's own content, and content only fills what is still free, so whatever
  * is already in the view wins. `base` may go negative or past 2^64 through alias offsets.
+ * QEMU recurses once per level; here the depth is the caller's data, so the walk keeps
+ * its own stack of the regions on the current path instead of spending the JS stack.
  */
 function renderRegion(
   view: RangeList,
@@ -46,27 +59,63 @@ function renderRegion(
   nonvolatileIn: boolean,
   dirtyLogMask: (mr: MemoryRegion) => number,
 ): void {
-  if (!mr.enabled) return;
-  let base = baseIn + mr.addr;
-  const readonly = readonlyIn || mr.readonly;
-  const nonvolatile = nonvolatileIn || mr.nonvolatile;
-  const winEnd = base + mr.size;
-  // addrrange_intersects: one range contains the start of the other (empty ranges contain nothing).
-  const intersects = (base >= clipStartIn && base < clipEndIn) || (clipStartIn >= base && clipStartIn < winEnd);
-  if (!intersects) return;
-  const clipStart = base > clipStartIn ? base : clipStartIn;
-  const clipEnd = winEnd < clipEndIn ? winEnd : clipEndIn;
-
-  if (mr.alias !== null) {
-    base -= mr.alias.addr + mr.aliasOffset;
-    renderRegion(view, mr.alias, base, clipStart, clipEnd, readonly, nonvolatile, dirtyLogMask);
-    return;
+  const first = enterRegion(mr, baseIn, clipStartIn, clipEndIn, readonlyIn, nonvolatileIn);
+  if (first === null) return;
+  const path = [first];
+  while (path.length > 0) {
+    const frame = path[path.length - 1]!;
+    const children = frame.mr.subregions;
+    if (frame.next < children.length) {
+      const child = children[frame.next++]!;
+      const entered = enterRegion(child, frame.base, frame.clipStart, frame.clipEnd, frame.readonly, frame.nonvolatile);
+      if (entered !== null) path.push(entered);
+      continue;
+    }
+    path.pop();
+    if (frame.mr.terminates) fillFree(view, frame, dirtyLogMask);
   }
-  for (const child of mr.subregions) {
-    renderRegion(view, child, base, clipStart, clipEnd, readonly, nonvolatile, dirtyLogMask);
-  }
-  if (!mr.terminates) return;
+}
 
+/**
+ * Where `mr`, placed in a parent whose content starts at `parentBase` and is clipped to
+ * [clipStartIn, clipEndIn), renders: its frame, after following aliases to the region
+ * that has the content (an alias shows its target at the target's own offset, minus
+ * the alias offset); null when it is disabled or outside the clip.
+ */
+function enterRegion(
+  mr: MemoryRegion,
+  parentBase: bigint,
+  clipStartIn: bigint,
+  clipEndIn: bigint,
+  readonlyIn: boolean,
+  nonvolatileIn: boolean,
+): RenderFrame | null {
+  let region = mr;
+  let outer = parentBase;
+  let clipStart = clipStartIn;
+  let clipEnd = clipEndIn;
+  let readonly = readonlyIn;
+  let nonvolatile = nonvolatileIn;
+  for (;;) {
+    if (!region.enabled) return null;
+    const base = outer + region.addr;
+    readonly ||= region.readonly;
+    nonvolatile ||= region.nonvolatile;
+    const winEnd = base + region.size;
+    // addrrange_intersects: one range contains the start of the other (empty ranges contain nothing).
+    const intersects = (base >= clipStart && base < clipEnd) || (clipStart >= base && clipStart < winEnd);
+    if (!intersects) return null;
+    if (base > clipStart) clipStart = base;
+    if (winEnd < clipEnd) clipEnd = winEnd;
+    if (region.alias === null) return { mr: region, base, clipStart, clipEnd, readonly, nonvolatile, next: 0 };
+    outer = base - (region.alias.addr + region.aliasOffset);
+    region = region.alias;
+  }
+}
+
+/** A terminating region's content over whatever its clip still leaves free in the view. */
+function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: MemoryRegion) => number): void {
+  const { mr, base, clipStart, clipEnd, readonly, nonvolatile } = frame;
   let offset = clipStart - base;
   let pos = clipStart;
   let remain = clipEnd - clipStart;
