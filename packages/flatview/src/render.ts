@@ -1,9 +1,8 @@
 import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
-import { canMerge, type FlatRange } from "./flat-range.js";
+import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
 import { RangeList } from "./range-list.js";
-import type { AddrWindow } from "./region-windows.js";
 import { simplify } from "./simplify.js";
 
 export interface RenderOptions {
@@ -149,79 +148,16 @@ function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: Memory
 }
 
 /**
- * The view `old.root` renders now, given that nothing changed outside `windows`
- * (sorted, disjoint; see {@link regionWindows}): only the windows are rendered again
- * and spliced into the old ranges, which outside them are reused as they are. Equal to
- * `renderFlatView` of the same root because a FlatView is a function of what serves
- * each address: ranges cut at a window edge merge back in `simplify` when they continue.
+ * The ranges that `root` renders inside [start, end) alone (QEMU's `render_memory_region`
+ * clipped to that window), unmerged: what an incremental render splices into an old view.
  */
-export function rerenderFlatView(old: FlatView, windows: readonly AddrWindow[], options: RenderOptions = {}): FlatView {
-  const root = old.root;
-  if (root === null || windows.length === 0) return old;
-  const mask = options.dirtyLogMask ?? ownMask;
-  const ranges = old.ranges;
-  const out: FlatRange[] = [];
-  // Untouched old ranges are copied as they are; merging is needed only where new
-  // pieces meet old ones, so only those junction ranges go through `pushMerged`.
-  let i = 0; // the next old range not yet copied or skipped
-  let rest: FlatRange | undefined; // what is left of an old range cut at the previous window's end
-  const cutAt = (r: FlatRange, b: bigint): FlatRange => {
-    const cut = b - r.start;
-    return { ...r, start: b, size: r.size - cut, offsetInRegion: BigInt.asUintN(64, r.offsetInRegion + cut) };
-  };
-  for (const { start: a, end: b } of windows) {
-    if (rest !== undefined && rest.start + rest.size <= a) {
-      pushMerged(out, rest);
-      rest = undefined;
-    }
-    let cur = rest;
-    if (cur === undefined) {
-      const first = firstEndingAfter(ranges, a, i);
-      if (i < first) pushMerged(out, ranges[i]!);
-      for (let k = i + 1; k < first; k++) out.push(ranges[k]!);
-      i = first;
-      cur = ranges[i];
-    }
-    if (cur !== undefined && cur.start < a) pushMerged(out, { ...cur, size: a - cur.start });
-    const fresh = new RangeList();
-    renderRegion(fresh, root, 0n, a, b, false, false, mask);
-    for (const r of fresh.toArray()) pushMerged(out, r);
-    if (rest !== undefined) rest = rest.start + rest.size > b ? cutAt(rest, b) : undefined;
-    if (rest === undefined) {
-      i = firstEndingAfter(ranges, b, i);
-      const straddling = ranges[i];
-      if (straddling !== undefined && straddling.start < b) {
-        rest = cutAt(straddling, b);
-        i++;
-      }
-    }
-  }
-  if (rest !== undefined) pushMerged(out, rest);
-  if (i < ranges.length) pushMerged(out, ranges[i]!);
-  for (let k = i + 1; k < ranges.length; k++) out.push(ranges[k]!);
-  return new FlatView(root, out);
-}
-
-/** Appends `r`, merged into the last range when QEMU's `can_merge` allows. */
-function pushMerged(out: FlatRange[], r: FlatRange): void {
-  const last = out[out.length - 1];
-  if (last !== undefined && canMerge(last, r)) out[out.length - 1] = { ...last, size: last.size + r.size };
-  else out.push(r);
-}
-
-/** Index (from `from` on) of the first range that ends after `pos`, by binary search. */
-function firstEndingAfter(ranges: readonly FlatRange[], pos: bigint, from: number): number {
-  let lo = from;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.start < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  // lo: first range starting at or after pos; the one before may still reach past pos.
-  if (lo > from) {
-    const prev = ranges[lo - 1]!;
-    if (prev.start + prev.size > pos) return lo - 1;
-  }
-  return lo;
+export function renderWindow(
+  root: MemoryRegion,
+  start: bigint,
+  end: bigint,
+  dirtyLogMask: (mr: MemoryRegion) => number = ownMask,
+): FlatRange[] {
+  const ranges = new RangeList();
+  renderRegion(ranges, root, 0n, start, end, false, false, dirtyLogMask);
+  return ranges.toArray();
 }

@@ -4,11 +4,14 @@ import { describe, expect, it } from "vitest";
 import {
   type AddrWindow,
   coalesce,
+  type FlatRange,
   type FlatView,
   getFlatViewRoot,
   regionWindows,
   renderFlatView,
   rerenderFlatView,
+  rerenderWithEdit,
+  type ViewEdit,
 } from "../src/index.js";
 import { buildTree, treeRecipe } from "./arbitrary-tree.js";
 
@@ -74,6 +77,24 @@ const plain = (view: FlatView) =>
     r.dirtyLogMask,
   ]);
 
+/** The edit's splices, applied to `edit.from`, give exactly `ranges`: the same objects outside the splices. */
+function expectEditMakes(edit: ViewEdit, ranges: readonly FlatRange[]): void {
+  const old = edit.from.ranges;
+  const rebuilt: FlatRange[] = [];
+  let copied = 0;
+  for (const s of edit.splices) {
+    expect(s.oldStart).toBeGreaterThanOrEqual(copied);
+    expect(s.oldEnd).toBeGreaterThanOrEqual(s.oldStart);
+    for (let k = copied; k < s.oldStart; k++) rebuilt.push(old[k]!);
+    expect(s.newStart).toBe(rebuilt.length);
+    rebuilt.push(...s.ranges);
+    copied = s.oldEnd;
+  }
+  for (let k = copied; k < old.length; k++) rebuilt.push(old[k]!);
+  expect(rebuilt).toHaveLength(ranges.length);
+  for (const [k, r] of rebuilt.entries()) expect(ranges[k]).toBe(r);
+}
+
 describe("incremental rendering equals a full render (issue 7; the full renderer is the oracle)", () => {
   it("after random mutation sequences, re-rendering only the changed regions' windows gives the full view", () => {
     let incremental = 0;
@@ -111,7 +132,10 @@ describe("incremental rendering equals a full render (issue 7; the full renderer
             view = full;
             continue;
           }
-          view = rerenderFlatView(view, coalesce([...windows, ...after].flat() as AddrWindow[]));
+          const { view: next, edit } = rerenderWithEdit(view, coalesce([...windows, ...after].flat() as AddrWindow[]));
+          expect(edit.from).toBe(view);
+          expectEditMakes(edit, next.ranges);
+          view = next;
           incremental++;
           expect(plain(view)).toEqual(plain(full));
         }
@@ -148,5 +172,20 @@ describe("incremental rendering equals a full render (issue 7; the full renderer
     expect(all).toHaveLength(1);
     const view = renderFlatView(root);
     expect(rerenderFlatView(view, [])).toBe(view);
+  });
+
+  it("a window in a gap splices only its own neighbourhood: the ranges far from it stay the same objects", () => {
+    const host = new StandaloneHost();
+    const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
+    for (let i = 0n; i < 8n; i++) {
+      system.addSubregion(i * 0x10000n, new MemoryRegion(host, { kind: "io", name: `dev${i}`, size: 0x100n }));
+    }
+    const before = renderFlatView(system);
+    const bar = new MemoryRegion(host, { kind: "io", name: "bar", size: 0x100n });
+    system.addSubregion(0x48000n, bar);
+    const { view, edit } = rerenderWithEdit(before, windowsIn(bar, system)!);
+    expect(plain(view)).toEqual(plain(renderFlatView(system)));
+    expect(edit.splices).toEqual([{ oldStart: 5, oldEnd: 5, newStart: 5, ranges: [view.ranges[5]] }]);
+    expectEditMakes(edit, view.ranges);
   });
 });

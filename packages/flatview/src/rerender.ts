@@ -1,0 +1,157 @@
+import type { MemoryRegion } from "@memtopo/region-tree";
+import type { FlatRange } from "./flat-range.js";
+import { FlatView } from "./flatview.js";
+import type { AddrWindow } from "./region-windows.js";
+import { type RenderOptions, renderWindow } from "./render.js";
+import { pushMerged } from "./simplify.js";
+
+/**
+ * One place where a re-rendered view differs from the view it came from: the old ranges
+ * `[oldStart, oldEnd)` were replaced by `ranges`, which sit at `newStart` in the new view.
+ * Everything between two splices is the very same range objects, in the same order.
+ */
+export interface RangeSplice {
+  readonly oldStart: number;
+  readonly oldEnd: number;
+  readonly newStart: number;
+  readonly ranges: readonly FlatRange[];
+}
+
+/** How a view was made from an earlier one: `from`'s ranges with `splices` (sorted, disjoint) applied. */
+export interface ViewEdit {
+  readonly from: FlatView;
+  readonly splices: readonly RangeSplice[];
+}
+
+const TOP = 1n << 64n;
+
+/**
+ * The view `old.root` renders now, given that nothing changed outside `windows` (sorted,
+ * disjoint; see {@link regionWindows}). Equal to `renderFlatView` of the same root because a
+ * FlatView is a function of what serves each address: ranges cut at a window edge merge back
+ * when they continue.
+ */
+export function rerenderFlatView(old: FlatView, windows: readonly AddrWindow[], options: RenderOptions = {}): FlatView {
+  return rerenderWithEdit(old, windows, options).view;
+}
+
+/**
+ * {@link rerenderFlatView}, also saying what changed: only the old ranges around each window
+ * are looked at (a binary search finds them), so the work is that of the windows, not of the
+ * view; a commit's diff and ioeventfd collection can then look at the splices alone.
+ *
+ * A splice spans every old range that touches its windows, including one that ends exactly
+ * where a window starts or starts exactly where one ends: a new piece can merge only with
+ * those, and ranges of a view never merge with their neighbours (it is simplified), so the
+ * splice's first and last pieces never merge across its edges.
+ */
+export function rerenderWithEdit(
+  old: FlatView,
+  windows: readonly AddrWindow[],
+  options: RenderOptions = {},
+): { view: FlatView; edit: ViewEdit } {
+  const root = old.root;
+  if (root === null || windows.length === 0) return { view: old, edit: { from: old, splices: [] } };
+  const ranges = old.ranges;
+  const parts: { oldStart: number; oldEnd: number; ranges: FlatRange[] }[] = [];
+  let w = 0;
+  while (w < windows.length) {
+    const oldStart = firstEndingAtOrAfter(ranges, windows[w]!.start);
+    let oldEnd = firstStartingAfter(ranges, windows[w]!.end);
+    let last = w + 1;
+    // Windows whose old ranges meet or overlap go into one splice.
+    while (last < windows.length && firstEndingAtOrAfter(ranges, windows[last]!.start) <= oldEnd) {
+      oldEnd = firstStartingAfter(ranges, windows[last]!.end);
+      last++;
+    }
+    parts.push({ oldStart, oldEnd, ranges: spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options) });
+    w = last;
+  }
+  let length = ranges.length;
+  for (const p of parts) length += p.ranges.length - (p.oldEnd - p.oldStart);
+  const out = new Array<FlatRange>(length);
+  const splices: RangeSplice[] = [];
+  let at = 0;
+  let copied = 0;
+  for (const p of parts) {
+    for (let k = copied; k < p.oldStart; k++) out[at++] = ranges[k]!;
+    splices.push({ oldStart: p.oldStart, oldEnd: p.oldEnd, newStart: at, ranges: p.ranges });
+    for (const r of p.ranges) out[at++] = r;
+    copied = p.oldEnd;
+  }
+  for (let k = copied; k < ranges.length; k++) out[at++] = ranges[k]!;
+  const view = new FlatView(root, out);
+  return { view, edit: { from: old, splices } };
+}
+
+/**
+ * The new ranges for old ranges `[oldStart, oldEnd)` and `windows[first..last)`: old pieces
+ * outside the windows (the same objects where a range lies wholly outside), fresh renders inside.
+ */
+function spliceRanges(
+  root: MemoryRegion,
+  ranges: readonly FlatRange[],
+  oldStart: number,
+  oldEnd: number,
+  windows: readonly AddrWindow[],
+  first: number,
+  last: number,
+  options: RenderOptions,
+): FlatRange[] {
+  const out: FlatRange[] = [];
+  let j = oldStart;
+  let lo = 0n; // old pieces below this address were covered by a window
+  for (let w = first; w < last; w++) {
+    const { start: a, end: b } = windows[w]!;
+    while (j < oldEnd) {
+      const r = ranges[j]!;
+      if (r.start >= a) break;
+      const piece = clip(r, lo, a);
+      if (piece !== null) pushMerged(out, piece);
+      if (r.start + r.size > a) break; // it continues past the window: its rest comes after
+      j++;
+    }
+    for (const r of renderWindow(root, a, b, options.dirtyLogMask)) pushMerged(out, r);
+    lo = b;
+  }
+  for (; j < oldEnd; j++) {
+    const piece = clip(ranges[j]!, lo, TOP);
+    if (piece !== null) pushMerged(out, piece);
+  }
+  return out;
+}
+
+/** The part of `r` inside [lo, hi): `r` itself when whole, null when empty. */
+function clip(r: FlatRange, lo: bigint, hi: bigint): FlatRange | null {
+  const end = r.start + r.size;
+  const s = r.start > lo ? r.start : lo;
+  const e = end < hi ? end : hi;
+  if (s >= e) return null;
+  if (s === r.start && e === end) return r;
+  return { ...r, start: s, size: e - s, offsetInRegion: BigInt.asUintN(64, r.offsetInRegion + (s - r.start)) };
+}
+
+/** Index of the first range whose end is at or after `pos` (binary search; ends rise with starts). */
+function firstEndingAtOrAfter(ranges: readonly FlatRange[], pos: bigint): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = ranges[mid]!;
+    if (r.start + r.size < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first range that starts after `pos`. */
+function firstStartingAfter(ranges: readonly FlatRange[], pos: bigint): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]!.start <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

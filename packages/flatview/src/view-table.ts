@@ -1,0 +1,376 @@
+import type { MemoryRegion } from "@memtopo/region-tree";
+import { FlatView } from "./flatview.js";
+import { getFlatViewRoot } from "./flatview-root.js";
+import { type AddrWindow, coalesce, regionWindows } from "./region-windows.js";
+import { renderFlatView } from "./render.js";
+import { rerenderWithEdit, type ViewEdit } from "./rerender.js";
+
+/** What a view is for: an address space, seen through its root. */
+export interface ViewUser {
+  readonly root: MemoryRegion | null;
+}
+
+const NO_REGIONS: readonly MemoryRegion[] = [];
+/** Growth of the reached set below which it is never rebuilt (a rebuild walks every live view root). */
+const COMPACT_SLACK = 64;
+
+interface Entry {
+  readonly view: FlatView;
+  /** The root's `addr` when rendered: it shifts the view but schedules nothing (QEMU's `memory_region_set_address` on a region without a container). */
+  readonly rootAddr: bigint;
+  readonly maskState: number;
+}
+
+/**
+ * QEMU's table of views (resolved root → FlatView, its `flat_views`), kept incrementally. QEMU renders
+ * every view from scratch at every topology commit; this table renders again only the
+ * windows where a changed region can show (recorded before each change, and looked up
+ * again after it) and reuses views nothing touched. A view is rendered in full when its
+ * root is new, its root's `addr` moved, the dirty-log masks changed everywhere (global
+ * tracking switched), or the paths to a changed region are too many to follow. The
+ * result is always what a full render gives; tests hold the two together.
+ *
+ * Resolved roots of address spaces are cached too, and forgotten when a change touches
+ * a region their resolution looked at. The table knows which users (address spaces) look
+ * at which view, so a commit visits only the users whose view can differ: those of a
+ * re-rendered view and those whose resolution was forgotten. A machine with hundreds of
+ * device address spaces then pays nothing for the ones no change can reach. A view rendered
+ * again in windows comes with its {@link ViewEdit}, so that what follows (the listeners' diff,
+ * the ioeventfd collection) can look at the splices alone.
+ */
+export class FlatViewTable<U extends ViewUser> {
+  readonly #entries = new Map<MemoryRegion | null, Entry>();
+  /** Per view root: windows to render again, or null for the whole view. */
+  readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
+  readonly #changed = new Set<MemoryRegion>();
+  /**
+   * Every region some view root reaches downward, or once reached (a superset, which is
+   * all the window walk needs to skip dead ends such as the many bus-master aliases of
+   * `system`): grown when a view is rendered in full and when a region joins a container
+   * in it, and built again from the view roots when it has grown to twice what was live
+   * at its last rebuild, so that removed regions are not kept forever.
+   */
+  readonly #reached = new Set<MemoryRegion>();
+  /** The size of {@link #reached} after its last rebuild. */
+  #liveReached = 0;
+  readonly #mayLead = (x: MemoryRegion): boolean => this.#reached.has(x);
+  /** The reached aliases of each target: the only aliases the window walk needs to look at. */
+  readonly #reachedAliases = new Map<MemoryRegion, Set<MemoryRegion>>();
+  readonly #aliasesOf = (x: MemoryRegion): Iterable<MemoryRegion> => this.#reachedAliases.get(x) ?? NO_REGIONS;
+  /** Regions announced by `willChange` whose change has not yet been reported done. */
+  #inFlight: MemoryRegion[] = [];
+  /** A reset failed half-way (see {@link lose}); the next one starts from nothing. */
+  #lost = false;
+  /** Cached `getFlatViewRoot` per address-space root. */
+  readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
+  /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
+  readonly #dependents = new Map<MemoryRegion, Set<MemoryRegion>>();
+  /** The resolved root each user's view came from when it was last looked at. */
+  readonly #keyOf = new Map<U, MemoryRegion | null>();
+  readonly #users = new Map<MemoryRegion | null, Set<U>>();
+  /** Users by their own root, to find those whose resolution a change forgot. */
+  readonly #byRoot = new Map<MemoryRegion, Set<U>>();
+  /** Roots whose resolution a change forgot since the last reset. */
+  readonly #unresolved = new Set<MemoryRegion>();
+  /** Views that lost their last user; QEMU keeps them in its table until the next reset. */
+  readonly #orphans = new Set<MemoryRegion | null>();
+  readonly #render: (root: MemoryRegion | null) => FlatView;
+  readonly #rerender: (old: FlatView, windows: AddrWindow[]) => { view: FlatView; edit: ViewEdit };
+  /** How each view re-rendered in windows at the last reset was made from its previous one. */
+  readonly #edits = new Map<FlatView, ViewEdit>();
+  readonly #maskState: () => number;
+  readonly empty = new FlatView(null, []);
+
+  /**
+   * `dirtyLogMask` is QEMU's `memory_region_get_dirty_log_mask`; `maskState` changes
+   * whenever that function may give other values for every region at once (global
+   * dirty tracking switched), which makes every view render in full.
+   */
+  constructor(dirtyLogMask: (mr: MemoryRegion) => number, maskState: () => number) {
+    this.#maskState = maskState;
+    this.#entries.set(null, { view: this.empty, rootAddr: 0n, maskState: 0 });
+    this.#render = (root) => renderFlatView(root, { dirtyLogMask });
+    this.#rerender = (old, windows) => rerenderWithEdit(old, windows, { dirtyLogMask });
+  }
+
+  /** Before `mr` changes: remember where it rendered in every current view. */
+  willChange(mr: MemoryRegion): void {
+    this.#changed.add(mr);
+    this.#inFlight.push(mr);
+    this.#touch(mr);
+    if (mr.container !== null) this.#touch(mr.container);
+    this.#addWindows(mr);
+  }
+
+  /** After the change: a region's new container may resolve differently now (a child was added). */
+  didChange(): void {
+    for (const mr of this.#inFlight) {
+      if (mr.container === null) continue;
+      this.#touch(mr.container);
+      if (this.#reached.has(mr.container)) this.#reach(mr);
+    }
+    this.#inFlight = [];
+  }
+
+  /** Adds `from` and everything below it (subregions, alias targets) to the reached set. */
+  #reach(from: MemoryRegion): void {
+    const stack = [from];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (this.#reached.has(x)) continue;
+      this.#reached.add(x);
+      if (x.alias !== null) {
+        setOf(this.#reachedAliases, x.alias).add(x);
+        stack.push(x.alias);
+      }
+      for (const s of x.subregions) stack.push(s);
+    }
+  }
+
+  /** Adds where `mr` renders now, in every cached view, to what those views must render again. */
+  #addWindows(mr: MemoryRegion): void {
+    const found = regionWindows(mr, this.#entries, this.#mayLead, this.#aliasesOf);
+    for (const key of this.#entries.keys()) {
+      if (key === null) continue;
+      const pending = this.#pending.get(key);
+      if (pending === null) continue;
+      const windows = found === null ? null : found.get(key);
+      if (windows === null) this.#pending.set(key, null);
+      else if (windows === undefined) continue;
+      // Appended in place: a transaction adding n children must not copy the list n times.
+      else if (pending === undefined) this.#pending.set(key, windows);
+      else for (const w of windows) pending.push(w);
+    }
+  }
+
+  /** QEMU's `memory_region_get_flatview_root`, cached per address-space root. */
+  #resolve(asRoot: MemoryRegion | null): MemoryRegion | null {
+    if (asRoot === null) return null;
+    let key = this.#resolved.get(asRoot);
+    if (key === undefined) {
+      key = getFlatViewRoot(asRoot);
+      this.#resolved.set(asRoot, key);
+      for (const r of resolutionPath(asRoot)) {
+        const roots = this.#dependents.get(r);
+        if (roots === undefined) this.#dependents.set(r, new Set([asRoot]));
+        else roots.add(asRoot);
+      }
+    }
+    return key;
+  }
+
+  /** A change to `mr` may change how any root whose resolution looked at `mr` resolves. */
+  #touch(mr: MemoryRegion): void {
+    const roots = this.#dependents.get(mr);
+    if (roots === undefined) return;
+    for (const root of roots) {
+      this.#resolved.delete(root);
+      this.#unresolved.add(root);
+    }
+    this.#dependents.delete(mr);
+  }
+
+  /** The view of `key` now: cached, re-rendered where something changed, or rendered. */
+  #viewOf(key: MemoryRegion | null): FlatView {
+    const entry = this.#entries.get(key);
+    if (key === null) return entry!.view;
+    if (entry === undefined || entry.rootAddr !== key.addr || entry.maskState !== this.#maskState()) {
+      return this.#store(key, this.#render(key));
+    }
+    const windows = this.#pending.get(key);
+    if (windows === undefined) return entry.view;
+    if (windows === null) return this.#store(key, this.#render(key));
+    const { view, edit } = this.#rerender(entry.view, coalesce(windows));
+    if (view !== entry.view) this.#edits.set(view, edit);
+    return this.#store(key, view, false);
+  }
+
+  /**
+   * How `view`, returned by the last {@link reset}, was made from the view its key had
+   * before (`edit.from`): undefined when it was rendered in full or did not change.
+   */
+  editOf(view: FlatView): ViewEdit | undefined {
+    return this.#edits.get(view);
+  }
+
+  /**
+   * `address_space_init`'s `address_space_update_topology`: the view of a new user is the
+   * cached view of its resolved root (inside an open transaction it may predate pending
+   * changes, as in QEMU), else a render now, cached too.
+   */
+  join(user: U): FlatView {
+    const key = this.#resolve(user.root);
+    this.#index(user, key);
+    if (user.root !== null) setOf(this.#byRoot, user.root).add(user);
+    return this.#entries.get(key)?.view ?? this.#store(key, this.#render(key as MemoryRegion));
+  }
+
+  /** The user is gone; its view stays in the table until the next reset, as in QEMU. */
+  leave(user: U): void {
+    this.#unindex(user);
+    const root = user.root;
+    const users = root === null ? undefined : this.#byRoot.get(root);
+    if (users === undefined) return;
+    users.delete(user);
+    if (users.size === 0) {
+      // Nobody looks at this root any more: its resolution is not worth keeping (nor the root through it).
+      this.#byRoot.delete(root!);
+      this.#resolved.delete(root!);
+      this.#unresolved.delete(root!);
+    }
+  }
+
+  /**
+   * `flatviews_reset` at a topology commit: renders what changed and returns, with its view
+   * now, every user whose view may differ from the one it had (in no particular order).
+   * Any other user's view is the very object it already has: nothing touched its root.
+   * Views nobody uses any more leave the table.
+   */
+  reset(): Map<U, FlatView> {
+    if (this.#lost) this.#forget();
+    try {
+      return this.#reset();
+    } catch (error) {
+      // Whatever this reset had started (windows consumed, resolutions forgotten, views half
+      // stored) is not to be trusted: the next one renders every view and visits every user.
+      this.#lost = true;
+      throw error;
+    }
+  }
+
+  /**
+   * A commit failed before its views reached the address spaces (the system calls this when an
+   * error other than a listener's escapes): the next reset renders every view from scratch and
+   * returns every user, so each space gets the truth whatever the failed commit had done.
+   */
+  lose(): void {
+    this.#lost = true;
+  }
+
+  /** Drops every cached view, window and resolution; every user becomes a candidate of the next reset. */
+  #forget(): void {
+    for (const key of [...this.#entries.keys()]) if (key !== null) this.#entries.delete(key);
+    this.#pending.clear();
+    this.#changed.clear();
+    this.#resolved.clear();
+    this.#dependents.clear();
+    for (const root of this.#byRoot.keys()) this.#unresolved.add(root);
+    this.#lost = false;
+  }
+
+  #reset(): Map<U, FlatView> {
+    // Collections are cleared only when not empty: V8's clear() allocates a fresh table every time.
+    if (this.#edits.size > 0) this.#edits.clear();
+    if (this.#changed.size > 0) {
+      for (const mr of this.#changed) this.#addWindows(mr);
+      this.#changed.clear();
+    }
+    const maskState = this.#maskState();
+    const candidates = new Set<U>();
+    // A view root's own address and the mask state change no window (a root's set_address
+    // schedules nothing) yet change the view at this commit: one check per cached view.
+    for (const [key, entry] of this.#entries) {
+      if (key === null || (entry.rootAddr === key.addr && entry.maskState === maskState && !this.#pending.has(key))) {
+        continue;
+      }
+      for (const user of this.#users.get(key) ?? []) candidates.add(user);
+    }
+    if (this.#unresolved.size > 0) {
+      for (const root of this.#unresolved) for (const user of this.#byRoot.get(root) ?? []) candidates.add(user);
+      this.#unresolved.clear();
+    }
+    const views = new Map<MemoryRegion | null, FlatView>();
+    const out = new Map<U, FlatView>();
+    for (const user of candidates) {
+      const key = this.#resolve(user.root);
+      if (this.#keyOf.get(user) !== key) {
+        this.#unindex(user);
+        this.#index(user, key);
+      }
+      let view = views.get(key);
+      if (view === undefined) {
+        view = this.#viewOf(key);
+        views.set(key, view);
+      }
+      out.set(user, view);
+    }
+    if (this.#orphans.size > 0) {
+      for (const key of this.#orphans) if (key !== null && !this.#users.has(key)) this.#entries.delete(key);
+      this.#orphans.clear();
+    }
+    if (this.#pending.size > 0) this.#pending.clear();
+    if (this.#reached.size > 2 * this.#liveReached + COMPACT_SLACK) this.#compact();
+    return out;
+  }
+
+  /**
+   * Forgets what removed regions and destroyed spaces left in the walk's sets: the reached set and the cached
+   * resolutions are built again from the live view roots and address-space roots. Amortized: it runs only after the
+   * reached set doubled, so its cost is at most that of the growth it follows.
+   */
+  #compact(): void {
+    this.#reached.clear();
+    this.#reachedAliases.clear();
+    for (const key of this.#entries.keys()) if (key !== null) this.#reach(key);
+    this.#liveReached = this.#reached.size;
+    this.#resolved.clear();
+    this.#dependents.clear();
+    for (const root of this.#byRoot.keys()) this.#resolve(root);
+  }
+
+  #index(user: U, key: MemoryRegion | null): void {
+    this.#keyOf.set(user, key);
+    setOf(this.#users, key).add(user);
+    this.#orphans.delete(key);
+  }
+
+  #unindex(user: U): void {
+    const key = this.#keyOf.get(user)!;
+    this.#keyOf.delete(user);
+    const users = this.#users.get(key)!;
+    users.delete(user);
+    if (users.size === 0) {
+      this.#users.delete(key);
+      this.#orphans.add(key);
+    }
+  }
+
+  #store(key: MemoryRegion | null, view: FlatView, full = true): FlatView {
+    if (full && key !== null) this.#reach(key);
+    this.#entries.set(key, { view, rootAddr: key?.addr ?? 0n, maskState: this.#maskState() });
+    if (this.#pending.has(key as MemoryRegion)) this.#pending.delete(key as MemoryRegion);
+    return view;
+  }
+}
+
+/** The regions `getFlatViewRoot` looks at for `root`: the chain it follows and the regions it counts. */
+function resolutionPath(root: MemoryRegion): MemoryRegion[] {
+  const path: MemoryRegion[] = [];
+  let mr: MemoryRegion | null = root;
+  while (mr !== null) {
+    path.push(mr);
+    if (!mr.enabled) break;
+    if (mr.alias !== null) {
+      // The target's size decides whether the alias is skipped, even when it is not.
+      path.push(mr.alias);
+      mr = mr.aliasOffset === 0n && mr.size >= mr.alias.size ? mr.alias : null;
+    } else if (!mr.terminates) {
+      for (const s of mr.subregions) path.push(s);
+      const enabled: MemoryRegion[] = mr.subregions.filter((s) => s.enabled);
+      const only: MemoryRegion | null = enabled.length === 1 ? enabled[0]! : null;
+      mr = only !== null && only.addr === 0n && mr.size >= only.size ? only : null;
+    } else {
+      mr = null;
+    }
+  }
+  return path;
+}
+
+function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
