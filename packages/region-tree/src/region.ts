@@ -4,7 +4,7 @@ import type { EventNotifier } from "./event-notifier.js";
 import type { RegionHost } from "./host.js";
 import { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
 import { bswap, hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
-import type { DeviceEndianness, MemoryRegionOps } from "./ops.js";
+import { type DeviceEndianness, freezeOps, type MemoryRegionOps } from "./ops.js";
 import type { RamBacking } from "./ram.js";
 import { cutText } from "./text.js";
 
@@ -190,6 +190,7 @@ export class MemoryRegion {
     if (alias !== null) alias.#aliasedBy.add(this);
     const backed = this.ram || this.romDevice;
     this.ramBlock = backed ? host.ramAllocator.allocate(init.name ?? "(null)", size) : null;
+    if (ops !== null) freezeOps(ops);
   }
 
   get size(): bigint {
@@ -299,8 +300,7 @@ export class MemoryRegion {
   }
 
   #link(offset: bigint, child: MemoryRegion, priority: number): void {
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#priority = priority;
       child.#container = this;
@@ -319,9 +319,7 @@ export class MemoryRegion {
       else list.splice(lo, 0, child);
       this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    } finally {
-      this.host.commit();
-    }
+    });
   }
 
   /** `memory_region_del_subregion`: `addr` and `priority` keep their values. */
@@ -333,17 +331,14 @@ export class MemoryRegion {
   }
 
   #unlink(child: MemoryRegion): void {
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#container = null;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
       this.#reversed.splice(this.#reversed.lastIndexOf(child), 1);
       this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    } finally {
-      this.host.commit();
-    }
+    });
   }
 
   /** `memory_region_set_enabled`: always schedules a re-render when the flag flips. */
@@ -383,14 +378,11 @@ export class MemoryRegion {
     if (addr + this.#size > SIZE_2_64) {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(addr)} would end past 2^64`);
     }
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       const priority = this.#priority;
       container.#unlink(this);
       container.#link(addr, this, priority);
-    } finally {
-      this.host.commit();
-    }
+    });
   }
 
   /** `memory_region_set_alias_offset`. */
@@ -463,13 +455,10 @@ export class MemoryRegion {
     const list = this.#ioeventfds;
     let at = list.findIndex((other) => ioeventfdBefore(record, other));
     if (at < 0) at = list.length;
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       list.splice(at, 0, record);
       if (this.#enabled) this.host.ioeventfdsChanged();
-    } finally {
-      this.host.commit();
-    }
+    });
   }
 
   /** `memory_region_del_eventfd`: removes the first record equal to the probe (size 0 matches any size). */
@@ -477,13 +466,10 @@ export class MemoryRegion {
     const probe = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
     const at = this.#ioeventfds.findIndex((other) => ioeventfdEqual(probe, other));
     if (at < 0) fail("E_NO_SUCH_IOEVENTFD", `region ${label(this)} has no ioeventfd at ${hex(offset)} like this`);
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       this.#ioeventfds.splice(at, 1);
       if (this.#enabled) this.host.ioeventfdsChanged();
-    } finally {
-      this.host.commit();
-    }
+    });
   }
 
   /**
@@ -568,12 +554,26 @@ export class MemoryRegion {
     return { start: offset, size: BigInt(size), matchData, data: stored, notifier };
   }
 
+  /**
+   * A change of this region inside its own `memory_region_transaction_begin`/`_commit`, scheduling
+   * a topology update when `schedules`.
+   */
   #mutate(change: () => void, schedules: boolean): void {
-    this.host.begin();
-    try {
+    this.#transaction(() => {
       if (schedules) this.host.topologyWillChange?.(this);
       change();
       if (schedules) this.host.topologyChanged();
+    });
+  }
+
+  /**
+   * `body` between `memory_region_transaction_begin` and `_commit`: what it schedules is done at
+   * the commit, which runs even when `body` throws so that the transaction depth stays balanced.
+   */
+  #transaction(body: () => void): void {
+    this.host.begin();
+    try {
+      body();
     } finally {
       this.host.commit();
     }
