@@ -25,6 +25,8 @@ export interface PcBoardOptions {
   readonly accel?: PcAccel;
   /** QEMU's `-machine smm=` (default on): the KVM-SMRAM space, and SMIs from APM. */
   readonly smm?: boolean;
+  /** QEMU's `-machine acpi=` (default on): the ACPI tables and their loader script in fw_cfg. */
+  readonly acpi?: boolean;
   /** QEMU's kvm-apic.vapic (default off): places the kvmvapic port 0x7e (the option ROM is not provided). */
   readonly vapic?: boolean;
   /** Adds isa-debugcon at 0x402 (default on, as `-device isa-debugcon,iobase=0x402`). */

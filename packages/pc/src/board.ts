@@ -2,7 +2,16 @@ import { attachKvm, GsiIrqLine } from "@memtopo/kvm";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
 import { type PcVcpu, tracingBackend } from "./accel.js";
-import { Piix4Pm } from "./acpi/piix4.js";
+import { acpiSetup } from "./acpi/acpi-build.js";
+import {
+  ACPI_DISABLE,
+  ACPI_ENABLE,
+  APM_CNT_IOPORT,
+  PIIX4_GPE0_BLK,
+  PIIX4_PMBA,
+  PIIX4_SCI_IRQ,
+  Piix4Pm,
+} from "./acpi/piix4.js";
 import type { PcBoard, PcBoardOptions, PcSpaces, PcStopRequest } from "./board-types.js";
 import { DEBUGCON_IOPORT, Debugcon } from "./devices/debugcon.js";
 import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
@@ -207,6 +216,23 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   // System reset: each function's own reset ran when it was built; then the PCI bus resets
   // them all (so PIIX3's command 0x07 is cleared again, as in QEMU).
   for (const fn of pciHost.functions) fn.busReset();
+
+  // Machine done: the ACPI tables in fw_cfg (read from the PM function when firmware loads them).
+  if (options.acpi !== false) {
+    acpiSetup(fwCfg, () => ({
+      pm: {
+        pmBase: pm.readConfig(PIIX4_PMBA, 4) & 0xffc0,
+        gpe0Blk: Number(PIIX4_GPE0_BLK),
+        sciInt: PIIX4_SCI_IRQ,
+        smiCmd: APM_CNT_IOPORT,
+        acpiEnable: ACPI_ENABLE,
+        acpiDisable: ACPI_DISABLE,
+      },
+      ramSplit,
+      cpus: 1,
+      hpet: true,
+    }));
+  }
 
   // Machine done: bus masters' DMA aliases exist (disabled until Command.MASTER), then KVM-SMRAM.
   const smramKvm = smm && kvm !== undefined ? registerSmramListener(system, kvm, systemMemory, i440fx.smram) : null;

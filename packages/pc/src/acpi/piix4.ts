@@ -17,7 +17,11 @@ export const PIIX4_DEVACTB_APMC_EN = 1 << 25;
 export const ACPI_ENABLE = 0xf1;
 export const ACPI_DISABLE = 0xf0;
 const PM_IO_SIZE = 0x40n;
-const GPE_BASE = 0xafe0n;
+/** GPE0's fixed block (QEMU's acpi-gpe0-blk) and the SCI's ISA IRQ, as the FADT reports them. */
+export const PIIX4_GPE0_BLK = 0xafe0n;
+export const PIIX4_SCI_IRQ = 9;
+/** The APM control port, the FADT's SMI_CMD. */
+export const APM_CNT_IOPORT = 0xb2;
 const PCIHP_BASE = 0xae00n;
 const CPUHP_BASE = 0xaf00n;
 
@@ -76,7 +80,7 @@ export class Piix4Pm extends PciDevice {
       }
       if ((this.readConfig(PIIX4_DEVACTB, 4) & PIIX4_DEVACTB_APMC_EN) !== 0) events.smi();
     });
-    spaces.io.addSubregion(0xb2n, this.apm.io);
+    spaces.io.addSubregion(BigInt(APM_CNT_IOPORT), this.apm.io);
 
     if (!this.#smmEnabled) this.config[0x5b] = 0x02;
     this.config[PIIX4_SMBBA] = options.smbusBase | 1;
@@ -118,7 +122,7 @@ export class Piix4Pm extends PciDevice {
         },
       },
     });
-    spaces.io.addSubregion(GPE_BASE, this.gpe);
+    spaces.io.addSubregion(PIIX4_GPE0_BLK, this.gpe);
     this.pciHotplug = unimplementedIo(host, "acpi-pci-hotplug", 0x18n);
     spaces.io.addSubregion(PCIHP_BASE, this.pciHotplug);
     this.cpuHotplug = unimplementedIo(host, "acpi-cpu-hotplug", 0x20n);

@@ -45,7 +45,7 @@ const DMA_CTL_WRITE = 0x10;
  */
 export class FwCfg {
   readonly #items = new Map<number, Uint8Array>();
-  readonly #files: { name: string; key: number; data: Uint8Array }[] = [];
+  readonly #files: { name: string; key: number; data: Uint8Array; onSelect: (() => void) | undefined }[] = [];
   #cur: number | null = null;
   #offset = 0;
   #dmaAddr = 0n;
@@ -111,15 +111,19 @@ export class FwCfg {
     this.addBytes(key, le(value, 8));
   }
 
-  /** fw_cfg_add_file: files are listed (and keyed) in name order, as firmware finds them by name. */
-  addFile(name: string, data: Uint8Array): void {
+  /**
+   * fw_cfg_add_file_callback: files are listed (and keyed) in name order, as firmware finds
+   * them by name; `onSelect` runs each time the file is selected, before any byte is read, and
+   * may rewrite `data` in place (its size is fixed by the directory).
+   */
+  addFile(name: string, data: Uint8Array, onSelect?: () => void): void {
     const bytes = new TextEncoder().encode(name);
     if (bytes.length === 0 || bytes.length >= FW_CFG_MAX_FILE_PATH) {
       throw new PcError("E_PC_FW_CFG", `fw_cfg file name must be 1..55 bytes, got "${name}"`);
     }
     if (this.#files.some((f) => f.name === name)) throw new PcError("E_PC_FW_CFG", `fw_cfg file "${name}" exists`);
     if (this.#files.length >= FW_CFG_FILE_SLOTS) throw new PcError("E_PC_FW_CFG", "fw_cfg has no free file slot");
-    this.#files.push({ name, key: 0, data });
+    this.#files.push({ name, key: 0, data, onSelect });
     this.#files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.#files.forEach((f, i) => {
       f.key = FW_CFG.FILE_FIRST + i;
@@ -137,6 +141,9 @@ export class FwCfg {
     this.#offset = 0;
     const entry = key & (FW_CFG_ENTRY_MASK | FW_CFG.ARCH_LOCAL) & ~FW_CFG_WRITE_CHANNEL;
     this.#cur = this.#items.has(entry) ? entry : null;
+    if (this.#cur !== null && this.#cur >= FW_CFG.FILE_FIRST && this.#cur < FW_CFG.FILE_FIRST + FW_CFG_FILE_SLOTS) {
+      this.#files[this.#cur - FW_CFG.FILE_FIRST]?.onSelect?.();
+    }
   }
 
   #current(): Uint8Array | undefined {
