@@ -9,6 +9,7 @@ export * from "./backend.js";
 export { type KvmCapabilities, readCapabilities } from "./capabilities.js";
 export { KvmCoalescedPioListener } from "./coalesced.js";
 export * from "./errors.js";
+export { KvmAggregateError } from "./failures.js";
 export * from "./interrupts.js";
 export { KvmIoListener } from "./io-listener.js";
 export { EdgeIrqfdLine, GsiIrqLine, type IrqLine, type ReadableNotifier, ResampleIrqfdLine } from "./irq-line.js";

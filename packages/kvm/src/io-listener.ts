@@ -26,7 +26,7 @@ export class KvmIoListener implements MemoryListener {
     return this.#eventfds.pending;
   }
 
-  /** Redoes refused calls now; throws the first that fails again. */
+  /** Redoes refused calls now; throws what fails again (all of it, see `throwFailures`). */
   recover(): void {
     this.#eventfds.retry();
   }

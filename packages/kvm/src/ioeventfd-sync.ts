@@ -1,4 +1,5 @@
 import { KVM_IOEVENTFD_FLAG_DEASSIGN, type KvmBackend, type KvmIoeventfd } from "./backend.js";
+import { throwFailures } from "./failures.js";
 
 interface Pending {
   /** The request as assigned (no DEASSIGN flag). */
@@ -38,7 +39,7 @@ export class IoeventfdSync {
   /**
    * Assigns (or deassigns) `request`, then redoes earlier refusals: an ioeventfd-only
    * commit calls no `begin` (as in QEMU), so this is where they get their next chance. A
-   * refusal is remembered; the first is thrown once everything was tried.
+   * refusal is remembered; all are reported (`throwFailures`) once everything was tried.
    */
   apply(request: KvmIoeventfd, assign: boolean): void {
     const failures: unknown[] = [];
@@ -61,10 +62,10 @@ export class IoeventfdSync {
       failures.push(error);
     }
     if (refused) this.#pending.push({ request, assign });
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
-  /** Redoes every refused call in order; those refused again stay, and the first refusal is thrown. */
+  /** Redoes every refused call in order; those refused again stay, and every refusal is reported. */
   retry(): void {
     if (this.#pending.length === 0) return;
     const failures: unknown[] = [];
@@ -77,7 +78,7 @@ export class IoeventfdSync {
         return true;
       }
     });
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
   #send(request: KvmIoeventfd, assign: boolean): void {

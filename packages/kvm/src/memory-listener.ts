@@ -10,6 +10,7 @@ import {
 import { coalescedZoneCall, coalescesMmio } from "./coalesced.js";
 import { DirtyPages, type HarvestedSlot } from "./dirty-pages.js";
 import { KvmError } from "./errors.js";
+import { throwFailures } from "./failures.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
 import { IoeventfdSync } from "./ioeventfd-sync.js";
 import { SlotTable } from "./slot-table.js";
@@ -176,7 +177,7 @@ export class KvmMemoryListener implements MemoryListener {
   /**
    * Redoes what the kernel refused: deletes stale slots first (they may overlap missing
    * ones), then creates missing slots, resends refused flags and ioeventfds. What fails
-   * again stays pending; the first failure is thrown. Called by every commit's `begin`.
+   * again stays pending; every failure is reported (`throwFailures`). Called by every commit's `begin`.
    */
   recover(): void {
     const failures: unknown[] = [];
@@ -197,7 +198,7 @@ export class KvmMemoryListener implements MemoryListener {
     } catch (error) {
       failures.push(error);
     }
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
   begin(): void {
@@ -225,7 +226,7 @@ export class KvmMemoryListener implements MemoryListener {
   /**
    * `kvm_log_sync`: harvest the kernel's dirty bitmap of each slot of the section. As in
    * QEMU, a slot whose bitmap cannot be read is skipped and the others are still synced;
-   * the first failure is then thrown.
+   * every failure is then reported.
    */
   logSync(section: MemoryRegionSection): void {
     const failures: unknown[] = [];
@@ -233,7 +234,7 @@ export class KvmMemoryListener implements MemoryListener {
       if (slot !== null) this.#dirty.harvest(this.#harvested(slot), failures);
       return slot !== null;
     });
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
   eventfdAdd?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
@@ -287,7 +288,7 @@ export class KvmMemoryListener implements MemoryListener {
 
   /**
    * `kvm_set_phys_mem`. Unlike QEMU, a refused chunk does not stop the others: it is
-   * remembered for {@link recover} and the first refusal is thrown at the end.
+   * remembered for {@link recover} and every refusal is reported at the end.
    */
   #setPhysMem(section: MemoryRegionSection, addIn: boolean): void {
     const mr = section.mr;
@@ -314,7 +315,7 @@ export class KvmMemoryListener implements MemoryListener {
       offsetInRegion += chunk;
       size -= chunk;
     } while (size > 0n);
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
   /** Deletes the chunk's slot, harvesting its dirty log first; false when the chunk has none (QEMU stops there). */
@@ -353,7 +354,7 @@ export class KvmMemoryListener implements MemoryListener {
       this.#resendFlags(slot, flags, failures);
       return true;
     });
-    if (failures.length > 0) throw failures[0];
+    throwFailures(failures);
   }
 
   /** Calls `visit` for the slot of each chunk of the trimmed section until it returns false. */
