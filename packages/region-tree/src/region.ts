@@ -56,6 +56,16 @@ function checkU64(value: unknown, what: string): bigint {
   return value;
 }
 
+/**
+ * A RAM-backed region's RAM block is measured in a 64-bit length (QEMU's `ram_addr_t`), so
+ * 2^64 bytes of RAM cannot exist; containers, I/O and aliases can be 2^64 bytes.
+ */
+function checkRamSize(size: bigint, kind: string): void {
+  if (size === SIZE_2_64) {
+    fail("E_INVALID_SIZE", `a ${kind} region cannot be 2^64 bytes: its RAM block's length is a 64-bit number`);
+  }
+}
+
 function checkSize(value: unknown, what = "size"): bigint {
   if (typeof value !== "bigint" || value < 0n || value > SIZE_2_64) {
     fail("E_INVALID_SIZE", `${what} must be a bigint in [0, 2^64], got ${describe(value)}`);
@@ -170,6 +180,7 @@ export class MemoryRegion {
         fail("E_INVALID_KIND", `unknown region kind ${describe(kind)}`);
     }
     if (ops !== null && typeof ops !== "object") fail("E_INVALID_ARGUMENT", "ops must be an object");
+    if (kind === "ram" || kind === "rom" || kind === "ram-device" || kind === "rom-device") checkRamSize(size, kind);
 
     this.id = nextRegionId++;
     this.host = host;
@@ -354,6 +365,7 @@ export class MemoryRegion {
   setSize(size: bigint): void {
     const s = checkSize(size);
     if (s === this.#size) return;
+    if (this.ramBlock !== null) checkRamSize(s, this.kind);
     if (this.#container !== null && this.#addr + s > SIZE_2_64) {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(this.#addr)} would end past 2^64`);
     }

@@ -9,7 +9,8 @@ import { MemtopoError } from "@memtopo/region-tree";
  * - `E_MACHINE_FIELD`: a field that the format does not have, or a required one missing;
  * - `E_MACHINE_TYPE`: a value of the wrong type or outside its set of words;
  * - `E_MACHINE_HEX`: a number that is not a `0x` hex string;
- * - `E_MACHINE_RANGE`: a number out of range (sizes above 2^64, addresses from 2^64, priorities beyond int32);
+ * - `E_MACHINE_RANGE`: a number out of range (sizes above 2^64, or 2^64 for RAM, ROM and RAM devices, addresses
+ *   from 2^64, priorities beyond int32);
  * - `E_MACHINE_DUPLICATE_ID`, `E_MACHINE_DANGLING_ID`: ids that repeat or name nothing;
  * - `E_MACHINE_CYCLE`: aliases and subregions that reach back to themselves;
  * - `E_MACHINE_ALIAS_WINDOW`: an alias window that lies outside its target;

@@ -181,6 +181,14 @@ function parseRegion(
       formatError("E_MACHINE_RANGE", `${path}.priority`, `${p} is not a 32-bit priority`);
     priority = p;
   }
+  if (size === SIZE_2_64 && kind !== "container" && kind !== "io" && kind !== "alias") {
+    // A RAM block's length is 64-bit (QEMU's ram_addr_t): RAM, ROM and RAM devices stop short of 2^64.
+    formatError(
+      "E_MACHINE_RANGE",
+      `${path}.size`,
+      `a ${kind} region cannot be 2^64 bytes (its RAM block's length is 64-bit)`,
+    );
+  }
   if (!topLevel && addr + size > SIZE_2_64) {
     formatError(
       "E_MACHINE_PAST_END",

@@ -122,6 +122,8 @@ function assemble(
       }
     }
     if (kind !== "alias") edges.push([]);
+    // RAM-backed regions stop a page short of 2^64 (a RAM block's length is 64-bit).
+    if (size === SIZE_2_64 && kind !== "container" && kind !== "io" && kind !== "alias") size = SIZE_2_64 - 0x1000n;
     json.size = hex(size);
     if (parent >= 0) {
       json.addr = hex(size + s.addr > SIZE_2_64 ? 0n : s.addr);

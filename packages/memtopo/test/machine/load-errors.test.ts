@@ -93,6 +93,22 @@ describe("memtopo-machine/1 validation: typed errors that name the JSON path", (
     rejects((m) => (m.regions[0].subregions[1].addr = "f0000"), "E_MACHINE_HEX", "regions[0].subregions[1].addr"));
   it("a size above 2^64", () =>
     rejects((m) => (m.regions[0].size = "0x10000000000000001"), "E_MACHINE_RANGE", "regions[0].size"));
+  it("RAM, ROM and RAM devices of 2^64 bytes (a RAM block's length is 64-bit); containers and I/O may be 2^64", () => {
+    for (const size of ["0x10000000000000000", "0xffffffffffffffff"]) {
+      rejects((m) => (m.regions[1].size = size), "E_MACHINE_RANGE", "regions[1].size");
+      rejects((m) => (m.regions[0].subregions[1].size = size), "E_MACHINE_RANGE", "regions[0].subregions[1].size");
+      rejects(
+        (m) => (m.regions[0].subregions[1] = { id: "bios", name: "dev", kind: "ram-device", addr: "0x0", size }),
+        "E_MACHINE_RANGE",
+        "regions[0].subregions[1].size",
+      );
+    }
+    const m = machine();
+    m.regions[0]!.subregions![1] = { id: "bios", name: "pci", kind: "io", addr: "0x0", size: "0x10000000000000000" };
+    expect(() => loadMachine(m, new MemorySystem())).not.toThrow();
+    m.regions[1]!.size = "0xfffffffffffff000";
+    expect(() => loadMachine(m, new MemorySystem())).not.toThrow();
+  });
   it("an address of 2^64", () =>
     rejects(
       (m) => (m.regions[0].subregions[1].addr = "0x10000000000000000"),
