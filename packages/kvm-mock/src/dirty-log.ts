@@ -1,6 +1,78 @@
-import { kernelError } from "./errors.js";
+import { KVM_DIRTY_LOG_INITIALLY_SET, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } from "@memtopo/kvm";
+import type { MockDirtyRings } from "./dirty-ring.js";
+import { kernelError, MockKvmUsageError } from "./errors.js";
 import { type MemslotTable, type SlotState, slotAsId, slotId } from "./memslots.js";
 import type { ResolvedOptions } from "./options.js";
+
+/** How the VM tracks dirty pages: the manual-protect flags it enabled, and its rings (enabled or not). */
+export interface DirtyLogMode {
+  manualProtect: number;
+  readonly rings: MockDirtyRings;
+}
+
+/**
+ * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags) (`kvm_vm_ioctl_enable_cap_generic`):
+ * any subset of ENABLE and, on x86, INITIALLY_SET that the kernel reports, at any time.
+ */
+export function enableManualProtect(mode: DirtyLogMode, options: ResolvedOptions, flags: number): void {
+  const allowed = options.manualDirtyLogProtect;
+  if (allowed === 0)
+    throw kernelError("EINVAL", "KVM_ENABLE_CAP", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is not supported");
+  if ((flags & ~allowed) !== 0) {
+    throw kernelError(
+      "EINVAL",
+      "KVM_ENABLE_CAP",
+      `manual-protect flags 0x${flags.toString(16)} are not within 0x${allowed.toString(16)}`,
+    );
+  }
+  mode.manualProtect = flags;
+}
+
+/** Whether a slot that starts logging begins with every page dirty (`kvm_dirty_log_manual_protect_and_init_set`). */
+export function initiallySet(mode: DirtyLogMode): boolean {
+  const both = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
+  return (mode.manualProtect & both) === both;
+}
+
+/**
+ * Before a write to pages `first..last` of a logging slot: with the ring on, every page
+ * still protected needs an entry in the writer's ring. A vCPU whose ring has no room would
+ * have exited with KVM_EXIT_DIRTY_RING_FULL before its store; the mock refuses the write.
+ */
+export function roomToMarkDirty(
+  mode: DirtyLogMode,
+  writer: number | undefined,
+  slot: SlotState,
+  first: number,
+  last: number,
+): void {
+  if (mode.rings.bytes === 0) return;
+  let fresh = 0;
+  for (let p = first; p <= last; p++) if (!slot.dirty!.has(p)) fresh++;
+  if (fresh > 0 && !mode.rings.room(writer, fresh)) {
+    throw new MockKvmUsageError(
+      writer === undefined && !mode.rings.room(undefined, 0)
+        ? "with the dirty ring on, a guest write needs a vCPU (whose ring takes the page)"
+        : "the dirty ring is full: the vCPU would have exited with KVM_EXIT_DIRTY_RING_FULL; reap and reset first",
+      "gpa",
+    );
+  }
+}
+
+/** `mark_page_dirty_in_slot`: the bitmap takes the pages, or the ring an entry per page still protected. */
+export function markDirty(
+  mode: DirtyLogMode,
+  writer: number | undefined,
+  slot: SlotState,
+  first: number,
+  last: number,
+): void {
+  const dirty = slot.dirty!;
+  for (let p = first; p <= last; p++) {
+    if (mode.rings.bytes !== 0 && !dirty.has(p)) mode.rings.push(writer, slot, p);
+    dirty.add(p);
+  }
+}
 
 /** Bytes of a slot's dirty bitmap: one bit per page, rounded up to whole 64-bit words. */
 export function bitmapBytes(slot: SlotState, hostPageSize: number): number {
@@ -21,14 +93,25 @@ function loggingSlot(table: MemslotTable, slot: number, op: string): SlotState {
   return state;
 }
 
-/** KVM_GET_DIRTY_LOG without manual protect: hand out the bitmap and clear it. */
-export function getDirtyLog(table: MemslotTable, options: ResolvedOptions, slot: number): Uint8Array {
+/** The ring and the bitmap exclude each other: with the ring on, the bitmap ioctls are ENXIO. */
+function refuseWithRing(mode: DirtyLogMode, op: string): void {
+  if (mode.rings.bytes !== 0) throw kernelError("ENXIO", op, "the dirty ring is enabled: there is no dirty bitmap");
+}
+
+/** KVM_GET_DIRTY_LOG: hand out the bitmap, and clear it unless manual protect leaves that to KVM_CLEAR_DIRTY_LOG. */
+export function getDirtyLog(
+  table: MemslotTable,
+  options: ResolvedOptions,
+  mode: DirtyLogMode,
+  slot: number,
+): Uint8Array {
+  refuseWithRing(mode, "KVM_GET_DIRTY_LOG");
   checkRange(options, slot, "KVM_GET_DIRTY_LOG");
   const state = loggingSlot(table, slot, "KVM_GET_DIRTY_LOG");
   const dirty = state.dirty!;
   const bitmap = new Uint8Array(bitmapBytes(state, options.hostPageSize));
   for (const page of dirty) bitmap[page >> 3]! |= 1 << (page & 7);
-  dirty.clear();
+  if ((mode.manualProtect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) === 0) dirty.clear();
   return bitmap;
 }
 
@@ -40,12 +123,14 @@ export function getDirtyLog(table: MemslotTable, options: ResolvedOptions, slot:
 export function clearDirtyLog(
   table: MemslotTable,
   options: ResolvedOptions,
+  mode: DirtyLogMode,
   slot: number,
   firstPage: bigint,
   numPages: number,
   bitmap: Uint8Array,
 ): void {
   const op = "KVM_CLEAR_DIRTY_LOG";
+  refuseWithRing(mode, op);
   checkRange(options, slot, op);
   if (firstPage % 64n !== 0n) throw kernelError("EINVAL", op, `first_page ${firstPage} is not a multiple of 64`);
   const state = loggingSlot(table, slot, op);

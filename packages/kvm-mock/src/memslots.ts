@@ -37,6 +37,9 @@ export class MemslotTable {
   readonly #options: ResolvedOptions;
   readonly #slots = new Map<number, SlotState>();
 
+  /** Whether a slot that starts logging begins with every page dirty (manual protect with INITIALLY_SET, no ring). */
+  startsAllDirty: () => boolean = () => false;
+
   constructor(options: ResolvedOptions) {
     this.#options = options;
   }
@@ -135,8 +138,12 @@ export class MemslotTable {
     }
 
     const logging = (flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0;
-    // A moved slot keeps its bitmap; a slot that starts logging gets a clean one.
-    const dirty = logging ? (old?.dirty ?? new Set<number>()) : null;
+    // A moved slot keeps its bitmap; a slot that starts logging gets a clean one (all set with INITIALLY_SET).
+    let dirty = logging ? (old?.dirty ?? null) : null;
+    if (logging && dirty === null) {
+      dirty = new Set<number>();
+      if (this.startsAllDirty()) for (let p = 0, n = Number(size / BigInt(o.hostPageSize)); p < n; p++) dirty.add(p);
+    }
     this.#slots.set(slot, { slot, asId, id, guestPhysAddr: gpa, memorySize: size, userspaceAddr: uaddr, flags, dirty });
   }
 }

@@ -8,6 +8,7 @@ import {
   type KvmCapabilities,
   type KvmCoalescedMmioZone,
   type KvmCoalescedWrite,
+  type KvmDirtyGfn,
   type KvmIoeventfd,
   type KvmIrqfd,
   type KvmSystemState,
@@ -19,7 +20,8 @@ import {
 } from "@memtopo/kvm";
 import type { EventNotifier, RamAllocator, RamBacking } from "@memtopo/region-tree";
 import { CoalescedZones, type MockCoalescedZone } from "./coalesced.js";
-import { clearDirtyLog, getDirtyLog } from "./dirty-log.js";
+import { clearDirtyLog, type DirtyLogMode, enableManualProtect, getDirtyLog, initiallySet } from "./dirty-log.js";
+import { MockDirtyRings } from "./dirty-ring.js";
 import { kernelError, MockKvmUsageError } from "./errors.js";
 import { type GuestContext, type GuestWriteResult, guestPioWrite, guestRead, guestWrite, storeBytes } from "./guest.js";
 import { HostMemory } from "./host-memory.js";
@@ -61,6 +63,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
   readonly #interrupts: MockInterrupts;
   /** vCPUs by id; a closed vCPU keeps its id taken, as in the kernel (it lives until the VM goes). */
   readonly #vcpus = new Map<number, MockVcpu>();
+  readonly #dirtyLog: DirtyLogMode = { manualProtect: 0, rings: new MockDirtyRings() };
   /** The VM's virtual clock (ns): mock vCPUs move it on as they run, the PIT and kvmclock read it. */
   #clockNs = 0;
   #closed = false;
@@ -69,6 +72,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
     this.#options = resolveOptions(options);
     this.hostPageSize = this.#options.hostPageSize;
     this.#slots = new MemslotTable(this.#options);
+    this.#slots.startsAllDirty = () => this.#dirtyLog.rings.bytes === 0 && initiallySet(this.#dirtyLog);
     this.#ioeventfds = new IoeventfdTable(this.#options, (n) => this.#notifiers.has(n));
     this.#coalesced = new CoalescedZones(this.hostPageSize, this.#options.coalescedRingModuloBug);
     this.#interrupts = new MockInterrupts({
@@ -96,7 +100,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
         throw kernelError("EINVAL", "KVM_CREATE_VCPU", `the VM has KVM_MAX_VCPUS (${MAX_VCPUS}) vCPUs`);
       if (this.#vcpus.has(i)) throw kernelError("EEXIST", "KVM_CREATE_VCPU", `vCPU ${i} exists already`);
       const vcpu = new MockVcpu(i, {
-        guest: () => this.#guest(),
+        guest: () => this.#guest(i),
         interrupts: this.#interrupts,
         now: () => this.#clockNs,
         advanceClock: (ns) => {
@@ -111,6 +115,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
         },
       });
       this.#vcpus.set(i, vcpu);
+      this.#dirtyLog.rings.addVcpu(i);
       return vcpu;
     });
   }
@@ -241,7 +246,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
   getDirtyLog(slot: number): Uint8Array {
     const s = u32(slot, "slot");
     const bitmap = this.#recorder.run("getDirtyLog", [s], "KVM_GET_DIRTY_LOG", () =>
-      getDirtyLog(this.#slots, this.#options, s),
+      getDirtyLog(this.#slots, this.#options, this.#dirtyLog, s),
     );
     return bitmap.slice();
   }
@@ -253,8 +258,49 @@ export class MockKvm implements KvmVm, KvmSystemState {
     if (!(bitmap instanceof Uint8Array)) throw new MockKvmUsageError("expected a Uint8Array", "bitmap");
     const copy = bitmap.slice();
     this.#recorder.run("clearDirtyLog", [s, first, count, copy], "KVM_CLEAR_DIRTY_LOG", () =>
-      clearDirtyLog(this.#slots, this.#options, s, first, count, copy),
+      clearDirtyLog(this.#slots, this.#options, this.#dirtyLog, s, first, count, copy),
     );
+  }
+
+  /** The KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags enabled (0 until {@link enableDirtyLogManualProtect}). */
+  get dirtyLogManualProtect(): number {
+    return this.#dirtyLog.manualProtect;
+  }
+
+  /** Bytes of each vCPU's dirty ring; 0 until {@link enableDirtyLogRing}. */
+  get dirtyRingSize(): number {
+    return this.#dirtyLog.rings.bytes;
+  }
+
+  /**
+   * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags): with ENABLE, KVM_GET_DIRTY_LOG no
+   * longer clears; with INITIALLY_SET too, a slot that starts logging starts all dirty.
+   */
+  enableDirtyLogManualProtect(flags: number): void {
+    const f = integerIn(flags, 0, 0xffff_ffff, "flags");
+    this.#call("enableDirtyLogManualProtect", [f], "KVM_ENABLE_CAP", () =>
+      enableManualProtect(this.#dirtyLog, this.#options, f),
+    );
+  }
+
+  /** KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING, bytes): once, before any vCPU; a power of two of at least a page. */
+  enableDirtyLogRing(bytes: number): void {
+    const b = integerIn(bytes, 0, 0xffff_ffff, "bytes");
+    this.#call("enableDirtyLogRing", [b], "KVM_ENABLE_CAP", () => {
+      if (!this.#options.dirtyLogRing)
+        throw kernelError("EINVAL", "KVM_ENABLE_CAP", "KVM_CAP_DIRTY_LOG_RING is not supported");
+      this.#dirtyLog.rings.enable(b, this.#vcpus.size, this.hostPageSize);
+    });
+  }
+
+  /** Collects every vCPU ring's published entries (what userspace does through the mmap'd rings). */
+  reapDirtyRings(): KvmDirtyGfn[] {
+    return this.#call("reapDirtyRings", [], "reap dirty rings", () => this.#dirtyLog.rings.reap());
+  }
+
+  /** KVM_RESET_DIRTY_RINGS. */
+  resetDirtyRings(): number {
+    return this.#call("resetDirtyRings", [], "KVM_RESET_DIRTY_RINGS", () => this.#dirtyLog.rings.reset(this.#slots));
   }
 
   /** A new eventfd stand-in that this VM accepts in {@link ioeventfd} (others fail with EBADF). */
@@ -369,13 +415,15 @@ export class MockKvm implements KvmVm, KvmSystemState {
     return ioeventfdSnapshot(this.#ioeventfds.list());
   }
 
-  #guest(): GuestContext {
+  #guest(writer?: number): GuestContext {
     return {
       slots: this.#slots,
       ioeventfds: this.#ioeventfds,
       coalesced: this.#coalesced,
       memory: this.#memory,
       hostPageSize: this.hostPageSize,
+      dirtyLog: this.#dirtyLog,
+      ...(writer === undefined ? {} : { writer }),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { KVM_CAP } from "@memtopo/kvm";
+import { DIRTY_RING_MAX_BYTES } from "./dirty-ring.js";
 import { MockKvmUsageError } from "./errors.js";
 import { integerIn, u64 } from "./validate.js";
 
@@ -22,6 +23,8 @@ export interface MockKvmOptions {
   readonly addressSpaces?: number;
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 as reported (3 = enable + initially-set); 0 = absent. Default 3. */
   readonly manualDirtyLogProtect?: number;
+  /** KVM_CAP_DIRTY_LOG_RING (x86 since 5.11): reported as the largest ring in bytes; false = absent. Default true. */
+  readonly dirtyLogRing?: boolean;
   /** Host page size; slots must be aligned to it. Default 4096. */
   readonly hostPageSize?: number;
   /**
@@ -54,6 +57,7 @@ export interface ResolvedOptions {
   readonly ioeventfdAnyLength: boolean;
   readonly addressSpaces: number;
   readonly manualDirtyLogProtect: number;
+  readonly dirtyLogRing: boolean;
   readonly hostPageSize: number;
   readonly guestPhysBits: number;
   readonly userspaceLimit: bigint;
@@ -119,6 +123,7 @@ export function resolveOptions(options: MockKvmOptions = {}): ResolvedOptions {
     vcpuTimeslice: integerIn(options.vcpuTimeslice ?? 1_000_000, 1, 2 ** 31, "options.vcpuTimeslice"),
     addressSpaces: integerIn(options.addressSpaces ?? 1, 1, 0x10000, "options.addressSpaces"),
     manualDirtyLogProtect: integerIn(options.manualDirtyLogProtect ?? 3, 0, 3, "options.manualDirtyLogProtect"),
+    dirtyLogRing: flag("dirtyLogRing", true),
     hostPageSize,
     guestPhysBits: integerIn(options.guestPhysBits ?? 52, 32, 64, "options.guestPhysBits"),
     userspaceLimit: u64(options.userspaceLimit ?? 0x7fff_ffff_f000n, "options.userspaceLimit"),
@@ -142,6 +147,8 @@ export function extensionValue(options: ResolvedOptions, cap: number): number {
       return options.addressSpaces > 1 ? options.addressSpaces : 0;
     case KVM_CAP.MANUAL_DIRTY_LOG_PROTECT2:
       return options.manualDirtyLogProtect;
+    case KVM_CAP.DIRTY_LOG_RING:
+      return options.dirtyLogRing ? DIRTY_RING_MAX_BYTES : 0;
     default:
       return options.extensions.get(cap) ?? 0;
   }

@@ -1,6 +1,7 @@
 import type { MemoryListener } from "@memtopo/listener-bus";
 import { KVM_CAP, type KvmBackend, type KvmCoalescedWrite } from "./backend.js";
 import { coalescesMmio, KvmCoalescedPioListener } from "./coalesced.js";
+import { DirtyRingReaper } from "./dirty-ring-reaper.js";
 import { KvmIoListener } from "./io-listener.js";
 import { type DirtyLogMaskSource, KvmMemoryListener, type KvmMemoryListenerOptions } from "./memory-listener.js";
 
@@ -55,7 +56,15 @@ export function attachKvm<AS>(
 ): KvmAttachment<AS> {
   const eventfds = backend.checkExtension(KVM_CAP.IOEVENTFD) > 0;
   const targetBigEndian = system.targetBigEndian === true;
-  const memory = new KvmMemoryListener(backend, system, { ...options, asId: 0, ioeventfds: eventfds, targetBigEndian });
+  // One reaper for the VM's rings, whose entries go to the listener of their address space.
+  const ring = (backend.dirtyRingSize ?? 0) > 0 ? { dirtyRing: new DirtyRingReaper(backend) } : {};
+  const memory = new KvmMemoryListener(backend, system, {
+    ...options,
+    ...ring,
+    asId: 0,
+    ioeventfds: eventfds,
+    targetBigEndian,
+  });
   system.registerListener(memory, spaces.memory);
   let io: KvmIoListener | null = null;
   if (spaces.io !== undefined && eventfds) {
@@ -73,7 +82,7 @@ export function attachKvm<AS>(
   }
   let smram: KvmMemoryListener | null = null;
   if (spaces.smram !== undefined && backend.checkExtension(KVM_CAP.MULTI_ADDRESS_SPACE) >= 2) {
-    smram = new KvmMemoryListener(backend, system, { ...options, asId: 1, name: "kvm-smram" });
+    smram = new KvmMemoryListener(backend, system, { ...options, ...ring, asId: 1, name: "kvm-smram" });
     system.registerListener(smram, spaces.smram);
   }
   return {

@@ -22,6 +22,25 @@ export interface KvmBackend {
   getDirtyLog(slot: number): Uint8Array;
   /** KVM_CLEAR_DIRTY_LOG (manual dirty-log protect): re-protect the given pages of a slot. */
   clearDirtyLog?(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
+  /**
+   * The KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags this VM enabled (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+   * KVM_DIRTY_LOG_INITIALLY_SET); 0 or absent: KVM_GET_DIRTY_LOG clears and re-protects by itself.
+   */
+  readonly dirtyLogManualProtect?: number;
+  /** KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags). */
+  enableDirtyLogManualProtect?(flags: number): void;
+  /** KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING, bytes): once, before the first vCPU. */
+  enableDirtyLogRing?(bytes: number): void;
+  /** Bytes of each vCPU's dirty ring (KVM_CAP_DIRTY_LOG_RING enabled); 0 or absent: no ring, bitmaps instead. */
+  readonly dirtyRingSize?: number;
+  /**
+   * Reaps every vCPU's dirty ring: the entries the kernel published (flag DIRTY), oldest first
+   * per vCPU, each marked collected (flag RESET) in the ring. The kernel re-protects them at
+   * {@link resetDirtyRings}.
+   */
+  reapDirtyRings?(): KvmDirtyGfn[];
+  /** KVM_RESET_DIRTY_RINGS: the kernel takes back the collected entries; returns how many. */
+  resetDirtyRings?(): number;
   /** KVM_REGISTER_COALESCED_MMIO: guest writes inside the zone go to the ring instead of exiting. */
   registerCoalescedMmio?(zone: KvmCoalescedMmioZone): void;
   /** KVM_UNREGISTER_COALESCED_MMIO: removes every zone of that bus that holds all of `zone`. */
@@ -46,6 +65,24 @@ export interface KvmMemslot {
   readonly userspaceAddr: bigint;
   readonly flags: number;
 }
+
+/** `struct kvm_dirty_gfn` as reaped: a page of a slot that the guest dirtied. */
+export interface KvmDirtyGfn {
+  /** The `slot` field: `id | asId << 16`. */
+  readonly slot: number;
+  /** Page number within the slot. */
+  readonly offset: bigint;
+}
+
+/** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags. */
+export const KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE = 1;
+export const KVM_DIRTY_LOG_INITIALLY_SET = 2;
+
+/** `struct kvm_dirty_gfn` flags: published by the kernel, collected by userspace. */
+export const KVM_DIRTY_GFN_F_DIRTY = 1;
+export const KVM_DIRTY_GFN_F_RESET = 2;
+/** Bytes of one `struct kvm_dirty_gfn`. */
+export const KVM_DIRTY_GFN_SIZE = 16;
 
 /** `struct kvm_coalesced_mmio_zone`: `size` is 32 bits; `pio` marks a port I/O zone. */
 export interface KvmCoalescedMmioZone {

@@ -8,6 +8,8 @@ export {
 export * from "./backend.js";
 export { type KvmCapabilities, readCapabilities } from "./capabilities.js";
 export { KvmCoalescedPioListener } from "./coalesced.js";
+export type { DirtyBitmapSink } from "./dirty-pages.js";
+export { type DirtyRingMarks, DirtyRingReaper } from "./dirty-ring-reaper.js";
 export * from "./errors.js";
 export { KvmAggregateError } from "./failures.js";
 export * from "./interrupts.js";

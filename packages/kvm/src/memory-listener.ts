@@ -8,15 +8,21 @@ import {
   type KvmUserspaceMemoryRegion,
 } from "./backend.js";
 import { coalescedZoneCall, coalescesMmio } from "./coalesced.js";
-import { DirtyPages, type HarvestedSlot } from "./dirty-pages.js";
+import { type DirtyBitmapSink, DirtyPages } from "./dirty-pages.js";
+import { DirtyRingReaper } from "./dirty-ring-reaper.js";
 import { KvmError } from "./errors.js";
 import { throwFailures } from "./failures.js";
 import { ioeventfdRequest } from "./ioeventfd-request.js";
 import { IoeventfdSync } from "./ioeventfd-sync.js";
+import { SlotDirtyLog } from "./slot-dirty-log.js";
 import { SlotTable } from "./slot-table.js";
 
-/** What the listener needs from its memory system: QEMU's `memory_region_get_dirty_log_mask`. */
-export interface DirtyLogMaskSource {
+/**
+ * What the listener needs from its memory system: QEMU's `memory_region_get_dirty_log_mask`,
+ * and where fetched dirty logs go (memtopo's per-block dirty memory); without a
+ * `setDirtyLebitmap`, the listener keeps them for {@link KvmMemoryListener.takeDirtyPages}.
+ */
+export interface DirtyLogMaskSource extends Partial<DirtyBitmapSink> {
   dirtyLogMask(mr: MemoryRegion): number;
 }
 
@@ -41,6 +47,8 @@ interface MutableSlot {
   hostAddr: bigint;
   mr: MemoryRegion;
   offsetInRegion: bigint;
+  readonly kernelId: number;
+  dirtyBmap: Uint8Array | null;
 }
 
 /** A piece of the view that should be a slot but the kernel refused. */
@@ -73,6 +81,11 @@ export interface KvmMemoryListenerOptions {
   readonly maxSlotSize?: bigint;
   /** A big-endian guest: ioeventfd data is byte-swapped for the kernel (`adjust_ioeventfd_endianness`). */
   readonly targetBigEndian?: boolean;
+  /**
+   * The VM's dirty-ring reaper, shared by the listeners of one VM (attachKvm makes it); a
+   * listener on a backend with a ring enabled makes its own when not given one.
+   */
+  readonly dirtyRing?: DirtyRingReaper;
 }
 
 const UNLIMITED = (1n << 64n) - 1n;
@@ -99,7 +112,9 @@ export class KvmMemoryListener implements MemoryListener {
   readonly #page: bigint;
   readonly #readonlyMem: boolean;
   readonly #maxSlotSize: bigint;
-  readonly #dirty: DirtyPages;
+  readonly #dirty = new DirtyPages();
+  readonly #log: SlotDirtyLog;
+  readonly #ring: DirtyRingReaper | null;
   readonly #missing: MissingChunk[] = [];
   /** Slots whose flag update the kernel refused, with the flags it should have taken. */
   readonly #flagsPending = new Map<MutableSlot, number>();
@@ -138,7 +153,20 @@ export class KvmMemoryListener implements MemoryListener {
       );
     }
     this.#maxSlotSize = maxSlotSize;
-    this.#dirty = new DirtyPages(backend, this.#page);
+    const sink: DirtyBitmapSink =
+      typeof system.setDirtyLebitmap === "function"
+        ? { setDirtyLebitmap: system.setDirtyLebitmap.bind(system) }
+        : this.#dirty;
+    this.#log = new SlotDirtyLog(backend, sink);
+    if ((backend.dirtyRingSize ?? 0) > 0) {
+      // kvm_memory_listener_register: with the ring, one global sync replaces per-section syncs.
+      this.#ring = options.dirtyRing ?? new DirtyRingReaper(backend);
+      this.#ring.register(asId, (entries) => this.#markRing(entries));
+      this.logSync = undefined;
+    } else {
+      this.#ring = null;
+      this.logSyncGlobal = undefined;
+    }
     this.#eventfds = new IoeventfdSync(backend);
     this.#targetBigEndian = options.targetBigEndian === true;
     this.#coalescedMmio = coalescesMmio(backend);
@@ -169,7 +197,10 @@ export class KvmMemoryListener implements MemoryListener {
     return this.#slots.find(start, size < this.#maxSlotSize ? size : this.#maxSlotSize) !== null;
   }
 
-  /** Pages the guest dirtied in `mr` since the last call (byte offsets in its RAM block), harvested by `logSync` and slot deletion. */
+  /**
+   * Pages the guest dirtied in `mr` since the last call (byte offsets in its RAM block), harvested by `logSync`
+   * and slot deletion; empty when the system keeps dirty memory itself (`setDirtyLebitmap`).
+   */
   takeDirtyPages(mr: MemoryRegion): bigint[] {
     return this.#dirty.take(mr);
   }
@@ -228,13 +259,57 @@ export class KvmMemoryListener implements MemoryListener {
    * QEMU, a slot whose bitmap cannot be read is skipped and the others are still synced;
    * every failure is then reported.
    */
-  logSync(section: MemoryRegionSection): void {
+  logSync?: (section: MemoryRegionSection) => void = (section) => {
     const failures: unknown[] = [];
     this.#eachSlot(section, (slot) => {
-      if (slot !== null) this.#dirty.harvest(this.#harvested(slot), failures);
+      if (slot !== null) this.#log.fetch(slot, failures);
       return slot !== null;
     });
     throwFailures(failures);
+  };
+
+  /**
+   * `kvm_log_sync_global` (dirty ring): reap every vCPU's ring (`kvm_dirty_ring_flush`), then
+   * hand each logging slot's reaped pages to the system and forget them.
+   */
+  logSyncGlobal?: (lastStage: boolean) => void = () => {
+    this.#ring!.reap();
+    for (const slot of this.#slots.all()) {
+      if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#log.flushMarks(slot);
+    }
+  };
+
+  /**
+   * `kvm_log_clear` / `kvm_physical_log_clear`: with manual protect, re-protect the pages of
+   * the section that the last sync reported, in every slot it overlaps; nothing otherwise
+   * (KVM_GET_DIRTY_LOG re-protected them already). A slot whose clear fails keeps its bits.
+   */
+  logClear(section: MemoryRegionSection): void {
+    if (!this.#log.manualProtect || section.size === 0n) return;
+    const start = section.offsetWithinAddressSpace;
+    const end = start + section.size;
+    const failures: unknown[] = [];
+    for (const slot of this.#slots.all()) {
+      const slotEnd = slot.start + slot.size;
+      if (slot.start >= end || start >= slotEnd) continue;
+      const from = start > slot.start ? start : slot.start;
+      const to = end < slotEnd ? end : slotEnd;
+      // Whole host pages only: a page the section covers in part is not the section's to re-protect.
+      const first = ((from - slot.start + this.#page - 1n) / this.#page) * this.#page;
+      const last = ((to - slot.start) / this.#page) * this.#page;
+      if (last > first) this.#log.clear(slot, first, last - first, failures);
+    }
+    throwFailures(failures);
+  }
+
+  /** Ring entries of this listener's address space into their slots' bitmaps. */
+  #markRing(entries: readonly { readonly id: number; readonly offset: bigint }[]): void {
+    const byId = new Map<number, MutableSlot>();
+    for (const slot of this.#slots.all()) byId.set(slot.id, slot);
+    for (const { id, offset } of entries) {
+      const slot = byId.get(id);
+      if (slot !== undefined) this.#log.mark(slot, offset);
+    }
   }
 
   eventfdAdd?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
@@ -328,7 +403,7 @@ export class KvmMemoryListener implements MemoryListener {
       return true;
     }
     // QEMU reports a dirty log it cannot read and deletes the slot all the same.
-    if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#dirty.harvest(this.#harvested(slot), failures);
+    if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#harvestBeforeDelete(slot, failures);
     this.#flagsPending.delete(slot);
     try {
       this.#delete(slot);
@@ -337,6 +412,20 @@ export class KvmMemoryListener implements MemoryListener {
       failures.push(error);
     }
     return true;
+  }
+
+  /** `kvm_set_phys_mem` before deleting a logging slot: its last dirty pages, from the ring or the bitmap. */
+  #harvestBeforeDelete(slot: MutableSlot, failures: unknown[]): void {
+    if (this.#ring !== null) {
+      try {
+        this.#ring.reap();
+      } catch (error) {
+        failures.push(error);
+      }
+      this.#log.flushMarks(slot);
+    } else {
+      this.#log.fetch(slot, failures);
+    }
   }
 
   /** `kvm_section_update_flags`: resend a slot whose flags changed (dirty logging), chunk by chunk. */
@@ -397,6 +486,8 @@ export class KvmMemoryListener implements MemoryListener {
       hostAddr: chunk.mr.ramBlock!.hostAddr + chunk.offsetInRegion,
       mr: chunk.mr,
       offsetInRegion: chunk.offsetInRegion,
+      kernelId: id | (this.asId << 16),
+      dirtyBmap: null,
     };
     try {
       this.#backend.setUserMemoryRegion({ ...this.#region(slot), memorySize: slot.size });
@@ -440,6 +531,8 @@ export class KvmMemoryListener implements MemoryListener {
       failures.push(error);
       return;
     }
+    // The kernel made a new bitmap (or none) for the slot: what was held of the old one is not its.
+    if (((flags ^ slot.flags) & KVM_MEM_LOG_DIRTY_PAGES) !== 0) slot.dirtyBmap = null;
     slot.flags = flags;
   }
 
@@ -450,9 +543,5 @@ export class KvmMemoryListener implements MemoryListener {
       guestPhysAddr: slot.start,
       userspaceAddr: slot.hostAddr,
     };
-  }
-
-  #harvested(slot: MutableSlot): HarvestedSlot {
-    return { kernelId: slot.id | (this.asId << 16), size: slot.size, mr: slot.mr, offsetInRegion: slot.offsetInRegion };
   }
 }

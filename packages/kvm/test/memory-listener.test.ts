@@ -117,7 +117,7 @@ describe("memory-model §8.4 dirty logging", () => {
     vram.setLog(true);
     listener.regionAdd(section(vram, 0xa0000n, 0x8000n, 0x8000n));
     kvm.dirty = Uint8Array.of(0b101);
-    listener.logSync(section(vram, 0xa0000n, 0x8000n, 0x8000n));
+    listener.logSync!(section(vram, 0xa0000n, 0x8000n, 0x8000n));
     expect(listener.takeDirtyPages(vram)).toEqual([0x8000n, 0xa000n]);
     expect(listener.takeDirtyPages(vram)).toEqual([]);
     kvm.dirty = Uint8Array.of(0b10);

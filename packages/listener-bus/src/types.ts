@@ -72,8 +72,11 @@ export interface MemoryListener {
   regionNop?(section: MemoryRegionSection): void;
   logStart?(section: MemoryRegionSection, oldMask: number, newMask: number): void;
   logStop?(section: MemoryRegionSection, oldMask: number, newMask: number): void;
+  /** `log_sync`: fetch the accelerator's dirty log of one section (Forward, sections of the listener's space). */
   logSync?(section: MemoryRegionSection): void;
-  logSyncGlobal?(): void;
+  /** `log_sync_global`: for a listener that can only sync everything at once (KVM's dirty ring); `lastStage` on the final sync of a migration. */
+  logSyncGlobal?(lastStage: boolean): void;
+  /** `log_clear`: the dirty bits of the section were taken; an accelerator with manual protect re-protects those pages. */
   logClear?(section: MemoryRegionSection): void;
   logGlobalStart?(): void;
   logGlobalStop?(): void;

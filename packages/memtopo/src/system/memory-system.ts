@@ -1,5 +1,10 @@
-import type { FlatView } from "@memtopo/flatview";
-import { collectIoeventfds, diffIoeventfds } from "@memtopo/ioeventfd";
+import { type FlatView, FlatViewTable, type ViewEdit } from "@memtopo/flatview";
+import {
+  type CollectedIoeventfds,
+  collectIoeventfdList,
+  diffIoeventfds,
+  recollectIoeventfds,
+} from "@memtopo/ioeventfd";
 import {
   ListenerCallbackError,
   ListenerCalls,
@@ -17,7 +22,7 @@ import {
   type CoalescedRange,
   DIRTY_LOG_CODE,
   DIRTY_LOG_MIGRATION,
-  type IoeventfdRecord,
+  DIRTY_LOG_VGA,
   lazyRamAllocator,
   MemoryRegion,
   type RamAllocator,
@@ -26,8 +31,8 @@ import {
 import { AddressSpace, type AddressSpaceState } from "./address-space.js";
 import { CoalescedMmioFlush, type CoalescedMmioSource } from "./coalesced-flush.js";
 import { GLOBAL_DIRTY_MIGRATION, GlobalDirtyLog } from "./dirty-log.js";
+import { DIRTY_PAGE_SIZE, type DirtyClient, DirtyMemory } from "./dirty-memory.js";
 import { MemorySystemError } from "./errors.js";
-import { FlatViews } from "./flat-views.js";
 import type { AccessEnv } from "./region-access.js";
 
 export type Accel = "kvm" | "tcg" | "none";
@@ -72,12 +77,13 @@ export class MemorySystem implements RegionHost {
   /** Creation order, to visit a few spaces in QEMU's order without walking them all. */
   readonly #order = new Map<AddressSpace, number>();
   #created = 0;
-  readonly #views = new FlatViews<AddressSpace>(
+  readonly #views = new FlatViewTable<AddressSpace>(
     (mr) => this.#dirtyLogMaskOf(mr),
     () => (this.globalDirtyTracking === 0 ? 0 : 1),
   );
   readonly #listeners = new ListenerRegistry<AddressSpace>();
   readonly #dirty: GlobalDirtyLog;
+  readonly #dirtyMemory = new DirtyMemory();
   readonly #env: AccessEnv;
   readonly #coalesced = new CoalescedMmioFlush();
 
@@ -254,13 +260,13 @@ export class MemorySystem implements RegionHost {
     const state: AddressSpaceState = {
       root,
       currentMap: this.#views.empty,
-      ioeventfds: [],
+      ioeventfds: collectIoeventfdList(this.#views.empty),
       destroyed: false,
       env: this.#env,
     };
     const as = new AddressSpace(name ?? "anonymous", state);
     state.currentMap = this.#views.join(as);
-    state.ioeventfds = collectIoeventfds(state.currentMap);
+    state.ioeventfds = collectIoeventfdList(state.currentMap);
     this.#spaces.push(as);
     this.#states.set(as, state);
     this.#order.set(as, this.#created++);
@@ -308,7 +314,7 @@ export class MemorySystem implements RegionHost {
     this.#listeners.add(listener, as);
     try {
       this.#deliver("listener registration", (calls) =>
-        replayRegister(calls, listener, state.currentMap, state.ioeventfds, this.#dirty.tracking !== 0),
+        replayRegister(calls, listener, state.currentMap, state.ioeventfds.records, this.#dirty.tracking !== 0),
       );
     } catch (error) {
       // A listener that could not take the replay does not know the space's state: it is not
@@ -328,7 +334,7 @@ export class MemorySystem implements RegionHost {
     const state = this.#states.get(as)!;
     try {
       this.#deliver("listener unregistration", (calls) =>
-        replayUnregister(calls, listener, state.currentMap, state.ioeventfds),
+        replayUnregister(calls, listener, state.currentMap, state.ioeventfds.records),
       );
     } finally {
       this.#listeners.remove(listener);
@@ -371,15 +377,23 @@ export class MemorySystem implements RegionHost {
   }
 
   /**
-   * `memory_region_sync_dirty_bitmap` (`memory_global_dirty_log_sync` when `mr` is omitted):
-   * each listener (Forward) with `logSync` gets every range of its own space's view that has
-   * a non-zero mask (and, with `mr`, belongs to it); one without gets `logSyncGlobal`.
+   * `memory_region_sync_dirty_bitmap` (`memory_global_dirty_log_sync` when `target` is
+   * omitted): each listener (Forward) with `logSync` gets every range of its own space's view
+   * that has a non-zero mask (and, given a region, belongs to it); one without gets
+   * `logSyncGlobal(lastStage)`. Given an address space, only that space's listeners are
+   * asked (the project's addition: QEMU syncs one region or everything).
    */
-  syncDirtyLog(mr?: MemoryRegion): void {
+  syncDirtyLog(target?: MemoryRegion | AddressSpace, lastStage = false): void {
     this.#refuseWhileDelivering("sync dirty logs");
+    if (typeof lastStage !== "boolean") {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `syncDirtyLog: lastStage must be a boolean, got ${lastStage}`);
+    }
+    const mr = target instanceof AddressSpace ? undefined : target;
     if (mr !== undefined) this.#checkOwnRegion(mr, "syncDirtyLog");
+    if (target instanceof AddressSpace) this.#stateOf(target);
+    const listeners = target instanceof AddressSpace ? this.#listeners.of(target) : null;
     this.#deliver("dirty-log sync", (calls) => {
-      for (const listener of this.#listeners.global) {
+      for (const listener of listeners ?? this.#listeners.global) {
         if (listener.logSync !== undefined) {
           const view = this.#states.get(this.#listeners.addressSpaceOf(listener)!)!.currentMap;
           for (const range of view.ranges) {
@@ -388,10 +402,133 @@ export class MemorySystem implements RegionHost {
             }
           }
         } else {
-          calls.one(listener, "logSyncGlobal");
+          calls.one(listener, "logSyncGlobal", lastStage);
         }
       }
     });
+  }
+
+  /**
+   * `memory_region_clear_dirty_bitmap`: each listener (Forward) with `logClear` gets, for every
+   * range of its space's view that shows `mr`, the part showing `[start, start + length)` of
+   * `mr` — with KVM's manual dirty-log protect, the kernel re-protects those pages then.
+   */
+  clearDirtyLog(mr: MemoryRegion, start: bigint, length: bigint): void {
+    this.#refuseWhileDelivering("clear dirty logs");
+    this.#checkOwnRegion(mr, "clearDirtyLog");
+    this.#checkBlockRange(mr, start, length, "clearDirtyLog");
+    const end = start + length;
+    this.#deliver("dirty-log clear", (calls) => {
+      for (const listener of this.#listeners.global) {
+        if (listener.logClear === undefined) continue;
+        const view = this.#states.get(this.#listeners.addressSpaceOf(listener)!)!.currentMap;
+        for (const range of view.ranges) {
+          if (range.mr !== mr) continue;
+          const from = range.offsetInRegion > start ? range.offsetInRegion : start;
+          const rangeEnd = range.offsetInRegion + range.size;
+          const to = rangeEnd < end ? rangeEnd : end;
+          if (from >= to) continue;
+          const section = sectionFromFlatRange(range, view);
+          calls.one(listener, "logClear", {
+            ...section,
+            offsetWithinAddressSpace: section.offsetWithinAddressSpace + (from - range.offsetInRegion),
+            offsetWithinRegion: from,
+            size: to - from,
+          });
+        }
+      }
+    });
+  }
+
+  /**
+   * `memory_region_set_dirty`: the pages of `[offset, offset + length)` of `mr`'s RAM block
+   * become dirty for every client of the region's current mask.
+   */
+  setDirty(mr: MemoryRegion, offset: bigint, length: bigint): void {
+    this.#checkOwnRegion(mr, "setDirty");
+    this.#checkBlockRange(mr, offset, length, "setDirty");
+    this.#dirtyMemory.setRange(mr, offset, length, this.#dirtyLogMaskOf(mr));
+  }
+
+  /**
+   * `cpu_physical_memory_set_dirty_lebitmap`, where an accelerator's log lands: bit i of
+   * `bitmap` (64-bit little-endian words) is the `pageSize`-byte page at `offset + i * pageSize`
+   * of `mr`'s RAM block. VGA always takes it, MIGRATION while global tracking is on, CODE under TCG.
+   */
+  setDirtyLebitmap(mr: MemoryRegion, offset: bigint, bitmap: Uint8Array, pages: number, pageSize: number): void {
+    this.#checkOwnRegion(mr, "setDirtyLebitmap");
+    if (!(bitmap instanceof Uint8Array)) {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", "setDirtyLebitmap: bitmap must be a Uint8Array");
+    }
+    if (!Number.isSafeInteger(pages) || pages < 0 || Math.ceil(pages / 8) > bitmap.length) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `setDirtyLebitmap: ${String(pages)} pages do not fit a ${bitmap.length}-byte bitmap`,
+      );
+    }
+    if (!Number.isSafeInteger(pageSize) || pageSize < DIRTY_PAGE_SIZE || pageSize % DIRTY_PAGE_SIZE !== 0) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `setDirtyLebitmap: pageSize must be a multiple of ${DIRTY_PAGE_SIZE}, got ${String(pageSize)}`,
+      );
+    }
+    this.#checkBlockRange(mr, offset, 0n, "setDirtyLebitmap");
+    if (offset % BigInt(DIRTY_PAGE_SIZE) !== 0n) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `setDirtyLebitmap: offset 0x${offset.toString(16)} is not page aligned`,
+      );
+    }
+    let mask = DIRTY_LOG_VGA;
+    if (this.#dirty.tracking !== 0) mask |= DIRTY_LOG_MIGRATION;
+    if (this.accel === "tcg") mask |= DIRTY_LOG_CODE;
+    this.#dirtyMemory.setLebitmap(mr, offset, bitmap, pages, pageSize, mask);
+  }
+
+  /** `memory_region_get_dirty`: whether a page of `[offset, offset + length)` of `mr` is dirty for `client`. */
+  getDirty(mr: MemoryRegion, offset: bigint, length: bigint, client: DirtyClient): boolean {
+    this.#checkOwnRegion(mr, "getDirty");
+    this.#checkBlockRange(mr, offset, length, "getDirty");
+    this.#checkClient(client, "getDirty");
+    return this.#dirtyMemory.get(mr, offset, length, client);
+  }
+
+  /**
+   * The migration bitmap of one RAM block (QEMU's `ramblock_sync_dirty_bitmap` then the
+   * clears of `migration_bitmap_clear_dirty`): the client's bitmap of `mr`'s block, bit i
+   * for the 4 KiB page at offset i * 4096 of the block, and that bitmap zeroed; then, for
+   * each chunk of `clearChunk` bytes (QEMU's clear-bitmap chunk, 1 GiB by default) holding a
+   * taken page, `clearDirtyLog` (KVM re-protects those pages). Call {@link syncDirtyLog}
+   * first, and copy the pages after: a write after the clear is dirty again.
+   */
+  takeDirtyBitmap(mr: MemoryRegion, client: DirtyClient = DIRTY_LOG_MIGRATION, clearChunk = 1n << 30n): Uint8Array {
+    this.#refuseWhileDelivering("take a dirty bitmap");
+    this.#checkOwnRegion(mr, "takeDirtyBitmap");
+    this.#checkClient(client, "takeDirtyBitmap");
+    if (mr.ramBlock === null) {
+      throw new MemorySystemError("E_NOT_RAM", `takeDirtyBitmap: ${mr} has no RAM block`);
+    }
+    const page = BigInt(DIRTY_PAGE_SIZE);
+    if (typeof clearChunk !== "bigint" || clearChunk < 64n * page || (clearChunk & (clearChunk - 1n)) !== 0n) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `takeDirtyBitmap: clearChunk must be a power of two of at least 64 pages, got ${String(clearChunk)}`,
+      );
+    }
+    const bitmap = this.#dirtyMemory.take(mr, client);
+    if (client !== DIRTY_LOG_MIGRATION) return bitmap;
+    const chunkBytes = Number(clearChunk / page / 8n);
+    const size = mr.ramBlock.size;
+    for (let at = 0; at < bitmap.length; at += chunkBytes) {
+      const end = Math.min(bitmap.length, at + chunkBytes);
+      let any = false;
+      for (let i = at; i < end && !any; i++) any = bitmap[i] !== 0;
+      if (!any) continue;
+      const start = BigInt(at) * 8n * page;
+      const length = start + clearChunk > size ? size - start : clearChunk;
+      this.clearDirtyLog(mr, start, length);
+    }
+    return bitmap;
   }
 
   /** A topology commit even with nothing pending (the global dirty-log switches); returns the failures. */
@@ -423,13 +560,15 @@ export class MemorySystem implements RegionHost {
     this.#deliver("commit", (calls) => {
       const changed = this.#views.reset();
       calls.forward(this.#listeners.global, "begin");
-      const collected = new Map<FlatView, IoeventfdRecord[]>();
+      const collected = new Map<FlatView, CollectedIoeventfds>();
       for (const as of this.#spacesToVisit(changed)) {
         const state = this.#states.get(as)!;
         const view = changed.get(as) ?? state.currentMap;
         const listeners = this.#listeners.of(as);
+        let edit: ViewEdit | undefined;
         if (view !== state.currentMap) {
-          updateTopology(calls, listeners, state.currentMap, view);
+          edit = this.#views.editOf(view);
+          updateTopology(calls, listeners, state.currentMap, view, undefined, edit);
           state.currentMap = view;
         } else {
           // Nothing touched this root, so the table kept its view. QEMU would have rendered an
@@ -440,7 +579,8 @@ export class MemorySystem implements RegionHost {
           }
           if (!this.#ioeventfdPending) continue;
         }
-        this.#updateIoeventfds(calls, as, state, collected);
+        // A region's own list may have changed too: then every space collects from its whole view.
+        this.#updateIoeventfds(calls, as, state, collected, this.#ioeventfdPending ? undefined : edit);
       }
       this.#topologyPending = false;
       this.#ioeventfdPending = false;
@@ -465,25 +605,33 @@ export class MemorySystem implements RegionHost {
 
   #commitIoeventfds(): void {
     this.#deliver("commit", (calls) => {
-      const collected = new Map<FlatView, IoeventfdRecord[]>();
-      for (const as of this.#spaces) this.#updateIoeventfds(calls, as, this.#states.get(as)!, collected);
+      const collected = new Map<FlatView, CollectedIoeventfds>();
+      for (const as of this.#spaces) this.#updateIoeventfds(calls, as, this.#states.get(as)!, collected, undefined);
       this.#ioeventfdPending = false;
     });
   }
 
-  /** `address_space_update_ioeventfds`: collect from the current view, diff, replace. */
+  /**
+   * `address_space_update_ioeventfds`: collect from the current view, diff, replace. With
+   * `edit` (how the view was re-rendered from the space's previous one) only the edit's
+   * splices are collected again; without it, the whole view. An unchanged list is no diff.
+   */
   #updateIoeventfds(
     calls: ListenerCalls,
     as: AddressSpace,
     state: AddressSpaceState,
-    collected: Map<FlatView, IoeventfdRecord[]>,
+    collected: Map<FlatView, CollectedIoeventfds>,
+    edit: ViewEdit | undefined,
   ): void {
-    let next = collected.get(state.currentMap);
+    const view = state.currentMap;
+    let next = collected.get(view);
     if (next === undefined) {
-      next = collectIoeventfds(state.currentMap);
-      collected.set(state.currentMap, next);
+      next = edit === undefined ? collectIoeventfdList(view) : recollectIoeventfds(state.ioeventfds, view, edit);
+      collected.set(view, next);
     }
-    diffIoeventfds(calls, this.#listeners.of(as), state.ioeventfds, next, state.currentMap);
+    if (next.records !== state.ioeventfds.records) {
+      diffIoeventfds(calls, this.#listeners.of(as), state.ioeventfds.records, next.records, view);
+    }
     state.ioeventfds = next;
   }
 
@@ -524,6 +672,30 @@ export class MemorySystem implements RegionHost {
     this.#refuseWhileDelivering(`call ${hook}`);
     if (this.#depth === 0) {
       throw new MemorySystemError("E_NOT_IN_TRANSACTION", `${hook}() outside a transaction: call begin() first`);
+    }
+  }
+
+  #checkClient(client: DirtyClient, what: string): void {
+    if (client !== DIRTY_LOG_VGA && client !== DIRTY_LOG_CODE && client !== DIRTY_LOG_MIGRATION) {
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `${what}: client must be DIRTY_LOG_VGA, DIRTY_LOG_CODE or DIRTY_LOG_MIGRATION (1, 2, 4), got ${String(client)}`,
+      );
+    }
+  }
+
+  /** `[offset, offset + length)` must lie in `mr`'s RAM block. */
+  #checkBlockRange(mr: MemoryRegion, offset: bigint, length: bigint, what: string): void {
+    const block = mr.ramBlock;
+    if (block === null) throw new MemorySystemError("E_NOT_RAM", `${what}: ${mr} has no RAM block`);
+    if (typeof offset !== "bigint" || typeof length !== "bigint" || offset < 0n || length < 0n) {
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `${what}: offset and length must be non-negative bigints`);
+    }
+    if (offset + length > block.size) {
+      throw new MemorySystemError(
+        "E_RAM_RANGE",
+        `${what}: 0x${offset.toString(16)}+0x${length.toString(16)} is outside ${mr}'s 0x${block.size.toString(16)}-byte RAM block`,
+      );
     }
   }
 
