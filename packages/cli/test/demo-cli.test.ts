@@ -40,7 +40,7 @@ function expectTheDemo(report: Report): void {
   expect(report.flat).toMatch(/^ {2}0000000000000000-000000000009ffff \(prio 0, ram\): pc\.ram KVM$/m);
   expect(report.flat).toMatch(/^ {2}00000000fffc0000-00000000ffffffff \(prio 0, rom\): pc\.bios KVM$/m);
   expect(report.flat).toMatch(/\(prio 1, i\/o\): demo-mmio$/m);
-  // memory-model §6.3: the PAM toggle splits the old isa-bios range: deleted whole, added in two pieces.
+  // `address_space_update_topology_pass`: the PAM toggle splits the old isa-bios range: deleted whole, added in two pieces.
   const changes = report.pamToggle.filter((e) => e.event !== "region_nop");
   expect(changes.map((e) => [e.event, e.start, e.size, e.region, e.readonly])).toEqual([
     ["begin", undefined, undefined, undefined, undefined],
@@ -49,7 +49,7 @@ function expectTheDemo(report: Report): void {
     ["region_add", "0xf0000", "0x10000", "pc.ram", true],
     ["commit", undefined, undefined, undefined, undefined],
   ]);
-  // memory-model §7.4: the doorbell's ioeventfd moves with the BAR (the lower address is added first).
+  // `address_space_add_del_ioeventfds`: the doorbell's ioeventfd moves with the BAR (the lower address is added first).
   const bar = report.barMove.filter((e) => e.event !== "region_nop").map((e) => [e.event, e.start]);
   expect(bar).toEqual([
     ["begin", undefined],

@@ -12,7 +12,7 @@ function attached() {
   return { kvm, machine, bridge };
 }
 
-describe("the demo machine under the KVM listeners on the mock kernel (memory-model §8.2, §8.3, §8.6)", () => {
+describe("the demo machine under the KVM listeners on the mock kernel (kvm_set_user_memory_region, kvm_set_phys_mem, kvm_mem_ioeventfd_add/kvm_io_ioeventfd_add)", () => {
   it("RAM, ROM and VRAM ranges become slots; READONLY from the region, LOG_DIRTY_PAGES from VGA logging", () => {
     const { kvm } = attached();
     expect(kvm.slotSnapshot()).toEqual([

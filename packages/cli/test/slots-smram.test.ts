@@ -10,7 +10,7 @@ const caseDir = path.resolve(
   "../../memtopo/test/fixtures/cases/kvm-x86-pc-held",
 );
 
-it('memory-model §8.1 kvm-smram: slots of KVM address space 1 are listed with "as": "KVM-SMRAM"', () => {
+it('kvm-smram: slots of KVM address space 1 are listed with "as": "KVM-SMRAM" (kvm_memory_listener_register)', () => {
   const machine = JSON.parse(readFileSync(path.join(caseDir, "machine.json"), "utf8"));
   // x86's SMRAM space: mem-smram aliases all of system (prio 0) under smram itself (prio 10).
   machine.regions.push({

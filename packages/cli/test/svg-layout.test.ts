@@ -83,7 +83,7 @@ describe("lanes: what the picture says about each range", () => {
     expect(lanes.map((l) => l.spaces)).toEqual([["memory", "cpu-memory-0"], ["I/O"]]);
   });
 
-  it("aliases crossed, the deciding priority and what the winner hides (memory-model §3.4, §3.5)", () => {
+  it("aliases crossed, the deciding priority and what the winner hides (render_memory_region)", () => {
     const [memory] = pictureLanes(pcLike().spaces);
     const shadow = memory!.ranges.find((r) => r.start === 0xf0000n)!;
     expect(shadow.name).toBe("pc.bios");

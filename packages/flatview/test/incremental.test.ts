@@ -95,7 +95,7 @@ function expectEditMakes(edit: ViewEdit, ranges: readonly FlatRange[]): void {
   for (const [k, r] of rebuilt.entries()) expect(ranges[k]).toBe(r);
 }
 
-describe("incremental rendering equals a full render (issue 7; the full renderer is the oracle)", () => {
+describe("incremental rendering equals a full render (the full renderer is the oracle)", () => {
   it("after random mutation sequences, re-rendering only the changed regions' windows gives the full view", () => {
     let incremental = 0;
     fc.assert(
@@ -103,7 +103,7 @@ describe("incremental rendering equals a full render (issue 7; the full renderer
         const { host, root, all } = buildTree(steps);
         let viewRoot = getFlatViewRoot(root);
         let view = renderFlatView(root);
-        // A view root's own addr shifts its whole view but schedules nothing (§10.14):
+        // A view root's own addr shifts its whole view but schedules nothing (`memory_region_set_address`):
         // the next commit must notice it and render in full.
         let renderedAddr = viewRoot?.addr;
         for (const m of mutations) {
@@ -150,7 +150,7 @@ describe("incremental rendering equals a full render (issue 7; the full renderer
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x10000n });
     system.addSubregion(0n, ram);
-    // A second enabled child keeps `system` the view root (§4.2).
+    // A second enabled child keeps `system` the view root (`memory_region_get_flatview_root`).
     system.addSubregion(0x100000n, new MemoryRegion(host, { kind: "io", name: "far", size: 0x100n }));
     const devs = [0x1000n, 0x5000n, 0x9000n].map((at) => {
       const dev = new MemoryRegion(host, { kind: "io", name: `dev${at.toString(16)}`, size: 0x100n });

@@ -79,7 +79,7 @@ function expectLookupsLikeOracle(ranges: readonly FlatRange[], addrs: readonly b
   check();
 }
 
-describe("FlatView.lookup equals a scan of the ranges (memory-model §4.4: an address maps to the range holding it, or to unassigned)", () => {
+describe("FlatView.lookup equals a scan of the ranges (flatview_translate: an address maps to the range holding it, or to unassigned)", () => {
   it("on random views with gaps, clusters, ranges straddling 2^53 and ranges up to 2^64, probed in random order", () => {
     fc.assert(
       fc.property(

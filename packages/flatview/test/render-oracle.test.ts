@@ -65,7 +65,7 @@ function checkAgainstOracle(top: boolean, large = false, numRuns = 400, seed?: n
   return largest;
 }
 
-describe("FlatView equals the per-address oracle (memory-model §3)", () => {
+describe("FlatView equals the per-address oracle (render_memory_region)", () => {
   it("on random trees with aliases, overlaps, disabled regions and priorities", () => {
     checkAgainstOracle(false);
   });

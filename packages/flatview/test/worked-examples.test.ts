@@ -12,7 +12,7 @@ function summary(root: MemoryRegion) {
   }));
 }
 
-describe("memory-model §3.4 priorities and holes", () => {
+describe("priorities and holes (render_memory_region)", () => {
   function build(bTerminates: boolean) {
     const host = new StandaloneHost();
     const a = new MemoryRegion(host, { kind: "container", name: "A", size: 0x8000n });
@@ -48,7 +48,7 @@ describe("memory-model §3.4 priorities and holes", () => {
   });
 });
 
-describe("memory-model §3.5 alias translation", () => {
+describe("alias translation (render_memory_region)", () => {
   it("isa-bios reaches pc.bios at offset 0x20000, read-only, whatever the target's own addr", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
@@ -69,7 +69,7 @@ describe("memory-model §3.5 alias translation", () => {
   });
 });
 
-describe("memory-model §3.9 full small example", () => {
+describe("full small example (generate_memory_topology)", () => {
   it("a read-only alias splits pc.ram and nothing merges across it", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
@@ -102,7 +102,7 @@ describe("memory-model §3.9 full small example", () => {
   });
 });
 
-describe("memory-model §3.8 merging", () => {
+describe("merging (flatview_simplify)", () => {
   it("pieces of one region reached through different aliases merge", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 0x200000n });
@@ -121,7 +121,7 @@ describe("memory-model §3.8 merging", () => {
   });
 });
 
-describe("memory-model §10.2 past 2^64", () => {
+describe("past 2^64 (render_memory_region)", () => {
   it("rendering clips at 2^64", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
@@ -137,7 +137,7 @@ describe("memory-model §10.2 past 2^64", () => {
   });
 });
 
-describe("memory-model §4.2 view roots", () => {
+describe("view roots (memory_region_get_flatview_root)", () => {
   it("a bus-master container with one full-size alias of system resolves to system", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
@@ -173,7 +173,7 @@ describe("memory-model §4.2 view roots", () => {
   });
 });
 
-describe("memory-model §4.2 view roots: a container with one enabled child at 0 is skipped", () => {
+describe("view roots: a container with one enabled child at 0 is skipped (memory_region_get_flatview_root)", () => {
   it("resolves to the child and loses the container", () => {
     const host = new StandaloneHost();
     const system = new MemoryRegion(host, { kind: "container", name: "system", size: 1n << 64n });
