@@ -12,7 +12,7 @@ import { measure } from "mitata";
 import { lineChart } from "./lib/chart.mjs";
 import { quietBuild } from "./lib/quiet-build.mjs";
 
-/** QEMU 7.2's cost of the same commit on this machine kind (research/perf-anchors.md §1, KVM, BM off). */
+/** QEMU 7.2's cost of the same commit on this machine kind (measured with KVM, BM off; docs/benchmarks.md). */
 const QEMU_COMMIT_US = [
   [1, 39.9],
   [8, 48.8],

@@ -36,7 +36,7 @@ function logOf(log: string[], name: string): MemoryListener {
   };
 }
 
-describe("memory-model §7.1 record order and equality (re-exported from region-tree)", () => {
+describe("record order and equality (re-exported from region-tree; memory_region_ioeventfd_before/_equal)", () => {
   const r = (start: bigint, size: bigint, matchData: boolean, data: bigint, e: EventNotifier): IoeventfdRecord => ({
     start,
     size,
@@ -60,7 +60,7 @@ describe("memory-model §7.1 record order and equality (re-exported from region-
   });
 });
 
-describe("memory-model §7.3 collection", () => {
+describe("collection (address_space_update_ioeventfds)", () => {
   it("records are shifted to address-space addresses, in range order then region order", () => {
     const { io } = pioMachine();
     expect(collectIoeventfds(renderFlatView(io)).map(show)).toEqual(["c010/2=0 e1", "c010/2=1 e2"]);
@@ -104,7 +104,7 @@ describe("memory-model §7.3 collection", () => {
   });
 });
 
-describe("memory-model §7.4 diff", () => {
+describe("diff (address_space_add_del_ioeventfds)", () => {
   it("worked example: moving the BAR from 0xc000 to 0xd000 deletes both old records (Forward) then adds both new (Reverse)", () => {
     const { io, bar } = pioMachine();
     const old = collectIoeventfds(renderFlatView(io));

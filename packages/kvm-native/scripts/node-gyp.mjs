@@ -1,5 +1,5 @@
 // Runs node-gyp with --nodedir pointing at the running Node's own headers, so that
-// no header tarball is downloaded (tooling.md §3: without it node-gyp goes online).
+// no header tarball is downloaded (without it node-gyp goes online).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";

@@ -125,7 +125,7 @@ describe.skipIf(!isBinding(loaded))("runVcpu through memtopo's AddressSpace", ()
   });
 
   it.skipIf(!kvm.ok)(
-    "a real guest with a coalesced port (§7.6, §8.7): the `out` waits in the kernel's ring and reaches the device at the next transaction begin",
+    "a real guest with a coalesced port (`memory_region_add_coalescing`, `kvm_coalesce_mmio_region`/`kvm_coalesce_pio_add`): the `out` waits in the kernel's ring and reaches the device at the next transaction begin",
     () => {
       const vm = NativeKvm.open();
       try {

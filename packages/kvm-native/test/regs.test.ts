@@ -39,7 +39,7 @@ describe.skipIf(!isBinding(loaded))("kvm_regs / kvm_sregs codec (offsets from th
     interruptBitmap: fc.uint8Array({ minLength: 32, maxLength: 32 }),
   }) as unknown as fc.Arbitrary<Sregs>;
 
-  it("layout matches the x86-64 ABI measured in tooling.md §3 (kvm_run io/mmio offsets)", () => {
+  it("layout matches the x86-64 ABI of <linux/kvm.h> (kvm_run io/mmio offsets)", () => {
     expect(layout.run).toMatchObject({
       exitReason: 8,
       ioDirection: 32,

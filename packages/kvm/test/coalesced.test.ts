@@ -4,7 +4,7 @@ import { RecordingBackend, section } from "./fake-backend.js";
 
 const io = { ...section(null as never, 0x70n, 1n), mr: null };
 
-describe("memory-model §8.7 coalesced MMIO/PIO in KVM", () => {
+describe("coalesced MMIO/PIO in KVM (kvm_coalesce_mmio_region/kvm_coalesce_pio_add)", () => {
   it("the memory listener turns coalesced_io_add/del into MMIO zones, the size cut to 32 bits", () => {
     const kvm = new RecordingBackend();
     kvm.caps.set(KVM_CAP.COALESCED_MMIO, 2);

@@ -10,13 +10,13 @@ function setup() {
   return { host, kvm, listener };
 }
 
-describe("memory-model §8.2 kvm_set_user_memory_region", () => {
+describe("kvm_set_user_memory_region", () => {
   it("READONLY changing on a live slot deletes it first (size 0), then re-creates it", () => {
     const { host, kvm, listener } = setup();
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x2000n });
     listener.regionAdd(section(ram, 0x10000n, 0x2000n));
     // The range stays equal when only the region's READONLY changes under a read-only alias
-    // (§8.3 quirk), so the next flag update is the first to send the new READONLY.
+    // (a quirk of `kvm_set_phys_mem`), so the next flag update is the first to send the new READONLY.
     ram.setReadonly(true);
     ram.setLog(true);
     listener.logStart(section(ram, 0x10000n, 0x2000n), 0, 1);
@@ -33,7 +33,7 @@ describe("memory-model §8.2 kvm_set_user_memory_region", () => {
   });
 });
 
-describe("memory-model §8.8 kvm_accel_has_memory", () => {
+describe("kvm_accel_has_memory", () => {
   it("is true only for a slot with exactly this start and size", () => {
     const { host, listener } = setup();
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x4000n });
@@ -46,7 +46,7 @@ describe("memory-model §8.8 kvm_accel_has_memory", () => {
   });
 });
 
-describe("memory-model §8.6 PIO ioeventfds (kvm-io listener)", () => {
+describe("PIO ioeventfds (kvm-io listener; kvm_mem_ioeventfd_add/kvm_io_ioeventfd_add)", () => {
   it("the port and the data are taken as 16 bits, with the PIO flag; del deassigns", () => {
     const kvm = new RecordingBackend();
     const io = new KvmIoListener(kvm);
@@ -63,7 +63,7 @@ describe("memory-model §8.6 PIO ioeventfds (kvm-io listener)", () => {
   });
 });
 
-describe("memory-model §8.6 adjust_ioeventfd_endianness: a big-endian guest on a little-endian host", () => {
+describe("adjust_ioeventfd_endianness: a big-endian guest on a little-endian host (kvm_mem_ioeventfd_add/kvm_io_ioeventfd_add)", () => {
   const notifier = { id: 3, signal() {} };
   const at = (addr: bigint, size: bigint) => ({ ...section(null as never, addr, size), mr: null });
 
@@ -103,7 +103,7 @@ describe("memory-model §8.6 adjust_ioeventfd_endianness: a big-endian guest on 
   });
 });
 
-describe("memory-model §8.8 limits: bad options are refused", () => {
+describe("limits: bad options are refused (kvm_set_max_memslot_size)", () => {
   it("maxSlotSize must be a positive multiple of the host page size (kvm_set_max_memslot_size asserts it)", () => {
     const kvm = new RecordingBackend();
     const make = (maxSlotSize: bigint) => () => new KvmMemoryListener(kvm, { dirtyLogMask: () => 0 }, { maxSlotSize });
@@ -114,7 +114,7 @@ describe("memory-model §8.8 limits: bad options are refused", () => {
   });
 });
 
-describe("memory-model §8.2 a failed ioctl leaves the slot table as the kernel has it", () => {
+describe("a failed ioctl leaves the slot table as the kernel has it (kvm_set_user_memory_region)", () => {
   class FailingBackend extends RecordingBackend {
     failAt = -1;
     override setUserMemoryRegion(region: Parameters<RecordingBackend["setUserMemoryRegion"]>[0]): void {

@@ -11,7 +11,7 @@ function setup(caps: Record<number, number> = {}) {
   return { host, kvm, listener };
 }
 
-describe("memory-model §8.3 which sections become memslots", () => {
+describe("which sections become memslots (kvm_set_phys_mem)", () => {
   it("RAM, ROM and romd ROM devices do; I/O regions never do", () => {
     const { host, kvm, listener } = setup();
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x10000n });
@@ -51,7 +51,7 @@ describe("memory-model §8.3 which sections become memslots", () => {
     expect(kvm.log).toEqual(["0 0+1000 f0"]);
   });
 
-  it("a ROM device with romd off has no slot: its region_add deletes (§10.16)", () => {
+  it("a ROM device with romd off has no slot: its region_add deletes (kvm_set_phys_mem)", () => {
     const { host, kvm, listener } = setup();
     const flash = new MemoryRegion(host, { kind: "rom-device", name: "flash", size: 0x1000n, ops: {} });
     listener.regionAdd(section(flash, 0n, 0x1000n));
@@ -63,7 +63,7 @@ describe("memory-model §8.3 which sections become memslots", () => {
   });
 });
 
-describe("memory-model §8.2 slot allocation", () => {
+describe("slot allocation (kvm_set_user_memory_region)", () => {
   it("takes the lowest free id, reuses ids after deletion, finds slots by exact start and size", () => {
     const { host, kvm, listener } = setup();
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x100000n });
@@ -97,7 +97,7 @@ describe("memory-model §8.2 slot allocation", () => {
   });
 });
 
-describe("memory-model §8.4 dirty logging", () => {
+describe("dirty logging (kvm_log_start)", () => {
   it("log_start acts only for the first client, log_stop only for the last; flags rewritten in place", () => {
     const { host, kvm, listener } = setup();
     const vram = new MemoryRegion(host, { kind: "ram", name: "vram", size: 0x4000n });
@@ -126,7 +126,7 @@ describe("memory-model §8.4 dirty logging", () => {
   });
 });
 
-describe("memory-model §8.6 ioeventfds", () => {
+describe("ioeventfds (kvm_mem_ioeventfd_add/kvm_io_ioeventfd_add)", () => {
   it("MMIO ioeventfds pass through with the data taken as 32 bits (7.2); only when asked to handle them", () => {
     const { kvm, listener } = setup();
     expect(listener.eventfdAdd).toBeUndefined();
@@ -137,7 +137,7 @@ describe("memory-model §8.6 ioeventfds", () => {
   });
 });
 
-describe("memory-model §8.3 step 4: a dirty log that cannot be read", () => {
+describe("a dirty log that cannot be read when its slot is deleted (kvm_set_phys_mem)", () => {
   it("is reported, and the slot is deleted all the same (QEMU reports and carries on)", () => {
     const { host, kvm, listener } = setup();
     const vram = new MemoryRegion(host, { kind: "ram", name: "vram", size: 0x4000n });

@@ -5,7 +5,7 @@ import { RecordingBackend, section } from "./fake-backend.js";
 
 // QEMU aborts when a KVM ioctl fails; a library reports the error instead, keeps its slot
 // table equal to what the kernel holds, and redoes the refused work at the next commit's
-// `begin` (issue 8: "the next commit recovers").
+// `begin`: the next commit recovers.
 
 function setup(caps: Record<number, number> = {}) {
   const host = new StandaloneHost();

@@ -18,7 +18,7 @@ function notify(
 }
 
 /**
- * `flat_range_coalesced_io_add/del` (§6.7): for each coalesced range of the FlatRange's
+ * `flat_range_coalesced_io_add/del`: for each coalesced range of the FlatRange's
  * region, in list order, the part the range shows goes to `coalesced_io_add` (Forward) or
  * `coalesced_io_del` (Reverse).
  */
@@ -33,7 +33,7 @@ export function coalescedIo(
 }
 
 /**
- * `memory_region_update_coalesced_range` for one address space (§7.6): a coalesced range
+ * `memory_region_update_coalesced_range` for one address space (`memory_region_add_coalescing`): a coalesced range
  * of `mr` was just added or removed, so every FlatRange of `mr` in the space's current
  * view tells its listeners about the part it shows, at once and outside any transaction.
  */

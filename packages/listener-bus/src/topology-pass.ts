@@ -13,7 +13,7 @@ export type FlatRangeEquality = (a: FlatRange, b: FlatRange) => boolean;
  * ranges with `region_nop` (Forward) plus `log_start` (Forward) / `log_stop` (Reverse) for
  * mask bits gained / lost, and new ranges with `region_add` (Forward). A deleted range's
  * coalesced ranges go first (`coalesced_io_del`, Reverse), an added one's after it
- * (`coalesced_io_add`, Forward), §6.7. Sections carry `sectionView`, the address space's
+ * (`coalesced_io_add`, Forward), as `flat_range_coalesced_io_add` does. Sections carry `sectionView`, the address space's
  * view before the commit.
  */
 export function updateTopologyPass(

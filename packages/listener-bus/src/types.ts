@@ -58,7 +58,7 @@ export interface ListenedAddressSpace {
  * QEMU's MemoryListener. Every callback is optional. Listeners are ordered by
  * ascending `priority` (ties in registration order); "Reverse" callbacks
  * (`regionDel`, `logStop`, `logGlobalStop`, `eventfdAdd`, `coalescedIoDel`) walk
- * that order backwards — see memory-model §6.1 for the full table.
+ * that order backwards — see `MEMORY_LISTENER_CALL` for the full table.
  */
 export interface MemoryListener {
   /** For traces and messages. */

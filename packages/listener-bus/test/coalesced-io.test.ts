@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ListenerCalls, notifyCoalescedRange, updateTopology } from "../src/index.js";
 import { logListener } from "./log-listener.js";
 
-/** §7.6's PC RTC: `rtc` (2 ports at 0x70) with `rtc-index` (1 port at its start) coalesced. */
+/** QEMU's PC RTC (mc146818rtc): `rtc` (2 ports at 0x70) with `rtc-index` (1 port at its start) coalesced. */
 function rtcMachine() {
   const host = new StandaloneHost();
   const io = new MemoryRegion(host, { kind: "container", name: "io", size: SIZE_2_64 });
@@ -24,7 +24,7 @@ function run(step: (calls: ListenerCalls, log: string[]) => void): string[] {
   return log;
 }
 
-describe("memory-model §6.7 coalesced ranges inside the topology passes", () => {
+describe("coalesced ranges inside the topology passes (flat_range_coalesced_io_add)", () => {
   it("an added range's coalesced parts follow its region_add (Forward); a deleted one's precede its region_del (Reverse)", () => {
     const m = rtcMachine();
     const first = renderFlatView(m.io);
@@ -69,7 +69,7 @@ describe("memory-model §6.7 coalesced ranges inside the topology passes", () =>
   });
 });
 
-describe("memory-model §7.6 add_coalescing / clear_coalescing notify at once", () => {
+describe("add_coalescing / clear_coalescing notify at once (memory_region_add_coalescing)", () => {
   it("every FlatRange of the region in the view, the intersection of each, in address order", () => {
     const host = new StandaloneHost();
     const root = new MemoryRegion(host, { kind: "container", name: "root", size: SIZE_2_64 });

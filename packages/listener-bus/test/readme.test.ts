@@ -2,7 +2,7 @@ import path from "node:path";
 import { expect, it } from "vitest";
 import { runReadmeExamples } from "../../../test-support/readme-examples.js";
 
-it("the README example runs and prints what it says (memory-model §6.3 worked example 1)", async () => {
+it("the README example runs and prints what it says (address_space_update_topology_pass worked example 1)", async () => {
   const [out] = await runReadmeExamples(path.join(import.meta.dirname, "../README.md"));
   expect(out).toBe(
     [

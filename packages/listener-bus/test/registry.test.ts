@@ -9,7 +9,7 @@ const l = (name: string, priority?: number): MemoryListener => ({
 });
 const names = (list: readonly MemoryListener[]) => list.map((x) => x.name);
 
-describe("memory-model §6.2 registration order", () => {
+describe("registration order (memory_listener_register)", () => {
   it("ascending priority, equal priorities in registration order, in the global and per-space lists", () => {
     const reg = new ListenerRegistry();
     reg.add(l("a", 10), as1);
@@ -68,7 +68,7 @@ describe("memory-model §6.2 registration order", () => {
   });
 });
 
-describe("memory-model §6.1 Forward and Reverse", () => {
+describe("Forward and Reverse (MEMORY_LISTENER_CALL)", () => {
   it("Forward walks head to tail, Reverse tail to head; missing callbacks are skipped", () => {
     const log: string[] = [];
     const mk = (name: string, priority: number): MemoryListener => ({ name, priority, begin: () => log.push(name) });

@@ -22,7 +22,7 @@ const fds = [
   { start: 0x6000n, size: 0n, matchData: false, data: 0n, notifier: e },
 ];
 
-describe("memory-model §6.5 replay (with the §13 project decision: ioeventfds replayed as QEMU 8.0+)", () => {
+describe("replay to a late listener (listener_add_address_space), ioeventfds included as QEMU 8.0 and later replay them", () => {
   it("register: begin, [log_global_start], per range region_add then log_start(0 -> mask), eventfd_add per entry, commit", () => {
     const log: string[] = [];
     replayRegister(new ListenerCalls(), logListener(log, "L"), view(), fds, true);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ListenerCalls, updateTopology } from "../src/index.js";
 import { logListener } from "./log-listener.js";
 
-/** The view of memory-model §3.9 without PAM: pc.ram below 4G with vga-lowmem over it. */
+/** A PC's view without PAM: pc.ram below 4G with vga-lowmem over it. */
 function vgaMachine() {
   const host = new StandaloneHost();
   const system = new MemoryRegion(host, { kind: "container", name: "system", size: SIZE_2_64 });
@@ -30,7 +30,7 @@ function diff(old: ReturnType<typeof renderFlatView> | null, next: ReturnType<ty
   return log;
 }
 
-describe("memory-model §6.3 topology diff", () => {
+describe("topology diff (address_space_update_topology_pass)", () => {
   it("worked example 1: disabling vga-lowmem deletes all three old ranges in pass 1, then adds one (Reverse del, Forward add)", () => {
     const m = vgaMachine();
     const old = renderFlatView(m.system);

@@ -1,4 +1,4 @@
-// The map of QEMU's commit anchor (research/perf-anchors.md §1): a q35 machine held at
+// The map on which QEMU 7.2's commit cost was measured (docs/benchmarks.md): a q35 machine held at
 // reset, plus N devices with one 1 MiB MMIO BAR each behind ceil(N/31) PCI bridges. Each
 // bridge maps its secondary bus into `pci` through a 32 MiB window alias; every device and
 // bridge has a bus-master address space (bus mastering off: an empty view, as in QEMU).

@@ -25,7 +25,13 @@ export function saveSnapshot(machine: MigratableMachine): { bytes: Uint8Array; s
   }
   writeMachineState(writer, machine);
   writer.end();
-  return { bytes: Buffer.concat(chunks), stats: { ...count, bytes: writer.bytes } };
+  const bytes = new Uint8Array(writer.bytes);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return { bytes, stats: { ...count, bytes: writer.bytes } };
 }
 
 /**

@@ -18,7 +18,7 @@ class RecordingHost extends StandaloneHost implements RegionHost {
   }
 }
 
-describe("memory-model §7.6 coalesced MMIO / PIO ranges on a region", () => {
+describe("coalesced MMIO / PIO ranges on a region (memory_region_add_coalescing)", () => {
   it("add_coalescing appends the range, tells the host at once (no transaction), then sets flush_coalesced_mmio", () => {
     const host = new RecordingHost();
     const rtc = new MemoryRegion(host, { kind: "io", name: "rtc-index", size: 1n });
@@ -84,9 +84,9 @@ describe("memory-model §7.6 coalesced MMIO / PIO ranges on a region", () => {
   });
 });
 
-describe("memory-model §6.7 the part of a coalesced range a FlatRange shows", () => {
+describe("the part of a coalesced range a FlatRange shows (flat_range_coalesced_io_add)", () => {
   it("is the intersection in address-space addresses (the range shifted by start - offset_in_region)", () => {
-    // §7.6: rtc-index (1 port) at 0x70 coalesced whole: the zone is port 0x70, length 1.
+    // `memory_region_add_coalescing`: rtc-index (1 port) at 0x70 coalesced whole: the zone is port 0x70, length 1.
     expect(coalescedIntersection({ offset: 0n, size: 1n }, 0x70n, 1n, 0n)).toEqual({ addr: 0x70n, len: 1n });
     // A FlatRange showing region offsets [0x20, 0x60) at 0x1000 meets [0x10, 0x30) in [0x1000, 0x1010).
     expect(coalescedIntersection({ offset: 0x10n, size: 0x20n }, 0x1000n, 0x40n, 0x20n)).toEqual({

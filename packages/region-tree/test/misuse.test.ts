@@ -58,7 +58,7 @@ const opArb = fc.record({
   num: fc.oneof(fc.integer({ min: -3, max: 9 }), fc.double()),
 });
 
-describe("misuse leaves the tree unchanged (issue 9: typed errors)", () => {
+describe("misuse leaves the tree unchanged (typed errors)", () => {
   it("random calls with good and hostile arguments: either succeed or throw a RegionTreeError with nothing changed", () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {

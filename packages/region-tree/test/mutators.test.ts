@@ -13,7 +13,7 @@ function setup() {
 
 const notifier = (id: number): EventNotifier => ({ id, signal() {} });
 
-describe("memory-model §2.3 which mutators schedule work", () => {
+describe("which mutators schedule work (memory_region_transaction_commit)", () => {
   it("set_enabled always schedules when the flag flips, even on an unmapped region", () => {
     const host = new StandaloneHost();
     const lone = new MemoryRegion(host, { kind: "ram", name: "lone", size: 0x1000n });
@@ -66,7 +66,7 @@ describe("memory-model §2.3 which mutators schedule work", () => {
     expect(host.topologyPending).toBe(true);
   });
 
-  it("set_address without a container changes addr with no update at all (§10.14)", () => {
+  it("set_address without a container changes addr with no update at all (memory_region_set_address)", () => {
     const host = new StandaloneHost();
     const lone = new MemoryRegion(host, { kind: "ram", name: "lone", size: 0x1000n });
     lone.setAddress(0x5000n);
@@ -118,7 +118,7 @@ describe("memory-model §2.3 which mutators schedule work", () => {
   });
 });
 
-describe("memory-model §7.1-7.2 ioeventfd records on a region", () => {
+describe("ioeventfd records on a region (memory_region_add_eventfd/_del_eventfd)", () => {
   it("keeps records sorted by start, size, match_data, data (only when matching), notifier", () => {
     const { r } = setup();
     r.addEventfd(0x10n, 2, true, 1n, notifier(2));
@@ -153,7 +153,7 @@ describe("memory-model §7.1-7.2 ioeventfd records on a region", () => {
   });
 });
 
-describe("memory-model §1.3 memory_region_type", () => {
+describe("memory_region_type", () => {
   it("prints the final alias target's word, romd only in romd mode, ramd for RAM devices", () => {
     const host = new StandaloneHost();
     const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x1000n });
@@ -179,7 +179,7 @@ describe("memory-model §1.3 memory_region_type", () => {
   });
 });
 
-describe("memory-model §1.5 mapped_via_alias", () => {
+describe("mapped_via_alias", () => {
   it("counts every region on a mapped alias chain, not through containers", () => {
     const host = new StandaloneHost();
     const sys = new MemoryRegion(host, { kind: "container", name: "sys", size: 0x100000n });

@@ -5,7 +5,7 @@ function io(host: StandaloneHost, name: string, size = 0x1000n): MemoryRegion {
   return new MemoryRegion(host, { kind: "io", name, size });
 }
 
-describe("memory-model §2.1 insertion position", () => {
+describe("insertion position (memory_region_update_container_subregions)", () => {
   it("inserts before the first sibling whose priority is <= its own (worked example A B D E F)", () => {
     const host = new StandaloneHost();
     const c = new MemoryRegion(host, { kind: "container", name: "c", size: 0x100000n });
@@ -24,7 +24,7 @@ describe("memory-model §2.1 insertion position", () => {
     expect(c.subregions.map((r) => r.name)).toEqual(["D", "E", "B", "A", "F"]);
   });
 
-  it("§2.4 set_address moves the region to the front of its priority group", () => {
+  it("set_address moves the region to the front of its priority group (memory_region_readd_subregion)", () => {
     const host = new StandaloneHost();
     const c = new MemoryRegion(host, { kind: "container", name: "c", size: 0x100000n });
     const regions = ["A", "B", "D", "E", "F"].map((n) => io(host, n));
@@ -46,7 +46,7 @@ describe("memory-model §2.1 insertion position", () => {
   });
 });
 
-describe("memory-model §0 sizes", () => {
+describe("sizes (QEMU's Int128 region sizes)", () => {
   it("UINT64_MAX as a size means exactly 2^64", () => {
     const host = new StandaloneHost();
     const sys = new MemoryRegion(host, { kind: "container", name: "system", size: UINT64_MAX });

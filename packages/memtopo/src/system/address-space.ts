@@ -41,7 +41,7 @@ export class AddressSpace {
     return this.#state.currentMap;
   }
 
-  /** The space's ioeventfds in address-space addresses, in collection order (§7.3). */
+  /** The space's ioeventfds in address-space addresses, in collection order (`address_space_update_ioeventfds`). */
   get ioeventfds(): readonly IoeventfdRecord[] {
     return this.#state.ioeventfds;
   }

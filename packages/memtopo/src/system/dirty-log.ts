@@ -21,7 +21,7 @@ export interface DirtyLogHost {
 
 /**
  * QEMU's `global_dirty_tracking` with `memory_global_dirty_log_start/stop`, including the
- * stop that is postponed while the VM is stopped (§10.21): it is batched, runs when the VM
+ * stop that is postponed while the VM is stopped (memory_global_dirty_log_stop): it is batched, runs when the VM
  * runs again, and a start in between cancels the postponed bits it covers and runs the rest.
  */
 export class GlobalDirtyLog {

@@ -47,7 +47,7 @@ export interface MemorySystemOptions {
    * matches ioeventfds, so writes skip the userspace check. Default "none".
    */
   readonly accel?: Accel;
-  /** Whether the VM runs (default true); while it is stopped, global dirty-log stops are postponed (§10.21). */
+  /** Whether the VM runs (default true); while it is stopped, global dirty-log stops are postponed (memory_global_dirty_log_stop). */
   readonly vmRunning?: boolean;
 }
 
@@ -347,7 +347,7 @@ export class MemorySystem implements RegionHost {
   }
 
   /**
-   * The VM's run state, for QEMU's postponed dirty-log stop (§10.21): stops requested while
+   * The VM's run state, for QEMU's postponed dirty-log stop (`memory_global_dirty_log_stop`): stops requested while
    * the VM is stopped take effect when it runs again (`memory_vm_change_state_handler`).
    */
   setVmRunning(running: boolean): void {

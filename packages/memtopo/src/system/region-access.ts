@@ -140,7 +140,7 @@ export function dispatchRead(
 
 /**
  * QEMU's `memory_region_dispatch_write`: validity, byte-order adjustment, the userspace
- * ioeventfd check (§7.5: the first matching record of the region is signalled and the
+ * ioeventfd check (`memory_region_dispatch_write_eventfds`: the first matching record of the region is signalled and the
  * device is not called), then `access_with_adjusted_size`. `value` is in host order.
  */
 export function dispatchWrite(

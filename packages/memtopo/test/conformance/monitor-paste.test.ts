@@ -16,7 +16,7 @@ function asPastedFromMonitor(command: string, text: string): string {
   return session.join("\r\n");
 }
 
-describe("import-qemu accepts text pasted from a QEMU monitor (issue 6)", () => {
+describe("import-qemu accepts text pasted from a QEMU monitor", () => {
   for (const slug of fs.readdirSync(cases).sort()) {
     it(`${slug}: the pasted text gives the same machine as the clean text`, () => {
       const read = (f: string) => fs.readFileSync(path.join(cases, slug, f), "utf8");

@@ -16,10 +16,10 @@ import {
   stepArb,
 } from "./kvm-machine.js";
 
-// Issue 8, backend faults: the mock kernel fails the k-th call of a commit, for every k the
+// Backend faults: the mock kernel fails the k-th call of a commit, for every k the
 // commit makes. The commit must report the failure typed, leave the listener's slot table
 // equal to what the kernel holds, deliver every other listener a whole stream, and the next
-// commit must bring the kernel back to what memory-model §8.3/§8.6 derive from the view.
+// commit must bring the kernel back to what `kvm_set_phys_mem`, `kvm_mem_ioeventfd_add`/`kvm_io_ioeventfd_add` derive from the view.
 
 /** A mutation, with misuse of the tree (a typed error before any commit) ignored. */
 function mutate(machine: KvmMachine, m: Mutation): unknown {
@@ -55,7 +55,7 @@ function replica(machine: KvmMachine) {
 const KERNEL_CALL = (call: { method: string }) =>
   call.method !== "checkExtension" && !call.method.endsWith("CoalescedMmio");
 
-describe("issue 8: a backend fault at every call position of a commit", () => {
+describe("a backend fault at every call position of a commit is reported typed and recovered from", () => {
   it("is reported typed, leaves the slot table equal to the kernel's, and the next commit recovers", () => {
     let positions = 0;
     const errnos = new Set<string>();

@@ -21,9 +21,9 @@ import {
 
 // Issue 4: on random maps and mutation sequences the KVM memory listener never makes a
 // call the (kernel-faithful) mock rejects, and the live slots always equal the set an
-// independent oracle derives from the current FlatView (memory-model §8.3).
+// independent oracle derives from the current FlatView (`kvm_set_phys_mem`).
 
-describe("KVM memory listener against the mock kernel (issue 4)", () => {
+describe("KVM memory listener against the mock kernel", () => {
   it("random maps and mutations: no call is rejected and the live slots equal the oracle's", () => {
     let checks = 0;
     let withZones = 0;
@@ -60,7 +60,7 @@ describe("KVM memory listener against the mock kernel (issue 4)", () => {
     expect(withZones).toBeGreaterThan(100);
   });
 
-  it("§8.3 quirk: a region's READONLY changing under a read-only alias leaves the range equal, so the slot keeps its flags", () => {
+  it("quirk: a region's READONLY changing under a read-only alias leaves the range equal, so the slot keeps its flags (kvm_set_phys_mem)", () => {
     const kernel = new MockKvm();
     const sys = new MemorySystem({ accel: "kvm", ramAllocator: kernel.ramAllocator() });
     const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });

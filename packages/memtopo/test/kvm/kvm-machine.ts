@@ -4,7 +4,7 @@ import { coalescedIntersection, type EventNotifier, MemoryRegion, MemtopoError, 
 import fc from "fast-check";
 import { type AddressSpace, MemorySystem } from "../../src/index.js";
 
-// Random machines on the mock kernel, mutations of them, and what §8.3 and §8.6 say the
+// Random machines on the mock kernel, mutations of them, and what `kvm_set_phys_mem`, `kvm_mem_ioeventfd_add`/`kvm_io_ioeventfd_add` say the
 // kernel should then hold: shared by the KVM listener properties.
 
 export const PAGE = 0x1000n;
@@ -155,7 +155,7 @@ export function apply(machine: KvmMachine, m: Mutation): void {
   }
 }
 
-/** The slots §8.3 says the current view implies: an oracle independent of the listener. */
+/** The slots `kvm_set_phys_mem` says the current view implies: an oracle independent of the listener. */
 export function expectedSlots(sys: MemorySystem, memory: AddressSpace) {
   const out: { gpa: string; size: string; flags: string[] }[] = [];
   for (const r of memory.currentMap.ranges) {
@@ -173,7 +173,7 @@ export function expectedSlots(sys: MemorySystem, memory: AddressSpace) {
   return out;
 }
 
-/** The ioeventfds §8.6 says the kernel holds: the `memory` list on the MMIO bus, the `I/O` list on the PIO bus. */
+/** The ioeventfds `kvm_mem_ioeventfd_add`/`kvm_io_ioeventfd_add` says the kernel holds: the `memory` list on the MMIO bus, the `I/O` list on the PIO bus. */
 export function expectedIoeventfds(machine: KvmMachine) {
   const of = (bus: string, list: AddressSpace["ioeventfds"]) =>
     list.map((r) => ({ bus, addr: r.start, len: Number(r.size), datamatch: r.data, notifier: r.notifier.id }));
@@ -213,7 +213,7 @@ export function slotTables(machine: KvmMachine) {
   return { table, live };
 }
 
-/** The coalesced zones §8.7 says the kernel holds: each FlatRange's part of its region's ranges, MMIO and PIO. */
+/** The coalesced zones `kvm_coalesce_mmio_region`/`kvm_coalesce_pio_add` says the kernel holds: each FlatRange's part of its region's ranges, MMIO and PIO. */
 export function expectedCoalescedZones(machine: KvmMachine) {
   const zones: { addr: bigint; size: number; pio: boolean }[] = [];
   for (const [as, pio] of [

@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { loadMachine } from "../../src/index.js";
 import { attachMockKvm, caseNames, casesDir, readCase } from "../conformance/compare.js";
 
-// Issue 4's proof: the KVM memory listener on the mock kernel ends with exactly the memslots
+// The KVM memory listener on the mock kernel ends with exactly the memslots
 // QEMU 7.2 had live (kvm-slots.json, replayed from an strace of KVM_SET_USER_MEMORY_REGION),
-// including QEMU's rule that READONLY comes from the region, not the section (§8.3).
+// including QEMU's rule that READONLY comes from the region, not the section (`kvm_set_phys_mem`).
 const kvmCases = caseNames().filter((name) => existsSync(path.join(casesDir, name, "kvm-slots.json")));
 
 describe("the live memslots equal QEMU's kvm-slots.json", () => {
@@ -26,7 +26,7 @@ describe("the live memslots equal QEMU's kvm-slots.json", () => {
   }
 });
 
-describe("memory-model §8.3 slot numbering example (pc, 128 MiB, kvm-x86-pc-held)", () => {
+describe("slot numbering example (pc, 128 MiB, kvm-x86-pc-held; kvm_set_phys_mem)", () => {
   it("ends with exactly the five slots the doc lists, ROM and BIOS read-only", () => {
     const kernel = new MockKvm();
     attachMockKvm(loadMachine(readCase("kvm-x86-pc-held", "machine.json")), kernel);

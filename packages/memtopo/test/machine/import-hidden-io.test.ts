@@ -33,7 +33,7 @@ const machine: MachineJson = {
   ],
 };
 
-describe("importQemu attributes a range to the region that renders first (memory-model §3.3 render order)", () => {
+describe("importQemu attributes a range to the region that renders first (render_memory_region's order)", () => {
   it("an i/o region's own content is not mistaken for its ROM container's when a RAM device lies between", () => {
     const original = loadMachine(machine);
     const tree = printMtree(original.addressSpaces, { disabled: true });

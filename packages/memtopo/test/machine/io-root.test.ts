@@ -6,7 +6,7 @@ import { loadMachine } from "../../src/index.js";
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/cases/${name}/machine.json`, import.meta.url), "utf8"));
 
-describe("a loaded machine's I/O root is QEMU's get_system_io() (memory-model §4.5)", () => {
+describe("a loaded machine's I/O root is QEMU's get_system_io()", () => {
   it("unclaimed ports of the pc's I/O space read all ones with MEMTX_OK and writes are dropped (unassigned_io_ops)", () => {
     const { addressSpaces } = loadMachine(fixture("kvm-x86-pc-held"));
     const pio = addressSpaces.find((as) => as.name === "I/O")!;

@@ -9,8 +9,8 @@ function setup() {
   return { sys, mr };
 }
 
-describe("info mtree -f (memory-model §9.3)", () => {
-  it("§9.3 views are grouped by view object, spaces listed in creation order; an empty view prints (none)", () => {
+describe("info mtree -f (mtree_print_flatview)", () => {
+  it("views are grouped by view object, spaces listed in creation order; an empty view prints (none)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0n, mr({ kind: "ram", name: "ram", size: 0x1000n }));
@@ -41,7 +41,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     );
   });
 
-  it("§9.3 an address space rooted at an alias prints ', alias TARGET' and the resolved view root", () => {
+  it("an address space rooted at an alias prints ', alias TARGET' and the resolved view root", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0n, mr({ kind: "ram", name: "ram", size: 0x1000n }));
@@ -53,7 +53,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     );
   });
 
-  it("§9.3 a non-null root that renders nothing prints its name and No rendered FlatView", () => {
+  it("a non-null root that renders nothing prints its name and No rendered FlatView", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0n, mr({ kind: "container", name: "empty-a", size: 0x1000n }));
@@ -64,7 +64,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     );
   });
 
-  it("§9.3 ranges print rom when read-only, nv- when nonvolatile, @offset when not 0, and the terminating region's own priority", () => {
+  it("ranges print rom when read-only, nv- when nonvolatile, @offset when not 0, and the terminating region's own priority", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const ram = mr({ kind: "ram", name: "pc.ram", size: 0x100000n });
@@ -86,7 +86,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     ]);
   });
 
-  it("§9.3 the accelerator word is printed once for each space of the view that has memory there", () => {
+  it("the accelerator word is printed once for each space of the view that has memory there", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0n, mr({ kind: "ram", name: "ram", size: 0x2000n }));
@@ -104,7 +104,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     expect(asked).toEqual(["memory 0+2000", "cpu-memory-0 0+2000", "memory 3000+10", "cpu-memory-0 3000+10"]);
   });
 
-  it("§9.3 a range reaching 2^64 prints ffffffffffffffff as its end", () => {
+  it("a range reaching 2^64 prints ffffffffffffffff as its end", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0xfffffffffffff000n, mr({ kind: "ram", name: "top", size: 0x1000n }));
@@ -113,7 +113,7 @@ describe("info mtree -f (memory-model §9.3)", () => {
     expect(printMtreeFlat(sys.addressSpaces)).toContain("  fffffffffffff000-ffffffffffffffff (prio 0, ram): top\n");
   });
 
-  it("§9.5 -o appends owners after @offset", () => {
+  it("-o appends owners after @offset (mtree_print_mr_owner)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const bios = mr({ kind: "rom", name: "pc.bios", size: 0x40000n, owner: "/machine/bios" });

@@ -11,8 +11,8 @@ function setup() {
   return { sys, mr };
 }
 
-describe("info mtree tree view (memory-model §9.2)", () => {
-  it("§9.2.1 without -D a disabled region's own line is dropped but its enabled children print at their own depth", () => {
+describe("info mtree tree view (mtree_print_mr)", () => {
+  it("without -D a disabled region's own line is dropped but its enabled children print at their own depth", () => {
     const { sys, mr } = setup();
     const io = mr({ kind: "container", name: "io", size: 0x10000n });
     const pm = mr({ kind: "container", name: "piix4-pm", size: 0x40n });
@@ -41,7 +41,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     );
   });
 
-  it("§9.2.1 [DETECTED OVERFLOW!] comes before the indentation when the printed end wraps past 2^64", () => {
+  it("[DETECTED OVERFLOW!] comes before the indentation when the printed end wraps past 2^64", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const top = mr({ kind: "container", name: "top", size: 0x1000n });
@@ -53,7 +53,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     );
   });
 
-  it("§9.2.1 the overflow mark of a suppressed disabled line prefixes the next printed line", () => {
+  it("the overflow mark of a suppressed disabled line prefixes the next printed line", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const top = mr({ kind: "container", name: "top", size: 0x1000n });
@@ -71,7 +71,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     expect(lines.join("\n")).toContain("(prio 0, i/o): top\n[DETECTED OVERFLOW!] \n");
   });
 
-  it("§9.2.2 children print by address, then higher priority first, then list order (newest first)", () => {
+  it("children print by address, then higher priority first, then list order (newest first)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: 0x10000n });
     system.addSubregion(0x2000n, mr({ kind: "io", name: "high-addr", size: 0x10n }));
@@ -88,7 +88,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     expect(names).toEqual(["high-prio", "newer", "older", "low-prio", "high-addr"]);
   });
 
-  it("§9.2 one block per root region, its spaces sorted by strcmp; among equal names the later-created first", () => {
+  it("one block per root region, its spaces sorted by strcmp; among equal names the later-created first", () => {
     const { sys, mr } = setup();
     const root = mr({ kind: "ram", name: "r", size: 0x1000n });
     const other = mr({ kind: "ram", name: "other", size: 0x1000n });
@@ -116,7 +116,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     expect(sys.addressSpaces.indexOf(second)).toBeGreaterThan(sys.addressSpaces.indexOf(first));
   });
 
-  it("§9.1 end = start for a size-0 region", () => {
+  it("end = start for a size-0 region", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const blackhole = mr({ kind: "io", name: "tseg-blackhole", size: 0n });
@@ -127,13 +127,13 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     );
   });
 
-  it("§9.1 a 2^64 region at 0 prints 0000000000000000-ffffffffffffffff, and UINT64_MAX is taken as 2^64", () => {
+  it("a 2^64 region at 0 prints 0000000000000000-ffffffffffffffff, and UINT64_MAX is taken as 2^64", () => {
     const { sys, mr } = setup();
     sys.createAddressSpace("memory", mr({ kind: "container", name: "system", size: 0xffffffffffffffffn }));
     expect(printMtree(sys.addressSpaces)).toContain("  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
   });
 
-  it("§9.2.1 alias lines print the window offset..offset+size-1 and the final target's type (a read-only alias of RAM prints ram)", () => {
+  it("alias lines print the window offset..offset+size-1 and the final target's type (a read-only alias of RAM prints ram)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const ram = mr({ kind: "ram", name: "pc.ram", size: 0x100000n });
@@ -152,7 +152,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     );
   });
 
-  it("§9.2.3 memory-region: sections follow in the order targets were first met, deduplicated by identity", () => {
+  it("memory-region: sections follow in the order targets were first met, deduplicated by identity (mtree_info)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const a = mr({ kind: "ram", name: "same", size: 0x1000n, addr: 0x5000n });
@@ -175,7 +175,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     ]);
   });
 
-  it("§9.2.3 a disabled alias, unprinted without -D, still queues its target's section", () => {
+  it("a disabled alias, unprinted without -D, still queues its target's section (mtree_info)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const ram = mr({ kind: "ram", name: "pc.ram", size: 0x1000n });
@@ -196,7 +196,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     );
   });
 
-  it("§9.2.1 nv- is the region's own flag, not inherited", () => {
+  it("nv- is the region's own flag, not inherited", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const nv = mr({ kind: "container", name: "nvdimm", size: 0x2000n });
@@ -209,7 +209,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     expect(text).toContain("(prio 0, ram): cells\n");
   });
 
-  it("§1.3 type words: ROM device romd on/off, RAM device, container; §1.4 unnamed regions print (null)", () => {
+  it("type words (memory_region_type): ROM device romd on/off, RAM device, container; unnamed regions print (null)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const flash = mr({ kind: "rom-device", name: "flash", size: 0x1000n, ops: {} });
@@ -227,7 +227,7 @@ describe("info mtree tree view (memory-model §9.2)", () => {
     expect(text).toContain("0000000000003000-0000000000003fff (prio 0, i/o): (null)\n");
   });
 
-  it("§9.5 -o appends the owner after [disabled]; a named region without owner has /machine/unattached as parent", () => {
+  it("-o appends the owner after [disabled]; a named region without owner has /machine/unattached as parent (mtree_print_mr_owner)", () => {
     const { sys, mr } = setup();
     const system = mr({ kind: "container", name: "system", size: SIZE_2_64 });
     const nic = mr({ kind: "io", name: "e1000-mmio", size: 0x20000n, owner: "nic0" });

@@ -63,7 +63,7 @@ export const machineSeedArb: fc.Arbitrary<MachineSeed> = fc.record({
 export const live = (w: World): readonly AddressSpace[] => w.sys.addressSpaces;
 
 /**
- * Loads the random machine (memory-model §2 regions of every kind, overlaps, aliases,
+ * Loads the random machine (regions of every kind QEMU's `memory_region_init_*` make, overlaps, aliases,
  * spaces that may share a root), adds a space sharing the first one's root, an I/O space
  * with port regions, ioeventfds on MMIO and I/O regions, a replica on every space, a
  * recorder, the meddler, and a second machine to be foreign to this one.

@@ -32,7 +32,7 @@ function machine() {
   return { sys, system: m.regions.get("system")!, ram: m.regions.get("ram")!, memory: m.addressSpaces[0]!, log };
 }
 
-describe("the region hooks of a MemorySystem (issue 8: typed refusals that change nothing)", () => {
+describe("the region hooks of a MemorySystem give typed refusals that change nothing", () => {
   it("topologyChanged, ioeventfdsChanged and topologyWillChange outside a transaction: E_NOT_IN_TRANSACTION, nothing pending", () => {
     const { sys, ram, log } = machine();
     expect(() => sys.topologyChanged()).toThrow(expect.objectContaining({ code: "E_NOT_IN_TRANSACTION" }));

@@ -155,7 +155,7 @@ function expectViewsRenderedInFull(w: World): void {
   }
 }
 
-describe("API misuse against a whole MemorySystem (issue 8)", () => {
+describe("API misuse against a whole MemorySystem", () => {
   afterAll(() => {
     const sorted = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
     console.log(

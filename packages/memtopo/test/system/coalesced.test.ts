@@ -17,7 +17,7 @@ function device(log: string[], name: string): MemoryRegionOps {
   };
 }
 
-/** §7.6's PC RTC on the mock kernel: `rtc` (ports 0x70-0x71) flush-coalesced, `rtc-index` coalesced. */
+/** QEMU's PC RTC (mc146818rtc) on the mock kernel: `rtc` (ports 0x70-0x71) flush-coalesced, `rtc-index` coalesced. */
 function rtcMachine() {
   const kernel = new MockKvm();
   const sys = new MemorySystem({ accel: "kvm", ramAllocator: kernel.ramAllocator() });
@@ -38,7 +38,7 @@ function rtcMachine() {
   return { kernel, sys, log, system, hpet, rtc, index, memory, pio, kvm };
 }
 
-describe("memory-model §7.6 and §8.7: coalesced ranges end to end on the mock kernel", () => {
+describe("coalesced ranges end to end on the mock kernel (memory_region_add_coalescing, kvm_coalesce_mmio_region/kvm_coalesce_pio_add)", () => {
   it("the PC RTC: rtc-index becomes a coalesced PIO zone at port 0x70, length 1", () => {
     const m = rtcMachine();
     expect(m.kernel.coalescedZones()).toEqual([{ addr: 0x70n, size: 1, pio: true }]);

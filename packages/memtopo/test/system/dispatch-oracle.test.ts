@@ -19,7 +19,7 @@ const accessArb = fc.record({
   seed: fc.nat(255),
 });
 
-describe("memory-model §4.5 access path against a byte-by-byte oracle", () => {
+describe("access path against a byte-by-byte oracle (flatview_read/flatview_write)", () => {
   test.prop([fc.array(regionArb, { minLength: 1, maxLength: 6 }), fc.array(accessArb, { maxLength: 30 })], {
     numRuns: 200,
   })(
@@ -58,7 +58,7 @@ describe("memory-model §4.5 access path against a byte-by-byte oracle", () => {
         const expected = new Uint8Array(acc.len);
         // Step by step as the rule says: RAM reads (and RAM writes) run to the end of their range; a gap,
         // or a write to ROM, is an MMIO step of pow2floor(min(left, 4, alignment)) bytes that covers
-        // whatever lies there (§10.22: MMIO lengths are not clamped to the range).
+        // whatever lies there (`flatview_write_continue`: MMIO lengths are not clamped to the range).
         for (let j = 0; j < acc.len; ) {
           const a = acc.addr + j;
           const hit = at(a);

@@ -42,7 +42,7 @@ function machine(options: { accel?: "kvm" | "tcg" | "none"; targetBigEndian?: bo
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 
-describe("memory-model §4.5 translate, read and write", () => {
+describe("translate, read and write (flatview_read/flatview_write)", () => {
   it("RAM is read and written directly through the RAM block", () => {
     const { memory, ram } = machine();
     expect(memory.write(0x100n, bytes(1, 2, 3, 4))).toBe(MEMTX_OK);
@@ -127,7 +127,7 @@ describe("memory-model §4.5 translate, read and write", () => {
     expect(log).toEqual(["r 8@2"]);
   });
 
-  it("§10.22 MMIO lengths are not clamped to the range: inl 0xcf8 reaches pci-conf-idx whole, outb 0xcf9 the reset control", () => {
+  it("MMIO lengths are not clamped to the range: inl 0xcf8 reaches pci-conf-idx whole, outb 0xcf9 the reset control (flatview_write_continue)", () => {
     const sys = new MemorySystem();
     const io = new MemoryRegion(sys, { kind: "io", name: "io", size: 0x10000n, ops: UNASSIGNED_IO_OPS });
     const idxLog: Access[] = [];
@@ -148,7 +148,7 @@ describe("memory-model §4.5 translate, read and write", () => {
   });
 });
 
-describe("memory-model §4.6 MemoryRegionOps", () => {
+describe("MemoryRegionOps (memory_region_access_valid/access_with_adjusted_size)", () => {
   function oneDevice(ops: MemoryRegionOps, options: { targetBigEndian?: boolean; accel?: "kvm" | "tcg" } = {}) {
     const m = machine(options);
     const dev = new MemoryRegion(m.sys, { kind: "io", name: "dev", size: 0x100n, ops });
@@ -262,7 +262,7 @@ describe("memory-model §4.6 MemoryRegionOps", () => {
   });
 });
 
-describe("memory-model §4.7 unassigned addresses and §10.23", () => {
+describe("unassigned addresses and unassigned_mem_ops", () => {
   it("a gap of the memory space reads 0 with MEMTX_DECODE_ERROR; writes are dropped with MEMTX_DECODE_ERROR", () => {
     const { memory } = machine();
     const out = new Uint8Array(4).fill(0xff);
@@ -302,7 +302,7 @@ describe("memory-model §4.7 unassigned addresses and §10.23", () => {
   });
 });
 
-describe("memory-model §7.5 userspace ioeventfd fallback", () => {
+describe("userspace ioeventfd fallback (memory_region_dispatch_write_eventfds)", () => {
   function virtio(accel: "kvm" | "tcg") {
     const m = machine({ accel });
     const log: Access[] = [];

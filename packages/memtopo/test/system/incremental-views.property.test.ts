@@ -181,7 +181,7 @@ const plain = (ranges: readonly FlatRange[]) =>
     r.dirtyLogMask,
   ]);
 
-describe("incremental views equal full renders (issue 7; renderFlatView is the oracle)", () => {
+describe("incremental views equal full renders (renderFlatView is the oracle)", () => {
   it("at every commit of random mutations, nested transactions, dirty-log switches and root moves", () => {
     let commits = 0;
     fc.assert(

@@ -15,8 +15,8 @@ function machine(accel: "kvm" | "tcg" | "none" = "none") {
   return { sys, system, ram, mmio, memory };
 }
 
-describe("memory-model §6.5 replay through the MemorySystem", () => {
-  it("a late listener hears the existing ioeventfds (project decision §13, QEMU 8.0+), and loses them on unregister", () => {
+describe("replay through the MemorySystem (listener_add_address_space)", () => {
+  it("a late listener hears the existing ioeventfds (project decision QEMU 8.0+'s listener_add_address_space, QEMU 8.0+), and loses them on unregister", () => {
     const { sys, mmio, memory } = machine();
     const e = notifier();
     mmio.addEventfd(0x10n, 4, false, 0n, e);
@@ -55,7 +55,7 @@ describe("memory-model §6.5 replay through the MemorySystem", () => {
   });
 });
 
-describe("memory-model §6.6 dirty logging", () => {
+describe("dirty logging (memory_global_dirty_log_start/_stop)", () => {
   it("global start: log_global_start (Forward), then a topology commit: region_nop + log_start for migratable RAM", () => {
     const { sys, memory } = machine();
     const log: string[] = [];
@@ -102,7 +102,7 @@ describe("memory-model §6.6 dirty logging", () => {
     expect(() => sys.startDirtyLog(8)).toThrow(expect.objectContaining({ code: "E_INVALID_ARGUMENT" }));
   });
 
-  it("§10.21 a global stop while the VM is stopped is postponed until it runs; a start in between cancels what it covers", () => {
+  it("a global stop while the VM is stopped is postponed until it runs; a start in between cancels what it covers (memory_global_dirty_log_stop)", () => {
     const { sys, memory } = machine();
     const log: string[] = [];
     sys.registerListener(recorder(log, "L"), memory);

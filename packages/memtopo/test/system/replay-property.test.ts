@@ -86,7 +86,7 @@ const op = fc.oneof(
   fc.record({ t: fc.constant("space" as const), r: fc.nat() }),
 );
 
-describe("replaying the event stream reproduces every address space (memory-model §5, §6.3, §7.4)", () => {
+describe("replaying the event stream reproduces every address space (memory_region_transaction_begin/_commit, address_space_update_topology_pass, address_space_add_del_ioeventfds)", () => {
   test.prop([fc.array(op, { maxLength: 60 }), fc.constantFrom("none", "tcg", "kvm")], { numRuns: 300 })(
     "after any mutations and nested transactions, each replica holds its space's view and ioeventfds, even beside a failing listener",
     (ops, accel) => {

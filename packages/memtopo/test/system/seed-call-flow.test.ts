@@ -4,9 +4,9 @@ import { MemorySystem } from "../../src/index.js";
 import { recorder } from "./recorder.js";
 
 /**
- * memory-model §5 "Seed call flow": one add_subregion of a new RAM region under `system`,
+ * `memory_region_transaction_begin`/`_commit` "Seed call flow": one add_subregion of a new RAM region under `system`,
  * nothing else open, with `memory` and `cpu-memory-0` sharing one view, `I/O` on its own,
- * and listeners of different priorities (§6.2).
+ * and listeners of different priorities (`memory_listener_register`).
  */
 function seedMachine() {
   const sys = new MemorySystem();
@@ -29,7 +29,7 @@ function seedMachine() {
   return { sys, system, memory, ioAs, cpu };
 }
 
-describe("memory-model §5 seed call flow", () => {
+describe("seed call flow (memory_region_transaction_begin/_commit)", () => {
   it("one RAM region added under system: begin to all, per space del/nop/add in address order, commit to all", () => {
     const { sys, system, memory, ioAs, cpu } = seedMachine();
     expect(memory.currentMap).toBe(cpu.currentMap);
@@ -102,7 +102,7 @@ describe("memory-model §5 seed call flow", () => {
     ]);
   });
 
-  it("sections of a commit carry the view before the commit (memory-model §6.4)", () => {
+  it("sections of a commit carry the view before the commit (address_space_update_topology_pass)", () => {
     const { sys, system, memory } = seedMachine();
     const seen: unknown[] = [];
     sys.registerListener({ regionAdd: (s) => seen.push(s.fv), regionNop: (s) => seen.push(s.fv) }, memory);

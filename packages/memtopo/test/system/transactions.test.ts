@@ -15,7 +15,7 @@ function machine() {
   return { sys, system, ram, memory, log };
 }
 
-describe("memory-model §5 transactions", () => {
+describe("transactions (memory_region_transaction_begin/_commit)", () => {
   it("nested begin/commit only count: nothing happens before the outermost commit", () => {
     const { sys, system, log, memory } = machine();
     const before = memory.currentMap;
@@ -47,7 +47,7 @@ describe("memory-model §5 transactions", () => {
     expect(sys.depth).toBe(0);
   });
 
-  it("every topology commit gives every listening space QEMU's full diff, even where nothing changed (§4.3, §14.5)", () => {
+  it("every topology commit gives every listening space QEMU's full diff, even where nothing changed (address_space_update_topology)", () => {
     const { sys, system, memory, log } = machine();
     const other = new MemoryRegion(sys, { kind: "container", name: "other", size: 0x1000n });
     other.addSubregion(0n, new MemoryRegion(sys, { kind: "io", name: "x", size: 0x10n }));
@@ -60,7 +60,7 @@ describe("memory-model §5 transactions", () => {
     system.addSubregion(0x200000n, new MemoryRegion(sys, { kind: "ram", name: "b", size: 0x1000n }));
     expect(memory.currentMap).not.toBe(v1);
     // QEMU renders an equal new view for "other" and its listeners hear region_nop for every
-    // range; memtopo keeps the untouched view object (issue 7) and tells them the same.
+    // range; memtopo keeps the untouched view object and tells them the same.
     expect(as2.currentMap.ranges).toEqual(v2.ranges);
     expect(log).toEqual([
       "L:begin",
@@ -74,7 +74,7 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
-  it("spaces no change can reach are left alone; the ones it reaches hear it in creation order (§4.3)", () => {
+  it("spaces no change can reach are left alone; the ones it reaches hear it in creation order (address_space_update_topology)", () => {
     const { sys, system, memory, log } = machine();
     // Bus-master spaces as PCI devices have them: a container with a disabled alias of system.
     const masters = ["d0", "d1", "d2", "d3"].map((name) => {
@@ -120,7 +120,7 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
-  it("§10.9 many changes in one transaction give one diff; delete-then-re-add at the same place gives only region_nop", () => {
+  it("many changes in one transaction give one diff; delete-then-re-add at the same place gives only region_nop (memory_region_transaction_commit)", () => {
     const { sys, system, ram, log } = machine();
     sys.begin();
     system.delSubregion(ram);
@@ -132,7 +132,7 @@ describe("memory-model §5 transactions", () => {
     expect(log).toEqual(["L:begin", "L:nop 0-10000 ram@0", "L:commit"]);
   });
 
-  it("§10.10 a listener registered mid-transaction gets the pre-transaction view at once, then the common diff", () => {
+  it("a listener registered mid-transaction gets the pre-transaction view at once, then the common diff (memory_listener_register)", () => {
     const { sys, system, memory, log } = machine();
     sys.begin();
     system.addSubregion(0x100000n, new MemoryRegion(sys, { kind: "ram", name: "a", size: 0x1000n }));
@@ -152,7 +152,7 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
-  it("§10.10 a listener unregistered mid-transaction gets region_del for the pre-transaction view and nothing at the commit", () => {
+  it("a listener unregistered mid-transaction gets region_del for the pre-transaction view and nothing at the commit (memory_listener_register)", () => {
     const { sys, system, memory, log } = machine();
     const m = recorder(log, "M", 1);
     sys.registerListener(m, memory);
@@ -164,9 +164,9 @@ describe("memory-model §5 transactions", () => {
     expect(log.filter((l) => l.startsWith("M:"))).toEqual(["M:begin", "M:del 0-10000 ram@0", "M:commit"]);
   });
 
-  it("§10.11 an address space created mid-transaction reuses the cached pre-transaction view of its root", () => {
+  it("an address space created mid-transaction reuses the cached pre-transaction view of its root (address_space_init)", () => {
     const { sys, system, memory } = machine();
-    // two children, so that the view root stays `system` (one child at 0 would become the root, §4.2)
+    // two children, so that the view root stays `system` (one child at 0 would become the root, `memory_region_get_flatview_root`)
     system.addSubregion(0x100000n, new MemoryRegion(sys, { kind: "ram", name: "a", size: 0x1000n }));
     const before = memory.currentMap;
     sys.begin();
@@ -179,7 +179,7 @@ describe("memory-model §5 transactions", () => {
     expect(cpu.currentMap.ranges.length).toBe(3);
   });
 
-  it("§10.11 an address space created mid-transaction on a root with no cached view renders the pending state", () => {
+  it("an address space created mid-transaction on a root with no cached view renders the pending state (address_space_init)", () => {
     const { sys } = machine();
     const root = new MemoryRegion(sys, { kind: "container", name: "fresh", size: 0x10000n });
     sys.begin();
@@ -191,7 +191,7 @@ describe("memory-model §5 transactions", () => {
     sys.commit();
   });
 
-  it("§10.12 spaces on the permanent empty view get no callbacks; resolving from null to a region adds every range", () => {
+  it("spaces on the permanent empty view get no callbacks; resolving from null to a region adds every range (address_space_set_flatview)", () => {
     const sys = new MemorySystem();
     const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
     system.addSubregion(0n, new MemoryRegion(sys, { kind: "ram", name: "ram", size: 0x1000n }));
@@ -221,7 +221,7 @@ describe("memory-model §5 transactions", () => {
     expect(dev.currentMap.root).toBe(system);
   });
 
-  it("§10.12 a non-null root that renders nothing gets a fresh empty view each commit, and no range events", () => {
+  it("a non-null root that renders nothing gets a fresh empty view each commit, and no range events (address_space_set_flatview)", () => {
     const sys = new MemorySystem();
     const c = new MemoryRegion(sys, { kind: "container", name: "c", size: 0x1000n });
     c.addSubregion(0n, new MemoryRegion(sys, { kind: "io", name: "zero", size: 0n }));
@@ -236,7 +236,7 @@ describe("memory-model §5 transactions", () => {
     expect(log).toEqual(["Z:begin", "Z:commit"]);
   });
 
-  it("§10.13 shared views, separate callbacks: each listener hears only its own space", () => {
+  it("shared views, separate callbacks: each listener hears only its own space (address_space_update_topology_pass)", () => {
     const { sys, system, memory, log } = machine();
     const cpu = sys.createAddressSpace("cpu-memory-0", system);
     expect(cpu.currentMap).toBe(memory.currentMap);
@@ -256,7 +256,7 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
-  it("§10.14 set_address on a region with no container updates nothing until the next unrelated topology commit", () => {
+  it("set_address on a region with no container updates nothing until the next unrelated topology commit (memory_region_set_address)", () => {
     const sys = new MemorySystem();
     const root = new MemoryRegion(sys, { kind: "io", name: "root", size: 0x100n });
     const as = sys.createAddressSpace("r", root);
@@ -283,7 +283,7 @@ describe("memory-model §5 transactions", () => {
     expect(ram.ioeventfds).toEqual([]);
   });
 
-  it("a topology commit runs each space's ioeventfd diff right after its topology diff (§7.4 BAR move)", () => {
+  it("a topology commit runs each space's ioeventfd diff right after its topology diff (address_space_add_del_ioeventfds BAR move)", () => {
     const { sys, memory, log } = machine();
     const dev = new MemoryRegion(sys, { kind: "io", name: "bar", size: 0x40n });
     const e = notifier();
@@ -302,7 +302,7 @@ describe("memory-model §5 transactions", () => {
     ]);
   });
 
-  it("eventfds of a disabled region do not schedule an update; they appear when the region becomes visible (§10.17)", () => {
+  it("eventfds of a disabled region do not schedule an update; they appear when the region becomes visible (address_space_update_ioeventfds)", () => {
     const { sys, memory, log } = machine();
     const dev = new MemoryRegion(sys, { kind: "io", name: "dev", size: 0x100n });
     dev.setEnabled(false);
@@ -334,7 +334,7 @@ describe("address spaces", () => {
     expect(() => sys.registerListener({}, extra)).toThrow(expect.objectContaining({ code: "E_UNKNOWN_ADDRESS_SPACE" }));
   });
 
-  it("§10.20 destroying a space does not itself schedule a topology commit", () => {
+  it("destroying a space does not itself schedule a topology commit (address_space_destroy)", () => {
     const { sys, memory, log } = machine();
     const extra = sys.createAddressSpace("extra", memory.root!);
     sys.destroyAddressSpace(extra);

@@ -25,7 +25,11 @@ export interface StreamSection {
  * error every later call throws it again: a refused stream stays refused.
  */
 export class StreamReader {
-  #buffer = new Uint8Array(0);
+  /** Bytes received and not yet parsed, as they came (joined only when a whole section is there). */
+  #pending: Uint8Array[] = [];
+  /** Index of the first pending chunk not yet consumed (shifting would make tiny chunks quadratic). */
+  #head = 0;
+  #pendingLength = 0;
   #consumed = 0;
   #headerRead = false;
   #sections = 0;
@@ -44,7 +48,10 @@ export class StreamReader {
       if (this.#ended && chunk.length > 0) {
         throw new MigrationError("E_STREAM_SECTION", `bytes after END at offset ${this.#consumed}`);
       }
-      this.#append(chunk);
+      if (chunk.length > 0) {
+        this.#pending.push(chunk.slice());
+        this.#pendingLength += chunk.length;
+      }
       return this.#drain();
     } catch (error) {
       if (error instanceof MigrationError) this.#failure = error;
@@ -58,42 +65,66 @@ export class StreamReader {
     if (!this.#ended) {
       this.#failure = new MigrationError(
         "E_STREAM_TRUNCATED",
-        `the stream ends at offset ${this.#consumed + this.#buffer.length} before its END section` +
-          (this.#buffer.length > 0 ? ` (${this.#buffer.length} bytes of an unfinished section)` : ""),
+        `the stream ends at offset ${this.#consumed + this.#pendingLength} before its END section` +
+          (this.#pendingLength > 0 ? ` (${this.#pendingLength} bytes of an unfinished section)` : ""),
       );
       throw this.#failure;
     }
   }
 
-  #append(chunk: Uint8Array): void {
-    if (this.#buffer.length === 0) {
-      this.#buffer = chunk.slice();
-      return;
+  /** The first `n` pending bytes, joined (n <= pending length); `consume` removes them. */
+  #peek(n: number, consume: boolean): Uint8Array {
+    const first = this.#pending[this.#head]!;
+    let out: Uint8Array;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+    } else {
+      out = new Uint8Array(n);
+      let at = 0;
+      for (let i = this.#head; at < n; i++) {
+        const part = this.#pending[i]!.subarray(0, n - at);
+        out.set(part, at);
+        at += part.length;
+      }
     }
-    const joined = new Uint8Array(this.#buffer.length + chunk.length);
-    joined.set(this.#buffer, 0);
-    joined.set(chunk, this.#buffer.length);
-    this.#buffer = joined;
+    if (consume) {
+      let left = n;
+      while (left > 0) {
+        const c = this.#pending[this.#head]!;
+        if (c.length <= left) {
+          this.#head++;
+          left -= c.length;
+        } else {
+          this.#pending[this.#head] = c.subarray(left);
+          left = 0;
+        }
+      }
+      if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+        this.#pending = this.#pending.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#pendingLength -= n;
+      this.#consumed += n;
+    }
+    return out;
   }
 
   #drain(): StreamSection[] {
     const out: StreamSection[] = [];
-    let at = 0;
     if (!this.#headerRead) {
-      if (this.#buffer.length < HEADER_SIZE) return out;
-      this.#checkHeader(this.#buffer.subarray(0, HEADER_SIZE));
-      at = HEADER_SIZE;
+      if (this.#pendingLength < HEADER_SIZE) return out;
+      this.#checkHeader(this.#peek(HEADER_SIZE, true));
       this.#headerRead = true;
     }
-    while (!this.#ended && this.#buffer.length - at >= SECTION_HEADER_SIZE) {
-      const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset + at);
-      const offset = this.#consumed + at;
-      const type = this.#buffer[at]!;
-      const length = view.getUint32(4, true);
+    while (!this.#ended && this.#pendingLength >= SECTION_HEADER_SIZE) {
+      const offset = this.#consumed;
+      const head = this.#peek(SECTION_HEADER_SIZE, false);
+      const type = head[0]!;
+      const length = new DataView(head.buffer, head.byteOffset, SECTION_HEADER_SIZE).getUint32(4, true);
       if (SECTION_NAMES[type] === undefined) {
         throw new MigrationError("E_STREAM_SECTION", `unknown section type 0x${type.toString(16)} at offset ${offset}`);
       }
-      if (this.#buffer[at + 1] !== 0 || this.#buffer[at + 2] !== 0 || this.#buffer[at + 3] !== 0) {
+      if (head[1] !== 0 || head[2] !== 0 || head[3] !== 0) {
         throw new MigrationError("E_STREAM_SECTION", `reserved bytes of the section at offset ${offset} are not zero`);
       }
       if (length > MAX_SECTION_PAYLOAD) {
@@ -103,9 +134,10 @@ export class StreamReader {
         );
       }
       const whole = SECTION_HEADER_SIZE + length + SECTION_CRC_SIZE;
-      if (this.#buffer.length - at < whole) break;
-      const framed = this.#buffer.subarray(at, at + SECTION_HEADER_SIZE + length);
-      const stored = view.getUint32(SECTION_HEADER_SIZE + length, true);
+      if (this.#pendingLength < whole) break;
+      const frame = this.#peek(whole, true);
+      const framed = frame.subarray(0, SECTION_HEADER_SIZE + length);
+      const stored = new DataView(frame.buffer, frame.byteOffset, whole).getUint32(SECTION_HEADER_SIZE + length, true);
       const actual = crc32(framed);
       if (stored !== actual) {
         throw new MigrationError(
@@ -117,10 +149,7 @@ export class StreamReader {
       if (type === SECTION.END) this.#checkEnd(payload, offset);
       else this.#sections++;
       out.push({ type, payload, offset });
-      at += whole;
     }
-    this.#consumed += at;
-    this.#buffer = this.#buffer.slice(at);
     return out;
   }
 
@@ -133,7 +162,7 @@ export class StreamReader {
         );
       }
     }
-    const view = new DataView(header.buffer, header.byteOffset);
+    const view = new DataView(header.buffer, header.byteOffset, HEADER_SIZE);
     const version = view.getUint32(8, true);
     if (version !== STREAM_VERSION) {
       throw new MigrationError(
@@ -150,9 +179,10 @@ export class StreamReader {
   }
 
   #checkEnd(payload: Uint8Array, offset: number): void {
-    if (payload.length !== 4)
+    if (payload.length !== 4) {
       throw new MigrationError("E_STREAM_SECTION", `END at offset ${offset} has ${payload.length} bytes, not 4`);
-    const count = new DataView(payload.buffer, payload.byteOffset).getUint32(0, true);
+    }
+    const count = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);
     if (count !== this.#sections) {
       throw new MigrationError(
         "E_STREAM_TRUNCATED",

@@ -7,7 +7,7 @@ export interface Resolution {
 }
 
 /**
- * QEMU's flat-view root (memory-model §4.2), followed over the recovered tree: an
+ * QEMU's flat-view root (`memory_region_get_flatview_root`), followed over the recovered tree: an
  * `i/o` region may be a container (skipped when it holds one enabled child at 0 that
  * fits, the empty view when it holds none) or render itself (the root), so every point
  * of the chain named like the view's root is a candidate; `(none)` is reached by a
