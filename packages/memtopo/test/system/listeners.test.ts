@@ -16,7 +16,7 @@ function machine(accel: "kvm" | "tcg" | "none" = "none") {
 }
 
 describe("replay through the MemorySystem (listener_add_address_space)", () => {
-  it("a late listener hears the existing ioeventfds (project decision QEMU 8.0+'s listener_add_address_space, QEMU 8.0+), and loses them on unregister", () => {
+  it("a late listener hears the existing ioeventfds (as QEMU 8.0 and later replay them), and loses them on unregister", () => {
     const { sys, mmio, memory } = machine();
     const e = notifier();
     mmio.addEventfd(0x10n, 4, false, 0n, e);

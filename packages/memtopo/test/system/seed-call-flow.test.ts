@@ -4,7 +4,7 @@ import { MemorySystem } from "../../src/index.js";
 import { recorder } from "./recorder.js";
 
 /**
- * `memory_region_transaction_begin`/`_commit` "Seed call flow": one add_subregion of a new RAM region under `system`,
+ * The call flow of one transaction (`memory_region_transaction_begin`/`_commit`): one add_subregion of a new RAM region under `system`,
  * nothing else open, with `memory` and `cpu-memory-0` sharing one view, `I/O` on its own,
  * and listeners of different priorities (`memory_listener_register`).
  */

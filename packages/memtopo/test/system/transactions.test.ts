@@ -283,7 +283,7 @@ describe("transactions (memory_region_transaction_begin/_commit)", () => {
     expect(ram.ioeventfds).toEqual([]);
   });
 
-  it("a topology commit runs each space's ioeventfd diff right after its topology diff (address_space_add_del_ioeventfds BAR move)", () => {
+  it("a topology commit runs each space's ioeventfd diff right after its topology diff (address_space_add_del_ioeventfds: a BAR move)", () => {
     const { sys, memory, log } = machine();
     const dev = new MemoryRegion(sys, { kind: "io", name: "bar", size: 0x40n });
     const e = notifier();
