@@ -19,7 +19,7 @@ import {
   stepArb,
 } from "./kvm-machine.js";
 
-// Issue 4: on random maps and mutation sequences the KVM memory listener never makes a
+// On random maps and mutation sequences the KVM memory listener never makes a
 // call the (kernel-faithful) mock rejects, and the live slots always equal the set an
 // independent oracle derives from the current FlatView (`kvm_set_phys_mem`).
 

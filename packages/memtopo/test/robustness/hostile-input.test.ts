@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { importQemu, loadMachine } from "../../src/index.js";
 import { caseNames, readCase } from "../conformance/compare.js";
 
-// Issue 8: every input either loads or throws a typed MemtopoError (with a JSON path for
+// Every input either loads or throws a typed MemtopoError (with a JSON path for
 // structured input); no TypeError, RangeError or stack overflow escapes. Counts and seeds
 // of the last run are in docs/robustness.md.
 

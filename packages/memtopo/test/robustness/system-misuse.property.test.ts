@@ -11,7 +11,7 @@ import { expectedReplicaState } from "./replica-listener.js";
 import { systemSnapshot } from "./system-snapshot.js";
 import type { Call } from "./valid-ops.js";
 
-// Issue 8: random API misuse against a whole MemorySystem. Every refused call throws a
+// Random API misuse against a whole MemorySystem. Every refused call throws a
 // MemtopoError subclass with a stable code and leaves a full snapshot (both `info mtree`
 // texts, every view range by range, ioeventfd lists, listener order, transaction depth and
 // pending flags, dirty tracking, every region's fields, the replicas and the call log) as

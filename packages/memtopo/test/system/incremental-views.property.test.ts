@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type AddressSpace, MemorySystem } from "../../src/index.js";
 
-// Issue 7: commits render again only the windows a change can reach and keep untouched
+// Commits render again only the windows a change can reach and keep untouched
 // views; the full renderer stays the oracle. After every outermost commit, each address
 // space's view must equal a from-scratch render of its root, and spaces whose roots
 // resolve alike must share one view object.
