@@ -1,6 +1,6 @@
 import { MemtopoError } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { importQemu, loadMachine } from "../../src/index.js";
+import { importQemu, loadMachine, printMtree } from "../../src/index.js";
 
 // Wrong results accepted silently: import-qemu refuses, with the line, what it cannot write as a loadable
 // machine file, instead of exiting 0 with a file that does not load.
@@ -40,5 +40,54 @@ describe("import-qemu refusals", () => {
     ]) {
       expect(codeOf(() => importQemu({ tree })).code).toBe("E_MTREE_SYNTAX");
     }
+  });
+
+  it("an end below its start without QEMU's [DETECTED OVERFLOW!] mark is E_MACHINE_RANGE with its line", () => {
+    const line = (l: string) =>
+      ["address-space: memory", "  0000000000000000-ffffffffffffffff (prio 0, i/o): system", l].join("\n");
+    expect(
+      codeOf(() => importQemu({ tree: line("    0000000000002000-0000000000000fff (prio 0, ram): ram") })),
+    ).toEqual({
+      code: "E_MACHINE_RANGE",
+      path: "line 3",
+    });
+  });
+
+  it("a marked line that ends past 2^64 (QEMU renders it clipped) is E_MACHINE_PAST_END with its line", () => {
+    const tree = [
+      "address-space: memory",
+      "  0000000000000000-ffffffffffffffff (prio 0, i/o): system",
+      "    0000000000000000-0000000000000fff (prio 0, ram): low",
+      "[DETECTED OVERFLOW!]     fffffffffffff000-0000000000000fff (prio 0, ram): big",
+    ].join("\n");
+    expect(codeOf(() => importQemu({ tree }))).toEqual({ code: "E_MACHINE_PAST_END", path: "line 4" });
+  });
+
+  it("a marked line whose end wrapped inside a loadable machine (a subregion sticking out near 2^64) round-trips", () => {
+    const machine = loadMachine({
+      format: "memtopo-machine/1",
+      addressSpaces: [{ name: "memory", root: "s" }],
+      regions: [
+        {
+          id: "s",
+          name: "system",
+          kind: "container",
+          size: "0x10000000000000000",
+          subregions: [
+            {
+              id: "top",
+              name: "top",
+              kind: "container",
+              addr: "0xffffffffffff0000",
+              size: "0x10000",
+              subregions: [{ id: "out", name: "out", kind: "io", addr: "0x8000", size: "0x10000" }],
+            },
+          ],
+        },
+      ],
+    });
+    const tree = printMtree(machine.addressSpaces, { disabled: true });
+    expect(tree).toContain("[DETECTED OVERFLOW!]       ffffffffffff8000-0000000000007fff (prio 0, i/o): out");
+    expect(printMtree(loadMachine(importQemu({ tree }).machine).addressSpaces, { disabled: true })).toBe(tree);
   });
 });

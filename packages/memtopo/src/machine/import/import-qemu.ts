@@ -1,3 +1,5 @@
+import { cutText, escapeText, SIZE_2_64 } from "@memtopo/region-tree";
+import { formatError } from "../errors.js";
 import { MACHINE_FORMAT, parseMachine } from "../parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
 import { refuseCycles } from "./cycles.js";
@@ -75,6 +77,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
       if (r.aliasOffset + r.size > t.size && pointLike(r) && r.size === 1n) r.size = 0n;
     }
   }
+  refusePastEnd(model);
   const idOf = new Map<ImportRegion, string>();
   model.regions.forEach((r, i) => {
     idOf.set(r, `r${i + 1}`);
@@ -118,6 +121,23 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   // What is written must load: anything the checks above missed is refused here, never written.
   parseMachine(machine);
   return { machine, warnings };
+}
+
+/**
+ * QEMU renders a subregion that ends past 2^64 clipped (and marks its line); a machine file
+ * holds none (`E_MACHINE_PAST_END`): refused here with the line, not later at a JSON path
+ * the text never had.
+ */
+function refusePastEnd(model: RegionModel): void {
+  for (const r of model.regions) {
+    if (r.parent !== null && r.addr + r.size > SIZE_2_64) {
+      formatError(
+        "E_MACHINE_PAST_END",
+        `line ${r.node.line}`,
+        `${cutText(escapeText(r.name))} ends past 2^64 (0x${r.size.toString(16)} bytes at 0x${r.addr.toString(16)} in its container)`,
+      );
+    }
+  }
 }
 
 /**

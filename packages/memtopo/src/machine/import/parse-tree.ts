@@ -148,13 +148,23 @@ export function parseTreeText(text: string): ParsedTree {
     if (!Number.isSafeInteger(priority) || priority < -(2 ** 31) || priority >= 2 ** 31) {
       formatError("E_MACHINE_RANGE", `line ${lineNo}`, `priority ${cutText(m[4]!)} is not a 32-bit priority`);
     }
+    const start = BigInt(`0x${m[2]}`);
+    const end = BigInt(`0x${m[3]}`);
+    // QEMU prints the end mod 2^64 and marks a line whose end wrapped below its start: unmarked, no size fits.
+    if (end < start && !text.startsWith("[DETECTED OVERFLOW!] ")) {
+      formatError(
+        "E_MACHINE_RANGE",
+        `line ${lineNo}`,
+        `end ${m[3]} is below start ${m[2]} without QEMU's [DETECTED OVERFLOW!] mark`,
+      );
+    }
     const parent = stack[stack.length - 1] ?? null;
     const node: TreeNode = {
       line: lineNo,
       // Printed escaped (escapeText): read back, so a round trip keeps the name.
       name: unescapeText(name),
-      start: BigInt(`0x${m[2]}`),
-      end: BigInt(`0x${m[3]}`),
+      start,
+      end,
       priority,
       nonvolatile: m[5] !== undefined,
       type: m[6] as TypeWord,
