@@ -127,7 +127,7 @@ export class OutgoingMigration {
   complete(): RoundReport {
     if (this.#phase !== "iterating" && this.#phase !== "converged") this.#expect("converged", "complete");
     return this.#step(() => {
-      const last = this.#dirty.take(this.#machine.ramBlocks);
+      const last = this.#dirty.take(this.#machine.ramBlocks, true);
       for (const [mr, pages] of this.#pending) last.set(mr, [...new Set([...(last.get(mr) ?? []), ...pages])]);
       const report = this.#round((send) => this.#sendDirty(last, send), false);
       writeMachineState(this.#writer, this.#machine);

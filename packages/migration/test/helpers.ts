@@ -1,4 +1,4 @@
-import { attachKvm } from "@memtopo/kvm";
+import { attachKvm, KVM_DIRTY_LOG_INITIALLY_SET, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE } from "@memtopo/kvm";
 import { MockKvm, type MockVcpu } from "@memtopo/kvm-mock";
 import { MemorySystem } from "memtopo";
 import { type MigratableMachine, ramBlocksOf } from "../src/index.js";
@@ -13,8 +13,18 @@ export interface MockWorkload {
   readonly attachment: ReturnType<typeof attachKvm<import("memtopo").AddressSpace>>;
 }
 
-export function mockWorkload(options: { passLimit?: number; timeslice?: number } = {}): MockWorkload {
+/** The kernel's three ways of reporting dirty pages (docs/dirty-tracking.md). */
+export const DIRTY_MODES = ["bitmap", "manual-protect", "manual-protect-initially-set", "ring"] as const;
+export type DirtyMode = (typeof DIRTY_MODES)[number];
+
+export function mockWorkload(options: { passLimit?: number; timeslice?: number; mode?: DirtyMode } = {}): MockWorkload {
   const kvm = new MockKvm({ vcpuTimeslice: options.timeslice ?? 1_000_000 });
+  const mode = options.mode ?? "bitmap";
+  if (mode === "manual-protect") kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+  if (mode === "manual-protect-initially-set") {
+    kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+  }
+  if (mode === "ring") kvm.enableDirtyLogRing(64 * 1024);
   const system = new MemorySystem({ ramAllocator: kvm.ramAllocator(), accel: "kvm" });
   const machine = buildWorkloadMachine(system, options.passLimit === undefined ? {} : { passLimit: options.passLimit });
   const attachment = attachKvm(system, kvm, { memory: machine.memory });
