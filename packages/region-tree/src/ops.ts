@@ -45,3 +45,14 @@ export interface MemoryRegionOps {
   readonly valid?: ValidConstraints;
   readonly impl?: AccessConstraints;
 }
+
+/**
+ * Ops are QEMU's `const MemoryRegionOps`: frozen, with their `valid` and `impl`, when a region is
+ * created with them. The access path decides what it can from them once (sizes, byte order,
+ * callbacks), so a later change could not reach it: it fails instead (a TypeError in strict code).
+ */
+export function freezeOps(ops: MemoryRegionOps): void {
+  if (ops.valid !== undefined && ops.valid !== null) Object.freeze(ops.valid);
+  if (ops.impl !== undefined && ops.impl !== null) Object.freeze(ops.impl);
+  Object.freeze(ops);
+}

@@ -1,5 +1,5 @@
 import type { FlatView } from "@memtopo/flatview";
-import type { IoeventfdRecord, MemoryRegion, MemTxAttrs, MemTxResult } from "@memtopo/region-tree";
+import { type IoeventfdRecord, type MemoryRegion, type MemTxAttrs, type MemTxResult, toDouble } from "@memtopo/region-tree";
 import { MemorySystemError } from "./errors.js";
 import { flatviewAccess } from "./flatview-access.js";
 import type { AccessEnv } from "./region-access.js";
@@ -25,6 +25,9 @@ export class AddressSpace {
   readonly name: string;
   readonly #state: AddressSpaceState;
   readonly #sections = new SectionCache();
+  /** The last address checked, and it as a double: a guest's exits mostly go to one address after another. */
+  #lastAddr = 0n;
+  #lastDouble = 0;
 
   /** @internal Use `MemorySystem.createAddressSpace`. */
   constructor(name: string, state: AddressSpaceState) {
@@ -56,14 +59,14 @@ export class AddressSpace {
    * 0 with MEMTX_DECODE_ERROR. Returns the OR of the steps' results.
    */
   read(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
-    this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env, this.#sections);
+    const a = this.#check(addr, data);
+    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env, this.#sections, a);
   }
 
   /** `address_space_write`: writes `data` at `addr` on; writes to ROM and gaps give MEMTX_DECODE_ERROR. */
   write(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
-    this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env, this.#sections);
+    const a = this.#check(addr, data);
+    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env, this.#sections, a);
   }
 
   /** Reads `size` (1..8) bytes at `addr` and returns them as a value in the target's byte order. */
@@ -93,14 +96,21 @@ export class AddressSpace {
     return this.write(addr, data, attrs);
   }
 
-  #check(addr: bigint, data: Uint8Array): void {
+  /** Checks an access's arguments; returns `addr` as a double. */
+  #check(addr: bigint, data: Uint8Array): number {
     if (this.#state.destroyed) {
       throw new MemorySystemError("E_ADDRESS_SPACE_DESTROYED", `address space "${this.name}" was destroyed`);
     }
-    if (typeof addr !== "bigint" || addr < 0n || addr >= ADDR_LIMIT) {
-      throw new MemorySystemError("E_INVALID_ADDRESS", `address must be a bigint in [0, 2^64), got ${String(addr)}`);
+    // Anything but the last (checked) bigint is checked: a number equal to it is not strictly equal.
+    if (addr !== this.#lastAddr) {
+      if (typeof addr !== "bigint" || addr < 0n || addr >= ADDR_LIMIT) {
+        throw new MemorySystemError("E_INVALID_ADDRESS", `address must be a bigint in [0, 2^64), got ${String(addr)}`);
+      }
+      this.#lastAddr = addr;
+      this.#lastDouble = toDouble(addr);
     }
     if (!(data instanceof Uint8Array)) throw new MemorySystemError("E_INVALID_ARGUMENT", "data must be a Uint8Array");
+    return this.#lastDouble;
   }
 
   toString(): string {
