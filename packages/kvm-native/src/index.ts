@@ -24,6 +24,7 @@ export { enterRealMode } from "./boot.js";
 export { EventFdNotifier } from "./event-notifier.js";
 export { KvmRunDecoder } from "./exits.js";
 export { kickVcpu } from "./kick.js";
+export { type KickTimer, kickVcpuAfter } from "./kick-timer.js";
 export type { MsrFilter, MsrFilterRange } from "./msr-exits.js";
 export { NativeKvm, type NativeKvmOptions } from "./native-kvm.js";
 export {

@@ -20,6 +20,12 @@ export interface PcAccel {
     Partial<KvmInterrupts> &
     Partial<Pick<KvmSystemState, "getSupportedCpuid">> & { createVcpu?(id: number): KvmVcpu };
   readonly ramAllocator?: RamAllocator;
+  /**
+   * Kicks the vCPU with `kickId` after `ms` from another thread (`@memtopo/kvm-native`'s
+   * kickVcpuAfter), so a run's timeout stops even a guest that never exits to user space;
+   * without it the timeout is checked at exits only.
+   */
+  readonly kickAfter?: (kickId: number, ms: number) => { cancel(): void };
 }
 
 /** A vCPU with the state calls the board uses when the backend offers them. */

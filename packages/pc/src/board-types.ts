@@ -5,6 +5,7 @@ import type { PcAccel, PcVcpu } from "./accel.js";
 import type { Piix4Pm } from "./acpi/piix4.js";
 import type { Debugcon } from "./devices/debugcon.js";
 import type { FwCfg } from "./devices/fw-cfg.js";
+import type { KvmVapic } from "./devices/kvmvapic.js";
 import type { Mc146818Rtc } from "./devices/mc146818rtc.js";
 import type { Pckbd } from "./devices/pckbd.js";
 import type { Port92 } from "./devices/port92.js";
@@ -27,8 +28,13 @@ export interface PcBoardOptions {
   readonly smm?: boolean;
   /** QEMU's `-machine acpi=` (default on): the ACPI tables and their loader script in fw_cfg. */
   readonly acpi?: boolean;
-  /** QEMU's kvm-apic.vapic (default off): places the kvmvapic port 0x7e (the option ROM is not provided). */
+  /**
+   * QEMU's kvm-apic.vapic (default off here, on in QEMU): the kvmvapic device at port 0x7e, and
+   * with `vapicRom` its option ROM in fw_cfg as `genroms/kvmvapic.bin`.
+   */
   readonly vapic?: boolean;
+  /** The kvmvapic option ROM (QEMU's `kvmvapic.bin`, /usr/share/qemu/kvmvapic.bin on Debian). */
+  readonly vapicRom?: Uint8Array;
   /** Adds isa-debugcon at 0x402 (default on, as `-device isa-debugcon,iobase=0x402`). */
   readonly debugcon?: boolean;
   /** Bytes the guest writes to the debug console; returning true stops the run with "until". */
@@ -75,6 +81,7 @@ export interface PcDevices {
   readonly port92: Port92;
   readonly debugcon: Debugcon | null;
   readonly serial: Serial | null;
+  readonly vapic: KvmVapic | null;
 }
 
 /** Why the board asked to stop: the guest requested a reset or a shutdown (QEMU's -no-reboot). */

@@ -18,6 +18,7 @@ import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
 import { addIsaDma } from "./devices/i8257.js";
 import { ioport80 } from "./devices/ioport80.js";
 import { APIC_DEFAULT_ADDRESS, inKernelIo, kvmApicMsi } from "./devices/kvm-in-kernel.js";
+import { KvmVapic, VAPIC_IO_PORT, VAPIC_ROM_FILE } from "./devices/kvmvapic.js";
 import { Mc146818Rtc, RTC_IOPORT } from "./devices/mc146818rtc.js";
 import { Pckbd } from "./devices/pckbd.js";
 import { PORT92_IOPORT, Port92 } from "./devices/port92.js";
@@ -196,7 +197,24 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
     { smi: () => raiseSmi(), shutdown: requestShutdown },
   );
   pciHost.attach(pm);
-  if (options.vapic === true) io.addSubregion(0x7en, unimplementedIo(system, "kvmvapic", 2n));
+  let vapic: KvmVapic | null = null;
+  if (options.vapic === true) {
+    vapic = new KvmVapic(system, {
+      systemMemory,
+      ram,
+      memory,
+      cpuState: () => (vcpu === null ? null : { csBase: vcpu.getSregs().cs.base, rip: vcpu.getRegs().rip }),
+    });
+    io.addSubregion(VAPIC_IO_PORT, vapic.io);
+    if (options.vapicRom !== undefined) {
+      if (!(options.vapicRom instanceof Uint8Array) || options.vapicRom.length === 0) {
+        throw new PcError("E_PC_VAPIC_ROM", "vapicRom must be a non-empty Uint8Array (kvmvapic.bin)");
+      }
+      fwCfg.addFile(VAPIC_ROM_FILE, options.vapicRom);
+    }
+  } else if (options.vapicRom !== undefined) {
+    throw new PcError("E_PC_VAPIC_ROM", "vapicRom needs vapic: true (QEMU loads the ROM with the vapic device)");
+  }
 
   // -device isa-debugcon,iobase=0x402.
   let debugconText = "";
@@ -246,7 +264,7 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
     spaces,
     addressSpaces: system.addressSpaces,
     regions: { system: systemMemory, io, pci, ram, ramBelow4g, ramAbove4g, bios, isaBios, pcRom },
-    devices: { pciHost, i440fx, piix3, ide, pm, fwCfg, rtc, kbd, port92, debugcon, serial },
+    devices: { pciHost, i440fx, piix3, ide, pm, fwCfg, rtc, kbd, port92, debugcon, serial, vapic },
     kvm: attachment,
     smramListener,
     hasMemory(as, start, size) {
@@ -281,6 +299,7 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
           setSmiHook: (hook) => {
             raiseSmi = hook;
           },
+          kickAfter: accel?.kickAfter,
         },
         runOptions,
       );

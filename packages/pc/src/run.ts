@@ -20,7 +20,10 @@ export type PcStopKind =
 export interface PcRunOptions {
   /** Stop with "until" once the debug console has printed this text. */
   readonly until?: string;
-  /** Stop with "timeout" after this long (checked at each exit to user space). Default 120 s. */
+  /**
+   * Stop with "timeout" after this long. Default 120 s. With the accelerator's kickAfter a
+   * thread kicks the vCPU at the deadline; otherwise it is checked at exits to user space.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -49,6 +52,8 @@ export interface RunnableBoard {
   setStopHook(hook: () => void): void;
   /** Called when the chipset raises an SMI. */
   setSmiHook(hook: () => void): void;
+  /** A timer that kicks the vCPU from another thread, where the backend has one. */
+  readonly kickAfter?: ((kickId: number, ms: number) => { cancel(): void }) | undefined;
 }
 
 const TIMEOUT_CHECK_EVERY = 256;
@@ -107,20 +112,30 @@ export function runBoard(board: RunnableBoard, options: PcRunOptions): PcRunResu
       stopWith("timeout", `no stop within ${timeoutMs} ms`);
     }
   };
-  const result = runVcpu(
-    vcpu,
-    { memory: watch(board.memory), io: watch(board.io) },
-    {
-      onExit: (exit: VcpuExit) => {
-        tick();
-        if (stop !== null) return "stop";
-        const failure = failureOf(exit);
-        if (failure === null) return "continue";
-        stop = failure;
-        return "stop";
+  const timer =
+    board.kickAfter !== undefined && vcpu.kickId !== undefined ? board.kickAfter(vcpu.kickId, timeoutMs) : null;
+  let result: ReturnType<typeof runVcpu>;
+  try {
+    result = runVcpu(
+      vcpu,
+      { memory: watch(board.memory), io: watch(board.io) },
+      {
+        onExit: (exit: VcpuExit) => {
+          tick();
+          if (exit.reason === "intr" && performance.now() > deadline) {
+            stopWith("timeout", `no stop within ${timeoutMs} ms (the vCPU was kicked at the deadline)`);
+          }
+          if (stop !== null) return "stop";
+          const failure = failureOf(exit);
+          if (failure === null) return "continue";
+          stop = failure;
+          return "stop";
+        },
       },
-    },
-  );
+    );
+  } finally {
+    timer?.cancel();
+  }
   const seconds = (performance.now() - start) / 1000;
   const final: { kind: PcStopKind; detail: string } = stop ?? {
     kind: "unhandled-exit",
