@@ -46,6 +46,11 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
       `the tree text is plain info mtree: ${tree.hiddenParents} disabled region(s) left out are stood in for by disabled containers named (hidden)`,
     );
   }
+  if (tree.lossyOwners > 0) {
+    warnings.push(
+      `${tree.lossyOwners} owner(s) are objects or types, not devices by id or path: kept as labels, which print back as devices`,
+    );
+  }
   const ids = resolveIdentities(tree);
   warnings.push(...ids.warnings);
   const model = buildModel(tree, ids);
@@ -95,6 +100,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
     if (!r.enabled) json.enabled = false;
     if (r.readonly) json.readonly = true;
     if (r.nonvolatile) json.nonvolatile = true;
+    if (r.node.owner !== null) json.owner = r.node.owner;
     if (r.alias !== null) {
       json.alias = idOf.get(r.alias)!;
       json.aliasOffset = `0x${r.aliasOffset.toString(16)}`;
@@ -165,7 +171,7 @@ function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[]
       warnings.push(`no region can hold a hidden alias to ${target.name}: its memory-region: section is lost`);
       continue;
     }
-    const node = { ...holder.node, name: "(hidden)", children: [], parent: holder.node, hidden: true };
+    const node = { ...holder.node, name: "(hidden)", children: [], parent: holder.node, hidden: true, owner: null };
     const alias: ImportRegion = {
       node: { ...node, end: node.start, alias: { target: target.name, offset: 0n, end: 0n } },
       name: "(hidden)",

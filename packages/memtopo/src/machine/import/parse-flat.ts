@@ -1,5 +1,6 @@
 import { cutText, unescapeText } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
+import { OWNER_TAIL_FORM, readOwnerTail } from "./owner-tail.js";
 import type { TypeWord } from "./parse-tree.js";
 
 export interface FlatRangeLine {
@@ -36,6 +37,8 @@ export function parseFlatText(text: string): FlatBlock[] {
     viewRoot: string | null;
     ranges: FlatRangeLine[];
   }[] = [];
+  // `info mtree -f -o` owns every range line or none: its first range line decides.
+  let showsOwners: boolean | null = null;
   text
     .replace(/\r\n/g, "\n")
     .split("\n")
@@ -79,6 +82,18 @@ export function parseFlatText(text: string): FlatBlock[] {
       while (rest.endsWith(" KVM")) {
         rest = rest.slice(0, -4);
         accelMarks++;
+      }
+      const tail = readOwnerTail(rest);
+      showsOwners ??= tail !== null;
+      if (showsOwners) {
+        if (tail === null) {
+          formatError(
+            "E_MTREE_SYNTAX",
+            `line ${lineNo}`,
+            `info mtree -f -o text (its first range has an owner part) but no well-formed one here (${OWNER_TAIL_FORM})`,
+          );
+        }
+        rest = tail.rest;
       }
       let offset = 0n;
       const off = / @([0-9a-f]{16})$/.exec(rest);

@@ -1,6 +1,7 @@
 import { cutText, unescapeText, wrap64 } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import { MAX_NESTING } from "../parse.js";
+import { OWNER_TAIL_FORM, readOwnerTail } from "./owner-tail.js";
 
 export type TypeWord = "ram" | "rom" | "romd" | "ramd" | "i/o";
 
@@ -21,6 +22,8 @@ export interface TreeNode {
   readonly parent: TreeNode | null;
   /** Made up by the importer for a disabled region that plain `info mtree` leaves out. */
   readonly hidden: boolean;
+  /** `info mtree -o`: the owner's label (see {@link readOwnerTail}); null without one or without `-o`. */
+  readonly owner: string | null;
 }
 
 export interface TreeBlock {
@@ -36,6 +39,8 @@ export interface ParsedTree {
   readonly hiddenParents: number;
   /** Some line ends in ` [disabled]`: the text is `info mtree -D`, which hides nothing. */
   readonly showsDisabled: boolean;
+  /** Owners `-o` printed that memtopo's label cannot print back the same (objects, types). */
+  readonly lossyOwners: number;
 }
 
 const LINE =
@@ -57,6 +62,9 @@ export function parseTreeText(text: string): ParsedTree {
   let root: TreeNode | null = null;
   let hiddenParents = 0;
   let showsDisabled = false;
+  // `info mtree -o` owns every line or none: its first region line decides.
+  let showsOwners: boolean | null = null;
+  let lossyOwners = 0;
   const close = (): void => {
     if (root !== null) {
       blocks.push({ spaces: section === null ? spaces : null, header: section ?? spaces.join(", "), root });
@@ -100,6 +108,21 @@ export function parseTreeText(text: string): ParsedTree {
       );
     }
     let rest = m[7]!;
+    let owner: string | null = null;
+    const tail = readOwnerTail(rest);
+    showsOwners ??= tail !== null;
+    if (showsOwners) {
+      if (tail === null) {
+        formatError(
+          "E_MTREE_SYNTAX",
+          `line ${lineNo}`,
+          `info mtree -o text (its first region has an owner part) but no well-formed one here (${OWNER_TAIL_FORM})`,
+        );
+      }
+      rest = tail.rest;
+      owner = tail.owner;
+      if (tail.lossy) lossyOwners++;
+    }
     const disabled = rest.endsWith(" [disabled]");
     showsDisabled ||= disabled;
     if (disabled) rest = rest.slice(0, -" [disabled]".length);
@@ -138,6 +161,7 @@ export function parseTreeText(text: string): ParsedTree {
         children: [],
         parent,
         hidden: true,
+        owner: null,
       };
       if (parent === null) root = filler;
       else parent.children.push(filler);
@@ -173,6 +197,7 @@ export function parseTreeText(text: string): ParsedTree {
       children: [],
       parent,
       hidden: false,
+      owner,
     };
     if (parent === null) root = node;
     else parent.children.push(node);
@@ -182,5 +207,5 @@ export function parseTreeText(text: string): ParsedTree {
   if (!blocks.some((b) => b.spaces !== null)) {
     formatError("E_MTREE_SYNTAX", "", "no address space in the text: expected the output of info mtree");
   }
-  return { blocks, hiddenParents, showsDisabled };
+  return { blocks, hiddenParents, showsDisabled, lossyOwners };
 }
