@@ -92,13 +92,24 @@ export class SlotDirtyLog {
     const windowStart = first & ~63;
     const windowPages = Math.min(Math.ceil((end - windowStart) / 64) * 64, slotPages - windowStart);
     const bits = new Uint8Array(Math.ceil(windowPages / 64) * 8);
+    // Whole bytes of the range are copied as they are (the window starts on a byte); the ragged ends bit by bit.
+    const headEnd = Math.min(end, (first + 7) & ~7);
+    const tailStart = Math.max(headEnd, end & ~7);
     let any = false;
-    for (let p = first; p < end; p++) {
-      if ((held[p >>> 3]! & (1 << (p & 7))) === 0) continue;
+    const copyBit = (p: number) => {
+      if ((held[p >>> 3]! & (1 << (p & 7))) === 0) return;
       const q = p - windowStart;
       bits[q >>> 3]! |= 1 << (q & 7);
       any = true;
+    };
+    for (let p = first; p < headEnd; p++) copyBit(p);
+    for (let byte = headEnd >>> 3; byte < tailStart >>> 3; byte++) {
+      const b = held[byte]!;
+      if (b === 0) continue;
+      bits[byte - (windowStart >>> 3)] = b;
+      any = true;
     }
+    for (let p = tailStart; p < end; p++) copyBit(p);
     if (!any) return;
     try {
       this.#backend.clearDirtyLog!(slot.kernelId, BigInt(windowStart), windowPages, bits);
@@ -107,6 +118,8 @@ export class SlotDirtyLog {
       failures.push(error);
       return;
     }
-    for (let p = first; p < end; p++) held[p >>> 3]! &= ~(1 << (p & 7));
+    for (let p = first; p < headEnd; p++) held[p >>> 3]! &= ~(1 << (p & 7));
+    held.fill(0, headEnd >>> 3, tailStart >>> 3);
+    for (let p = tailStart; p < end; p++) held[p >>> 3]! &= ~(1 << (p & 7));
   }
 }
