@@ -17,6 +17,7 @@
         "native/thread-watch.cc",
         "native/share.cc",
         "native/msr-exits.cc",
+        "native/dirty-ring.cc",
         "native/irq.cc",
         "native/irq-layout.cc"
       ],

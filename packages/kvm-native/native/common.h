@@ -60,6 +60,7 @@ struct VcpuInit {
   int fd;            // KVM_CREATE_VCPU result; the Vcpu owns it from then on
   size_t mmap_size;  // KVM_GET_VCPU_MMAP_SIZE
   uint32_t id;       // the KVM_CREATE_VCPU argument
+  uint32_t dirty_ring_bytes;  // the VM's dirty ring size (0: none), which the vCPU maps
 };
 
 // ---- per-environment data (addon.cc) ---------------------------------------

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "common.h"
+#include "dirty-ring.h"
 #include "threads.h"
 #include "vcpu-state.h"
 
@@ -193,7 +194,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
                         InstanceMethod<&Vcpu::State<SetDebugRegs>>("setDebugRegs"),
                         InstanceMethod<&Vcpu::State<SetGuestDebug>>("setGuestDebug"),
                         InstanceMethod<&Vcpu::State<Translate>>("translate"),
-                        InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"), InstanceMethod<&Vcpu::Close>("close")});
+                        InstanceMethod<&Vcpu::BenchExitLoop>("benchExitLoop"),
+                        InstanceMethod<&Vcpu::ReapDirtyRing>("reapDirtyRing"), InstanceMethod<&Vcpu::Close>("close")});
   }
 
   Vcpu(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Vcpu>(info) {
@@ -207,6 +209,13 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
       int err = errno;
       close(init->fd);
       ThrowErrno(info.Env(), err, "mmap", "kvm_run");
+      return;
+    }
+    int ring_err = dirty_ring_.Map(init->fd, init->dirty_ring_bytes);
+    if (ring_err != 0) {
+      munmap(run, init->mmap_size);
+      close(init->fd);
+      ThrowErrno(info.Env(), ring_err, "mmap", "dirty ring");
       return;
     }
     fd_ = init->fd;
@@ -267,6 +276,11 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
     }
     buffer_ = Napi::Persistent(Napi::ArrayBuffer(info.Env(), ab));
     return buffer_.Value();
+  }
+
+  Napi::Value ReapDirtyRing(const Napi::CallbackInfo& info) {
+    if (!Open(info, "reapDirtyRing")) return info.Env().Undefined();
+    return dirty_ring_.Reap(info);
   }
 
   Napi::Value KickId(const Napi::CallbackInfo& info) {
@@ -424,6 +438,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
       kick_ = nullptr;
     }
     buffer_.Reset();
+    dirty_ring_.Unmap();
     if (mapping_ != nullptr) ReleaseRun(mapping_);
     mapping_ = nullptr;
     if (fd_ >= 0) close(fd_);
@@ -433,6 +448,7 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   int fd_ = -1;
   uint32_t id_ = 0;
   RunMapping* mapping_ = nullptr;
+  DirtyRing dirty_ring_;
   KickTarget* kick_ = nullptr;
   uint32_t kick_id_ = 0;
   RunHandle* handle_ = nullptr;

@@ -12,6 +12,7 @@
 #include <new>
 
 #include "common.h"
+#include "dirty-ring.h"
 #include "irq.h"
 #include "msr-exits.h"
 
@@ -47,6 +48,8 @@ class Vm : public Napi::ObjectWrap<Vm> {
                         InstanceMethod<&Vm::GetDirtyLog>("getDirtyLog"),
                         InstanceMethod<&Vm::ClearDirtyLog>("clearDirtyLog"),
                         InstanceMethod<&Vm::EnableManualDirtyLogProtect>("enableManualDirtyLogProtect"),
+                        InstanceMethod<&Vm::EnableDirtyLogRing>("enableDirtyLogRing"),
+                        InstanceMethod<&Vm::ResetDirtyRings>("resetDirtyRings"),
                         InstanceMethod<&Vm::EnableUserSpaceMsr>("enableUserSpaceMsr"),
                         InstanceMethod<&Vm::SetMsrFilter>("setMsrFilter"),
                         InstanceMethod<&Vm::Irq<CreateIrqchip>>("createIrqchip"),
@@ -319,6 +322,11 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return info.Env().Undefined();
   }
 
+  Napi::Value EnableDirtyLogRing(const Napi::CallbackInfo& info) {
+    return memtopo::EnableDirtyLogRing(info, vm_fd_, &dirty_ring_bytes_);
+  }
+  Napi::Value ResetDirtyRings(const Napi::CallbackInfo& info) { return memtopo::ResetDirtyRings(info, vm_fd_); }
+
   Napi::Value EnableUserSpaceMsr(const Napi::CallbackInfo& info) { return memtopo::EnableUserSpaceMsr(info, vm_fd_); }
   Napi::Value SetMsrFilter(const Napi::CallbackInfo& info) { return memtopo::SetMsrFilter(info, vm_fd_); }
 
@@ -342,7 +350,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
       return info.Env().Undefined();
     }
     has_vcpu_ = true;
-    VcpuInit init = {fd, mmap_size_, id};
+    VcpuInit init = {fd, mmap_size_, id, dirty_ring_bytes_};
     AddonData* data = info.Env().GetInstanceData<AddonData>();
     return data->vcpu.New({Napi::External<VcpuInit>::New(info.Env(), &init)});
   }
@@ -383,6 +391,7 @@ class Vm : public Napi::ObjectWrap<Vm> {
   int vm_fd_ = -1;
   size_t mmap_size_ = 0;
   bool has_vcpu_ = false;
+  uint32_t dirty_ring_bytes_ = 0;
   std::map<uint32_t, Slot> slots_;
 };
 

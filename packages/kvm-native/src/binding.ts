@@ -140,6 +140,8 @@ export interface NativeVm extends NativeVmInterrupts {
   getDirtyLog(slot: number): Uint8Array;
   clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
   enableManualDirtyLogProtect(): void;
+  enableDirtyLogRing(bytes: number): void;
+  resetDirtyRings(): number;
   enableUserSpaceMsr(mask: number): void;
   setMsrFilter(flags: number, ranges: Uint8Array, bitmaps: Uint8Array): void;
   createVcpu(id: number): NativeVcpu;
@@ -160,6 +162,8 @@ export interface NativeVcpu extends NativeVcpuState {
   getSregs(): Uint8Array;
   setSregs(bytes: Uint8Array): void;
   benchExitLoop(maxExits: number): [number, number];
+  /** The vCPU's dirty ring: published entries as (slot, offset) pairs, marked collected; empty without a ring. */
+  reapDirtyRing(): BigUint64Array;
   close(): void;
 }
 

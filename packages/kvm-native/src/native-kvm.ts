@@ -1,9 +1,11 @@
 import {
   type CpuidEntry,
   KVM_CAP,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
   type KvmBackend,
   type KvmCoalescedMmioZone,
   type KvmCoalescedWrite,
+  type KvmDirtyGfn,
   KvmError,
   type KvmIoeventfd,
   type KvmMemslot,
@@ -14,6 +16,7 @@ import {
 } from "@memtopo/kvm";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
 import { CoalescedRing } from "./coalesced-ring.js";
+import { NativeDirtyRings } from "./dirty-ring.js";
 import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
 import { NativeInterrupts } from "./interrupts/native-interrupts.js";
@@ -59,6 +62,9 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
   readonly #rings = new Map<Vcpu, CoalescedRing>();
   readonly #notifiers = new Set<EventFdNotifier>();
   readonly #memslots = new MemslotMirror();
+  readonly #dirtyRings = new NativeDirtyRings();
+  #dirtyRingSize = 0;
+  #manualProtect = 0;
   #closed = false;
 
   private constructor(binding: NativeBinding, vm: NativeVm, devicePath: string) {
@@ -81,7 +87,7 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
     const kvm = new NativeKvm(binding, vm, devicePath);
     if (options.manualDirtyLogProtect === true) {
       try {
-        native("KVM_ENABLE_CAP", () => vm.enableManualDirtyLogProtect());
+        kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
       } catch (error) {
         vm.close();
         throw error;
@@ -156,6 +162,53 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
     native("KVM_CLEAR_DIRTY_LOG", () => this.#vm.clearDirtyLog(slot, firstPage, numPages, bitmap));
   }
 
+  /** The KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags enabled (see {@link KvmBackend.dirtyLogManualProtect}). */
+  get dirtyLogManualProtect(): number {
+    return this.#manualProtect;
+  }
+
+  /**
+   * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE): the
+   * addon enables ENABLE alone (QEMU adds INITIALLY_SET where the kernel has it; the mock has both).
+   */
+  enableDirtyLogManualProtect(flags: number): void {
+    if (flags !== KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
+      throw new KvmError(
+        "EINVAL",
+        "KVM_ENABLE_CAP",
+        `the native backend enables manual protect with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) only, got ${String(flags)}`,
+      );
+    }
+    native("KVM_ENABLE_CAP", () => this.#vm.enableManualDirtyLogProtect());
+    this.#manualProtect = flags;
+  }
+
+  /** Bytes of each vCPU's dirty ring; 0 until {@link enableDirtyLogRing}. */
+  get dirtyRingSize(): number {
+    return this.#dirtyRingSize;
+  }
+
+  /**
+   * KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING, bytes): the kernel takes a power of two of at least a
+   * page and at most `checkExtension(KVM_CAP.DIRTY_LOG_RING)`, once, before the first vCPU;
+   * every vCPU created afterwards maps its ring.
+   */
+  enableDirtyLogRing(bytes: number): void {
+    native("KVM_ENABLE_CAP", () => this.#vm.enableDirtyLogRing(bytes));
+    this.#dirtyRingSize = bytes;
+  }
+
+  /** Reaps every open vCPU's ring (see {@link KvmBackend.reapDirtyRings}). */
+  reapDirtyRings(): KvmDirtyGfn[] {
+    this.#assertOpen("reapDirtyRings");
+    return this.#dirtyRings.reap();
+  }
+
+  /** KVM_RESET_DIRTY_RINGS. */
+  resetDirtyRings(): number {
+    return native("KVM_RESET_DIRTY_RINGS", () => this.#vm.resetDirtyRings());
+  }
+
   /** A new eventfd-backed notifier for ioeventfds; closed with the VM. */
   createEventNotifier(): EventFdNotifier {
     this.#assertOpen("createEventNotifier");
@@ -199,8 +252,10 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
     const vcpu = new Vcpu(id, nativeVcpu, this.layout, () => {
       this.#vcpus.delete(vcpu);
       this.#rings.delete(vcpu);
+      this.#dirtyRings.remove(id);
     });
     this.#vcpus.add(vcpu);
+    this.#dirtyRings.add(id, nativeVcpu);
     const pageOffset = this.#vm.checkExtension(KVM_CAP.COALESCED_MMIO);
     const buffer = native("mmap kvm_run", () => nativeVcpu.runBuffer());
     if (CoalescedRing.fits(buffer, pageOffset, this.hostPageSize)) {

@@ -326,6 +326,10 @@ describe.skipIf(!kvm.ok)("fuzz: every VM and vCPU entry on a live VM", () => {
             () => vm.getDirtyLog(slot as number),
             () => vm.clearDirtyLog(...(rest as [number, bigint, number, Uint8Array])),
             () => vm.checkExtension(slot as number),
+            () => vm.enableDirtyLogRing(slot as number),
+            () => vm.enableDirtyLogManualProtect(slot as number),
+            () => vm.reapDirtyRings(),
+            () => vm.resetDirtyRings(),
           ]) {
             try {
               call();

@@ -1,0 +1,177 @@
+import { attachKvm, KVM_CAP, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE, KVM_MEM_LOG_DIRTY_PAGES } from "@memtopo/kvm";
+import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { dirtyPageOffsets, MemorySystem } from "memtopo";
+import { afterEach, describe, expect, it } from "vitest";
+import { enterRealMode, NativeKvm, runVcpu, type Vcpu } from "../src/index.js";
+import { CODE_AT, guest, kvm, LOW_RAM_SIZE, type Machine, machine, RecordingBus } from "./helpers.js";
+
+// Dirty logging on /dev/kvm: KVM_GET_DIRTY_LOG with manual protect and KVM_CLEAR_DIRTY_LOG,
+// the dirty ring (KVM_CAP_DIRTY_LOG_RING), and memtopo's global dirty tracking on top of
+// both. The guest (test/guests/dirty.S) writes pages 0, 2, 4 and 9 of the slot at 0x10000.
+const WRITTEN = [0, 2, 4, 9];
+
+function pagesOf(bitmap: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < bitmap.length * 8; p++) if ((bitmap[p >>> 3]! & (1 << (p & 7))) !== 0) out.push(p);
+  return out;
+}
+
+function bitmapOf(pages: readonly number[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (const p of pages) out[p >>> 3]! |= 1 << (p & 7);
+  return out;
+}
+
+function runToHlt(vcpu: Vcpu): void {
+  const result = runVcpu(vcpu, { memory: new RecordingBus(), io: new RecordingBus() }, { maxExits: 100 });
+  expect(result.reason).toBe("hlt");
+}
+
+/** A VM whose dirty ring (when asked) is enabled before its vCPU, running dirty.S. */
+function ringMachine(ringBytes: number): { vm: NativeKvm; vcpu: Vcpu; restart(): void } {
+  const vm = NativeKvm.open();
+  vm.enableDirtyLogRing(ringBytes);
+  const low = vm.ramAllocator.allocate("low", LOW_RAM_SIZE);
+  low.bytes().set(guest("dirty"), CODE_AT);
+  vm.setUserMemoryRegion({
+    slot: 0,
+    flags: 0,
+    guestPhysAddr: 0n,
+    memorySize: LOW_RAM_SIZE,
+    userspaceAddr: low.hostAddr,
+  });
+  const vcpu = vm.createVcpu(0);
+  enterRealMode(vcpu, CODE_AT);
+  return { vm, vcpu, restart: () => enterRealMode(vcpu, CODE_AT) };
+}
+
+describe.skipIf(!kvm.ok)("dirty logging on /dev/kvm", () => {
+  let m: Machine | undefined;
+  let vm: NativeKvm | undefined;
+  afterEach(() => {
+    m?.vm.close();
+    vm?.close();
+    m = undefined;
+    vm = undefined;
+  });
+
+  it("manual protect: KVM_GET_DIRTY_LOG leaves the bits, KVM_CLEAR_DIRTY_LOG clears and re-protects the pages it names", () => {
+    m = machine("dirty", { manualDirtyLogProtect: true });
+    expect(m.vm.dirtyLogManualProtect).toBe(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+    m.mapRam(3, 0x10000n, 0x100000n, 0, KVM_MEM_LOG_DIRTY_PAGES);
+    runToHlt(m.vcpu);
+    expect(pagesOf(m.vm.getDirtyLog(3))).toEqual(WRITTEN);
+    expect(pagesOf(m.vm.getDirtyLog(3)), "a second read still has them").toEqual(WRITTEN);
+    m.vm.clearDirtyLog(3, 0n, 64, bitmapOf([0, 2], 8));
+    expect(pagesOf(m.vm.getDirtyLog(3))).toEqual([4, 9]);
+    // The kernel's rules: first_page a multiple of 64, num_pages too unless the range ends the slot.
+    expect(() => m!.vm.clearDirtyLog(3, 1n, 63, new Uint8Array(8))).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    expect(() => m!.vm.clearDirtyLog(3, 0n, 10, new Uint8Array(8))).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
+    m.vm.clearDirtyLog(3, 0n, 256, bitmapOf([4, 9], 32));
+    expect(pagesOf(m.vm.getDirtyLog(3))).toEqual([]);
+    // Cleared pages are write-protected again: the guest's next writes are logged.
+    m.restart();
+    runToHlt(m.vcpu);
+    expect(pagesOf(m.vm.getDirtyLog(3))).toEqual(WRITTEN);
+  });
+
+  it("the dirty ring: entries per first write, none again until KVM_RESET_DIRTY_RINGS re-protects; the bitmap ioctls are ENXIO", (ctx) => {
+    const probe = NativeKvm.open();
+    const max = probe.checkExtension(KVM_CAP.DIRTY_LOG_RING);
+    probe.close();
+    if (max === 0) ctx.skip("this kernel has no KVM_CAP_DIRTY_LOG_RING");
+    const r = ringMachine(0x10000);
+    vm = r.vm;
+    expect(vm.dirtyRingSize).toBe(0x10000);
+    vm.setUserMemoryRegion({
+      slot: 3,
+      flags: KVM_MEM_LOG_DIRTY_PAGES,
+      guestPhysAddr: 0x10000n,
+      memorySize: 0x10000n,
+      userspaceAddr: vm.ramAllocator.allocate("logged", 0x10000n).hostAddr,
+    });
+    runToHlt(r.vcpu);
+    const entries = vm.reapDirtyRings();
+    expect(entries.map((e) => e.slot)).toEqual([3, 3, 3, 3]);
+    expect(entries.map((e) => Number(e.offset)).sort((a, b) => a - b)).toEqual(WRITTEN);
+    expect(vm.reapDirtyRings(), "collected entries are not reaped twice").toEqual([]);
+    expect(() => vm!.getDirtyLog(3)).toThrow(expect.objectContaining({ code: "ENXIO" }));
+    // Collected but not reset: the pages are still writable, so another run adds nothing.
+    r.restart();
+    runToHlt(r.vcpu);
+    expect(vm.reapDirtyRings()).toEqual([]);
+    expect(vm.resetDirtyRings()).toBe(4);
+    expect(vm.resetDirtyRings(), "nothing left to recycle").toBe(0);
+    r.restart();
+    runToHlt(r.vcpu);
+    expect(
+      vm
+        .reapDirtyRings()
+        .map((e) => Number(e.offset))
+        .sort((a, b) => a - b),
+    ).toEqual(WRITTEN);
+  });
+
+  it("the dirty ring is enabled once, before any vCPU, with a power-of-two size", (ctx) => {
+    vm = NativeKvm.open();
+    if (vm.checkExtension(KVM_CAP.DIRTY_LOG_RING) === 0) ctx.skip("this kernel has no KVM_CAP_DIRTY_LOG_RING");
+    expect(() => vm!.enableDirtyLogRing(0x3000)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => vm!.enableDirtyLogRing(-1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    vm.enableDirtyLogRing(0x1000);
+    expect(() => vm!.enableDirtyLogRing(0x1000)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    const other = NativeKvm.open();
+    try {
+      other.createVcpu(0);
+      expect(() => other.enableDirtyLogRing(0x1000)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    } finally {
+      other.close();
+    }
+  });
+
+  for (const mode of ["bitmap", "manual", "ring"] as const) {
+    it(`memtopo's global dirty tracking (${mode}): the guest's pages reach the RAM block's migration bitmap, once`, (ctx) => {
+      vm = NativeKvm.open(mode === "manual" ? { manualDirtyLogProtect: true } : {});
+      if (mode === "ring") {
+        if (vm.checkExtension(KVM_CAP.DIRTY_LOG_RING) === 0) ctx.skip("this kernel has no KVM_CAP_DIRTY_LOG_RING");
+        vm.enableDirtyLogRing(0x10000);
+      }
+      const sys = new MemorySystem({ accel: "kvm", ramAllocator: vm.ramAllocator });
+      const root = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
+      const low = new MemoryRegion(sys, { kind: "ram", name: "low", size: LOW_RAM_SIZE });
+      const ram = new MemoryRegion(sys, { kind: "ram", name: "pc.ram", size: 0x20000n });
+      // The block's second half is what the guest sees at 0x10000, through an alias (as PC RAM is).
+      const window = new MemoryRegion(sys, {
+        kind: "alias",
+        name: "ram-window",
+        size: 0x10000n,
+        target: ram,
+        offset: 0x10000n,
+      });
+      root.addSubregion(0n, low);
+      root.addSubregion(0x10000n, window);
+      low.ramBlock!.bytes().set(guest("dirty"), CODE_AT);
+      attachKvm(sys, vm, { memory: sys.createAddressSpace("memory", root) });
+      const vcpu = vm.createVcpu(0);
+      enterRealMode(vcpu, CODE_AT);
+      sys.startDirtyLog();
+      sys.syncDirtyLog();
+      sys.takeDirtyBitmap(ram);
+      sys.takeDirtyBitmap(low);
+      runToHlt(vcpu);
+      sys.syncDirtyLog();
+      // Offsets in the block, not guest addresses: the window starts at byte 0x10000 of pc.ram.
+      expect(dirtyPageOffsets(sys.takeDirtyBitmap(ram))).toEqual(WRITTEN.map((p) => 0x10000n + BigInt(p) * 0x1000n));
+      sys.syncDirtyLog();
+      expect(dirtyPageOffsets(sys.takeDirtyBitmap(ram)), "taken pages are clean until written again").toEqual([]);
+      enterRealMode(vcpu, CODE_AT);
+      runToHlt(vcpu);
+      sys.syncDirtyLog();
+      expect(dirtyPageOffsets(sys.takeDirtyBitmap(ram)).length).toBe(WRITTEN.length);
+      sys.stopDirtyLog();
+    });
+  }
+});
