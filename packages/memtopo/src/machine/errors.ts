@@ -15,7 +15,8 @@ import { MemtopoError } from "@memtopo/region-tree";
  * - `E_MACHINE_CYCLE`: aliases and subregions that reach back to themselves;
  * - `E_MACHINE_ALIAS_WINDOW`: an alias window that lies outside its target;
  * - `E_MACHINE_PAST_END`: a subregion that ends past 2^64;
- * - `E_MTREE_SYNTAX`: a line of QEMU text that the importer cannot read.
+ * - `E_MTREE_SYNTAX`: a line of QEMU text that the importer cannot read;
+ * - `E_MTREE_MISMATCH`: a flat view (`info mtree -f`) that the tree text given with it cannot print (`flat line N`).
  */
 export class MachineFormatError extends MemtopoError {}
 

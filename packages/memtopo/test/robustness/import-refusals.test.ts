@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { casesDir as cases } from "@memtopo/fixtures";
 import { MemtopoError } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { importQemu, loadMachine, printMtree } from "../../src/index.js";
@@ -89,5 +92,16 @@ describe("import-qemu refusals", () => {
     const tree = printMtree(machine.addressSpaces, { disabled: true });
     expect(tree).toContain("[DETECTED OVERFLOW!]       ffffffffffff8000-0000000000007fff (prio 0, i/o): out");
     expect(printMtree(loadMachine(importQemu({ tree }).machine).addressSpaces, { disabled: true })).toBe(tree);
+  });
+
+  it("a flat view the tree cannot print (another machine, or the same one at another moment) is E_MTREE_MISMATCH", () => {
+    const read = (slug: string, file: string) => readFileSync(path.join(cases, slug, file), "utf8");
+    const tree = read("x86-pc-held-kvm", "mtree.txt");
+    for (const other of ["x86-pc-ran-kvm", "x86-q35-held-kvm", "arm64-virt-a57-held"]) {
+      const refused = codeOf(() => importQemu({ tree, flat: read(other, "mtree-f.txt") }));
+      expect(refused.code).toBe("E_MTREE_MISMATCH");
+      expect(refused.path).toMatch(/^flat line \d+$/);
+    }
+    expect(() => importQemu({ tree, flat: read("x86-pc-held-kvm", "mtree-f.txt") })).not.toThrow();
   });
 });

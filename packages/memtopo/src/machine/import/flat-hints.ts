@@ -1,4 +1,5 @@
-import { wrap64 } from "@memtopo/region-tree";
+import { cutText, escapeText, wrap64 } from "@memtopo/region-tree";
+import { formatError } from "../errors.js";
 import type { ImportRegion, RegionModel } from "./model.js";
 import type { FlatBlock, FlatRangeLine } from "./parse-flat.js";
 import type { TreeBlock } from "./parse-tree.js";
@@ -28,6 +29,17 @@ const key = (name: string, priority: number, origin: bigint): string =>
   `${name}\u0001${priority}\u0001${wrap64(origin)}`;
 
 const through = (p: Placement): ImportRegion[] => [...p.path, p.region];
+
+const shown = (name: string): string => `"${cutText(escapeText(name))}"`;
+
+/**
+ * A flat view is a function of the tree at the moment it was printed: one the tree cannot
+ * give (another machine, or the same one after a change) would teach the importer wrong
+ * facts, so it is refused (`E_MTREE_MISMATCH`), with the line of the flat text.
+ */
+function mismatch(line: number, what: string): never {
+  formatError("E_MTREE_MISMATCH", `flat line ${line}`, `${what}: the flat view is not of the tree given with it`);
+}
 
 /**
  * Reads what the flat views say about the regions: which `i/o` regions have content of
@@ -62,19 +74,21 @@ export function applyFlatHints(
       // Equal names and root names: prefer a block whose root can resolve the way this view says.
       const block = candidates.find((b) => resolutions(model.of(b.root), view.viewRoot).length > 0) ?? candidates[0];
       if (block === undefined) {
-        warnings.push(`FlatView at line ${view.line}: no address-space: ${space.name} block in the tree text`);
-        continue;
+        mismatch(
+          view.line,
+          `address space ${shown(space.name)} with root ${shown(space.root)} is not in the tree text`,
+        );
       }
       const names = remaining.get(block)!;
       names.splice(names.indexOf(space.name), 1);
       const options = resolutions(model.of(block.root), view.viewRoot);
       if (options.length === 0) {
-        warnings.push(
-          `FlatView at line ${view.line}: the tree of ${space.name} cannot resolve to ${view.viewRoot ?? "(none)"}`,
+        mismatch(
+          view.line,
+          `the tree of address space ${shown(space.name)} cannot render from root ${shown(view.viewRoot ?? "(none)")}`,
         );
-      } else {
-        choices.push(options);
       }
+      choices.push(options);
     }
     if (choices.length === 0) continue;
     // Of the candidate roots, the one that explains the view best (the deepest on a tie).
@@ -92,7 +106,7 @@ export function applyFlatHints(
     }
     const { placements, pieces: viewPieces, unexplained } = best!.attribution;
     for (const range of unexplained) {
-      warnings.push(`line ${range.line} of the flat view: no region of the tree can print ${range.name} here`);
+      mismatch(range.line, `no region of the tree can print ${shown(range.name)} here`);
     }
     for (const p of placements) for (const r of through(p)) placed.add(r);
     pieces.push(...viewPieces);
