@@ -1,0 +1,93 @@
+import fs from "node:fs/promises";
+import { loadSnapshot, saveSnapshot } from "@memtopo/migration";
+import { runWorkload, workloadChecksum } from "@memtopo/migration/workload";
+import { type CliCommand, type CommandContext, UsageError } from "../context.js";
+import { GUEST_DESCRIPTION, passesDone } from "../migrate/precopy-run.js";
+import { workloadVm } from "../migrate/workload-vm.js";
+
+interface SnapshotFlags {
+  readonly passes?: number | string;
+  readonly limit?: number | string;
+  readonly json?: boolean;
+}
+
+function count(value: number | string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff)
+    throw new UsageError(`${flag} must be a u32, got ${String(value)}`);
+  return n;
+}
+
+/**
+ * `memtopo snapshot save <file>`: run the workload guest for some passes, stop it and save the
+ * machine; `memtopo snapshot load <file>`: restore it into a fresh machine (this process) and
+ * run the guest on to its own checksum over its RAM.
+ */
+export const snapshotCommand: CliCommand = {
+  register(cli, ctx) {
+    cli
+      .command(
+        "snapshot <action> <file>",
+        "Save the workload machine to a snapshot file, or load one and run the guest on",
+      )
+      .option("--passes <n>", "save: passes the guest makes before the snapshot (default 3)")
+      .option("--limit <n>", "save: the pass after which the guest sums its RAM and halts (default 5)")
+      .option("--json", "Print the report as JSON")
+      .example("memtopo snapshot save /tmp/vm.snap && memtopo snapshot load /tmp/vm.snap")
+      .action(async (action: string, file: string, flags: SnapshotFlags) => {
+        if (action === "save") return save(ctx, file, flags);
+        if (action === "load") return load(ctx, file, flags.json === true);
+        throw new UsageError(`snapshot: the action is save or load, got ${String(action).slice(0, 40)}`);
+      });
+  },
+};
+
+async function save(ctx: CommandContext, file: string, flags: SnapshotFlags): Promise<void> {
+  const passes = count(flags.passes, 3, "--passes");
+  const limit = count(flags.limit, 5, "--limit");
+  if (passes > limit) throw new UsageError(`--passes (${passes}) is past --limit (${limit})`);
+  const vm = workloadVm({ passLimit: limit });
+  if (passes > 0) runWorkload(vm.vcpu, { passes });
+  const { bytes, stats } = saveSnapshot(vm.migratable);
+  await fs.writeFile(file, bytes);
+  const report = {
+    file,
+    passes: passesDone(vm),
+    limit,
+    pagesSaved: stats.data,
+    zeroPagesLeftOut: stats.skipped,
+    bytes: stats.bytes,
+  };
+  ctx.stdout(
+    flags.json === true
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : `memtopo snapshot save: ${GUEST_DESCRIPTION}, stopped after pass ${report.passes} of ${limit}\n` +
+          `wrote ${file}: ${stats.bytes} bytes, ${stats.data} pages (${stats.skipped} zero pages left out), vCPU and device state\n`,
+  );
+}
+
+async function load(ctx: CommandContext, file: string, json: boolean): Promise<void> {
+  const bytes = new Uint8Array(await fs.readFile(file));
+  const vm = workloadVm();
+  const stats = loadSnapshot(vm.migratable, bytes);
+  const from = passesDone(vm);
+  const run = runWorkload(vm.vcpu, {});
+  const host = workloadChecksum(vm.machine.ram);
+  const report = {
+    file,
+    pagesLoaded: stats.pages,
+    passesAtSnapshot: from,
+    passesAtEnd: run.pass,
+    guestChecksum: run.checksum,
+    hostChecksum: host,
+  };
+  ctx.stdout(
+    json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : `memtopo snapshot load: ${file}: ${stats.pages} pages, vCPU and device state restored into a fresh machine\n` +
+          `the guest went on from pass ${from} to ${run.pass}; its own checksum over its RAM: 0x${(run.checksum ?? 0).toString(16).padStart(8, "0")} ` +
+          `(the host's: 0x${host.toString(16).padStart(8, "0")})\n`,
+  );
+  if (run.checksum !== host) throw new Error("the guest's checksum differs from the host's");
+}
