@@ -76,8 +76,13 @@ export class FlatViewTable<U extends ViewUser> {
   readonly #orphans = new Set<MemoryRegion | null>();
   readonly #render: (root: MemoryRegion | null) => FlatView;
   readonly #rerender: (old: FlatView, windows: AddrWindow[]) => { view: FlatView; edit: ViewEdit };
-  /** How each view re-rendered in windows at the last reset was made from its previous one. */
-  readonly #edits = new Map<FlatView, ViewEdit>();
+  /**
+   * How each view re-rendered in windows at the last reset was made from its previous one. A
+   * fresh array per reset, not a Map cleared each time: a cleared Map's dead table, already in
+   * V8's old generation, would keep every edit (and the view it came from) alive through young
+   * collections until the next full one.
+   */
+  #edits: { readonly view: FlatView; readonly edit: ViewEdit }[] = [];
   readonly #maskState: () => number;
   readonly empty = new FlatView(null, []);
 
@@ -181,7 +186,7 @@ export class FlatViewTable<U extends ViewUser> {
     if (windows === undefined) return entry.view;
     if (windows === null) return this.#store(key, this.#render(key));
     const { view, edit } = this.#rerender(entry.view, coalesce(windows));
-    if (view !== entry.view) this.#edits.set(view, edit);
+    if (view !== entry.view) this.#edits.push({ view, edit });
     return this.#store(key, view, false);
   }
 
@@ -190,7 +195,8 @@ export class FlatViewTable<U extends ViewUser> {
    * before (`edit.from`): undefined when it was rendered in full or did not change.
    */
   editOf(view: FlatView): ViewEdit | undefined {
-    return this.#edits.get(view);
+    for (const e of this.#edits) if (e.view === view) return e.edit;
+    return undefined;
   }
 
   /**
@@ -260,7 +266,7 @@ export class FlatViewTable<U extends ViewUser> {
 
   #reset(): Map<U, FlatView> {
     // Collections are cleared only when not empty: V8's clear() allocates a fresh table every time.
-    if (this.#edits.size > 0) this.#edits.clear();
+    if (this.#edits.length > 0) this.#edits = [];
     if (this.#changed.size > 0) {
       for (const mr of this.#changed) this.#addWindows(mr);
       this.#changed.clear();

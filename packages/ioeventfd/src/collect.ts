@@ -1,4 +1,4 @@
-import type { FlatView } from "@memtopo/flatview";
+import type { FlatRange, FlatView } from "@memtopo/flatview";
 import type { IoeventfdRecord } from "@memtopo/region-tree";
 
 /**
@@ -10,18 +10,24 @@ import type { IoeventfdRecord } from "@memtopo/region-tree";
  */
 export function collectIoeventfds(view: FlatView): IoeventfdRecord[] {
   const out: IoeventfdRecord[] = [];
-  for (const range of view.ranges) {
-    const records = range.mr.ioeventfds;
-    if (records.length === 0) continue;
-    const shift = range.start - range.offsetInRegion;
-    const end = range.start + range.size;
-    for (const record of records) {
-      const start = record.start + shift;
-      // addrrange_intersects: one range contains the start of the other.
-      const intersects =
-        (start >= range.start && start < end) || (range.start >= start && range.start - start < record.size);
-      if (intersects) out.push(start === record.start ? record : { ...record, start });
+  for (const range of view.ranges) collectRange(range, out);
+  return out;
+}
+
+/** The records one range of a view gives, appended to `out` (and the range to `owners` once per record). */
+export function collectRange(range: FlatRange, out: IoeventfdRecord[], owners?: FlatRange[]): void {
+  const records = range.mr.ioeventfds;
+  if (records.length === 0) return;
+  const shift = range.start - range.offsetInRegion;
+  const end = range.start + range.size;
+  for (const record of records) {
+    const start = record.start + shift;
+    // addrrange_intersects: one range contains the start of the other.
+    const intersects =
+      (start >= range.start && start < end) || (range.start >= start && range.start - start < record.size);
+    if (intersects) {
+      out.push(start === record.start ? record : { ...record, start });
+      owners?.push(range);
     }
   }
-  return out;
 }

@@ -1,3 +1,4 @@
 export { type EventNotifier, type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "@memtopo/region-tree";
 export { collectIoeventfds } from "./collect.js";
+export { type CollectedIoeventfds, collectIoeventfdList, recollectIoeventfds } from "./collected.js";
 export { diffIoeventfds, type IoeventfdOrder } from "./diff.js";

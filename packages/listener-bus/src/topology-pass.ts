@@ -1,4 +1,4 @@
-import { type FlatRange, type FlatView, flatRangeEqual } from "@memtopo/flatview";
+import { type FlatRange, type FlatView, flatRangeEqual, type ViewEdit } from "@memtopo/flatview";
 import type { ListenerCalls } from "./calls.js";
 import { coalescedIo } from "./coalesced-io.js";
 import { type MemoryListener, sectionFromFlatRange } from "./types.js";
@@ -67,8 +67,10 @@ export function updateTopologyPass(
  * otherwise the deletion pass, then the addition pass, over `old` (null: no ranges) and `next`.
  *
  * When no listener of the space has `regionNop`, ranges that both views share as the same
- * objects at their start and end (an incremental render reuses them) can only produce
- * `region_nop`, so the passes skip them: the calls made are exactly those of the full walk.
+ * objects can only produce `region_nop`, so the passes skip them: the calls made are exactly
+ * those of the full walk. With `edit` (how `next` was made from `old`) the passes walk its
+ * splices alone, so a commit costs what changed, not the size of the view; without it, the
+ * shared ranges at the start and the end are skipped.
  */
 export function updateTopology(
   calls: ListenerCalls,
@@ -76,8 +78,20 @@ export function updateTopology(
   old: FlatView | null,
   next: FlatView,
   equal: FlatRangeEquality = flatRangeEqual,
+  edit?: ViewEdit,
 ): void {
   if (old === next || listeners.length === 0) return;
+  if (edit !== undefined && old !== null && edit.from === old && !listeners.some((l) => l.regionNop !== undefined)) {
+    // Between splices both views hold the same objects in the same order, so a pass over each
+    // splice alone meets the ranges the full walk would report, in the same order.
+    for (const s of edit.splices) {
+      updateTopologyPass(calls, listeners, old.ranges.slice(s.oldStart, s.oldEnd), s.ranges, old, false, equal);
+    }
+    for (const s of edit.splices) {
+      updateTopologyPass(calls, listeners, old.ranges.slice(s.oldStart, s.oldEnd), s.ranges, old, true, equal);
+    }
+    return;
+  }
   let oldRanges = old === null ? [] : old.ranges;
   let newRanges = next.ranges;
   if (!listeners.some((l) => l.regionNop !== undefined)) {

@@ -1,5 +1,12 @@
 import type { FlatView } from "@memtopo/flatview";
-import { type IoeventfdRecord, type MemoryRegion, type MemTxAttrs, type MemTxResult, toDouble } from "@memtopo/region-tree";
+import type { CollectedIoeventfds } from "@memtopo/ioeventfd";
+import {
+  type IoeventfdRecord,
+  type MemoryRegion,
+  type MemTxAttrs,
+  type MemTxResult,
+  toDouble,
+} from "@memtopo/region-tree";
 import { MemorySystemError } from "./errors.js";
 import { flatviewAccess } from "./flatview-access.js";
 import type { AccessEnv } from "./region-access.js";
@@ -11,7 +18,7 @@ const ADDR_LIMIT = 1n << 64n;
 export interface AddressSpaceState {
   root: MemoryRegion | null;
   currentMap: FlatView;
-  ioeventfds: readonly IoeventfdRecord[];
+  ioeventfds: CollectedIoeventfds;
   destroyed: boolean;
   readonly env: AccessEnv;
 }
@@ -46,7 +53,7 @@ export class AddressSpace {
 
   /** The space's ioeventfds in address-space addresses, in collection order (`address_space_update_ioeventfds`). */
   get ioeventfds(): readonly IoeventfdRecord[] {
-    return this.#state.ioeventfds;
+    return this.#state.ioeventfds.records;
   }
 
   get destroyed(): boolean {

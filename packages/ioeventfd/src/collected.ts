@@ -1,0 +1,87 @@
+import type { FlatRange, FlatView, ViewEdit } from "@memtopo/flatview";
+import type { IoeventfdRecord } from "@memtopo/region-tree";
+import { collectRange } from "./collect.js";
+
+/**
+ * An address space's ioeventfd list as QEMU's `address_space_update_ioeventfds` collects it
+ * from `view`, with the range of the view each record came from (`owners[i]` for `records[i]`),
+ * so that a view re-rendered in windows is collected again only where its ranges changed.
+ */
+export interface CollectedIoeventfds {
+  readonly view: FlatView;
+  readonly records: readonly IoeventfdRecord[];
+  readonly owners: readonly FlatRange[];
+}
+
+/** The list collected from every range of `view` (the oracle of {@link recollectIoeventfds}). */
+export function collectIoeventfdList(view: FlatView): CollectedIoeventfds {
+  const records: IoeventfdRecord[] = [];
+  const owners: FlatRange[] = [];
+  for (const range of view.ranges) collectRange(range, records, owners);
+  return { view, records, owners };
+}
+
+/**
+ * The list of `view`, given the list of an earlier view and, when `view` was re-rendered in
+ * windows from that one, how (`edit`): records of the ranges outside the edit's splices are
+ * kept as they are (the same ranges give the same records), and only the splices' ranges are
+ * collected again. Without a usable edit the whole view is collected. When nothing was
+ * collected differently, the result keeps `prev.records` itself, so a caller can skip the diff.
+ */
+export function recollectIoeventfds(
+  prev: CollectedIoeventfds,
+  view: FlatView,
+  edit: ViewEdit | undefined,
+): CollectedIoeventfds {
+  if (prev.view === view) return prev;
+  if (edit === undefined || edit.from !== prev.view) return collectIoeventfdList(view);
+  const oldRanges = prev.view.ranges;
+  // Per splice: the records its old ranges gave ([lo, hi) of prev) and those its new ranges give.
+  const blocks: { lo: number; hi: number; records: IoeventfdRecord[]; owners: FlatRange[] }[] = [];
+  let changed = false;
+  for (const s of edit.splices) {
+    const lo = firstOwnedFrom(prev.owners, oldRanges[s.oldStart]);
+    const hi = firstOwnedFrom(prev.owners, oldRanges[s.oldEnd]);
+    const records: IoeventfdRecord[] = [];
+    const owners: FlatRange[] = [];
+    for (const range of s.ranges) collectRange(range, records, owners);
+    if (hi > lo || records.length > 0) changed = true;
+    blocks.push({ lo, hi, records, owners });
+  }
+  if (!changed) return { view, records: prev.records, owners: prev.owners };
+  const records: IoeventfdRecord[] = [];
+  const owners: FlatRange[] = [];
+  let kept = 0;
+  for (const b of blocks) {
+    for (let k = kept; k < b.lo; k++) {
+      records.push(prev.records[k]!);
+      owners.push(prev.owners[k]!);
+    }
+    for (let k = 0; k < b.records.length; k++) {
+      records.push(b.records[k]!);
+      owners.push(b.owners[k]!);
+    }
+    kept = b.hi;
+  }
+  for (let k = kept; k < prev.records.length; k++) {
+    records.push(prev.records[k]!);
+    owners.push(prev.owners[k]!);
+  }
+  return { view, records, owners };
+}
+
+/**
+ * Index of the first record whose owner is `range` or a range after it (owners rise with the
+ * view's ranges); the list's length when `range` is undefined (past the last range).
+ */
+function firstOwnedFrom(owners: readonly FlatRange[], range: FlatRange | undefined): number {
+  if (range === undefined) return owners.length;
+  let lo = 0;
+  let hi = owners.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (owners[mid]!.start < range.start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
