@@ -69,6 +69,46 @@ describe("trees 10 000 deep, built through the API", () => {
   });
 });
 
+describe("a chain 100 000 containers deep under system, each level one byte further in", () => {
+  it("commits render it, a change at the bottom commits, a listener's replica stays true (no walk recurses)", () => {
+    const sys = new MemorySystem();
+    const system = new MemoryRegion(sys, { kind: "container", name: "system", size: 1n << 40n });
+    const io = new MemoryRegion(sys, { kind: "io", name: "io", size: 0x1000n });
+    const top = new MemoryRegion(sys, { kind: "container", name: "level0", size: 1n << 30n });
+    sys.begin();
+    system.addSubregion(0n, io);
+    system.addSubregion(0x100000n, top);
+    let at = top;
+    for (let i = 1; i < 100_000; i++) {
+      const next = new MemoryRegion(sys, { kind: "container", name: `level${i}`, size: 1n << 30n });
+      at.addSubregion(1n, next);
+      at = next;
+    }
+    const leaf = new MemoryRegion(sys, { kind: "ram", name: "leaf", size: 0x1000n });
+    at.addSubregion(1n, leaf);
+    sys.commit();
+    const as = sys.createAddressSpace("memory", system);
+    const listener = replica("deep");
+    sys.registerListener(listener, as);
+    const leafAt = 0x100000n + 100_000n;
+    expect(as.currentMap.ranges.map((r) => [r.mr, r.start])).toEqual([
+      [io, 0n],
+      [leaf, leafAt],
+    ]);
+    leaf.setEnabled(false);
+    expect(as.currentMap.ranges.map((r) => r.mr)).toEqual([io]);
+    sys.begin();
+    leaf.setEnabled(true);
+    leaf.setAddress(0x10n);
+    sys.commit();
+    expect(as.currentMap.ranges.map((r) => [r.mr, r.start])).toEqual([
+      [io, 0n],
+      [leaf, leafAt - 1n + 0x10n],
+    ]);
+    expect(listener.state()).toEqual(expectedReplicaState(as));
+  });
+});
+
 describe("import-qemu of a line indented 20 000 levels", () => {
   it("is the loader's typed depth error, with the line", () => {
     const error = expectCode(() => importQemu({ tree: deeplyIndentedMtree(20_000) }), "E_MACHINE_DEPTH");
