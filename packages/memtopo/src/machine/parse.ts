@@ -147,7 +147,8 @@ export function parseMachine(input: unknown): MachineSpec {
 
 /**
  * How deep subregions may nest. Real machines nest about ten levels; the limit keeps a
- * hostile file from exhausting the stack here or in the recursive renderer and printers.
+ * hostile file from exhausting the stack here and in the importer's walks, which recurse
+ * (rendering, commits and printing do not).
  */
 export const MAX_NESTING = 256;
 
