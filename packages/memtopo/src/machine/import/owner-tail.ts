@@ -16,7 +16,7 @@ export interface OwnerTail {
 }
 
 const PART = String.raw`\{(dev|obj) (id|path|type)=([^{}]*)\}`;
-const TAIL = new RegExp(String.raw` (?:owner:${PART}(?: parent:${PART})?|parent:${PART}|orphan)$`);
+const TAIL = new RegExp(` (?:owner:${PART}(?: parent:${PART})?|parent:${PART}|orphan)$`);
 
 /** The owner part ending `text`, or null when it has none (or a malformed one). */
 export function readOwnerTail(text: string): OwnerTail | null {
