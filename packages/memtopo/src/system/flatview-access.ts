@@ -74,8 +74,10 @@ export function flatviewAccess(
       const x = toDouble(xlat);
       const part = block.bytesAt(xlat, Math.min(l, toDouble(block.size) - x));
       const n = part.length;
-      if (isWrite) part.set(n === total ? data : data.subarray(pos, pos + n));
-      else data.set(part, pos);
+      if (isWrite) {
+        part.set(n === total ? data : data.subarray(pos, pos + n));
+        env.markDirty?.(mr!, xlat, n);
+      } else data.set(part, pos);
       l = n;
     } else {
       // prepare_mmio_access: held-back coalesced writes reach the device before this access.

@@ -106,6 +106,10 @@ export class MemorySystem implements RegionHost {
       targetBigEndian: this.targetBigEndian,
       userspaceIoeventfds: accel !== "kvm",
       flushCoalescedMmio: () => this.#coalesced.flush(),
+      markDirty: (mr, offset, length) => {
+        const mask = this.#dirtyLogMaskOf(mr);
+        if (mask !== 0) this.#dirtyMemory.setRange(mr, offset, BigInt(length), mask);
+      },
     };
   }
 

@@ -20,6 +20,8 @@ export interface AccessEnv {
   readonly userspaceIoeventfds: boolean;
   /** `qemu_flush_coalesced_mmio_buffer`, for regions that ask for it before dispatch. */
   readonly flushCoalescedMmio: () => void;
+  /** `invalidate_and_set_dirty`: bytes written directly into a RAM region dirty its pages for the region's clients. */
+  readonly markDirty?: (mr: MemoryRegion, offset: bigint, length: number) => void;
 }
 
 const U64 = (1n << 64n) - 1n;
