@@ -1,3 +1,5 @@
+import { pathToFileURL } from "node:url";
+import { caseDir, caseFile } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
@@ -26,7 +28,7 @@ describe("memtopo command line", () => {
 describe("a bare - names standard input (Unix convention)", () => {
   it("import-qemu - reads the tree from stdin, pasted from a QEMU monitor with prompts and CRLF", async () => {
     const { readFileSync } = await import("node:fs");
-    const fixture = new URL("../../memtopo/test/fixtures/cases/x86-pc-held-tcg/", import.meta.url);
+    const fixture = pathToFileURL(`${caseDir("x86-pc-held-tcg")}/`);
     const tree = readFileSync(new URL("mtree-D.txt", fixture), "utf8");
     const pasted = `QEMU 7.2.22 monitor - type 'help' for more information\r\n(qemu) info mtree -D\r\n${tree.replaceAll("\n", "\r\n")}(qemu) `;
     const fromStdin = runCli(["import-qemu", "-"], { input: pasted });
@@ -41,7 +43,7 @@ describe("output into a pipe that closes early", () => {
   it("exits quietly when the reader stops (svg --html | head -1, more than a pipe buffer)", async () => {
     const { spawnSync } = await import("node:child_process");
     const { binPath } = await import("./run-cli.js");
-    const machine = new URL("../../memtopo/test/fixtures/cases/x86-q35-iommu-held-tcg/machine.json", import.meta.url);
+    const machine = pathToFileURL(caseFile("x86-q35-iommu-held-tcg", "machine.json"));
     const command = `"${process.execPath}" "${binPath}" svg "${machine.pathname}" --html -o - | head -1`;
     const r = spawnSync("sh", ["-c", command], {
       encoding: "utf8",

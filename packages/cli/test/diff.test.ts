@@ -1,9 +1,9 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-const cases = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../memtopo/test/fixtures/cases");
+const cases = casesDir;
 const held = path.join(cases, "x86-q35-held-kvm", "machine.json");
 const ran = path.join(cases, "x86-q35-ran-kvm", "machine.json");
 

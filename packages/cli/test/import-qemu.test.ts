@@ -1,14 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-const caseDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../memtopo/test/fixtures/cases/x86-pc-held-kvm",
-);
+const caseDir = path.join(casesDir, "x86-pc-held-kvm");
 const file = (name: string): string => path.join(caseDir, name);
 
 function blocks(text: string): string[] {

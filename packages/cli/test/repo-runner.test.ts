@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { caseFile } from "@memtopo/fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // `pnpm -s memtopo …` and `npm run -s memtopo -- …` in the repository (scripts/memtopo.mjs): a relative path means
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../../..");
-const machine = path.join(root, "packages/memtopo/test/fixtures/cases/x86-pc-held-tcg/machine.json");
+const machine = caseFile("x86-pc-held-tcg", "machine.json");
 let caller: string;
 
 beforeAll(() => {

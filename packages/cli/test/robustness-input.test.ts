@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { caseFile } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 // Inputs the CLI cannot hold are typed errors with a limit that can be raised, and every failure to
 // read prints the documented `memtopo: error [CODE]: …` form.
 
-const machine = path.resolve(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-held-tcg/machine.json");
+const machine = caseFile("x86-pc-held-tcg", "machine.json");
 
 describe("input size", () => {
   it("mtree /dev/zero: E_INPUT_TOO_LARGE, not a RangeError", () => {

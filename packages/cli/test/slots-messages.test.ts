@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { caseFile } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 // Slots says what is wrong, and a usage error is exit 2 as the docs say.
 
-const machine = path.resolve(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-held-kvm/machine.json");
+const machine = caseFile("x86-pc-held-kvm", "machine.json");
 
 describe("memtopo slots messages", () => {
   it("--address-spaces other than 1 or 2 is a usage error, exit 2", () => {

@@ -1,14 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir } from "@memtopo/fixtures";
 import { expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-const caseDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../memtopo/test/fixtures/cases/kvm-x86-pc-held",
-);
+const caseDir = path.join(casesDir, "kvm-x86-pc-held");
 
 it('kvm-smram: slots of KVM address space 1 are listed with "as": "KVM-SMRAM" (kvm_memory_listener_register)', () => {
   const machine = JSON.parse(readFileSync(path.join(caseDir, "machine.json"), "utf8"));

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
-const cases = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../memtopo/test/fixtures/cases");
+const cases = casesDir;
 
 describe("memtopo slots", () => {
   for (const name of ["kvm-x86-pc-held", "kvm-x86-q35-pcidevs-ran"]) {

@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { caseFile } from "@memtopo/fixtures";
 import { afterAll, describe, expect, it } from "vitest";
 import { KIND_STYLE } from "../src/svg/index.js";
 import { runCli } from "./run-cli.js";
 import { dumpDom, findChromium, screenshot } from "./svg-chromium.js";
 import { countColour, decodePng, inkedPixels } from "./svg-png.js";
 
-const pcCase = path.join(import.meta.dirname, "../../memtopo/test/fixtures/cases/x86-pc-ran-kvm/machine.json");
+const pcCase = caseFile("x86-pc-ran-kvm", "machine.json");
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-svg-test-"));
 const chromium = findChromium();
 if ("missing" in chromium) console.warn(`[cli] picture rendering tests skipped: ${chromium.missing}`);

@@ -1,13 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
+import { casesDir } from "@memtopo/fixtures";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { loadMachine, MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { formatSize } from "../src/svg/format.js";
 import { pictureLanes, regionsAt, renderMemoryMapSvg } from "../src/svg/index.js";
 import { DEFAULT_SCALE, log2, placeSegments, segmentsOf, segmentWidth } from "../src/svg/scale.js";
-
-const casesDir = path.join(import.meta.dirname, "../../memtopo/test/fixtures/cases");
 
 function pcLike() {
   const sys = new MemorySystem();

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { casesDir } from "@memtopo/fixtures";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 import { dumpDom, findChromium, screenshot } from "./svg-chromium.js";
@@ -9,7 +10,7 @@ import { decodePng } from "./svg-png.js";
 // The map as a reader sees it: it fits the window (scaled down, never scrolled sideways), neighbouring 45° labels
 // never touch, the title falls back to the file name, and priorities read as `info mtree -f` prints them.
 
-const cases = path.join(import.meta.dirname, "../../memtopo/test/fixtures/cases");
+const cases = casesDir;
 const pcCase = path.join(cases, "x86-pc-ran-kvm/machine.json");
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-svg-window-"));
 const chromium = findChromium();

@@ -4,12 +4,13 @@
 // bridge has a bus-master address space (bus mastering off: an empty view, as in QEMU).
 // KVM-style listeners (region_add/region_del, no region_nop) sit on `memory` and `I/O`.
 import fs from "node:fs";
+import { caseFile } from "@memtopo/fixtures";
 import { MemoryRegion } from "@memtopo/region-tree";
 import { loadMachine } from "memtopo";
 
 const SIZE_2_64 = 1n << 64n;
 const MiB = 1n << 20n;
-const fixture = new URL("../test/fixtures/cases/x86-q35-held-kvm/machine.json", import.meta.url);
+const fixture = caseFile("x86-q35-held-kvm", "machine.json");
 
 function busMasterSpace(sys, system, name) {
   const container = new MemoryRegion(sys, { kind: "container", name: "bus master container", size: SIZE_2_64 });

@@ -1,12 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir, compareMtreePath } from "@memtopo/fixtures";
 import { attachKvmByName, type KvmAttachment } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import { type AddressSpace, type LoadedMachine, printMtreeFlat } from "../../src/index.js";
 
-export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
-export const casesDir = path.join(fixturesDir, "cases");
+export { casesDir };
 
 export function caseNames(): string[] {
   return readdirSync(casesDir).sort();
@@ -20,9 +19,9 @@ interface CompareModule {
   compareTexts(expected: string, actual: string): { equal: boolean; report: string };
 }
 
-/** The conformance suite's own block comparison (compare-mtree.mjs, copied into the fixtures). */
+/** The conformance suite's own block comparison (compare-mtree.mjs, in @memtopo/fixtures). */
 export async function compareMtree(expected: string, actual: string): Promise<{ equal: boolean; report: string }> {
-  const mod = (await import(path.join(fixturesDir, "compare-mtree.mjs"))) as CompareModule;
+  const mod = (await import(compareMtreePath)) as CompareModule;
   return mod.compareTexts(expected, actual);
 }
 

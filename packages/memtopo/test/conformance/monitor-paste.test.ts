@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
+import { casesDir } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { importQemu } from "../../src/index.js";
 
-const cases = path.join(import.meta.dirname, "../fixtures/cases");
+const cases = casesDir;
 
 /** What a person copies from a QEMU monitor on a terminal: banner, prompts, CRLF, line-editor escapes. */
 function asPastedFromMonitor(command: string, text: string): string {

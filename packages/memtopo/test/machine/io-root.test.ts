@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
+import { caseFile } from "@memtopo/fixtures";
 import { MEMTX_DECODE_ERROR, MEMTX_OK } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { loadMachine } from "../../src/index.js";
 
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/cases/${name}/machine.json`, import.meta.url), "utf8"));
+const fixture = (name: string) => JSON.parse(readFileSync(caseFile(name, "machine.json"), "utf8"));
 
 describe("a loaded machine's I/O root is QEMU's get_system_io()", () => {
   it("unclaimed ports of the pc's I/O space read all ones with MEMTX_OK and writes are dropped (unassigned_io_ops)", () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { casesDir } from "@memtopo/fixtures";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,7 +12,6 @@ import {
   MemorySystem,
 } from "../../src/index.js";
 
-const casesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/cases");
 const load = (slug: string) => loadMachine(readFileSync(path.join(casesDir, slug, "machine.json"), "utf8"));
 const EMPTY: DiffableMachine = { addressSpaces: [] };
 
