@@ -63,6 +63,29 @@ describe("dirty memory per RAM block", () => {
     expect(seen).toEqual(["7f000+1000 @7f000", "100000000+2000 @80000"]);
   });
 
+  it("logClear walks the listeners Forward; logSyncGlobal gets lastStage; a sync of one address space asks only its listeners", () => {
+    const { sys, ram, memory } = machine();
+    const io = sys.createAddressSpace("I/O", new MemoryRegion(sys, { kind: "container", name: "io", size: 0x10000n }));
+    const seen: string[] = [];
+    const named = (name: string, priority: number): MemoryListener => ({
+      name,
+      priority,
+      logClear: () => seen.push(`${name}:clear`),
+      logSyncGlobal: (lastStage: boolean) => seen.push(`${name}:sync-global ${lastStage}`),
+    });
+    sys.registerListener(named("B", 10), memory);
+    sys.registerListener(named("A", 0), memory);
+    sys.registerListener(named("C", 5), io);
+    sys.clearDirtyLog(ram, 0n, 0x1000n);
+    expect(seen).toEqual(["A:clear", "B:clear"]);
+    seen.length = 0;
+    sys.syncDirtyLog(undefined, true);
+    expect(seen).toEqual(["A:sync-global true", "C:sync-global true", "B:sync-global true"]);
+    seen.length = 0;
+    sys.syncDirtyLog(io);
+    expect(seen).toEqual(["C:sync-global false"]);
+  });
+
   it("misuse is a typed error and changes nothing", () => {
     const { sys, ram } = machine();
     const io = new MemoryRegion(sys, { kind: "io", name: "dev", size: 0x1000n, ops: {} });
