@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm bench [name…] [--n N] [--json] [--chart F] [--qemu F]`: builds the packages, then runs the benchmark
 // cases that every `packages/*/bench/*.bench.mjs` exports, measured with mitata.
-// A case is { name, params: [..], setup(param) -> fn | { fn, extra }, report(avgUs, param, extra) };
+// A case is { name, params: [..], setup(param) -> fn | { fn, extra }, report(avgUs, param, extra), samples? };
 // each (case, param) is measured in this one process so their numbers compare as ratios.
 import fs from "node:fs";
 import os from "node:os";
@@ -71,9 +71,12 @@ for (const c of cases) {
   for (const n of params) {
     const prepared = await c.setup(n);
     const fn = typeof prepared === "function" ? prepared : prepared.fn;
-    // Warm the whole path up first (JIT tiers, inline caches), so the first case run is not the slowest.
-    for (const until = performance.now() + 300; performance.now() < until; ) fn();
-    const stats = await measure(fn, { min_cpu_time: 300e6 });
+    // Warm the whole path up first (JIT tiers, inline caches), so the first case run is not the slowest; an async
+    // case (a CLI command) is awaited, so that its runs do not overlap. A case of seconds per run names its
+    // `samples`: mitata's default of 12 would take minutes.
+    for (const until = performance.now() + 300; performance.now() < until; ) await fn();
+    const samples = c.samples === undefined ? {} : { min_samples: c.samples, max_samples: c.samples };
+    const stats = await measure(fn, { min_cpu_time: 300e6, ...samples });
     const extra = typeof prepared === "function" ? {} : (prepared.extra ?? {});
     const row = {
       bench: c.name,
@@ -120,7 +123,7 @@ if (values.json) {
 }
 
 /**
- * Median µs per commit by N from perf-anchors' `commit.py` output (KVM, bus mastering off,
+ * Median µs per commit by N from perf-anchors' `commit.py` output (KVM or TCG, bus mastering off,
  * every repeat of every run in the file), so both sides of the chart come from one session.
  */
 function readQemuCommit(file) {
@@ -128,11 +131,12 @@ function readQemuCommit(file) {
   for (const line of fs.readFileSync(file, "utf8").split("\n")) {
     if (!line.startsWith("{")) continue;
     const r = JSON.parse(line);
-    if (r.accel !== "kvm" || r.bm !== "off") continue;
+    // KVM where the machine has it; TCG otherwise (with -S no guest code runs: the commit's cost is the memory API's).
+    if ((r.accel !== "kvm" && r.accel !== "tcg") || r.bm !== "off") continue;
     byN.set(r.n, [...(byN.get(r.n) ?? []), ...r.commit_us]);
   }
   if (byN.size === 0) {
-    console.error(`--qemu ${file}: no KVM, bus-mastering-off lines of commit.py output`);
+    console.error(`--qemu ${file}: no KVM or TCG, bus-mastering-off lines of commit.py output`);
     process.exit(2);
   }
   const median = (xs) => {

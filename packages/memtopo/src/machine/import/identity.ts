@@ -62,7 +62,11 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   for (const block of tree.blocks) {
     for (const n of preorder(block.root)) {
       if (n.parent === null && block.spaces === null) continue;
-      mapped.set(signature(n), [...(mapped.get(signature(n)) ?? []), n]);
+      // Appended in place: copying the list per node was quadratic in a signature's nodes.
+      const key = signature(n);
+      const same = mapped.get(key);
+      if (same === undefined) mapped.set(key, [n]);
+      else same.push(n);
     }
   }
   // Without -D a hidden disabled alias may queue a target unseen; with -D every section

@@ -5,6 +5,7 @@ import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } 
 import { refuseCycles } from "./cycles.js";
 import { applyFlatHints } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
+import { siblingListOrder } from "./list-order.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
@@ -197,33 +198,11 @@ function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[]
   }
 }
 
-/**
- * The container's list: higher priority first; within a priority, printed order
- * (which is list order among equal addresses) unless a flat view showed a sibling
- * winning an overlap it could only win from earlier in the list.
- */
+/** The container's list (see {@link siblingListOrder}); a cycle is kept in printed order, with a warning. */
 function listOrder(parent: ImportRegion, warnings: string[]): ImportRegion[] {
-  const printed = parent.children;
-  const out: ImportRegion[] = [];
-  const groups = [...new Set(printed.map((c) => c.priority))].sort((a, b) => b - a);
-  for (const p of groups) {
-    const group = printed.filter((c) => c.priority === p);
-    const pending = new Set(group);
-    while (pending.size > 0) {
-      // The first in printed order that no pending sibling must precede.
-      // Siblings at one address print in list order: that order is a fact, not a default.
-      const mustPrecede = (o: ImportRegion, c: ImportRegion): boolean =>
-        o.before.has(c) || (o.addr === c.addr && group.indexOf(o) < group.indexOf(c));
-      const free = group.find((c) => pending.has(c) && ![...pending].some((o) => o !== c && mustPrecede(o, c)));
-      const next = free ?? group.find((c) => pending.has(c))!;
-      if (free === undefined) {
-        warnings.push(`the flat views order the subregions of ${parent.name} in a cycle; printed order kept`);
-      }
-      pending.delete(next);
-      out.push(next);
-    }
-  }
-  return out;
+  return siblingListOrder(parent.children, () =>
+    warnings.push(`the flat views order the subregions of ${parent.name} in a cycle; printed order kept`),
+  );
 }
 
 /**
