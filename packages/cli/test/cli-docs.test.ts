@@ -18,7 +18,7 @@ it("docs/cli.md has a section for every command the CLI has", () => {
 
 it("a usage error exits 2, as the manual says, for every command", () => {
   expect(manual).toContain("`2` a usage error");
-  for (const command of ["demo", "mtree", "slots", "diff", "import-qemu", "svg", "pc"]) {
+  for (const command of ["demo", "mtree", "slots", "diff", "import-qemu", "svg", "pc", "migrate", "snapshot"]) {
     expect(runCli([command, "--no-such-option"]).status, command).toBe(2);
   }
 });
