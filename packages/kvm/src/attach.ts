@@ -34,6 +34,12 @@ export interface KvmAttachment<AS> {
   /** On the `I/O` space whenever one is given, as QEMU registers it. */
   readonly coalescedPio: KvmCoalescedPioListener | null;
   /**
+   * The VM's dirty-ring reaper when the backend has the ring on: a vCPU that exits with
+   * KVM_EXIT_DIRTY_RING_FULL (`{ reason: "other", exitReason: 31 }`) is resumed after
+   * `dirtyRing.reap()`, as QEMU's `kvm_cpu_exec` does; the pages wait in the slots for the next sync.
+   */
+  readonly dirtyRing: DirtyRingReaper | null;
+  /**
    * QEMU's `kvm_accel_has_memory` for the ` KVM` suffix of `info mtree -f`. Any address space may be asked (a
    * printer holds its own view of them): those the listeners are not on have no memory in KVM.
    */
@@ -57,7 +63,8 @@ export function attachKvm<AS>(
   const eventfds = backend.checkExtension(KVM_CAP.IOEVENTFD) > 0;
   const targetBigEndian = system.targetBigEndian === true;
   // One reaper for the VM's rings, whose entries go to the listener of their address space.
-  const ring = (backend.dirtyRingSize ?? 0) > 0 ? { dirtyRing: new DirtyRingReaper(backend) } : {};
+  const dirtyRing = (backend.dirtyRingSize ?? 0) > 0 ? new DirtyRingReaper(backend) : null;
+  const ring = dirtyRing === null ? {} : { dirtyRing };
   const memory = new KvmMemoryListener(backend, system, {
     ...options,
     ...ring,
@@ -91,6 +98,7 @@ export function attachKvm<AS>(
     smram,
     io,
     coalescedPio,
+    dirtyRing,
     hasMemory(as, start, size) {
       if (as === spaces.memory) return memory.hasMemory(start, size);
       if (smram !== null && as === spaces.smram) return smram.hasMemory(start, size);
