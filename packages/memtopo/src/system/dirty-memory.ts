@@ -99,11 +99,6 @@ export class DirtyMemory {
     return bits ?? new Uint8Array(Math.ceil(block.pages / 8));
   }
 
-  /** Forgets a block whose region is gone (its RAM was freed). */
-  forget(mr: MemoryRegion): void {
-    this.#blocks.delete(mr);
-  }
-
   #block(mr: MemoryRegion): BlockBitmaps {
     let block = this.#blocks.get(mr);
     if (block === undefined) {
