@@ -23,7 +23,8 @@ interface BlockBitmaps {
  * put when the map moves the block around (a PAM toggle, a BAR move, a split slot).
  */
 export class DirtyMemory {
-  readonly #blocks = new Map<MemoryRegion, BlockBitmaps>();
+  // Weak: a block unplugged and dropped takes its bitmaps with it.
+  readonly #blocks = new WeakMap<MemoryRegion, BlockBitmaps>();
 
   /** `cpu_physical_memory_set_dirty_range`: the pages of `[offset, offset + length)` for the clients of `mask`. */
   setRange(mr: MemoryRegion, offset: bigint, length: bigint, mask: number): void {
