@@ -40,8 +40,11 @@ interface Entry {
  */
 export class FlatViewTable<U extends ViewUser> {
   readonly #entries = new Map<MemoryRegion | null, Entry>();
-  /** Per view root: windows to render again, or null for the whole view. */
-  readonly #pending = new Map<MemoryRegion, AddrWindow[] | null>();
+  /**
+   * Per view root: windows to render again, or null for the whole view. Replaced by a fresh Map
+   * after each reset rather than cleared, for the reason given at {@link #edits}.
+   */
+  #pending = new Map<MemoryRegion, AddrWindow[] | null>();
   readonly #changed = new Set<MemoryRegion>();
   /**
    * Every region some view root reaches downward, or once reached (a superset, which is
@@ -304,7 +307,7 @@ export class FlatViewTable<U extends ViewUser> {
       for (const key of this.#orphans) if (key !== null && !this.#users.has(key)) this.#entries.delete(key);
       this.#orphans.clear();
     }
-    if (this.#pending.size > 0) this.#pending.clear();
+    if (this.#pending.size > 0) this.#pending = new Map();
     if (this.#reached.size > 2 * this.#liveReached + COMPACT_SLACK) this.#compact();
     return out;
   }
