@@ -1,3 +1,4 @@
+import { hex } from "@memtopo/region-tree";
 import type { AddressSpace } from "memtopo";
 import { MigrationError } from "./errors.js";
 
@@ -8,8 +9,6 @@ export interface ViewDescription {
   readonly name: string;
   readonly ranges: readonly ViewRange[];
 }
-
-const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 /** The flat views of `spaces`, by name: what a machine's guest sees, which a destination must reproduce. */
 export function describeViews(spaces: readonly AddressSpace[]): ViewDescription[] {

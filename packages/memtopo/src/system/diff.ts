@@ -6,7 +6,7 @@ import {
   type MemoryRegionSection,
   updateTopologyPass,
 } from "@memtopo/listener-bus";
-import type { IoeventfdRecord, MemoryRegion } from "@memtopo/region-tree";
+import { hex, type IoeventfdRecord, type MemoryRegion } from "@memtopo/region-tree";
 import { MemorySystemError } from "./errors.js";
 
 /**
@@ -62,8 +62,6 @@ export interface DiffableMachine {
     readonly ioeventfds?: readonly IoeventfdRecord[];
   }[];
 }
-
-const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 /**
  * The listener events that take machine `a` to machine `b`, in QEMU's order, as one
