@@ -26,6 +26,13 @@ export interface PcBoardOptions {
   readonly accel?: PcAccel;
   /** QEMU's `-machine smm=` (default on): the KVM-SMRAM space, and SMIs from APM. */
   readonly smm?: boolean;
+  /**
+   * QEMU's `-cpu`: "qemu64" (QEMU's default model: an AMD family 15 CPU with KVM's paravirtual
+   * leaves, masked by what KVM supports) or "host" (everything this host's KVM supports).
+   * Default "host" until qemu64 is checked against QEMU on KVM (its leaves are checked against
+   * QEMU's under TCG).
+   */
+  readonly cpu?: "qemu64" | "host";
   /** QEMU's `-machine acpi=` (default on): the ACPI tables and their loader script in fw_cfg. */
   readonly acpi?: boolean;
   /**

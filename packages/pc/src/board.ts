@@ -13,6 +13,7 @@ import {
   Piix4Pm,
 } from "./acpi/piix4.js";
 import type { PcBoard, PcBoardOptions, PcSpaces, PcStopRequest } from "./board-types.js";
+import { qemu64Cpuid } from "./cpuid-qemu64.js";
 import { DEBUGCON_IOPORT, Debugcon } from "./devices/debugcon.js";
 import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
 import { addIsaDma } from "./devices/i8257.js";
@@ -99,7 +100,8 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   if (vcpu !== null) {
     resetX86Cpu(vcpu);
     if (kvm?.getSupportedCpuid !== undefined && vcpu.setCpuid2 !== undefined) {
-      vcpu.setCpuid2(hostCpuid(kvm.getSupportedCpuid()));
+      const supported = kvm.getSupportedCpuid();
+      vcpu.setCpuid2(options.cpu === "qemu64" ? qemu64Cpuid(supported) : hostCpuid(supported));
     }
   }
   const cpuMemory = system.createAddressSpace("cpu-memory-0", systemMemory);

@@ -1,4 +1,4 @@
-import { NativeKvm, probe } from "@memtopo/kvm-native";
+import { kickVcpuAfter, NativeKvm, probe } from "@memtopo/kvm-native";
 import { createPcBoard } from "@memtopo/pc";
 import { MemtopoError } from "@memtopo/region-tree";
 import { CommitEventRecorder } from "./commit-events.js";
@@ -20,7 +20,8 @@ export const runPcBoard: PcRunner = async (request) => {
     const board = createPcBoard({
       ramSize: request.ramSize,
       bios: request.bios,
-      accel: { kvm, ramAllocator: kvm.ramAllocator },
+      // The timeout kicks the vCPU from a timer thread, so a guest that never exits still stops.
+      accel: { kvm, ramAllocator: kvm.ramAllocator, kickAfter: kickVcpuAfter },
       onDebugcon: request.onDebugcon,
       ...(request.onMemslot === undefined ? {} : { onMemslot: request.onMemslot }),
     });

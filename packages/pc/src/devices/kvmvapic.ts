@@ -83,7 +83,7 @@ export class KvmVapic {
     let romPaddr = this.#romStatePaddr! & ~(ROM_BLOCK_SIZE - 1n);
     const ram = this.machine.ram;
     if (romPaddr + 2n >= ram.size) return false;
-    const blocks = ram.ramBlock!.bytes()[Number(romPaddr + 2n)]!;
+    const blocks = ram.ramBlock!.bytesAt(romPaddr + 2n, 1)[0]!;
     if (blocks === 0) return false;
     let romSize = BigInt(blocks) * ROM_BLOCK_SIZE;
     romSize += romPaddr & (PAGE_SIZE - 1n);
