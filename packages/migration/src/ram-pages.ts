@@ -41,23 +41,17 @@ export function sendRamPages(
   count: RamSendCount,
 ): void {
   const block = mr.ramBlock!;
-  let records: Uint8Array[] = [];
+  // One section's payload, filled in place: the head, then records as they come.
+  const payload = new Uint8Array(8 + RAM_PAGES_PER_SECTION * (RECORD_HEAD + PAGE_SIZE));
+  const view = new DataView(payload.buffer);
+  view.setUint32(0, index, true);
+  let at = 8;
   let pages = 0;
   const flush = () => {
     if (pages === 0) return;
-    let length = 8;
-    for (const r of records) length += r.length;
-    const payload = new Uint8Array(length);
-    const view = new DataView(payload.buffer);
-    view.setUint32(0, index, true);
     view.setUint32(4, pages, true);
-    let at = 8;
-    for (const r of records) {
-      payload.set(r, at);
-      at += r.length;
-    }
-    writer.section(SECTION.RAM, payload);
-    records = [];
+    writer.section(SECTION.RAM, payload.subarray(0, at));
+    at = 8;
     pages = 0;
   };
   for (const offset of offsets) {
@@ -67,12 +61,17 @@ export function sendRamPages(
       count.skipped++;
       continue;
     }
-    const record = new Uint8Array(RECORD_HEAD + (zero ? 0 : PAGE_SIZE));
-    new DataView(record.buffer).setBigUint64(0, zero ? offset | RAM_ZERO : offset, true);
-    if (!zero) record.set(page, RECORD_HEAD); // a short last page is padded with zeros
-    records.push(record);
-    if (zero) count.zero++;
-    else count.data++;
+    view.setBigUint64(at, zero ? offset | RAM_ZERO : offset, true);
+    at += RECORD_HEAD;
+    if (zero) {
+      count.zero++;
+    } else {
+      payload.set(page, at);
+      // A short last page is padded with zeros.
+      if (page.length < PAGE_SIZE) payload.fill(0, at + page.length, at + PAGE_SIZE);
+      at += PAGE_SIZE;
+      count.data++;
+    }
     if (++pages === RAM_PAGES_PER_SECTION) flush();
   }
   flush();
