@@ -17,11 +17,6 @@ export function formatSize(size: bigint): string {
   return `${whole}.${tenths} ${UNITS[unit]}`;
 }
 
-/** `0x` and the significant hex digits: axis labels need to be short. */
-export function shortHex(value: bigint): string {
-  return `0x${value.toString(16)}`;
-}
-
 /**
  * Escapes text for XML content and attribute values. Characters XML 1.0 does not allow at all (controls other than
  * tab and line ends, U+FFFE, U+FFFF, lone surrogates) are written as escapeText writes them, so the picture is

@@ -1,4 +1,5 @@
-import { formatSize, shortHex, textWidth, xmlEscape } from "./format.js";
+import { hex } from "@memtopo/region-tree";
+import { formatSize, textWidth, xmlEscape } from "./format.js";
 import type { PictureLane, PictureRange, RangeKind } from "./model.js";
 import { DEFAULT_SCALE, type PlacedSegment, placeSegments, type ScaleOptions, segmentsOf } from "./scale.js";
 
@@ -126,7 +127,7 @@ function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint): Row[] {
   const rows: Row[] = [];
   for (const p of placed) {
     const label = p.segment.type === "range" ? rangeLabel(p.segment.range) : "";
-    const addr = textWidth(shortHex(p.segment.start), AXIS_FONT);
+    const addr = textWidth(hex(p.segment.start), AXIS_FONT);
     const labelOut = p.segment.type === "range" && !fitsInside(label, p.width) ? textWidth(label, LABEL_FONT) : 0;
     const row = rows[p.row] ?? { segments: [], above: 14, below: 14, right: 0 };
     rows[p.row] = {
@@ -150,7 +151,7 @@ function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint): Row[] {
 }
 
 function endLabel(end: bigint): string {
-  return end === 1n << 64n ? "2^64" : shortHex(end);
+  return end === 1n << 64n ? "2^64" : hex(end);
 }
 
 function drawLane(lane: PictureLane, top: number, scale: ScaleOptions): { svg: string; bottom: number; right: number } {
@@ -195,7 +196,7 @@ function drawSegment(p: PlacedSegment, barY: number, lane: PictureLane): string 
   const out: string[] = [];
   if (seg.type === "gap") {
     const size = formatSize(seg.end - seg.start);
-    const tip = `unassigned ${shortHex(seg.start)} – ${shortHex(seg.end - 1n)} (${size}), drawn collapsed`;
+    const tip = `unassigned ${hex(seg.start)} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`;
     const cx = x + p.width / 2;
     const b = barY + BAR_H;
     out.push(
@@ -237,18 +238,18 @@ function drawSegment(p: PlacedSegment, barY: number, lane: PictureLane): string 
     }
     out.push("</g>\n");
   }
-  out.push(axisLabel(x, barY, shortHex(seg.start)));
+  out.push(axisLabel(x, barY, hex(seg.start)));
   return out.join("");
 }
 
 function rangeTip(r: PictureRange, lane: PictureLane): string {
   const lines = [
-    `${r.name}${r.offsetInRegion === 0n ? "" : ` @${shortHex(r.offsetInRegion)}`} (${r.kind})`,
-    `${shortHex(r.start)} – ${shortHex(r.start + r.size - 1n)} (${formatSize(r.size)})`,
+    `${r.name}${r.offsetInRegion === 0n ? "" : ` @${hex(r.offsetInRegion)}`} (${r.kind})`,
+    `${hex(r.start)} – ${hex(r.start + r.size - 1n)} (${formatSize(r.size)})`,
     `path: ${r.path.map((s) => `${s.name}${s.alias ? " (alias)" : ""}${s.priority === 0 ? "" : ` prio ${s.priority}`}`).join(" ▸ ")}`,
   ];
   if (r.beneath !== null) {
-    lines.push(`hides: ${r.beneath.name} (${r.beneath.kind}, prio ${r.beneath.priority}) at ${shortHex(r.start)}`);
+    lines.push(`hides: ${r.beneath.name} (${r.beneath.kind}, prio ${r.beneath.priority}) at ${hex(r.start)}`);
   }
   lines.push(`address space${lane.spaces.length === 1 ? "" : "s"}: ${lane.spaces.join(", ")}`);
   return lines.join("\n");
