@@ -67,19 +67,13 @@ export function rerenderWithEdit(
     parts.push({ oldStart, oldEnd, ranges: spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options) });
     w = last;
   }
-  let length = ranges.length;
-  for (const p of parts) length += p.ranges.length - (p.oldEnd - p.oldStart);
-  const out = new Array<FlatRange>(length);
+  // Native slices and concat copy the untouched runs (and keep the array packed, which the lookups prefer).
+  let out: FlatRange[] = ranges.slice(0, parts[0]!.oldStart);
   const splices: RangeSplice[] = [];
-  let at = 0;
-  let copied = 0;
-  for (const p of parts) {
-    for (let k = copied; k < p.oldStart; k++) out[at++] = ranges[k]!;
-    splices.push({ oldStart: p.oldStart, oldEnd: p.oldEnd, newStart: at, ranges: p.ranges });
-    for (const r of p.ranges) out[at++] = r;
-    copied = p.oldEnd;
+  for (const [k, p] of parts.entries()) {
+    splices.push({ oldStart: p.oldStart, oldEnd: p.oldEnd, newStart: out.length, ranges: p.ranges });
+    out = out.concat(p.ranges, ranges.slice(p.oldEnd, parts[k + 1]?.oldStart ?? ranges.length));
   }
-  for (let k = copied; k < ranges.length; k++) out[at++] = ranges[k]!;
   const view = new FlatView(root, out);
   return { view, edit: { from: old, splices } };
 }
