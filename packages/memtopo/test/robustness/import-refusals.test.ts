@@ -26,6 +26,8 @@ function codeOf(run: () => unknown): { code: string; path: string | undefined } 
   throw new Error("nothing was thrown");
 }
 
+const read = (slug: string, file: string) => readFileSync(path.join(cases, slug, file), "utf8");
+
 describe("import-qemu refusals", () => {
   it("a priority beyond 32 bits (written as 1e+23 or null before) is E_MACHINE_RANGE with its line", () => {
     for (const prio of ["99999999999999999999999", "9".repeat(400), "2147483648", "-2147483649"]) {
@@ -95,7 +97,6 @@ describe("import-qemu refusals", () => {
   });
 
   it("a flat view the tree cannot print (another machine, or the same one at another moment) is E_MTREE_MISMATCH", () => {
-    const read = (slug: string, file: string) => readFileSync(path.join(cases, slug, file), "utf8");
     const tree = read("x86-pc-held-kvm", "mtree.txt");
     for (const other of ["x86-pc-ran-kvm", "x86-q35-held-kvm", "arm64-virt-a57-held"]) {
       const refused = codeOf(() => importQemu({ tree, flat: read(other, "mtree-f.txt") }));
@@ -103,5 +104,15 @@ describe("import-qemu refusals", () => {
       expect(refused.path).toMatch(/^flat line \d+$/);
     }
     expect(() => importQemu({ tree, flat: read("x86-pc-held-kvm", "mtree-f.txt") })).not.toThrow();
+  });
+
+  it("a tree with an address space that no FlatView of the flat text names is E_MTREE_MISMATCH at its root line", () => {
+    const tree = read("x86-pc-held-kvm", "mtree-D.txt");
+    const extra = `${tree.trimEnd()}\n\naddress-space: extra\n  0000000000000000-0000000000000fff (prio 0, i/o): extra-root\n`;
+    const rootLine = extra.trimEnd().split("\n").length;
+    expect(codeOf(() => importQemu({ tree: extra, flat: read("x86-pc-held-kvm", "mtree-f.txt") }))).toEqual({
+      code: "E_MTREE_MISMATCH",
+      path: `line ${rootLine}`,
+    });
   });
 });

@@ -113,6 +113,16 @@ export function applyFlatHints(
     views.push({ placements, pieces: viewPieces });
   }
 
+  // `info mtree -f` lists every address space under its view: one the flat text never names is another machine's.
+  for (const [block, names] of remaining) {
+    if (names.length > 0) {
+      formatError(
+        "E_MTREE_MISMATCH",
+        `line ${block.root.line}`,
+        `address space ${shown(names[0]!)} is in no FlatView of the flat text: the flat view is not of this tree`,
+      );
+    }
+  }
   const touched = new Map<ImportRegion, Piece[]>();
   for (const piece of pieces) {
     piece.placement.region.seenInFlat = true;
