@@ -520,7 +520,8 @@ export class MemorySystem implements RegionHost {
       );
     }
     const bitmap = this.#dirtyMemory.take(mr, client);
-    if (client !== DIRTY_LOG_MIGRATION) return bitmap;
+    // Whatever the client (QEMU's snapshot_and_clear_dirty clears for VGA too): the kernel's bits
+    // reached every client's bitmap when they were fetched, so re-protecting loses nothing.
     const chunkBytes = Number(clearChunk / page / 8n);
     const size = mr.ramBlock.size;
     for (let at = 0; at < bitmap.length; at += chunkBytes) {
