@@ -100,5 +100,6 @@ describe("memtopo snapshot save|load (restore in a new process)", () => {
   it("a usage error exits 2", () => {
     expect(runCli(["snapshot", "copy", "x"]).status).toBe(2);
     expect(runCli(["snapshot", "save", "x", "--passes", "9", "--limit", "2"]).status).toBe(2);
+    expect(runCli(["snapshot", "save", "x", "--backend", "qemu"]).status).toBe(2);
   });
 });

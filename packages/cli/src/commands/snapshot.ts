@@ -6,6 +6,7 @@ import { GUEST_DESCRIPTION, passesDone } from "../migrate/precopy-run.js";
 import { workloadVm } from "../migrate/workload-vm.js";
 
 interface SnapshotFlags {
+  readonly backend?: string;
   readonly passes?: number | string;
   readonly limit?: number | string;
   readonly json?: boolean;
@@ -33,27 +34,45 @@ export const snapshotCommand: CliCommand = {
       )
       .option("--passes <n>", "save: passes the guest makes before the snapshot (default 3)")
       .option("--limit <n>", "save: the pass after which the guest sums its RAM and halts (default 5)")
+      .option("--backend <mock|native>", "The kernel: the mock one (default) or /dev/kvm")
       .option("--json", "Print the report as JSON")
       .example("memtopo snapshot save /tmp/vm.snap && memtopo snapshot load /tmp/vm.snap")
       .action(async (action: string, file: string, flags: SnapshotFlags) => {
-        if (action === "save") return save(ctx, file, flags);
-        if (action === "load") return load(ctx, file, flags.json === true);
+        const backend = flags.backend ?? "mock";
+        if (backend !== "mock" && backend !== "native") {
+          throw new UsageError(`--backend is mock or native, got ${String(backend).slice(0, 40)}`);
+        }
+        if (action === "save") return save(ctx, file, flags, backend);
+        if (action === "load") return load(ctx, file, flags.json === true, backend);
         throw new UsageError(`snapshot: the action is save or load, got ${String(action).slice(0, 40)}`);
       });
   },
 };
 
-async function save(ctx: CommandContext, file: string, flags: SnapshotFlags): Promise<void> {
+async function save(
+  ctx: CommandContext,
+  file: string,
+  flags: SnapshotFlags,
+  backend: "mock" | "native",
+): Promise<void> {
   const passes = count(flags.passes, 3, "--passes");
   const limit = count(flags.limit, 5, "--limit");
   if (passes > limit) throw new UsageError(`--passes (${passes}) is past --limit (${limit})`);
-  const vm = workloadVm({ passLimit: limit });
-  if (passes > 0) runWorkload(vm.vcpu, { passes });
-  const { bytes, stats } = saveSnapshot(vm.migratable);
+  const vm = workloadVm({ passLimit: limit, backend });
+  let saved: ReturnType<typeof saveSnapshot>;
+  let done: number;
+  try {
+    if (passes > 0) runWorkload(vm.vcpu, { passes });
+    saved = saveSnapshot(vm.migratable);
+    done = passesDone(vm);
+  } finally {
+    vm.close();
+  }
+  const { bytes, stats } = saved;
   await fs.writeFile(file, bytes);
   const report = {
     file,
-    passes: passesDone(vm),
+    passes: done,
     limit,
     pagesSaved: stats.data,
     zeroPagesLeftOut: stats.skipped,
@@ -67,13 +86,21 @@ async function save(ctx: CommandContext, file: string, flags: SnapshotFlags): Pr
   );
 }
 
-async function load(ctx: CommandContext, file: string, json: boolean): Promise<void> {
+async function load(ctx: CommandContext, file: string, json: boolean, backend: "mock" | "native"): Promise<void> {
   const bytes = new Uint8Array(await fs.readFile(file));
-  const vm = workloadVm();
-  const stats = loadSnapshot(vm.migratable, bytes);
-  const from = passesDone(vm);
-  const run = runWorkload(vm.vcpu, {});
-  const host = workloadChecksum(vm.machine.ram);
+  const vm = workloadVm({ backend });
+  let stats: ReturnType<typeof loadSnapshot>;
+  let from: number;
+  let run: ReturnType<typeof runWorkload>;
+  let host: number;
+  try {
+    stats = loadSnapshot(vm.migratable, bytes);
+    from = passesDone(vm);
+    run = runWorkload(vm.vcpu, {});
+    host = workloadChecksum(vm.machine.ram);
+  } finally {
+    vm.close();
+  }
   const report = {
     file,
     pagesLoaded: stats.pages,
