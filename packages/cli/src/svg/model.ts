@@ -1,4 +1,5 @@
 import { escapeText, type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { SubregionIndex } from "./subregion-index.js";
 
 /** The part of a FlatRange the picture reads. */
 export interface PictureFlatRange {
@@ -73,6 +74,7 @@ export interface PictureLane {
  */
 export function pictureLanes(spaces: readonly PictureAddressSpace[]): PictureLane[] {
   const views = new Map<PictureFlatView, string[]>();
+  const index = new SubregionIndex();
   for (const as of spaces) {
     const names = views.get(as.currentMap) ?? [];
     names.push(escapeText(as.name));
@@ -82,7 +84,7 @@ export function pictureLanes(spaces: readonly PictureAddressSpace[]): PictureLan
     spaces: names,
     rootName: view.root === null ? null : nameOf(view.root),
     end: view.root === null ? SIZE_2_64 : viewEnd(view.root),
-    ranges: view.ranges.map((range) => annotate(view.root!, range)),
+    ranges: view.ranges.map((range) => annotate(view.root!, range, index)),
   }));
 }
 
@@ -103,22 +105,25 @@ export type RegionPath = readonly { readonly mr: MemoryRegion; readonly alias: b
  * claim a byte: subregions in list order, depth first, then the region's own content.
  * The first is the winner; the next is what the winner hides.
  */
-export function* regionsAt(mr: MemoryRegion, offset: bigint, steps: RegionPath = []): Generator<RegionPath> {
+export function* regionsAt(
+  mr: MemoryRegion,
+  offset: bigint,
+  steps: RegionPath = [],
+  index: SubregionIndex = new SubregionIndex(),
+): Generator<RegionPath> {
   if (!mr.enabled || offset < 0n || offset >= mr.size) return;
   if (mr.alias !== null) {
     // An alias shows its target from `aliasOffset` on, whatever the target's own `addr`.
-    yield* regionsAt(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }]);
+    yield* regionsAt(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }], index);
     return;
   }
   const here = [...steps, { mr, alias: false }];
-  for (const child of mr.subregions) {
-    if (offset >= child.addr) yield* regionsAt(child, offset - child.addr, here);
-  }
+  for (const child of index.at(mr, offset)) yield* regionsAt(child, offset - child.addr, here, index);
   if (mr.terminates) yield here;
 }
 
-function annotate(root: MemoryRegion, range: PictureFlatRange): PictureRange {
-  const found = regionsAt(root, range.start - root.addr);
+function annotate(root: MemoryRegion, range: PictureFlatRange, index: SubregionIndex): PictureRange {
+  const found = regionsAt(root, range.start - root.addr, [], index);
   const first = found.next();
   const winner = first.done ? undefined : first.value;
   // What an overlap hides: the next claimant that is not an ancestor on the winner's own path
