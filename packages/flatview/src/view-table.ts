@@ -11,6 +11,13 @@ export interface ViewUser {
 }
 
 const NO_REGIONS: readonly MemoryRegion[] = [];
+
+/** Where a region sat when it was first announced in a commit. */
+interface Placement {
+  readonly container: MemoryRegion | null;
+  readonly addr: bigint;
+  readonly size: bigint;
+}
 /** Growth of the reached set below which it is never rebuilt (a rebuild walks every live view root). */
 const COMPACT_SLACK = 64;
 
@@ -45,7 +52,13 @@ export class FlatViewTable<U extends ViewUser> {
    * after each reset rather than cleared, for the reason given at {@link #edits}.
    */
   #pending = new Map<MemoryRegion, AddrWindow[] | null>();
-  readonly #changed = new Set<MemoryRegion>();
+  /**
+   * Regions announced since the last reset, with where each was placed before its first change. Its
+   * windows after the change are looked up again only when that placement moved: they depend on the
+   * region's size and its place under its container (ancestors that move announce themselves), not on
+   * its flags, so a region switched on or off (a PAM alias, a BAR's enable bit) is walked once.
+   */
+  #changed = new Map<MemoryRegion, Placement>();
   /**
    * Every region some view root reaches downward, or once reached (a superset, which is
    * all the window walk needs to skip dead ends such as the many bus-master aliases of
@@ -103,7 +116,7 @@ export class FlatViewTable<U extends ViewUser> {
 
   /** Before `mr` changes: remember where it rendered in every current view. */
   willChange(mr: MemoryRegion): void {
-    this.#changed.add(mr);
+    if (!this.#changed.has(mr)) this.#changed.set(mr, { container: mr.container, addr: mr.addr, size: mr.size });
     this.#inFlight.push(mr);
     this.#touch(mr);
     if (mr.container !== null) this.#touch(mr.container);
@@ -260,7 +273,7 @@ export class FlatViewTable<U extends ViewUser> {
   #forget(): void {
     for (const key of [...this.#entries.keys()]) if (key !== null) this.#entries.delete(key);
     this.#pending.clear();
-    this.#changed.clear();
+    this.#changed = new Map();
     this.#resolved.clear();
     this.#dependents.clear();
     for (const root of this.#byRoot.keys()) this.#unresolved.add(root);
@@ -271,8 +284,10 @@ export class FlatViewTable<U extends ViewUser> {
     // Collections are cleared only when not empty: V8's clear() allocates a fresh table every time.
     if (this.#edits.length > 0) this.#edits = [];
     if (this.#changed.size > 0) {
-      for (const mr of this.#changed) this.#addWindows(mr);
-      this.#changed.clear();
+      for (const [mr, was] of this.#changed) {
+        if (mr.container !== was.container || mr.addr !== was.addr || mr.size !== was.size) this.#addWindows(mr);
+      }
+      this.#changed = new Map();
     }
     const maskState = this.#maskState();
     const candidates = new Set<U>();
