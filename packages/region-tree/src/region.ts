@@ -45,6 +45,15 @@ export type MemoryRegionInit =
 
 let nextRegionId = 1;
 
+/*
+ * What most regions never have, shared: a million-region tree spent four empty collections per
+ * region on them. Never mutated; a region makes its own on its first entry.
+ */
+const NO_REGIONS: readonly MemoryRegion[] = Object.freeze([]);
+const NO_IOEVENTFDS: readonly IoeventfdRecord[] = Object.freeze([]);
+const NO_COALESCED: readonly CoalescedRange[] = Object.freeze([]);
+const NO_ALIASES: ReadonlySet<MemoryRegion> = new Set();
+
 function fail(code: string, message: string, path?: string): never {
   throw new RegionTreeError(code, message, path === undefined ? {} : { path });
 }
@@ -128,14 +137,14 @@ export class MemoryRegion {
    */
   readonly #reversed: MemoryRegion[] = [];
   /** The list in QEMU's order, built again when it is read after a change. */
-  #listed: readonly MemoryRegion[] | null = [];
+  #listed: readonly MemoryRegion[] | null = NO_REGIONS;
   #vgaLogCount = 0;
   #dirtyLogMask = 0;
-  #ioeventfds: IoeventfdRecord[] = [];
-  #coalesced: CoalescedRange[] = [];
+  #ioeventfds: IoeventfdRecord[] | null = null;
+  #coalesced: readonly CoalescedRange[] = NO_COALESCED;
   #flushCoalescedMmio = false;
   #mappedViaAlias = 0;
-  readonly #aliasedBy = new Set<MemoryRegion>();
+  #aliasedBy: Set<MemoryRegion> | null = null;
   readonly ops: MemoryRegionOps | null;
   /** The RAM block of RAM, ROM, ROM device and RAM device regions. */
   readonly ramBlock: RamBacking | null;
@@ -198,7 +207,10 @@ export class MemoryRegion {
     this.alias = alias;
     this.#aliasOffset = aliasOffset;
     this.ops = ops;
-    if (alias !== null) alias.#aliasedBy.add(this);
+    if (alias !== null) {
+      alias.#aliasedBy ??= new Set();
+      alias.#aliasedBy.add(this);
+    }
     const backed = this.ram || this.romDevice;
     this.ramBlock = backed ? host.ramAllocator.allocate(init.name ?? "(null)", size) : null;
     if (ops !== null) freezeOps(ops);
@@ -244,7 +256,7 @@ export class MemoryRegion {
   }
   /** The region's ioeventfds in QEMU's order, in region offsets. */
   get ioeventfds(): readonly IoeventfdRecord[] {
-    return this.#ioeventfds;
+    return this.#ioeventfds ?? NO_IOEVENTFDS;
   }
   /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
   /** Coalesced MMIO/PIO ranges, in the order they were added (QEMU's `mr->coalesced`). */
@@ -260,7 +272,7 @@ export class MemoryRegion {
   }
   /** The aliases whose target is this region (the reverse of `alias`), in creation order. */
   get aliasedBy(): ReadonlySet<MemoryRegion> {
-    return this.#aliasedBy;
+    return this.#aliasedBy ?? NO_ALIASES;
   }
   /** QEMU's `memory_region_is_mapped`. */
   get isMapped(): boolean {
@@ -308,7 +320,7 @@ export class MemoryRegion {
     }
     // Only a region that is some container's subregion or some alias's target can be reached from another: a
     // tree built bottom-up, as a machine file loads, never walks the child's subtree.
-    const reachable = this.#container !== null || this.#aliasedBy.size > 0;
+    const reachable = this.#container !== null || this.#aliasedBy !== null;
     if (child === this || (reachable && reaches(child, this))) {
       fail("E_CYCLE", `adding ${label(child)} under ${label(this)} would make a cycle`);
     }
@@ -469,11 +481,12 @@ export class MemoryRegion {
    */
   addEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
     const record = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
-    const list = this.#ioeventfds;
+    const list = this.#ioeventfds ?? [];
     let at = list.findIndex((other) => ioeventfdBefore(record, other));
     if (at < 0) at = list.length;
     this.#transaction(() => {
       list.splice(at, 0, record);
+      this.#ioeventfds = list;
       if (this.#enabled) this.host.ioeventfdsChanged();
     });
   }
@@ -481,10 +494,11 @@ export class MemoryRegion {
   /** `memory_region_del_eventfd`: removes the first record equal to the probe (size 0 matches any size). */
   delEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
     const probe = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
-    const at = this.#ioeventfds.findIndex((other) => ioeventfdEqual(probe, other));
+    const list = this.#ioeventfds ?? NO_IOEVENTFDS;
+    const at = list.findIndex((other) => ioeventfdEqual(probe, other));
     if (at < 0) fail("E_NO_SUCH_IOEVENTFD", `region ${label(this)} has no ioeventfd at ${hex(offset)} like this`);
     this.#transaction(() => {
-      this.#ioeventfds.splice(at, 1);
+      this.#ioeventfds!.splice(at, 1);
       if (this.#enabled) this.host.ioeventfdsChanged();
     });
   }
