@@ -68,12 +68,13 @@ void InstallKickHandler() {
   });
 }
 
-// One KVM_RUN on `fd`; returns kvm_run.exit_reason. A signal without a kick is retried;
-// a kick (immediate_exit) ends the call with KVM_EXIT_INTR.
-Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTarget* kick) {
+// One KVM_RUN on `fd`; returns kvm_run.exit_reason, or -1 with a JS exception pending. A
+// signal without a kick is retried; a kick (immediate_exit) ends the call with KVM_EXIT_INTR.
+int RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTarget* kick) {
   // Node starts worker threads with every signal blocked; a blocked kick signal
-  // would stay pending and never interrupt KVM_RUN.
-  static thread_local bool kick_unblocked = false;
+  // would stay pending and never interrupt KVM_RUN. Initial-exec: read at every exit, the flag
+  // is one load relative to the thread pointer, not a call into the dynamic TLS resolver.
+  static thread_local bool kick_unblocked __attribute__((tls_model("initial-exec"))) = false;
   if (!kick_unblocked) {
     sigset_t set;
     sigemptyset(&set);
@@ -90,7 +91,7 @@ Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTa
     ~InRun() { target->in_run.store(false); }
   } in_run{kick};
   for (;;) {
-    if (ioctl(fd, KVM_RUN, 0) == 0) return Napi::Number::New(info.Env(), run->exit_reason);
+    if (ioctl(fd, KVM_RUN, 0) == 0) return static_cast<int>(run->exit_reason);
     int err = errno;
     if (err == EINTR || err == EAGAIN) {
       if (__atomic_exchange_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST) != 0) {
@@ -99,13 +100,13 @@ Napi::Value RunOnce(const Napi::CallbackInfo& info, int fd, kvm_run* run, KickTa
         bool check_env = kick->check_env.exchange(false);
         if (kicked || (check_env && EnvStopping(info.Env()))) {
           run->exit_reason = KVM_EXIT_INTR;
-          return Napi::Number::New(info.Env(), KVM_EXIT_INTR);
+          return KVM_EXIT_INTR;
         }
       }
       continue;
     }
     ThrowErrno(info.Env(), err, "ioctl(KVM_RUN)", "");
-    return info.Env().Undefined();
+    return -1;
   }
 }
 
@@ -130,7 +131,9 @@ Napi::Value RunFunction(const Napi::CallbackInfo& info) {
     ThrowArg(info.Env(), EBADF, "run", "the vCPU is closed");
     return info.Env().Undefined();
   }
-  return RunOnce(info, h->fd, h->run, h->kick);
+  // Its caller decodes kvm_run itself: no exit reason is made into a JS value.
+  RunOnce(info, h->fd, h->run, h->kick);
+  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -242,7 +245,8 @@ class Vcpu : public Napi::ObjectWrap<Vcpu> {
   // One KVM_RUN; returns kvm_run.exit_reason (see RunOnce).
   Napi::Value Run(const Napi::CallbackInfo& info) {
     if (!ArgCount(info, 0, "run") || !Open(info, "run")) return info.Env().Undefined();
-    return RunOnce(info, fd_, mapping_->run, kick_);
+    int reason = RunOnce(info, fd_, mapping_->run, kick_);
+    return reason < 0 ? info.Env().Undefined() : Napi::Number::New(info.Env(), reason);
   }
 
   // A function that does what run() does, without the method's unwrap (see RunHandle). On a

@@ -150,8 +150,11 @@ export interface NativeVm extends NativeVmInterrupts {
 
 export interface NativeVcpu extends NativeVcpuState {
   run(): number;
-  /** A function that does what run() does, minus the method call's unwrap (for the run loop). */
-  runner(): () => number;
+  /**
+   * A function that does what run() does, minus the method call's unwrap (for the run loop), and
+   * returns nothing: the loop decodes kvm_run itself.
+   */
+  runner(): () => void;
   runBuffer(): ArrayBuffer;
   kick(): void;
   kickId(): number;

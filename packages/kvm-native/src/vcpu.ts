@@ -32,7 +32,7 @@ export class Vcpu implements KvmVcpu, KvmVcpuState {
   readonly #decoder: KvmRunDecoder;
   readonly #state: VcpuStateAccess;
   /** The addon's run() as a plain function (made at the first run): it runs once per exit. */
-  #run: (() => number) | undefined;
+  #run: (() => void) | undefined;
   readonly #onClose: () => void;
   #closed = false;
 
