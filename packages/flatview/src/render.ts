@@ -36,6 +36,8 @@ interface RenderFrame {
   readonly base: bigint;
   readonly clipStart: bigint;
   readonly clipEnd: bigint;
+  /** `clipEnd - base`: a child whose `addr` is at or past it lies after the clip and is skipped unvisited. */
+  readonly localEnd: bigint;
   readonly readonly: boolean;
   readonly nonvolatile: boolean;
   next: number;
@@ -66,6 +68,8 @@ function renderRegion(
     const children = frame.mr.subregions;
     if (frame.next < children.length) {
       const child = children[frame.next++]!;
+      // Most siblings of a window render lie after it (BARs, bridge windows): rejected without bigint arithmetic.
+      if (child.addr >= frame.localEnd) continue;
       const entered = enterRegion(child, frame.base, frame.clipStart, frame.clipEnd, frame.readonly, frame.nonvolatile);
       if (entered !== null) path.push(entered);
       continue;
@@ -106,7 +110,9 @@ function enterRegion(
     if (!intersects) return null;
     if (base > clipStart) clipStart = base;
     if (winEnd < clipEnd) clipEnd = winEnd;
-    if (region.alias === null) return { mr: region, base, clipStart, clipEnd, readonly, nonvolatile, next: 0 };
+    if (region.alias === null) {
+      return { mr: region, base, clipStart, clipEnd, localEnd: clipEnd - base, readonly, nonvolatile, next: 0 };
+    }
     outer = base - (region.alias.addr + region.aliasOffset);
     region = region.alias;
   }
