@@ -14,8 +14,15 @@ export interface TreeOptions {
 }
 
 /** QEMU's strcmp order of address-space names: byte-wise over UTF-8. */
-function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+/**
+ * `names` (in creation order) as GLib's sorted insert leaves them, one at a time: by their UTF-8 bytes, and among
+ * equal names the later-created first. Sorted once, each name's bytes made once: inserting one by one was
+ * quadratic in the spaces sharing a root.
+ */
+export function sortedInsertOrder(names: readonly string[]): string[] {
+  const keyed = names.map((name, seq) => ({ name, seq, bytes: Buffer.from(name, "utf8") }));
+  keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes) || b.seq - a.seq);
+  return keyed.map((k) => k.name);
 }
 
 /**
@@ -30,11 +37,11 @@ export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOp
   const byRoot = new Map<MemoryRegion, string[]>();
   for (const as of spaces) {
     if (as.root === null) continue;
-    const names = byRoot.get(as.root) ?? [];
-    const at = names.findIndex((other) => compareNames(as.name, other) <= 0);
-    names.splice(at < 0 ? names.length : at, 0, as.name);
-    byRoot.set(as.root, names);
+    const names = byRoot.get(as.root);
+    if (names === undefined) byRoot.set(as.root, [as.name]);
+    else names.push(as.name);
   }
+  for (const [root, names] of byRoot) byRoot.set(root, sortedInsertOrder(names));
   const first = (options.order ?? []).filter((root) => byRoot.has(root));
   const blocks = [...new Set([...first, ...byRoot.keys()])];
   for (const root of blocks) {
