@@ -19,8 +19,10 @@ const QEMU64_XLEVEL = 0x8000_000a;
 const MODEL_ID = "QEMU Virtual CPU version 2.5+";
 /** CPUID.1:EDX of qemu64: PPRO_FEATURES with MTRR, CLFLUSH, MCA and PSE36. */
 const QEMU64_1_EDX = 0x078b_fbfd;
-/** CPUID.1:ECX: SSE3, CX16; with KVM's defaults x2APIC and the hypervisor bit. */
-const QEMU64_1_ECX = (1 << 0) | (1 << 13) | (1 << 21) | (1 << 31);
+/** CPUID.1:ECX: SSE3, CX16, and x2APIC (KVM's default); masked by what KVM supports. */
+const QEMU64_1_ECX = (1 << 0) | (1 << 13) | (1 << 21);
+/** The hypervisor-present bit, which QEMU sets under KVM whatever KVM reports. */
+const CPUID_EXT_HYPERVISOR = 1 << 31;
 /** CPUID.80000001h:EDX: the CPUID.1:EDX bits AMD mirrors, with SYSCALL, NX and LM. */
 const AMD_ALIASES_MASK = 0x0183_f3ff;
 const EXT2_SYSCALL_NX_LM = (1 << 11) | (1 << 20) | (1 << 29);
@@ -28,10 +30,10 @@ const EXT2_SYSCALL_NX_LM = (1 << 11) | (1 << 20) | (1 << 29);
 const EXT3_LAHF_LM = 1 << 0;
 /**
  * KVM's paravirtual features QEMU turns on by default (kvm_default_props): kvmclock (both
- * MSR sets), no I/O delay, async page faults (and their interrupt delivery), steal time,
- * PV EOI, and the stable-clock bit.
+ * MSR sets), no I/O delay, async page faults, steal time, PV EOI, and the stable-clock bit
+ * (0x0100007b, as QEMU 7.2's guest reads it on a KVM that offers more).
  */
-const KVM_DEFAULT_FEATURES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 14) | (1 << 24);
+const KVM_DEFAULT_FEATURES = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 24);
 /** MWAIT leaf defaults (cpu->mwait): interrupt break-event and extensions enumerated. */
 const MWAIT_ECX = 0x3;
 /** CLFLUSH line size 64 bytes (8 quadwords) in CPUID.1:EBX[15:8]. */
@@ -55,8 +57,9 @@ function entry(fn: number, index: number, flags: number, r: Partial<Record<"eax"
  * The CPUID table QEMU 7.2 gives KVM for its default `-cpu qemu64` (x86_cpu_def "qemu64"
  * with kvm_default_props, cpu_x86_cpuid for each leaf), for vCPU `apicId` of a one-vCPU
  * machine. Feature words are masked by what this host's KVM supports, as QEMU filters them;
- * leaves QEMU leaves empty for an AMD-vendor model (2, 4, 6, 7, 0xa, 0xd: vendor-only CPUID)
- * are zero. The model is AMD: firmware and guests see "AuthenticAMD", whatever the host.
+ * leaves QEMU leaves empty for an AMD-vendor model (2, 4, 6, 7, 0xa: vendor-only CPUID) are
+ * zero, and leaf 0xd is absent (KVM answers zeros). The model is AMD: firmware and guests see
+ * "AuthenticAMD", whatever the host.
  */
 export function qemu64Cpuid(supported: readonly CpuidEntry[], apicId = 0): CpuidEntry[] {
   const find = (fn: number, index = 0) => supported.find((e) => e.function === fn && e.index === index);
@@ -69,7 +72,7 @@ export function qemu64Cpuid(supported: readonly CpuidEntry[], apicId = 0): Cpuid
     entry(1, 0, 0, {
       eax: QEMU64_SIGNATURE,
       ebx: ((apicId << 24) | CLFLUSH_LINE) >>> 0,
-      ecx: mask(1, "ecx", QEMU64_1_ECX),
+      ecx: (mask(1, "ecx", QEMU64_1_ECX) | CPUID_EXT_HYPERVISOR) >>> 0,
       edx: edx1,
     }),
     entry(2, 0, 0, {}),
@@ -80,7 +83,9 @@ export function qemu64Cpuid(supported: readonly CpuidEntry[], apicId = 0): Cpuid
   TOPOLOGY.forEach((level, i) => {
     table.push(entry(0xb, i, SIGNIFICANT_INDEX, { ...level, edx: apicId }));
   });
-  table.push(entry(0xc, 0, 0, {}), entry(0xd, 0, SIGNIFICANT_INDEX, {}), entry(0xd, 1, SIGNIFICANT_INDEX, {}));
+  // No XSAVE in qemu64: QEMU drops leaf 0xd's subleaves whose EAX is 0, i.e. all of them (an
+  // entry would let KVM fill in EBX, the XSAVE area size, at run time).
+  table.push(entry(0xc, 0, 0, {}));
   const kvmSignature = find(0x4000_0000);
   if (kvmSignature !== undefined) {
     table.push(
