@@ -29,8 +29,7 @@ export interface PcBoardOptions {
   /**
    * QEMU's `-cpu`: "qemu64" (QEMU's default model: an AMD family 15 CPU with KVM's paravirtual
    * leaves, masked by what KVM supports) or "host" (everything this host's KVM supports).
-   * Default "host" until qemu64 is checked against QEMU on KVM (its leaves are checked against
-   * QEMU's under TCG).
+   * Default "qemu64", as QEMU's.
    */
   readonly cpu?: "qemu64" | "host";
   /** QEMU's `-machine acpi=` (default on): the ACPI tables and their loader script in fw_cfg. */

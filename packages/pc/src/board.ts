@@ -101,7 +101,7 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
     resetX86Cpu(vcpu);
     if (kvm?.getSupportedCpuid !== undefined && vcpu.setCpuid2 !== undefined) {
       const supported = kvm.getSupportedCpuid();
-      vcpu.setCpuid2(options.cpu === "qemu64" ? qemu64Cpuid(supported) : hostCpuid(supported));
+      vcpu.setCpuid2(options.cpu === "host" ? hostCpuid(supported) : qemu64Cpuid(supported));
     }
   }
   const cpuMemory = system.createAddressSpace("cpu-memory-0", systemMemory);

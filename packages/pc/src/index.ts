@@ -1,11 +1,14 @@
 export { type PcAccel, type PcVcpu, tracingBackend } from "./accel.js";
+export { type AcpiBuildConfig, type AcpiBuildResult, acpiBuild } from "./acpi/acpi-build.js";
 export { AcpiPm1, PM_TIMER_FREQUENCY } from "./acpi/acpi-pm.js";
 export { Apm } from "./acpi/apm.js";
 export { ACPI_DISABLE, ACPI_ENABLE, PIIX4_DEVACTB_APMC_EN, Piix4Pm, type Piix4PmEvents } from "./acpi/piix4.js";
 export { createPcBoard } from "./board.js";
 export type { PcBoard, PcBoardOptions, PcDevices, PcRegions, PcSpaces, PcStopRequest } from "./board-types.js";
+export { qemu64Cpuid } from "./cpuid-qemu64.js";
 export { Debugcon } from "./devices/debugcon.js";
 export { FW_CFG, FwCfg } from "./devices/fw-cfg.js";
+export { KvmVapic, type VapicCpuState } from "./devices/kvmvapic.js";
 export { Mc146818Rtc } from "./devices/mc146818rtc.js";
 export { Pckbd } from "./devices/pckbd.js";
 export { Port92 } from "./devices/port92.js";
