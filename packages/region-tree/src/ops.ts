@@ -23,10 +23,11 @@ export interface MemTxAttrs {
 /** `DEVICE_NATIVE_ENDIAN` is the target's order, `DEVICE_HOST_ENDIAN` the host's. */
 export type DeviceEndianness = "little" | "big" | "native" | "host";
 
+/** Sizes are 0 (the default), 1, 2, 4 or 8, minimum at most maximum: a region refuses other ops. */
 export interface AccessConstraints {
   /** 0 means 1 for `impl` and "no check" for `valid`. */
   readonly minAccessSize?: number;
-  /** 0 means 4. */
+  /** 0 means 4 (for `valid`: and no size check). */
   readonly maxAccessSize?: number;
   readonly unaligned?: boolean;
 }

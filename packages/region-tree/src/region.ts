@@ -5,6 +5,7 @@ import type { RegionHost } from "./host.js";
 import { type IoeventfdRecord, ioeventfdBefore, ioeventfdEqual } from "./ioeventfd-record.js";
 import { bswap, hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 } from "./numbers.js";
 import { type DeviceEndianness, freezeOps, type MemoryRegionOps } from "./ops.js";
+import { checkOpsSizes } from "./ops-sizes.js";
 import type { RamBacking } from "./ram.js";
 import { cutText } from "./text.js";
 
@@ -189,6 +190,7 @@ export class MemoryRegion {
         fail("E_INVALID_KIND", `unknown region kind ${describe(kind)}`);
     }
     if (ops !== null && typeof ops !== "object") fail("E_INVALID_ARGUMENT", "ops must be an object");
+    if (ops !== null) checkOpsSizes(ops);
     if (kind === "ram" || kind === "rom" || kind === "ram-device" || kind === "rom-device") checkRamSize(size, kind);
 
     this.id = nextRegionId++;
