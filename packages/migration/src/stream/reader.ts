@@ -11,7 +11,7 @@ import {
   STREAM_VERSION,
 } from "./format.js";
 
-/** One checked section: its type and payload (a copy the reader no longer touches). */
+/** One checked section: its type and payload (a view, valid until the next push: take what you keep). */
 export interface StreamSection {
   readonly type: number;
   readonly payload: Uint8Array;
@@ -49,10 +49,16 @@ export class StreamReader {
         throw new MigrationError("E_STREAM_SECTION", `bytes after END at offset ${this.#consumed}`);
       }
       if (chunk.length > 0) {
-        this.#pending.push(chunk.slice());
+        this.#pending.push(chunk);
         this.#pendingLength += chunk.length;
       }
-      return this.#drain();
+      const sections = this.#drain();
+      // What stays pending of this chunk outlives the call: copy it, the caller may reuse its buffer
+      // (only the last pending piece can be of this chunk; earlier pieces were copied when they came).
+      const last = this.#pending.length - 1;
+      if (last >= this.#head && this.#pending[last]!.buffer === chunk.buffer)
+        this.#pending[last] = this.#pending[last]!.slice();
+      return sections;
     } catch (error) {
       if (error instanceof MigrationError) this.#failure = error;
       throw error;
@@ -145,7 +151,7 @@ export class StreamReader {
           `${SECTION_NAMES[type]} section at offset ${offset}: CRC-32 0x${actual.toString(16)} where the stream says 0x${stored.toString(16)}`,
         );
       }
-      const payload = framed.slice(SECTION_HEADER_SIZE);
+      const payload = framed.subarray(SECTION_HEADER_SIZE);
       if (type === SECTION.END) this.#checkEnd(payload, offset);
       else this.#sections++;
       out.push({ type, payload, offset });
