@@ -103,6 +103,7 @@ async function load(ctx: CommandContext, file: string, json: boolean, backend: "
   }
   const report = {
     file,
+    backend,
     pagesLoaded: stats.pages,
     passesAtSnapshot: from,
     passesAtEnd: run.pass,
