@@ -19,8 +19,12 @@ if [ -z "${NESTED_KVM_FORCE:-}" ] && node --input-type=module -e '
 fi
 
 # package directory | vitest arguments.
+# profiler.test.ts gets a guest of its own, freshly booted: a profiler's signal storm over KVM_CREATE_VM in a guest
+# that already ran the rest of the suite has wedged that guest's kernel under TCG (no timeout inside it fired), which
+# cost the whole suite's counts; alone it passes in seconds.
 suites=(
-  "packages/kvm-native|"
+  "packages/kvm-native|test/profiler.test.ts"
+  "packages/kvm-native|--exclude test/profiler.test.ts"
   "packages/cli|test/demo-cli.test.ts test/pc-cli.kvm.test.ts"
   "packages/pc|test/seabios.kvm.test.ts test/qemu-equal.kvm.test.ts"
 )
