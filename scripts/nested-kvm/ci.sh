@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests that need a real /dev/kvm, run inside the nested-KVM guest (run.sh), for CI on machines without
 # one, where they otherwise skip: kvm-native's suite, the CLI's demo test (its --backend native runs) and
-# `memtopo pc`, and @memtopo/pc's SeaBIOS runs (against QEMU 7.2's captures).
+# `memtopo pc`, @memtopo/pc's SeaBIOS runs (against QEMU 7.2's captures), and @memtopo/migration's snapshots,
+# pre-copy and hotplug with real vCPUs.
 # Its last line is "nested-kvm: N passed, N failed", summed over the suites.
 # Exit: 0 all passed, 1 something failed or timed out, 77 nested KVM is impossible here (nothing was run).
 set -uo pipefail
@@ -26,7 +27,8 @@ suites=(
   "packages/kvm-native|test/profiler.test.ts"
   "packages/kvm-native|--exclude test/profiler.test.ts"
   "packages/cli|test/demo-cli.test.ts test/pc-cli.kvm.test.ts"
-  "packages/pc|test/seabios.kvm.test.ts test/qemu-equal.kvm.test.ts"
+  "packages/pc|test/seabios.kvm.test.ts test/qemu-equal.kvm.test.ts test/cpuid.kvm.test.ts test/timeout.kvm.test.ts test/vapic.kvm.test.ts"
+  "packages/migration|test/native.kvm.test.ts"
 )
 
 # kvm-native's pack.test.ts installs the packed tarballs from the npm registry, which the guest cannot reach:

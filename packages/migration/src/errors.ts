@@ -15,6 +15,7 @@ export type MigrationErrorCode =
   | "E_STREAM_DEVICE"
   | "E_STREAM_MAP"
   | "E_MIGRATION_STATE"
+  | "E_VCPU_RUNNING"
   | "E_INVALID_ARGUMENT"
   | "E_RAM_BLOCK_NAME"
   | "E_HOTPLUG_RANGE"

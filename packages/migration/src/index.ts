@@ -20,6 +20,7 @@ export {
 export { StreamReader, type StreamSection } from "./stream/reader.js";
 export { type StreamSink, StreamWriter } from "./stream/writer.js";
 export {
+  completePendingExit,
   DEFAULT_VCPU_PARTS,
   type MigratableVcpu,
   saveVcpuState,

@@ -1,4 +1,4 @@
-import type { KvmVcpuState } from "@memtopo/kvm";
+import type { KvmVcpu, KvmVcpuState } from "@memtopo/kvm";
 import { MigrationError } from "./errors.js";
 import type { StateValue } from "./state-codec.js";
 
@@ -41,13 +41,32 @@ export const DEFAULT_VCPU_PARTS: readonly VcpuPart[] = [
   "debugRegs",
 ];
 
-/** A vCPU as migration sees it: its id and its typed state. */
-export interface MigratableVcpu extends KvmVcpuState {
+/** A vCPU as migration sees it: its id, its typed state, and the run() that completes a pending exit. */
+export interface MigratableVcpu extends KvmVcpuState, Pick<KvmVcpu, "kick" | "run"> {
   readonly id: number;
 }
 
-/** Reads the chosen parts of a stopped vCPU. */
+/**
+ * KVM's API (Documentation/virt/kvm/api.rst, `kvm_run`): after an IO, MMIO or MSR exit the operation
+ * is complete, and the guest state consistent, only once user space re-enters KVM_RUN; that pending
+ * part is in no state user space can read. Re-entering with immediate_exit set completes it and runs
+ * no further instruction, as QEMU does before it reads a vCPU for migration. Without it the
+ * destination would execute the exiting instruction a second time.
+ */
+export function completePendingExit(vcpu: MigratableVcpu): void {
+  vcpu.kick();
+  const exit = vcpu.run();
+  if (exit.reason !== "intr") {
+    throw new MigrationError(
+      "E_VCPU_RUNNING",
+      `vCPU ${vcpu.id} ran on instead of stopping at once (exit "${exit.reason}"): its state is not saved`,
+    );
+  }
+}
+
+/** Completes a stopped vCPU's pending exit, then reads the chosen parts of its state. */
 export function saveVcpuState(vcpu: MigratableVcpu, options: VcpuStateOptions = {}): StateValue {
+  completePendingExit(vcpu);
   const parts = options.parts ?? DEFAULT_VCPU_PARTS;
   const out: Record<string, StateValue> = { id: vcpu.id };
   for (const part of parts) out[part] = readPart(vcpu, part, options.msrs ?? []) as unknown as StateValue;
