@@ -14,6 +14,11 @@ const packages = ["packages", "tests"].flatMap((group) =>
     .map((d) => path.join(root, group, d))
     .filter((dir) => fs.existsSync(path.join(dir, "package.json"))),
 );
+// A package without a test script (the fixtures' data package) runs no suite, so no report is expected from it;
+// every package that has one must leave a report.
+const tested = packages.filter(
+  (dir) => JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).scripts?.test !== undefined,
+);
 
 for (const dir of packages) fs.rmSync(path.join(dir, "test-results.json"), { force: true });
 
@@ -40,7 +45,7 @@ let passed = 0;
 let failed = 0;
 const missing = [];
 const uncounted = [];
-for (const dir of packages) {
+for (const dir of tested) {
   const file = path.join(dir, "test-results.json");
   if (!fs.existsSync(file)) {
     missing.push(path.relative(root, dir));
