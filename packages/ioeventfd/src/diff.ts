@@ -1,6 +1,7 @@
 import type { FlatView } from "@memtopo/flatview";
-import { type ListenerCalls, type MemoryListener, sectionFromIoeventfd } from "@memtopo/listener-bus";
+import type { ListenerCalls, MemoryListener } from "@memtopo/listener-bus";
 import { type IoeventfdRecord, ioeventfdBefore } from "@memtopo/region-tree";
+import { sectionFromIoeventfd } from "./section.js";
 
 /** The order the diff merges by; QEMU's `memory_region_ioeventfd_before` by default. */
 export type IoeventfdOrder = (a: IoeventfdRecord, b: IoeventfdRecord) => boolean;

@@ -2,3 +2,5 @@ export { type EventNotifier, type IoeventfdRecord, ioeventfdBefore, ioeventfdEqu
 export { collectIoeventfds } from "./collect.js";
 export { type CollectedIoeventfds, collectIoeventfdList, recollectIoeventfds } from "./collected.js";
 export { diffIoeventfds, type IoeventfdOrder } from "./diff.js";
+export { replayIoeventfdAdd, replayIoeventfdDel } from "./replay.js";
+export { sectionFromIoeventfd } from "./section.js";

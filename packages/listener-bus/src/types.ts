@@ -1,5 +1,5 @@
 import type { FlatRange, FlatView } from "@memtopo/flatview";
-import type { EventNotifier, IoeventfdRecord, MemoryRegion } from "@memtopo/region-tree";
+import type { EventNotifier, MemoryRegion } from "@memtopo/region-tree";
 
 /**
  * QEMU's MemoryRegionSection: what a listener is told about a piece of an address
@@ -27,22 +27,6 @@ export function sectionFromFlatRange(range: FlatRange, fv: FlatView | null): Mem
     size: range.size,
     readonly: range.readonly,
     nonvolatile: range.nonvolatile,
-  };
-}
-
-/**
- * The section of an ioeventfd callback: only the view, the address-space address and
- * the size are meaningful (QEMU leaves `mr` NULL and the region offset 0).
- */
-export function sectionFromIoeventfd(record: IoeventfdRecord, fv: FlatView | null): MemoryRegionSection {
-  return {
-    mr: null,
-    fv,
-    offsetWithinRegion: 0n,
-    offsetWithinAddressSpace: record.start,
-    size: record.size,
-    readonly: false,
-    nonvolatile: false,
   };
 }
 

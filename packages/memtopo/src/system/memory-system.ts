@@ -4,6 +4,8 @@ import {
   collectIoeventfdList,
   diffIoeventfds,
   recollectIoeventfds,
+  replayIoeventfdAdd,
+  replayIoeventfdDel,
 } from "@memtopo/ioeventfd";
 import {
   ListenerCallbackError,
@@ -318,7 +320,13 @@ export class MemorySystem implements RegionHost {
     this.#listeners.add(listener, as);
     try {
       this.#deliver("listener registration", (calls) =>
-        replayRegister(calls, listener, state.currentMap, state.ioeventfds.records, this.#dirty.tracking !== 0),
+        replayRegister(
+          calls,
+          listener,
+          state.currentMap,
+          this.#dirty.tracking !== 0,
+          replayIoeventfdAdd(state.ioeventfds.records),
+        ),
       );
     } catch (error) {
       // A listener that could not take the replay does not know the space's state: it is not
@@ -338,7 +346,7 @@ export class MemorySystem implements RegionHost {
     const state = this.#states.get(as)!;
     try {
       this.#deliver("listener unregistration", (calls) =>
-        replayUnregister(calls, listener, state.currentMap, state.ioeventfds.records),
+        replayUnregister(calls, listener, state.currentMap, replayIoeventfdDel(state.ioeventfds.records)),
       );
     } finally {
       this.#listeners.remove(listener);
