@@ -1,6 +1,6 @@
 // Splits what fw-cfg-dump.S copied into guest RAM (file directory, then 128 KiB per key from
 // 0x20) into the fixture files: the ACPI tables up to the end of the last table, the RSDP, the
-// loader script up to its last command, and the file directory.
+// loader script up to its last command, the SMBIOS tables and entry point, and the file directory.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
 const [ramFile, out] = process.argv.slice(2);
@@ -30,5 +30,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(`${out}/acpi-tables.bin`, tables.subarray(0, end));
 writeFileSync(`${out}/acpi-rsdp.bin`, rsdp);
 writeFileSync(`${out}/table-loader.bin`, loader.subarray(0, 128 * commands));
+writeFileSync(`${out}/smbios-tables.bin`, files.get("etc/smbios/smbios-tables"));
+writeFileSync(`${out}/smbios-anchor.bin`, files.get("etc/smbios/smbios-anchor"));
 writeFileSync(`${out}/fw-cfg-files.json`, `${JSON.stringify(list, null, 1)}\n`);
 console.log(`${out}: tables ${end} of ${tables.length} bytes, ${commands} loader commands, ${count} files`);

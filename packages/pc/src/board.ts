@@ -13,7 +13,7 @@ import {
   Piix4Pm,
 } from "./acpi/piix4.js";
 import type { PcBoard, PcBoardOptions, PcSpaces, PcStopRequest } from "./board-types.js";
-import { qemu64Cpuid } from "./cpuid-qemu64.js";
+import { QEMU64_1_EDX, QEMU64_SIGNATURE, qemu64Cpuid } from "./cpuid-qemu64.js";
 import { DEBUGCON_IOPORT, Debugcon } from "./devices/debugcon.js";
 import { FW_CFG_DMA_IO_BASE, FW_CFG_IO_BASE, FwCfg } from "./devices/fw-cfg.js";
 import { addIsaDma } from "./devices/i8257.js";
@@ -26,7 +26,7 @@ import { PORT92_IOPORT, Port92 } from "./devices/port92.js";
 import { COM1_IOPORT, Serial } from "./devices/serial.js";
 import { unimplementedIo } from "./devices/unimplemented.js";
 import { PcError } from "./errors.js";
-import { fwCfgArchCreate } from "./fw-cfg-arch.js";
+import { E820_RAM, fwCfgArchCreate, pcE820 } from "./fw-cfg-arch.js";
 import { createKvmIrqchip } from "./kvm-irqchip.js";
 import { registerSmramListener } from "./kvm-smram.js";
 import { pcCmosInit } from "./pc-cmos.js";
@@ -37,6 +37,7 @@ import { PciHost } from "./pci/pci-host.js";
 import { Piix3, RCR_IOPORT } from "./pci/piix3.js";
 import { splitRam } from "./ram-split.js";
 import { runBoard } from "./run.js";
+import { fwCfgBuildSmbios } from "./smbios/fw-cfg-smbios.js";
 import { x86BiosRomInit } from "./x86-bios.js";
 import { hostCpuid, resetX86Cpu } from "./x86-cpu.js";
 
@@ -97,11 +98,16 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
 
   // x86_cpus_init: the vCPU, its address space, the APIC's MSI window.
   const vcpu = (kvm?.createVcpu?.(0) ?? null) as PcVcpu | null;
+  // Without a CPUID table for KVM (no backend, or one without CPUID), SMBIOS describes an
+  // unfiltered qemu64, as QEMU's TCG does.
+  let cpuidLeaf1 = { eax: QEMU64_SIGNATURE, edx: QEMU64_1_EDX };
   if (vcpu !== null) {
     resetX86Cpu(vcpu);
     if (kvm?.getSupportedCpuid !== undefined && vcpu.setCpuid2 !== undefined) {
       const supported = kvm.getSupportedCpuid();
-      vcpu.setCpuid2(options.cpu === "host" ? hostCpuid(supported) : qemu64Cpuid(supported));
+      const cpuid = options.cpu === "host" ? hostCpuid(supported) : qemu64Cpuid(supported);
+      vcpu.setCpuid2(cpuid);
+      cpuidLeaf1 = cpuid.find((e) => e.function === 1 && e.index === 0) ?? { eax: 0, edx: 0 };
     }
   }
   const cpuMemory = system.createAddressSpace("cpu-memory-0", systemMemory);
@@ -236,6 +242,21 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   // System reset: each function's own reset ran when it was built; then the PCI bus resets
   // them all (so PIIX3's command 0x07 is cleared again, as in QEMU).
   for (const fn of pciHost.functions) fn.busReset();
+
+  // Machine done: the SMBIOS tables of QEMU's pc-i440fx-7.2 with its one socket.
+  fwCfgBuildSmbios(fwCfg, {
+    manufacturer: "QEMU",
+    product: "Standard PC (i440FX + PIIX, 1996)",
+    version: "pc-i440fx-7.2",
+    uuid: new Uint8Array(16),
+    ramSize: options.ramSize,
+    ramAreas: pcE820(ramSplit).filter((e) => e.type === E820_RAM),
+    sockets: 1,
+    cores: 1,
+    threads: 1,
+    cpuidVersion: cpuidLeaf1.eax,
+    cpuidFeatures: cpuidLeaf1.edx,
+  });
 
   // Machine done: the ACPI tables in fw_cfg (read from the PM function when firmware loads them).
   if (options.acpi !== false) {

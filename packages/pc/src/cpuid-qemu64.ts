@@ -13,12 +13,12 @@ function reg(text: string): number {
 /** "AuthenticAMD" in EBX, EDX, ECX order. */
 const VENDOR_AMD = { ebx: reg("Auth"), edx: reg("enti"), ecx: reg("cAMD") };
 /** qemu64: family 15, model 107, stepping 1 (family 0xf, extended model 6, model 0xb). */
-const QEMU64_SIGNATURE = 0x0006_0fb1;
+export const QEMU64_SIGNATURE = 0x0006_0fb1;
 const QEMU64_LEVEL = 0x0d;
 const QEMU64_XLEVEL = 0x8000_000a;
 const MODEL_ID = "QEMU Virtual CPU version 2.5+";
 /** CPUID.1:EDX of qemu64: PPRO_FEATURES with MTRR, CLFLUSH, MCA and PSE36. */
-const QEMU64_1_EDX = 0x078b_fbfd;
+export const QEMU64_1_EDX = 0x078b_fbfd;
 /** CPUID.1:ECX: SSE3, CX16, and x2APIC (KVM's default); masked by what KVM supports. */
 const QEMU64_1_ECX = (1 << 0) | (1 << 13) | (1 << 21);
 /** The hypervisor-present bit, which QEMU sets under KVM whatever KVM reports. */

@@ -35,4 +35,13 @@ export { PciHost } from "./pci/pci-host.js";
 export { Piix3 } from "./pci/piix3.js";
 export { DEFAULT_MAX_RAM_BELOW_4G, parseRamSize, type RamSplit, splitRam } from "./ram-split.js";
 export type { PcRunOptions, PcRunResult, PcStopKind } from "./run.js";
+export { fwCfgBuildSmbios } from "./smbios/fw-cfg-smbios.js";
+export {
+  SMBIOS_ANCHOR_FILE,
+  SMBIOS_TABLES_FILE,
+  type SmbiosBuildResult,
+  type SmbiosConfig,
+  type SmbiosRamArea,
+  smbiosBuild,
+} from "./smbios/smbios.js";
 export { resetX86Cpu } from "./x86-cpu.js";

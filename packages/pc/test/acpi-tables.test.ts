@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ACPI_BUILD_TABLE_SIZE, type AcpiBuildConfig, acpiBuild } from "../src/acpi/acpi-build.js";
 import { floppy, keyboard, mouse, rtc } from "../src/acpi/dsdt.js";
-import { type PcBoard, splitRam } from "../src/index.js";
+import { splitRam } from "../src/index.js";
 import { mockBoard, SIZES } from "./fixtures.js";
-import { cfgWrite } from "./helpers.js";
+import { cfgWrite, fwCfgFile } from "./helpers.js";
 
 const FIXTURES = new URL("./fixtures/qemu/acpi/", import.meta.url);
 const fixture = (size: string, file: string) => new Uint8Array(readFileSync(new URL(`m${size}/${file}`, FIXTURES)));
@@ -182,23 +182,7 @@ describe.each(SIZES)("ACPI tables of the board against QEMU 7.2's fw_cfg files, 
 // selects one of the three files, so the FADT carries the PM base the firmware had programmed
 // (SeaBIOS moves it to 0x600 when etc/table-loader exists); -machine acpi=off offers none.
 describe("ACPI files in the board's fw_cfg", () => {
-  const readFile = (board: PcBoard, wanted: string): Uint8Array | null => {
-    const io = board.spaces.io;
-    const select = (key: number) => io.writeValue(0x510n, 2, BigInt(key));
-    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Number(io.readValue(0x511n, 1).value));
-    select(0x19);
-    const count = new DataView(bytes(4).buffer).getUint32(0);
-    for (let i = 0; i < count; i++) {
-      const entry = bytes(64);
-      const view = new DataView(entry.buffer);
-      const name = new TextDecoder().decode(entry.subarray(8)).replace(/\0.*$/s, "");
-      if (name === wanted) {
-        select(view.getUint16(4));
-        return bytes(view.getUint32(0));
-      }
-    }
-    return null;
-  };
+  const readFile = fwCfgFile;
 
   it("offers QEMU's three files, the FADT holding the PM base programmed before the first select", () => {
     const { board } = mockBoard({ ramSize: 128n << 20n });

@@ -43,13 +43,22 @@ describe("fw_cfg (0x510/0x511, DMA at 0x514)", () => {
 
   it("lists etc/e820 in the file directory and transfers it by DMA into guest memory", () => {
     const { board } = mockBoard({ ramSize: 128n << 20n });
-    const dir = readItem(board, FW_CFG.FILE_DIR, 4 + 64 * 5);
+    const dir = readItem(board, FW_CFG.FILE_DIR, 4 + 64 * 7);
     const count = (dir[0]! << 24) | (dir[1]! << 16) | (dir[2]! << 8) | dir[3]!;
     const names = Array.from({ length: count }, (_, i) =>
       String.fromCharCode(...dir.slice(4 + 64 * i + 8, 4 + 64 * i + 64).filter((c) => c !== 0)),
     );
-    // In name order, with the ACPI tables and their loader script (QEMU's acpi_setup).
-    expect(names).toEqual(["etc/acpi/rsdp", "etc/acpi/tables", "etc/boot-fail-wait", "etc/e820", "etc/table-loader"]);
+    // In name order, with the ACPI tables and their loader script (QEMU's acpi_setup) and the
+    // SMBIOS tables (fw_cfg_build_smbios).
+    expect(names).toEqual([
+      "etc/acpi/rsdp",
+      "etc/acpi/tables",
+      "etc/boot-fail-wait",
+      "etc/e820",
+      "etc/smbios/smbios-anchor",
+      "etc/smbios/smbios-tables",
+      "etc/table-loader",
+    ]);
     const at = 4 + 64 * names.indexOf("etc/e820");
     const key = (dir[at + 4]! << 8) | dir[at + 5]!;
     // FWCfgDmaAccess at 0x1000: select + read 60 bytes to 0x2000 (big-endian fields).

@@ -20,6 +20,25 @@ export function cfgWrite(
   io.writeValue(0xcfcn + BigInt(offset & 3), size, BigInt(value));
 }
 
+/** A fw_cfg file read as firmware reads it: the directory (key 0x19), then the file's key byte by byte. */
+export function fwCfgFile(board: PcBoard, wanted: string): Uint8Array | null {
+  const io = board.spaces.io;
+  const select = (key: number) => io.writeValue(0x510n, 2, BigInt(key));
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => Number(io.readValue(0x511n, 1).value));
+  select(0x19);
+  const count = new DataView(bytes(4).buffer).getUint32(0);
+  for (let i = 0; i < count; i++) {
+    const entry = bytes(64);
+    const view = new DataView(entry.buffer);
+    const name = new TextDecoder().decode(entry.subarray(8)).replace(/\0.*$/s, "");
+    if (name === wanted) {
+      select(view.getUint16(4));
+      return bytes(view.getUint32(0));
+    }
+  }
+  return null;
+}
+
 export function outb(board: PcBoard, port: bigint, value: number): void {
   board.spaces.io.writeValue(port, 1, BigInt(value));
 }
