@@ -1,7 +1,6 @@
-import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
-import type { EventNotifier } from "@memtopo/region-tree";
+import type { MemoryListener } from "@memtopo/listener-bus";
 import { KVM_IOEVENTFD_FLAG_PIO, type KvmBackend } from "./backend.js";
-import { ioeventfdRequest } from "./ioeventfd-request.js";
+import { type IoeventfdCallbacks, ioeventfdCallbacks } from "./ioeventfd-callbacks.js";
 import { IoeventfdSync } from "./ioeventfd-sync.js";
 
 /**
@@ -14,11 +13,19 @@ export class KvmIoListener implements MemoryListener {
   readonly name = "kvm-io";
   readonly priority = 10;
   readonly #eventfds: IoeventfdSync;
-  readonly #targetBigEndian: boolean;
+  /** `kvm_io_ioeventfd_add/del`. */
+  readonly eventfdAdd: IoeventfdCallbacks["eventfdAdd"];
+  readonly eventfdDel: IoeventfdCallbacks["eventfdDel"];
 
   constructor(backend: KvmBackend, options: { readonly targetBigEndian?: boolean } = {}) {
     this.#eventfds = new IoeventfdSync(backend);
-    this.#targetBigEndian = options.targetBigEndian === true;
+    const callbacks = ioeventfdCallbacks(this.#eventfds, KVM_IOEVENTFD_FLAG_PIO, {
+      addrBits: 16,
+      dataBits: 16,
+      targetBigEndian: options.targetBigEndian === true,
+    });
+    this.eventfdAdd = callbacks.eventfdAdd;
+    this.eventfdDel = callbacks.eventfdDel;
   }
 
   /** Refused KVM_IOEVENTFD calls still to redo; 0 when the kernel matches the address space. */
@@ -33,28 +40,5 @@ export class KvmIoListener implements MemoryListener {
 
   begin(): void {
     this.recover();
-  }
-
-  eventfdAdd(section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    this.#ioeventfd(section, matchData, data, notifier, true);
-  }
-
-  eventfdDel(section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    this.#ioeventfd(section, matchData, data, notifier, false);
-  }
-
-  #ioeventfd(
-    section: MemoryRegionSection,
-    matchData: boolean,
-    data: bigint,
-    notifier: EventNotifier,
-    assign: boolean,
-  ): void {
-    const request = ioeventfdRequest(section, matchData, data, notifier, KVM_IOEVENTFD_FLAG_PIO, {
-      addrBits: 16,
-      dataBits: 16,
-      targetBigEndian: this.#targetBigEndian,
-    });
-    this.#eventfds.apply(request, assign);
   }
 }

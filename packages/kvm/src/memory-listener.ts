@@ -1,5 +1,5 @@
 import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
-import type { EventNotifier, MemoryRegion } from "@memtopo/region-tree";
+import type { MemoryRegion } from "@memtopo/region-tree";
 import {
   KVM_CAP,
   KVM_MEM_LOG_DIRTY_PAGES,
@@ -12,7 +12,7 @@ import { type DirtyBitmapSink, DirtyPages } from "./dirty-pages.js";
 import { DirtyRingReaper } from "./dirty-ring-reaper.js";
 import { KvmError } from "./errors.js";
 import { throwFailures } from "./failures.js";
-import { ioeventfdRequest } from "./ioeventfd-request.js";
+import { type IoeventfdCallbacks, ioeventfdCallbacks } from "./ioeventfd-callbacks.js";
 import { IoeventfdSync } from "./ioeventfd-sync.js";
 import { SlotDirtyLog } from "./slot-dirty-log.js";
 import { SlotTable } from "./slot-table.js";
@@ -119,8 +119,16 @@ export class KvmMemoryListener implements MemoryListener {
   /** Slots whose flag update the kernel refused, with the flags it should have taken. */
   readonly #flagsPending = new Map<MutableSlot, number>();
   readonly #eventfds: IoeventfdSync;
-  readonly #targetBigEndian: boolean;
   readonly #coalescedMmio: boolean;
+  // Callbacks QEMU sets only in some configurations: `declare`d so that an absent one is no
+  // property at all (not one holding undefined), assigned in the constructor when present.
+  /** `kvm_log_sync`; absent with the dirty ring, whose one global sync replaces it. */
+  declare readonly logSync?: (section: MemoryRegionSection) => void;
+  /** `kvm_log_sync_global`; present with the dirty ring only. */
+  declare readonly logSyncGlobal?: (lastStage: boolean) => void;
+  /** `kvm_mem_ioeventfd_add/del`; present only with `ioeventfds: true`. */
+  declare readonly eventfdAdd?: IoeventfdCallbacks["eventfdAdd"];
+  declare readonly eventfdDel?: IoeventfdCallbacks["eventfdDel"];
 
   constructor(backend: KvmBackend, system: DirtyLogMaskSource, options: KvmMemoryListenerOptions = {}) {
     const asId = options.asId ?? 0;
@@ -162,18 +170,23 @@ export class KvmMemoryListener implements MemoryListener {
       // kvm_memory_listener_register: with the ring, one global sync replaces per-section syncs.
       this.#ring = options.dirtyRing ?? new DirtyRingReaper(backend);
       this.#ring.register(asId, (entries) => this.#markRing(entries));
-      this.logSync = undefined;
+      this.logSyncGlobal = () => this.#logSyncGlobal();
     } else {
       this.#ring = null;
-      this.logSyncGlobal = undefined;
+      this.logSync = (section) => this.#logSync(section);
     }
     this.#eventfds = new IoeventfdSync(backend);
-    this.#targetBigEndian = options.targetBigEndian === true;
     this.#coalescedMmio = coalescesMmio(backend);
-    if (options.ioeventfds !== true) {
-      // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_memory_listener_register).
-      this.eventfdAdd = undefined;
-      this.eventfdDel = undefined;
+    if (options.ioeventfds === true) {
+      // Only the `memory` listener of a kernel with ioeventfds handles them (kvm_init sets them when eventfds are
+      // allowed); kvm_mem_ioeventfd_add takes the data as 32 bits in 7.2.
+      const callbacks = ioeventfdCallbacks(this.#eventfds, 0, {
+        addrBits: 64,
+        dataBits: 32,
+        targetBigEndian: options.targetBigEndian === true,
+      });
+      this.eventfdAdd = callbacks.eventfdAdd;
+      this.eventfdDel = callbacks.eventfdDel;
     }
   }
 
@@ -259,25 +272,25 @@ export class KvmMemoryListener implements MemoryListener {
    * QEMU, a slot whose bitmap cannot be read is skipped and the others are still synced;
    * every failure is then reported.
    */
-  logSync?: (section: MemoryRegionSection) => void = (section) => {
+  #logSync(section: MemoryRegionSection): void {
     const failures: unknown[] = [];
     this.#eachSlot(section, (slot) => {
       if (slot !== null) this.#log.fetch(slot, failures);
       return slot !== null;
     });
     throwFailures(failures);
-  };
+  }
 
   /**
    * `kvm_log_sync_global` (dirty ring): reap every vCPU's ring (`kvm_dirty_ring_flush`), then
    * hand each logging slot's reaped pages to the system and forget them.
    */
-  logSyncGlobal?: (lastStage: boolean) => void = () => {
+  #logSyncGlobal(): void {
     this.#ring!.reap();
     for (const slot of this.#slots.all()) {
       if ((slot.flags & KVM_MEM_LOG_DIRTY_PAGES) !== 0) this.#log.flushMarks(slot);
     }
-  };
+  }
 
   /**
    * `kvm_log_clear` / `kvm_physical_log_clear`: with manual protect, re-protect the pages of
@@ -310,38 +323,6 @@ export class KvmMemoryListener implements MemoryListener {
       const slot = byId.get(id);
       if (slot !== undefined) this.#log.mark(slot, offset);
     }
-  }
-
-  eventfdAdd?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
-    section,
-    matchData,
-    data,
-    notifier,
-  ) => this.#ioeventfd(section, matchData, data, notifier, true);
-
-  eventfdDel?: (section: MemoryRegionSection, matchData: boolean, data: bigint, notifier: EventNotifier) => void = (
-    section,
-    matchData,
-    data,
-    notifier,
-  ) => this.#ioeventfd(section, matchData, data, notifier, false);
-
-  /** `kvm_mem_ioeventfd_add/del`: MMIO, address and length from the section, data taken as 32 bits (7.2). */
-  #ioeventfd(
-    section: MemoryRegionSection,
-    matchData: boolean,
-    data: bigint,
-    notifier: EventNotifier,
-    assign: boolean,
-  ): void {
-    this.#eventfds.apply(
-      ioeventfdRequest(section, matchData, data, notifier, 0, {
-        addrBits: 64,
-        dataBits: 32,
-        targetBigEndian: this.#targetBigEndian,
-      }),
-      assign,
-    );
   }
 
   /** `kvm_coalesce_mmio_region`: an MMIO zone, when the kernel coalesces (return value ignored). */
