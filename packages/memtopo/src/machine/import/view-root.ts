@@ -1,3 +1,4 @@
+import { flatViewRootStep } from "@memtopo/flatview";
 import type { ImportRegion } from "./model.js";
 
 /** One way the tree can resolve to a view's root: the root and the i/o regions skipped on the way. */
@@ -18,34 +19,29 @@ export function resolutions(asRoot: ImportRegion, viewRoot: string | null): Reso
   const skipped: ImportRegion[] = [];
   let r: ImportRegion = asRoot;
   for (;;) {
-    if (!r.enabled) {
-      if (viewRoot === null) out.push({ root: null, skipped: [...skipped] });
+    if (r.enabled && r.name === viewRoot) out.push({ root: r, skipped: [...skipped] });
+    const next = flatViewRootStep(r, asContainer(r));
+    if (next === r) return out;
+    // A disabled region, or a container without enabled children (which is then skipped): the empty view.
+    if (next === null) {
+      if (viewRoot === null) out.push({ root: null, skipped: r.enabled ? [...skipped, r] : [...skipped] });
       return out;
     }
-    if (r.name === viewRoot) out.push({ root: r, skipped: [...skipped] });
-    if (r.alias !== null) {
-      if (r.aliasOffset !== 0n || r.size < r.alias.size) return out;
-      r = r.alias;
-      continue;
-    }
-    if (r.type !== "i/o") return out;
-    const enabled = r.children.filter((c) => c.enabled);
-    if (enabled.length === 0) {
-      if (viewRoot === null) out.push({ root: null, skipped: [...skipped, r] });
-      return out;
-    }
-    const only = enabled.length === 1 ? enabled[0]! : null;
-    if (only === null || only.addr !== 0n || r.size < only.size) return out;
-    skipped.push(r);
-    r = only;
+    if (r.alias === null) skipped.push(r);
+    r = next;
   }
+}
+
+/** An `i/o` region may be a container: the chain looks at its children as QEMU would at a container's. */
+function asContainer(r: ImportRegion): readonly ImportRegion[] | null {
+  return r.alias === null && r.type === "i/o" ? r.children : null;
 }
 
 /** Records what a chosen resolution says: skipped regions are containers, an i/o root that would have been skipped renders itself. */
 export function applyResolution(res: Resolution): void {
   for (const c of res.skipped) c.mustBeContainer = true;
   const root = res.root;
-  if (root?.alias != null && root.aliasOffset === 0n && root.size >= root.alias.size) {
+  if (root?.alias != null && flatViewRootStep(root, null) === root.alias) {
     // A full-size alias would have been skipped: a `start-start` one is empty, over a
     // `start-start` target that is not.
     const target = root.alias;
@@ -59,8 +55,7 @@ export function applyResolution(res: Resolution): void {
     }
     return;
   }
+  // A container the chain would have gone past (to its one child, or to the empty view) rendered itself: it is i/o.
   if (root === null || root.alias !== null || root.type !== "i/o") return;
-  const enabled = root.children.filter((c) => c.enabled);
-  const only = enabled.length === 1 ? enabled[0]! : null;
-  if (enabled.length === 0 || (only !== null && only.addr === 0n && root.size >= only.size)) root.mustBeIo = true;
+  if (flatViewRootStep(root, root.children) !== root) root.mustBeIo = true;
 }
