@@ -29,7 +29,8 @@ function finalE820(log: string): string[] {
 // KVM_SET_USER_MEMORY_REGION calls and leave QEMU's memory view (fixtures: m<size>-novapic).
 // With QEMU's ACPI tables and loader script in fw_cfg, SeaBIOS moves the PM base to 0x600 and
 // SMBus to 0x700 (QEMU's I/O view after the firmware) and reserves the 128 KiB of tables it
-// loaded high, so its final e820 map is QEMU's.
+// loaded high, so its final e820 map is QEMU's. With QEMU's SMBIOS files it copies QEMU's
+// tables (not building its own) to the same place in the F segment as under QEMU.
 describe.skipIf(why !== null).each(SIZES)("SeaBIOS on KVM, -m $name", ({ name, ramSize }) => {
   it("reaches No bootable device with QEMU's memslot calls and memory view", { timeout: 900_000 }, () => {
     const vm = NativeKvm.open();
@@ -75,6 +76,9 @@ describe.skipIf(why !== null).each(SIZES)("SeaBIOS on KVM, -m $name", ({ name, r
       const qemuLog = qemuFixture(`m${name}-novapic`, "debugcon.txt");
       if (qemuLog !== null) {
         expect(log).toContain("Moving pm_base to 0x600");
+        const smbiosCopy = /^Copying SMBIOS from .*$/m.exec(qemuLog)?.[0];
+        expect(smbiosCopy).toBeDefined();
+        expect(log).toContain(smbiosCopy);
         expect(finalE820(qemuLog).length).toBeGreaterThan(0);
         expect(finalE820(log)).toEqual(finalE820(qemuLog));
       }
