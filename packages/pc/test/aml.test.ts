@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { device, eisaId, FIELD_ACCESS, field, int, nameString, packageOf, scope, string } from "../src/acpi/aml.js";
-import { io, qwordMemory, resourceTemplate } from "../src/acpi/aml-resources.js";
+import {
+  device,
+  eisaId,
+  FIELD_ACCESS,
+  field,
+  int,
+  method,
+  nameString,
+  packageOf,
+  scope,
+  string,
+} from "../src/acpi/aml.js";
+import { and, arg, processor } from "../src/acpi/aml-ops.js";
+import { interruptShared, io, qwordMemory, resourceTemplate } from "../src/acpi/aml-resources.js";
+import { buildDsdtAml } from "../src/acpi/dsdt.js";
 import { PcError } from "../src/index.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -74,5 +87,38 @@ describe("AML resource templates", () => {
     expect(hex(resourceTemplate([io(0x510, 0x510, 1, 12)]))).toBe("110d0a0a470110051005010c7900");
     expect(() => io(0x10000, 0, 1, 1)).toThrow(PcError);
     expect(() => qwordMemory(2n, 1n, 0)).toThrow(PcError);
+  });
+});
+
+// Rule (ACPI 6.x 20.2.5): the operators QEMU's DSDT methods use, as aml-build.c encodes them.
+describe("AML operators and DSDT limits", () => {
+  it("encodes serialized methods, sized packages, reserved field units and processors", () => {
+    expect(hex(method("CSCN", 0, [], true))).toBe(`1406${hex(nameString("CSCN"))}08`);
+    expect(hex(packageOf([], 0x80))).toBe("120280");
+    expect(hex(field("PRST", 0x41, [{ name: null, bits: 32 }]))).toBe(`5b8108${hex(nameString("PRST"))}410020`);
+    expect(hex(processor("C000", 1, []))).toBe(`5b830b${hex(nameString("C000"))}010000000000`);
+    expect(hex(and(arg(0), int(4)))).toBe("7b680a0400");
+    expect(hex(interruptShared([5, 10]))).toBe("890a000902050000000a000000");
+  });
+
+  it("refuses out-of-range operands with E_PC_AML", () => {
+    for (const bad of [
+      () => packageOf([int(1), int(2)], 1),
+      () => packageOf([], 256),
+      () => processor("C000", 256, []),
+      () => arg(7),
+      () => interruptShared([]),
+    ]) {
+      expect(bad).toThrow(expect.objectContaining({ code: "E_PC_AML" }));
+    }
+  });
+
+  it("describes 1..255 CPUs in the DSDT, each a Processor with its own _MAT", () => {
+    const config = { pciHoleStart: 0x800_0000n, pciHole64: { start: 1n << 32n, end: (1n << 33n) - 1n }, hpet: true };
+    const two = Buffer.from(buildDsdtAml({ ...config, cpus: 2 }));
+    expect(two.indexOf(processor("C001", 1, []).subarray(5, 11))).toBeGreaterThan(0);
+    expect(two.indexOf(Uint8Array.of(0x11, 0x0b, 0x0a, 0x08, 0, 8, 1, 1, 1, 0, 0, 0))).toBeGreaterThan(0);
+    expect(() => buildDsdtAml({ ...config, cpus: 0 })).toThrow(expect.objectContaining({ code: "E_PC_AML" }));
+    expect(() => buildDsdtAml({ ...config, cpus: 256 })).toThrow(expect.objectContaining({ code: "E_PC_AML" }));
   });
 });

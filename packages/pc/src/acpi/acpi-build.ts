@@ -84,6 +84,7 @@ export function acpiBuild(config: AcpiBuildConfig): AcpiBuildResult {
       pciHoleStart: config.ramSplit.below4g,
       pciHole64: pciHole64(config.ramSplit),
       hpet: config.hpet,
+      cpus: config.cpus,
     }),
   );
   const dsdt = push(dsdtTable);

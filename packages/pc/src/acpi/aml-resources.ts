@@ -92,3 +92,14 @@ function checkRange(what: string, value: number, max: number): void {
     throw new PcError("E_PC_AML", `${what}: ${value} is outside 0..0x${max.toString(16)}`);
   }
 }
+
+/** Extended interrupt flags: consumer, level-triggered, active high, shared (PCI interrupt links). */
+const INTERRUPT_CONSUMER_LEVEL_HIGH_SHARED = 0x09;
+
+/** Interrupt(ResourceConsumer, Level, ActiveHigh, Shared){irqs}: the extended interrupt descriptor. */
+export function interruptShared(irqs: readonly number[]): Aml {
+  if (irqs.length < 1 || irqs.length > 255) throw new PcError("E_PC_AML", "Interrupt: 1..255 interrupts");
+  for (const irq of irqs) checkRange("Interrupt", irq, 0xffff_ffff);
+  const body = concat([Uint8Array.of(INTERRUPT_CONSUMER_LEVEL_HIGH_SHARED, irqs.length), ...irqs.map((i) => le(i, 4))]);
+  return concat([Uint8Array.of(0x89), le(body.length, 2), body]);
+}

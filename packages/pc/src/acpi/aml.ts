@@ -135,19 +135,25 @@ export function device(path: string, body: readonly Aml[]): Aml {
   return pkg([EXT_OP, DEVICE_OP], [nameString(path), ...body]);
 }
 
-/** A method with `args` arguments (0-7), not serialized, sync level 0. */
-export function method(path: string, args: number, body: readonly Aml[]): Aml {
+/** MethodFlags bit 3: the method runs under the method's own mutex. */
+const METHOD_SERIALIZED = 0x08;
+
+/** A method with `args` arguments (0-7), serialized or not, sync level 0. */
+export function method(path: string, args: number, body: readonly Aml[], serialized = false): Aml {
   if (!Number.isInteger(args) || args < 0 || args > 7) throw new PcError("E_PC_AML", `method args 0..7, got ${args}`);
-  return pkg([METHOD_OP], [nameString(path), Uint8Array.of(args), ...body]);
+  return pkg([METHOD_OP], [nameString(path), Uint8Array.of(args | (serialized ? METHOD_SERIALIZED : 0)), ...body]);
 }
 
 export function buffer(data: Aml): Aml {
   return pkg([BUFFER_OP], [int(data.length), data]);
 }
 
-export function packageOf(elements: readonly Aml[]): Aml {
-  if (elements.length > 255) throw new PcError("E_PC_AML", "a Package holds at most 255 elements");
-  return pkg([PACKAGE_OP], [Uint8Array.of(elements.length), ...elements]);
+/** Package(count){elements}: `count` may exceed the elements given (the rest are uninitialized). */
+export function packageOf(elements: readonly Aml[], count = elements.length): Aml {
+  if (!Number.isInteger(count) || count < elements.length || count > 255) {
+    throw new PcError("E_PC_AML", `a Package holds ${elements.length}..255 elements, got a count of ${count}`);
+  }
+  return pkg([PACKAGE_OP], [Uint8Array.of(count), ...elements]);
 }
 
 /** OperationRegion space identifiers. */
@@ -157,13 +163,16 @@ export function operationRegion(path: string, space: number, offset: number | bi
   return concat([Uint8Array.of(EXT_OP, OPREGION_OP), nameString(path), Uint8Array.of(space), int(offset), int(length)]);
 }
 
-/** Field access types and lock rules (FieldFlags bits 0-3 and 4). */
+/** Field access types, lock rule and update rules (FieldFlags bits 0-3, 4 and 5-6). */
 export const FIELD_ACCESS = { any: 0, byte: 1, word: 2, dword: 3 } as const;
 export const FIELD_LOCK = 0x10;
+export const FIELD_WRITE_AS_ZEROS = 0x40;
 
-/** A Field of named units (`bits` each, in order, no gaps). */
-export function field(region: string, flags: number, units: readonly { name: string; bits: number }[]): Aml {
-  const list = units.map((u) => concat([nameSeg(u.name), pkgLength(encodedBits(u.bits), false)]));
+/** A Field of units of `bits` each, in order; a unit named null is skipped bits (a ReservedField). */
+export function field(region: string, flags: number, units: readonly { name: string | null; bits: number }[]): Aml {
+  const list = units.map((u) =>
+    concat([u.name === null ? Uint8Array.of(0) : nameSeg(u.name), pkgLength(encodedBits(u.bits), false)]),
+  );
   return pkg([EXT_OP, FIELD_OP], [nameString(region), Uint8Array.of(flags), ...list]);
 }
 
@@ -207,6 +216,11 @@ export function lgreater(a: Aml, b: Aml): Aml {
 
 export function ifThen(predicate: Aml, body: readonly Aml[]): Aml {
   return pkg([IF_OP], [predicate, ...body]);
+}
+
+/** `op PkgLength body`, for the operators of aml-ops.ts. */
+export function withPkgLength(op: readonly number[], body: readonly Aml[]): Aml {
+  return pkg(op, body);
 }
 
 export function returnOf(value: Aml): Aml {

@@ -1,3 +1,4 @@
+import { PcError } from "../errors.js";
 import {
   type Aml,
   buffer,
@@ -38,6 +39,10 @@ import {
   wordBusNumber,
   wordIo,
 } from "./aml-resources.js";
+import { cpuHotplugAml } from "./dsdt-cpu-hotplug.js";
+import { debugAml } from "./dsdt-debug.js";
+import { pciBusAml, pciHotplugAml, pciHotplugGpe } from "./dsdt-pci-hotplug.js";
+import { piix4Pci0Int } from "./dsdt-pci-irq.js";
 
 /** What the DSDT describes that depends on the machine. */
 export interface DsdtConfig {
@@ -46,7 +51,12 @@ export interface DsdtConfig {
   /** The 64-bit PCI window (i440fx's pci-hole64), inclusive. */
   readonly pciHole64: { readonly start: bigint; readonly end: bigint };
   readonly hpet: boolean;
+  /** Present CPUs (APIC IDs 0..cpus-1), 1..255: each is a Processor object with an xAPIC _MAT. */
+  readonly cpus: number;
 }
+
+/** The most CPUs whose Processor ids and _MAT APIC IDs fit a byte. */
+const MAX_XAPIC_CPUS = 255;
 
 const HPET_BASE = 0xfed0_0000;
 const HPET_LEN = 0x400;
@@ -142,7 +152,7 @@ function fwCfg(): Aml {
 }
 
 /** The i8042 keyboard (PNP0303). */
-export function keyboard(): Aml {
+function keyboard(): Aml {
   return device("KBD", [
     name("_HID", eisaId("PNP0303")),
     name("_STA", int(STA_PRESENT)),
@@ -151,7 +161,7 @@ export function keyboard(): Aml {
 }
 
 /** The i8042's mouse (PNP0F13). */
-export function mouse(): Aml {
+function mouse(): Aml {
   return device("MOU", [
     name("_HID", eisaId("PNP0F13")),
     name("_STA", int(STA_PRESENT)),
@@ -160,7 +170,7 @@ export function mouse(): Aml {
 }
 
 /** The floppy controller (PNP0700) with no drives: _FDE lists four absent drives and no tape. */
-export function floppy(): Aml {
+function floppy(): Aml {
   const fde = new Uint8Array(20);
   fde[16] = 2;
   return device("FDC0", [
@@ -171,7 +181,7 @@ export function floppy(): Aml {
 }
 
 /** The MC146818 RTC (PNP0B00). */
-export function rtc(): Aml {
+function rtc(): Aml {
   return device("RTC", [
     name("_HID", eisaId("PNP0B00")),
     name("_CRS", resourceTemplate([io(0x70, 0x70, 1, 8), irqNoFlags(8)])),
@@ -179,41 +189,48 @@ export function rtc(): Aml {
 }
 
 /**
- * PIIX3 (00:01.0) with its PIRQ route registers (0x60-0x63 as PRQ0-PRQ3) and the ISA
- * devices the board has; QEMU's slot has hot-plug methods besides, which this board lacks.
+ * What PIIX3's slot (00:01) holds besides its slot objects: the PIRQ route registers
+ * (0x60-0x63 as PRQ0-PRQ3, which the interrupt links use) and the ISA devices the board has.
  */
-function isaBridge(): Aml {
-  return scope("\\_SB", [
-    scope("PCI0", [
-      device("S08", [
-        name("_ADR", int(0x0001_0000)),
-        operationRegion("P40C", REGION_SPACE.pciConfig, 0x60, 4),
-        scope("\\_SB", [
-          field("PCI0.S08.P40C", FIELD_ACCESS.byte, [
-            { name: "PRQ0", bits: 8 },
-            { name: "PRQ1", bits: 8 },
-            { name: "PRQ2", bits: 8 },
-            { name: "PRQ3", bits: 8 },
-          ]),
-        ]),
-        keyboard(),
-        mouse(),
-        floppy(),
-        rtc(),
+function isaBridge(): Aml[] {
+  return [
+    operationRegion("P40C", REGION_SPACE.pciConfig, 0x60, 4),
+    scope("\\_SB", [
+      field("PCI0.S08.P40C", FIELD_ACCESS.byte, [
+        { name: "PRQ0", bits: 8 },
+        { name: "PRQ1", bits: 8 },
+        { name: "PRQ2", bits: 8 },
+        { name: "PRQ3", bits: 8 },
       ]),
     ]),
-  ]);
+    keyboard(),
+    mouse(),
+    floppy(),
+    rtc(),
+  ];
 }
 
 /**
- * The DSDT's definition block for the board, in build_dsdt's order for the i440FX. Each
- * object is QEMU 7.2's byte for byte; QEMU's PCI and CPU hot-plug AML, the PCI interrupt
- * links with _PRT and the debug method are not built (the board has no hot-plug controller
- * behind the ports, and firmware does not use them).
+ * The DSDT's definition block for the board, in build_dsdt's order for the i440FX with
+ * PIIX4 PM: the debug method, PCI0, PCI hot-plug registers and methods, the PCI interrupt
+ * links and _PRT, HPET, the GPE block, CPU hot-plug with the Processor objects, PCI0's
+ * windows, sleep states, fw_cfg, the slots of bus 0 (PIIX3 with the ISA devices), and the
+ * PCI hot-plug GPE handler.
  */
 export function buildDsdtAml(config: DsdtConfig): Aml {
-  const parts = [pci0()];
+  if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > MAX_XAPIC_CPUS) {
+    throw new PcError("E_PC_AML", `the DSDT describes 1..${MAX_XAPIC_CPUS} CPUs, got ${config.cpus}`);
+  }
+  const parts = [debugAml(), pci0(), pciHotplugAml(), piix4Pci0Int()];
   if (config.hpet) parts.push(hpet());
-  parts.push(gpeScope(), pci0Resources(config), sleepStates(), fwCfg(), isaBridge());
+  parts.push(
+    gpeScope(),
+    cpuHotplugAml(config.cpus),
+    pci0Resources(config),
+    sleepStates(),
+    fwCfg(),
+    pciBusAml(isaBridge()),
+    pciHotplugGpe(),
+  );
   return concat(parts);
 }
