@@ -1,5 +1,5 @@
 import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY } from "@memtopo/kvm";
-import { type EventNotifier, leBytes, loadLe } from "@memtopo/region-tree";
+import { describeValue, type EventNotifier, leBytes, loadLe } from "@memtopo/region-tree";
 import type { CoalescedZones } from "./coalesced.js";
 import { type DirtyLogMode, markDirty, roomToMarkDirty } from "./dirty-log.js";
 import { MockKvmUsageError } from "./errors.js";
@@ -42,14 +42,14 @@ export function storeBytes(data: Uint8Array | bigint | number, size: number | un
     return [data.slice(), data.length <= 8 ? loadLe(data) : 0n];
   }
   if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
-    throw new MockKvmUsageError(`a store of a value is 1, 2, 4 or 8 bytes, got ${String(size)}`, "size");
+    throw new MockKvmUsageError(`a store of a value is 1, 2, 4 or 8 bytes, got ${describeValue(size)}`, "size");
   }
   if (
     (typeof data !== "bigint" && !Number.isSafeInteger(data)) ||
     BigInt(data) < 0n ||
     BigInt(data) >> BigInt(size * 8) !== 0n
   ) {
-    throw new MockKvmUsageError(`value ${String(data)} does not fit in ${size} bytes`, "data");
+    throw new MockKvmUsageError(`value ${describeValue(data)} does not fit in ${size} bytes`, "data");
   }
   const value = BigInt(data);
   return [leBytes(value, size), value];

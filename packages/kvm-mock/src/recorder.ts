@@ -1,4 +1,5 @@
 import { KvmError } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import { kernelError, MockKvmUsageError } from "./errors.js";
 import { integerIn } from "./validate.js";
 
@@ -95,7 +96,7 @@ export class CallRecorder {
       throw new MockKvmUsageError("expected a method name or a predicate", "target");
     }
     if (typeof errno !== "string" || !/^E[A-Z0-9]+$/.test(errno)) {
-      throw new MockKvmUsageError(`expected an errno name such as "EIO", got ${String(errno)}`, "errno");
+      throw new MockKvmUsageError(`expected an errno name such as "EIO", got ${describeValue(errno)}`, "errno");
     }
     const skip = integerIn(after, 0, Number.MAX_SAFE_INTEGER, "options.after");
     const matches = typeof target === "string" ? (call: PendingCall) => call.method === target : target;

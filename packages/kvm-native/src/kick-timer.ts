@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { KvmError } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import { packageRoot } from "./binding.js";
 
 /**
@@ -34,10 +35,10 @@ export interface KickTimer {
  */
 export function kickVcpuAfter(kickId: number, ms: number): KickTimer {
   if (!Number.isInteger(kickId) || kickId < 0 || kickId > 0xffff_ffff) {
-    throw new KvmError("EINVAL", "kickVcpuAfter", `kickId must be a u32, got ${String(kickId)}`);
+    throw new KvmError("EINVAL", "kickVcpuAfter", `kickId must be a u32, got ${describeValue(kickId)}`);
   }
   if (!(typeof ms === "number" && Number.isFinite(ms) && ms >= 0)) {
-    throw new KvmError("EINVAL", "kickVcpuAfter", `ms must be a finite number >= 0, got ${String(ms)}`);
+    throw new KvmError("EINVAL", "kickVcpuAfter", `ms must be a finite number >= 0, got ${describeValue(ms)}`);
   }
   const state = new Int32Array(new SharedArrayBuffer(8));
   const loader = createRequire(import.meta.url).resolve("node-gyp-build");

@@ -1,4 +1,5 @@
 import { KvmError, type MsrExitReason } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import type { NativeLayout } from "./binding.js";
 
 /** One range of a KVM_X86_SET_MSR_FILTER: `bitmap` bit i (LSB first) allows MSR `base + i`. */
@@ -51,7 +52,7 @@ export function msrExitMask(layout: NativeLayout, reasons: readonly MsrExitReaso
       throw new KvmError(
         "EINVAL",
         "KVM_ENABLE_CAP",
-        `"${String(reason)}" is no MSR exit reason (invalid, unknown, filter)`,
+        `${describeValue(reason)} is no MSR exit reason (invalid, unknown, filter)`,
       );
     }
     mask |= bit;

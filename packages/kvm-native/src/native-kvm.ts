@@ -14,6 +14,7 @@ import {
   type KvmVm,
   type MsrExitReason,
 } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import type { NativeBinding, NativeLayout, NativeVm } from "./binding.js";
 import { CoalescedRing } from "./coalesced-ring.js";
 import { NativeDirtyRings } from "./dirty-ring.js";
@@ -176,7 +177,7 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
       throw new KvmError(
         "EINVAL",
         "KVM_ENABLE_CAP",
-        `the native backend enables manual protect with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) only, got ${String(flags)}`,
+        `the native backend enables manual protect with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) only, got ${describeValue(flags)}`,
       );
     }
     native("KVM_ENABLE_CAP", () => this.#vm.enableManualDirtyLogProtect());

@@ -1,5 +1,5 @@
 import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { describeValue, type MemoryRegion } from "@memtopo/region-tree";
 import {
   KVM_CAP,
   KVM_MEM_LOG_DIRTY_PAGES,
@@ -157,7 +157,7 @@ export class KvmMemoryListener implements MemoryListener {
       throw new KvmError(
         "EINVAL",
         "KvmMemoryListener",
-        `maxSlotSize must be a positive multiple of the host page size (0x${this.#page.toString(16)}), got ${String(maxSlotSize)}`,
+        `maxSlotSize must be a positive multiple of the host page size (0x${this.#page.toString(16)}), got ${describeValue(maxSlotSize)}`,
       );
     }
     this.#maxSlotSize = maxSlotSize;

@@ -1,4 +1,4 @@
-import { MEMTX_OK, type MemTxResult } from "@memtopo/region-tree";
+import { describeValue, MEMTX_OK, type MemTxResult } from "@memtopo/region-tree";
 import { KvmError } from "./errors.js";
 import type { VcpuExit } from "./vcpu-exit.js";
 
@@ -85,7 +85,7 @@ function stopReasonOf(exit: VcpuExit): StopReason {
 function checkOptions(options: RunVcpuOptions): void {
   const { maxExits, onExit } = options;
   if (maxExits !== undefined && !(typeof maxExits === "number" && maxExits >= 0 && !Number.isNaN(maxExits))) {
-    throw new KvmError("EINVAL", "runVcpu", `maxExits must be a number >= 0, got ${String(maxExits)}`);
+    throw new KvmError("EINVAL", "runVcpu", `maxExits must be a number >= 0, got ${describeValue(maxExits)}`);
   }
   if (onExit !== undefined && typeof onExit !== "function") {
     throw new KvmError("EINVAL", "runVcpu", `onExit must be a function, got ${typeof onExit}`);

@@ -1,4 +1,4 @@
-import { MemtopoError } from "@memtopo/region-tree";
+import { describeValue, MemtopoError } from "@memtopo/region-tree";
 import type { ListenedAddressSpace, MemoryListener } from "./types.js";
 
 /** Misuse of listener registration; the registry is unchanged when it is thrown. */
@@ -69,7 +69,7 @@ export class ListenerRegistry<AS extends ListenedAddressSpace = ListenedAddressS
     if (!Number.isInteger(priority) || priority < 0 || priority > 0xffffffff) {
       throw new ListenerRegistryError(
         "E_INVALID_LISTENER",
-        `listener ${listenerLabel(listener)}: priority must be an unsigned 32-bit integer, got ${String(priority)}`,
+        `listener ${listenerLabel(listener)}: priority must be an unsigned 32-bit integer, got ${describeValue(priority)}`,
       );
     }
     for (const callback of CALLBACKS) {

@@ -1,4 +1,5 @@
 import type { MemoryRegion } from "@memtopo/region-tree";
+import { describeValue } from "@memtopo/region-tree";
 import { type DeviceStateModel, isVersion } from "./device-state.js";
 import { MigrationError } from "./errors.js";
 import type { MigratableMachine } from "./machine.js";
@@ -169,7 +170,7 @@ export class IncomingMigration {
       if (mr === undefined)
         throw new MigrationError(
           "E_STREAM_MAP",
-          `the source's RAM block "${String(b?.name)}" is not in the destination`,
+          `the source's RAM block ${describeValue(b?.name)} is not in the destination`,
           { path: `blocks[${i}]` },
         );
       if (b.size !== mr.ramBlock!.size) {
@@ -199,7 +200,7 @@ export class IncomingMigration {
     const id = typeof record?.id === "string" ? record.id : null;
     const device = id === null ? undefined : this.#devices.get(id);
     if (device === undefined)
-      throw new MigrationError("E_STREAM_DEVICE", `device "${String(record?.id)}" is not in the destination`);
+      throw new MigrationError("E_STREAM_DEVICE", `device ${describeValue(record?.id)} is not in the destination`);
     if (this.#deviceLoads.some((l) => l.id === id))
       throw new MigrationError("E_STREAM_DEVICE", `device "${id}" comes twice`);
     const version = record.version;
@@ -207,7 +208,7 @@ export class IncomingMigration {
     if (!isVersion(version) || version > device.version || version < min) {
       throw new MigrationError(
         "E_STREAM_DEVICE",
-        `device "${id}": the stream's version ${String(version)} is outside what this model loads (${min} to ${device.version})`,
+        `device "${id}": the stream's version ${describeValue(version)} is outside what this model loads (${min} to ${device.version})`,
       );
     }
     let apply: () => void;

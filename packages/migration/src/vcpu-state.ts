@@ -1,4 +1,5 @@
 import type { KvmVcpu, KvmVcpuState } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import { MigrationError } from "./errors.js";
 import type { StateValue } from "./state-codec.js";
 
@@ -94,7 +95,7 @@ function readPart(vcpu: MigratableVcpu, part: VcpuPart, msrs: readonly number[])
     case "debugRegs":
       return vcpu.getDebugRegs();
     default:
-      throw new MigrationError("E_INVALID_ARGUMENT", `unknown vCPU state part "${String(part)}"`);
+      throw new MigrationError("E_INVALID_ARGUMENT", `unknown vCPU state part ${describeValue(part)}`);
   }
 }
 
@@ -116,7 +117,7 @@ export function prepareVcpuLoad(
   if (typeof id !== "number" || !vcpus.has(id)) {
     throw new MigrationError(
       "E_STREAM_VCPU",
-      `the stream's vCPU ${String(id)} is not one of the destination's (${[...vcpus.keys()].join(", ")})`,
+      `the stream's vCPU ${describeValue(id)} is not one of the destination's (${[...vcpus.keys()].join(", ")})`,
     );
   }
   for (const key of Object.keys(record)) {

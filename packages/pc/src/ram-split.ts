@@ -1,3 +1,4 @@
+import { describeValue } from "@memtopo/region-tree";
 import { PcError } from "./errors.js";
 
 /** Where the PC's RAM goes: below the PCI hole, and the rest from 4 GiB up. */
@@ -21,7 +22,7 @@ export function splitRam(ramSize: bigint, maxRamBelow4g: bigint = DEFAULT_MAX_RA
   if (typeof ramSize !== "bigint" || ramSize <= 0n || ramSize > MAX_RAM || ramSize % 0x1000n !== 0n) {
     throw new PcError(
       "E_PC_RAM_SIZE",
-      `ramSize must be a positive multiple of 4 KiB up to 64 TiB, got ${String(ramSize)}`,
+      `ramSize must be a positive multiple of 4 KiB up to 64 TiB, got ${describeValue(ramSize)}`,
     );
   }
   let lowmem = maxRamBelow4g;

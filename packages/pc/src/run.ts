@@ -1,5 +1,6 @@
 import type { Regs, Sregs, VcpuExit } from "@memtopo/kvm";
 import { KVM_VCPUEVENT_VALID, runVcpu } from "@memtopo/kvm";
+import { describeValue } from "@memtopo/region-tree";
 import type { AddressSpace } from "memtopo";
 import type { PcVcpu } from "./accel.js";
 import type { PcStopRequest } from "./board-types.js";
@@ -72,7 +73,7 @@ export function runBoard(board: RunnableBoard, options: PcRunOptions): PcRunResu
     throw new PcError("E_PC_RUN", "run: until must be a non-empty string");
   }
   if (!(typeof timeoutMs === "number" && timeoutMs > 0)) {
-    throw new PcError("E_PC_RUN", `run: timeoutMs must be a number above 0, got ${String(timeoutMs)}`);
+    throw new PcError("E_PC_RUN", `run: timeoutMs must be a number above 0, got ${describeValue(timeoutMs)}`);
   }
   const { vcpu } = board;
   const start = performance.now();

@@ -1,6 +1,6 @@
+import { describeValue } from "./describe-value.js";
 import { RegionTreeError } from "./errors.js";
 import type { AccessConstraints, MemoryRegionOps } from "./ops.js";
-import { cutText } from "./text.js";
 
 /** The sizes an access can have: QEMU's MemOp sizes, MO_8 to MO_64. */
 const ACCESS_SIZES: readonly number[] = [1, 2, 4, 8];
@@ -29,7 +29,7 @@ export function checkOpsSizes(ops: MemoryRegionOps): void {
 function constraints(value: unknown, path: string): AccessConstraints | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "object") {
-    throw new RegionTreeError("E_INVALID_ARGUMENT", `must be an object, got ${cutText(String(value))}`, { path });
+    throw new RegionTreeError("E_INVALID_ARGUMENT", `must be an object, got ${describeValue(value)}`, { path });
   }
   return value as AccessConstraints;
 }
@@ -38,6 +38,11 @@ function constraints(value: unknown, path: string): AccessConstraints | undefine
 function size(value: unknown, path: string): number {
   if (value === undefined || value === 0) return 0;
   if (typeof value === "number" && ACCESS_SIZES.includes(value)) return value;
-  const got = typeof value === "string" ? `"${cutText(value)}"` : cutText(String(value));
-  throw new RegionTreeError("E_INVALID_ACCESS_SIZE", `must be 0 (the default), 1, 2, 4 or 8, got ${got}`, { path });
+  throw new RegionTreeError(
+    "E_INVALID_ACCESS_SIZE",
+    `must be 0 (the default), 1, 2, 4 or 8, got ${describeValue(value)}`,
+    {
+      path,
+    },
+  );
 }

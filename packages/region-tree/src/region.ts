@@ -1,4 +1,5 @@
 import type { CoalescedRange } from "./coalesced.js";
+import { describeValue } from "./describe-value.js";
 import { RegionTreeError } from "./errors.js";
 import type { EventNotifier } from "./event-notifier.js";
 import type { RegionHost } from "./host.js";
@@ -7,7 +8,6 @@ import { bswap, hex, INT32_MAX, INT32_MIN, isU64, regionSizeFromU64, SIZE_2_64 }
 import { type DeviceEndianness, freezeOps, type MemoryRegionOps } from "./ops.js";
 import { checkOpsSizes } from "./ops-sizes.js";
 import type { RamBacking } from "./ram.js";
-import { cutText } from "./text.js";
 
 /**
  * The constructor a region came from. QEMU keeps flags rather than a kind (a ROM is
@@ -61,7 +61,7 @@ function fail(code: string, message: string, path?: string): never {
 
 function checkU64(value: unknown, what: string): bigint {
   if (!isU64(value)) {
-    fail("E_INVALID_ADDRESS", `${what} must be a bigint in [0, 2^64), got ${describe(value)}`);
+    fail("E_INVALID_ADDRESS", `${what} must be a bigint in [0, 2^64), got ${describeValue(value)}`);
   }
   return value;
 }
@@ -78,27 +78,21 @@ function checkRamSize(size: bigint, kind: string): void {
 
 function checkSize(value: unknown, what = "size"): bigint {
   if (typeof value !== "bigint" || value < 0n || value > SIZE_2_64) {
-    fail("E_INVALID_SIZE", `${what} must be a bigint in [0, 2^64], got ${describe(value)}`);
+    fail("E_INVALID_SIZE", `${what} must be a bigint in [0, 2^64], got ${describeValue(value)}`);
   }
   return regionSizeFromU64(value);
 }
 
 function checkPriority(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-    fail("E_INVALID_PRIORITY", `priority must be a 32-bit signed integer, got ${describe(value)}`);
+    fail("E_INVALID_PRIORITY", `priority must be a 32-bit signed integer, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function checkBoolean(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") fail("E_INVALID_ARGUMENT", `${what} must be a boolean, got ${describe(value)}`);
+  if (typeof value !== "boolean") fail("E_INVALID_ARGUMENT", `${what} must be a boolean, got ${describeValue(value)}`);
   return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "bigint") return `${cutText(hex(value), 40)}n`;
-  if (typeof value === "string") return `"${cutText(value)}"`;
-  return cutText(String(value));
 }
 
 /**
@@ -155,7 +149,7 @@ export class MemoryRegion {
     if (init === null || typeof init !== "object") fail("E_INVALID_ARGUMENT", "init must be an object");
     const { kind } = init;
     if (init.name !== null && typeof init.name !== "string") {
-      fail("E_INVALID_ARGUMENT", `name must be a string or null, got ${describe(init.name)}`);
+      fail("E_INVALID_ARGUMENT", `name must be a string or null, got ${describeValue(init.name)}`);
     }
     const size = checkSize(init.size);
     const addr = init.addr === undefined ? 0n : checkU64(init.addr, "addr");
@@ -187,7 +181,7 @@ export class MemoryRegion {
         break;
       }
       default:
-        fail("E_INVALID_KIND", `unknown region kind ${describe(kind)}`);
+        fail("E_INVALID_KIND", `unknown region kind ${describeValue(kind)}`);
     }
     if (ops !== null && typeof ops !== "object") fail("E_INVALID_ARGUMENT", "ops must be an object");
     if (ops !== null) checkOpsSizes(ops);
@@ -462,7 +456,7 @@ export class MemoryRegion {
   setLog(on: boolean, client: "vga" = "vga"): void {
     checkBoolean(on, "log");
     if (client !== "vga")
-      fail("E_INVALID_ARGUMENT", `only the "vga" dirty-log client is per region, got ${describe(client)}`);
+      fail("E_INVALID_ARGUMENT", `only the "vga" dirty-log client is per region, got ${describeValue(client)}`);
     if (!on && this.#vgaLogCount === 0) fail("E_LOG_UNDERFLOW", `region ${label(this)} has no VGA log client to stop`);
     const count = this.#vgaLogCount + (on ? 1 : -1);
     const crosses = count > 0 !== this.#vgaLogCount > 0;
@@ -577,7 +571,7 @@ export class MemoryRegion {
   ): IoeventfdRecord {
     checkU64(offset, "ioeventfd offset");
     if (![0, 1, 2, 4, 8].includes(size))
-      fail("E_INVALID_SIZE", `ioeventfd size must be 0, 1, 2, 4 or 8, got ${describe(size)}`);
+      fail("E_INVALID_SIZE", `ioeventfd size must be 0, 1, 2, 4 or 8, got ${describeValue(size)}`);
     checkBoolean(matchData, "matchData");
     checkU64(data, "ioeventfd data");
     if (notifier === null || typeof notifier !== "object" || typeof notifier.id !== "number") {

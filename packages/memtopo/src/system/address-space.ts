@@ -1,6 +1,7 @@
 import type { FlatView } from "@memtopo/flatview";
 import type { CollectedIoeventfds } from "@memtopo/ioeventfd";
 import {
+  describeValue,
   type IoeventfdRecord,
   type MemoryRegion,
   type MemTxAttrs,
@@ -111,7 +112,10 @@ export class AddressSpace {
     // Anything but the last (checked) bigint is checked: a number equal to it is not strictly equal.
     if (addr !== this.#lastAddr) {
       if (typeof addr !== "bigint" || addr < 0n || addr >= ADDR_LIMIT) {
-        throw new MemorySystemError("E_INVALID_ADDRESS", `address must be a bigint in [0, 2^64), got ${String(addr)}`);
+        throw new MemorySystemError(
+          "E_INVALID_ADDRESS",
+          `address must be a bigint in [0, 2^64), got ${describeValue(addr)}`,
+        );
       }
       this.#lastAddr = addr;
       this.#lastDouble = toDouble(addr);
@@ -127,6 +131,6 @@ export class AddressSpace {
 
 function checkValueSize(size: number): void {
   if (!Number.isInteger(size) || size < 1 || size > 8) {
-    throw new MemorySystemError("E_INVALID_SIZE", `access size must be an integer in 1..8, got ${String(size)}`);
+    throw new MemorySystemError("E_INVALID_SIZE", `access size must be an integer in 1..8, got ${describeValue(size)}`);
   }
 }

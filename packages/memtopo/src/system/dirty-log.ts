@@ -4,6 +4,7 @@ import {
   type ListenerFailure,
   type MemoryListener,
 } from "@memtopo/listener-bus";
+import { describeValue } from "@memtopo/region-tree";
 import { MemorySystemError } from "./errors.js";
 
 /** `GLOBAL_DIRTY_MIGRATION`, `_DIRTY_RATE`, `_LIMIT`: the clients of global dirty tracking. */
@@ -40,7 +41,7 @@ export class GlobalDirtyLog {
   /** `memory_vm_change_state_handler`: a VM that starts running carries out the postponed stop. */
   setVmRunning(running: boolean): void {
     if (typeof running !== "boolean") {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `running must be a boolean, got ${String(running)}`);
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `running must be a boolean, got ${describeValue(running)}`);
     }
     this.vmRunning = running;
     if (running && this.#pending) this.#runPostponed();

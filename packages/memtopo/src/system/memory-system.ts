@@ -25,6 +25,7 @@ import {
   DIRTY_LOG_CODE,
   DIRTY_LOG_MIGRATION,
   DIRTY_LOG_VGA,
+  describeValue,
   lazyRamAllocator,
   MemoryRegion,
   type RamAllocator,
@@ -92,7 +93,10 @@ export class MemorySystem implements RegionHost {
   constructor(options: MemorySystemOptions = {}) {
     const accel = options.accel ?? "none";
     if (accel !== "kvm" && accel !== "tcg" && accel !== "none") {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `accel must be "kvm", "tcg" or "none", got ${String(accel)}`);
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `accel must be "kvm", "tcg" or "none", got ${describeValue(accel)}`,
+      );
     }
     this.ramAllocator = options.ramAllocator ?? lazyRamAllocator();
     this.targetBigEndian = options.targetBigEndian ?? false;
@@ -235,7 +239,7 @@ export class MemorySystem implements RegionHost {
    */
   dirtyLogMask(mr: MemoryRegion): number {
     if (!(mr instanceof MemoryRegion)) {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `dirtyLogMask: not a MemoryRegion: ${String(mr)}`);
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `dirtyLogMask: not a MemoryRegion: ${describeValue(mr)}`);
     }
     return this.#dirtyLogMaskOf(mr);
   }
@@ -255,7 +259,10 @@ export class MemorySystem implements RegionHost {
   createAddressSpace(name: string | null, root: MemoryRegion): AddressSpace {
     this.#refuseWhileDelivering("create an address space");
     if (name !== null && typeof name !== "string") {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `address space name must be a string, got ${String(name)}`);
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `address space name must be a string, got ${describeValue(name)}`,
+      );
     }
     if (!(root instanceof MemoryRegion)) {
       throw new MemorySystemError("E_INVALID_ARGUMENT", "address space root must be a MemoryRegion");
@@ -475,13 +482,13 @@ export class MemorySystem implements RegionHost {
     if (!Number.isSafeInteger(pages) || pages < 0 || Math.ceil(pages / 8) > bitmap.length) {
       throw new MemorySystemError(
         "E_INVALID_ARGUMENT",
-        `setDirtyLebitmap: ${String(pages)} pages do not fit a ${bitmap.length}-byte bitmap`,
+        `setDirtyLebitmap: ${describeValue(pages)} pages do not fit a ${bitmap.length}-byte bitmap`,
       );
     }
     if (!Number.isSafeInteger(pageSize) || pageSize < DIRTY_PAGE_SIZE || pageSize % DIRTY_PAGE_SIZE !== 0) {
       throw new MemorySystemError(
         "E_INVALID_ARGUMENT",
-        `setDirtyLebitmap: pageSize must be a multiple of ${DIRTY_PAGE_SIZE}, got ${String(pageSize)}`,
+        `setDirtyLebitmap: pageSize must be a multiple of ${DIRTY_PAGE_SIZE}, got ${describeValue(pageSize)}`,
       );
     }
     this.#checkBlockRange(mr, offset, 0n, "setDirtyLebitmap");
@@ -524,7 +531,7 @@ export class MemorySystem implements RegionHost {
     if (typeof clearChunk !== "bigint" || clearChunk < 64n * page || (clearChunk & (clearChunk - 1n)) !== 0n) {
       throw new MemorySystemError(
         "E_INVALID_ARGUMENT",
-        `takeDirtyBitmap: clearChunk must be a power of two of at least 64 pages, got ${String(clearChunk)}`,
+        `takeDirtyBitmap: clearChunk must be a power of two of at least 64 pages, got ${describeValue(clearChunk)}`,
       );
     }
     const bitmap = this.#dirtyMemory.take(mr, client);
@@ -692,7 +699,7 @@ export class MemorySystem implements RegionHost {
     if (client !== DIRTY_LOG_VGA && client !== DIRTY_LOG_CODE && client !== DIRTY_LOG_MIGRATION) {
       throw new MemorySystemError(
         "E_INVALID_ARGUMENT",
-        `${what}: client must be DIRTY_LOG_VGA, DIRTY_LOG_CODE or DIRTY_LOG_MIGRATION (1, 2, 4), got ${String(client)}`,
+        `${what}: client must be DIRTY_LOG_VGA, DIRTY_LOG_CODE or DIRTY_LOG_MIGRATION (1, 2, 4), got ${describeValue(client)}`,
       );
     }
   }
@@ -714,7 +721,7 @@ export class MemorySystem implements RegionHost {
 
   #checkOwnRegion(mr: MemoryRegion, what: string): void {
     if (!(mr instanceof MemoryRegion)) {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `${what}: not a MemoryRegion: ${String(mr)}`);
+      throw new MemorySystemError("E_INVALID_ARGUMENT", `${what}: not a MemoryRegion: ${describeValue(mr)}`);
     }
     if (mr.host !== this)
       throw new MemorySystemError("E_FOREIGN_REGION", `${what}: ${mr} belongs to another memory system`);
@@ -724,7 +731,7 @@ export class MemorySystem implements RegionHost {
     const state = as instanceof AddressSpace ? this.#states.get(as) : undefined;
     if (state === undefined) {
       const why = as instanceof AddressSpace && as.destroyed ? "was destroyed" : "does not belong to this system";
-      throw new MemorySystemError("E_UNKNOWN_ADDRESS_SPACE", `address space ${String(as)} ${why}`);
+      throw new MemorySystemError("E_UNKNOWN_ADDRESS_SPACE", `address space ${describeValue(as)} ${why}`);
     }
     return state;
   }

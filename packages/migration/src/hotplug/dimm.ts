@@ -1,4 +1,4 @@
-import { MemoryRegion } from "@memtopo/region-tree";
+import { describeValue, MemoryRegion } from "@memtopo/region-tree";
 import type { MemorySystem } from "memtopo";
 import { MigrationError } from "../errors.js";
 
@@ -45,7 +45,7 @@ export class DimmSlots {
     if (typeof size !== "bigint" || size <= 0n || size % PAGE !== 0n) {
       throw new MigrationError(
         "E_HOTPLUG_RANGE",
-        `DIMM size must be a positive multiple of 4 KiB, got ${String(size)}`,
+        `DIMM size must be a positive multiple of 4 KiB, got ${describeValue(size)}`,
         { path: "size" },
       );
     }
@@ -64,7 +64,7 @@ export class DimmSlots {
   /** Unplugs a DIMM: its memslot goes in one commit, then its host memory is released. */
   unplug(dimm: MemoryRegion): void {
     if (!this.#dimms.has(dimm))
-      throw new MigrationError("E_HOTPLUG_UNKNOWN", `"${String(dimm?.name)}" is not a DIMM plugged here`);
+      throw new MigrationError("E_HOTPLUG_UNKNOWN", `${describeValue(dimm?.name)} is not a DIMM plugged here`);
     this.container.delSubregion(dimm);
     this.#dimms.delete(dimm);
     dimm.ramBlock!.release();
