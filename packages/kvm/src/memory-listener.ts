@@ -136,7 +136,7 @@ export class KvmMemoryListener implements MemoryListener {
       throw new KvmError(
         "EINVAL",
         "KvmMemoryListener",
-        `address space id must be an integer in [0, 32767], got ${asId}`,
+        `address space id must be an integer in [0, 32767], got ${describeValue(asId)}`,
       );
     }
     this.#backend = backend;

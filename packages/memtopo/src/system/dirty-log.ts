@@ -106,6 +106,9 @@ export class GlobalDirtyLog {
 
 function checkDirtyFlags(flags: number): void {
   if (!Number.isInteger(flags) || flags < 1 || flags > 7) {
-    throw new MemorySystemError("E_INVALID_ARGUMENT", `dirty-log flags must be a non-zero mask of 1|2|4, got ${flags}`);
+    throw new MemorySystemError(
+      "E_INVALID_ARGUMENT",
+      `dirty-log flags must be a non-zero mask of 1|2|4, got ${describeValue(flags)}`,
+    );
   }
 }

@@ -405,7 +405,10 @@ export class MemorySystem implements RegionHost {
   syncDirtyLog(target?: MemoryRegion | AddressSpace, lastStage = false): void {
     this.#refuseWhileDelivering("sync dirty logs");
     if (typeof lastStage !== "boolean") {
-      throw new MemorySystemError("E_INVALID_ARGUMENT", `syncDirtyLog: lastStage must be a boolean, got ${lastStage}`);
+      throw new MemorySystemError(
+        "E_INVALID_ARGUMENT",
+        `syncDirtyLog: lastStage must be a boolean, got ${describeValue(lastStage)}`,
+      );
     }
     const mr = target instanceof AddressSpace ? undefined : target;
     if (mr !== undefined) this.#checkOwnRegion(mr, "syncDirtyLog");

@@ -1,3 +1,4 @@
+import { describeValue } from "@memtopo/region-tree";
 import type { FwCfg } from "../devices/fw-cfg.js";
 import { PcError } from "../errors.js";
 import type { RamSplit } from "../ram-split.js";
@@ -64,7 +65,7 @@ function pciHole64(ram: RamSplit): { start: bigint; end: bigint } {
  */
 export function acpiBuild(config: AcpiBuildConfig): AcpiBuildResult {
   if (!Number.isInteger(config.cpus) || config.cpus < 1) {
-    throw new PcError("E_PC_ACPI", `the ACPI tables need at least one vCPU, got ${config.cpus}`);
+    throw new PcError("E_PC_ACPI", `the ACPI tables need at least one vCPU, got ${describeValue(config.cpus)}`);
   }
   const tables: Uint8Array[] = [];
   let size = 0;

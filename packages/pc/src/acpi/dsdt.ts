@@ -1,3 +1,4 @@
+import { describeValue } from "@memtopo/region-tree";
 import { PcError } from "../errors.js";
 import {
   type Aml,
@@ -219,7 +220,7 @@ function isaBridge(): Aml[] {
  */
 export function buildDsdtAml(config: DsdtConfig): Aml {
   if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > MAX_XAPIC_CPUS) {
-    throw new PcError("E_PC_AML", `the DSDT describes 1..${MAX_XAPIC_CPUS} CPUs, got ${config.cpus}`);
+    throw new PcError("E_PC_AML", `the DSDT describes 1..${MAX_XAPIC_CPUS} CPUs, got ${describeValue(config.cpus)}`);
   }
   const parts = [debugAml(), pci0(), pciHotplugAml(), piix4Pci0Int()];
   if (config.hpet) parts.push(hpet());

@@ -1,4 +1,4 @@
-import { MEMTX_OK, MemoryRegion } from "@memtopo/region-tree";
+import { describeValue, MEMTX_OK, MemoryRegion } from "@memtopo/region-tree";
 import type { AddressSpace, MemorySystem } from "memtopo";
 import { PcError } from "../errors.js";
 
@@ -94,7 +94,10 @@ export class FwCfg {
 
   addBytes(key: number, data: Uint8Array): void {
     if (!Number.isInteger(key) || key < 0 || key >= FW_CFG.FILE_FIRST + FW_CFG_FILE_SLOTS + FW_CFG.ARCH_LOCAL) {
-      throw new PcError("E_PC_FW_CFG", `fw_cfg key must be in 0..0x${(0x8040).toString(16)}, got ${key}`);
+      throw new PcError(
+        "E_PC_FW_CFG",
+        `fw_cfg key must be in 0..0x${(0x8040).toString(16)}, got ${describeValue(key)}`,
+      );
     }
     this.#items.set(key, data);
   }
