@@ -1,3 +1,4 @@
+import { loadLeNumber } from "@memtopo/region-tree";
 import {
   CF,
   DF,
@@ -873,9 +874,7 @@ export class Interpreter {
     const n = Math.max(1, Math.min(count, Math.floor(room)));
     const data = this.#bus.inString(port, size, n);
     for (let i = 0; i < n; i++) {
-      let v = 0;
-      for (let b = size - 1; b >= 0; b--) v = v * 256 + data[i * size + b]!;
-      this.#bus.write(cpu.base[ES]! + getReg(cpu, DI, p.addrSize), size, v);
+      this.#bus.write(cpu.base[ES]! + getReg(cpu, DI, p.addrSize), size, loadLeNumber(data, i * size, size));
       this.#advance(DI, p, step);
     }
     setReg(cpu, CX, p.addrSize, count - n);

@@ -1,4 +1,5 @@
 import type { VcpuExit } from "@memtopo/kvm";
+import { loadLeNumber, storeLeNumber } from "@memtopo/region-tree";
 import { type GuestContext, guestPioWrite, guestWrite } from "../guest.js";
 import type { OpSize } from "./alu.js";
 import { type CpuBus, EmulationFailure, VcpuExitPending } from "./bus.js";
@@ -24,19 +25,10 @@ type PendingWrite =
 
 type ReadExit = Extract<VcpuExit, { reason: "io" } | { reason: "mmio" }>;
 
-function littleEndian(bytes: Uint8Array): number {
-  let v = 0;
-  for (let i = bytes.length - 1; i >= 0; i--) v = v * 256 + bytes[i]!;
-  return v;
-}
-
+/** The low `size` bytes of a register value, little-endian, in a new array. */
 function bytesOf(value: number, size: number): Uint8Array {
   const out = new Uint8Array(size);
-  let v = value;
-  for (let i = 0; i < size; i++) {
-    out[i] = v & 0xff;
-    v = Math.floor(v / 256);
-  }
+  storeLeNumber(out, 0, size, value);
   return out;
 }
 
@@ -75,13 +67,13 @@ export class VcpuBus implements CpuBus {
 
   read(addr: number, size: OpSize): number {
     const bytes = this.#ram(addr, size);
-    if (bytes !== null) return littleEndian(bytes);
+    if (bytes !== null) return loadLeNumber(bytes);
     if (this.#straddles(addr, size)) {
       let v = 0;
       for (let i = size - 1; i >= 0; i--) v = v * 256 + this.read(addr + i, 1);
       return v;
     }
-    return littleEndian(
+    return loadLeNumber(
       this.#readExit({ reason: "mmio", addr: BigInt(addr), isWrite: false, data: new Uint8Array(size) }),
     );
   }
@@ -93,7 +85,7 @@ export class VcpuBus implements CpuBus {
   in(port: number, size: OpSize): number {
     const kernel = this.#kernelPio.read(port, size);
     if (kernel !== undefined) return kernel;
-    return littleEndian(
+    return loadLeNumber(
       this.#readExit({ reason: "io", direction: "in", port, size, count: 1, data: new Uint8Array(size) }),
     );
   }

@@ -1,3 +1,4 @@
+import { leBytes } from "@memtopo/region-tree";
 import { PcError } from "../errors.js";
 
 /**
@@ -228,11 +229,5 @@ export function returnOf(value: Aml): Aml {
 }
 
 export function le(value: number | bigint, bytes: number): Aml {
-  const out = new Uint8Array(bytes);
-  let v = BigInt(value);
-  for (let i = 0; i < bytes; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  return leBytes(BigInt(value), bytes);
 }

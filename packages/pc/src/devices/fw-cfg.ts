@@ -1,4 +1,4 @@
-import { describeValue, MEMTX_OK, MemoryRegion } from "@memtopo/region-tree";
+import { describeValue, leBytes, MEMTX_OK, MemoryRegion } from "@memtopo/region-tree";
 import type { AddressSpace, MemorySystem } from "memtopo";
 import { PcError } from "../errors.js";
 
@@ -84,7 +84,7 @@ export class FwCfg {
       },
     });
     this.addBytes(FW_CFG.SIGNATURE, new TextEncoder().encode("QEMU"));
-    this.addBytes(FW_CFG.ID, le(FW_CFG_VERSION | FW_CFG_VERSION_DMA, 4));
+    this.addBytes(FW_CFG.ID, leBytes(BigInt(FW_CFG_VERSION | FW_CFG_VERSION_DMA), 4));
   }
 
   /** Where DMA transfers read and write: the machine's `memory` space. */
@@ -103,15 +103,15 @@ export class FwCfg {
   }
 
   addI16(key: number, value: number): void {
-    this.addBytes(key, le(value, 2));
+    this.addBytes(key, leBytes(BigInt(value), 2));
   }
 
   addI32(key: number, value: number): void {
-    this.addBytes(key, le(value, 4));
+    this.addBytes(key, leBytes(BigInt(value), 4));
   }
 
   addI64(key: number, value: bigint): void {
-    this.addBytes(key, le(value, 8));
+    this.addBytes(key, leBytes(BigInt(value), 8));
   }
 
   /**
@@ -218,16 +218,6 @@ export class FwCfg {
     control = error ? DMA_CTL_ERROR : 0;
     space.write(descAddr, be32(control));
   }
-}
-
-function le(value: number | bigint, bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let v = BigInt(value);
-  for (let i = 0; i < bytes; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 function be32(value: number): Uint8Array {

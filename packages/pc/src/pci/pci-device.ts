@@ -1,4 +1,4 @@
-import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { loadLeNumber, MemoryRegion, SIZE_2_64, storeLeNumber } from "@memtopo/region-tree";
 import type { AddressSpace, MemorySystem } from "memtopo";
 import {
   PCI_BASE_ADDRESS_0,
@@ -126,7 +126,7 @@ export class PciDevice {
     const at = PCI_BASE_ADDRESS_0 + 4 * index;
     this.#setLong(at, PCI_BASE_ADDRESS_SPACE_IO);
     const mask = ~(size - 1) >>> 0;
-    for (let i = 0; i < 4; i++) this.wmask[at + i] = (mask >>> (8 * i)) & 0xff;
+    storeLeNumber(this.wmask, at, 4, mask);
     this.#bars.push({ index, size, region, mapped: null });
   }
 
@@ -148,9 +148,7 @@ export class PciDevice {
 
   /** A configuration read of `len` (1, 2 or 4) bytes at `addr`, little-endian. */
   readConfig(addr: number, len: number): number {
-    let value = 0;
-    for (let i = len - 1; i >= 0; i--) value = value * 256 + this.config[addr + i]!;
-    return value;
+    return loadLeNumber(this.config, addr, len);
   }
 
   /** pci_default_write_config, then the device's own reaction ({@link configWritten}). */
@@ -193,11 +191,10 @@ export class PciDevice {
   }
 
   #setWord(at: number, value: number): void {
-    this.config[at] = value & 0xff;
-    this.config[at + 1] = (value >> 8) & 0xff;
+    storeLeNumber(this.config, at, 2, value);
   }
 
   #setLong(at: number, value: number): void {
-    for (let i = 0; i < 4; i++) this.config[at + i] = (value >>> (8 * i)) & 0xff;
+    storeLeNumber(this.config, at, 4, value);
   }
 }
