@@ -1,5 +1,6 @@
 export { leBytes, loadLe, loadLeNumber, storeLe, storeLeNumber } from "./bytes.js";
 export { type CoalescedRange, coalescedIntersection } from "./coalesced.js";
+export { describeValue } from "./describe-value.js";
 export { MemtopoError, RegionTreeError } from "./errors.js";
 export type { EventNotifier } from "./event-notifier.js";
 export { type RegionHost, StandaloneHost } from "./host.js";
