@@ -32,34 +32,61 @@ export function regionWindows(
   mayLead: (x: MemoryRegion) => boolean = () => true,
   aliasesOf: (x: MemoryRegion) => Iterable<MemoryRegion> = (x) => x.aliasedBy,
 ): Map<MemoryRegion, AddrWindow[]> | null {
+  return seedWindows([{ x: mr, lo: 0n, hi: mr.size }], viewRoots, mayLead, aliasesOf);
+}
+
+/**
+ * Part of a region's content, in its local coordinates ([0, x.size) is all of it), from
+ * which {@link seedWindows} walks up. `hi` may pass `x.size`: the seed of a region that
+ * shrank covers where its old size still showed through the aliases of it.
+ */
+export interface WindowSeed {
+  readonly x: MemoryRegion;
+  readonly lo: bigint;
+  readonly hi: bigint;
+}
+
+/**
+ * {@link regionWindows} of many seeds in one walk (a transaction's changed regions): the
+ * windows of all of them, by view root, unsorted and possibly overlapping. Each seed has
+ * the budget one region has there; null when one exceeds it.
+ */
+export function seedWindows(
+  seeds: Iterable<WindowSeed>,
+  viewRoots: ReadonlySet<MemoryRegion> | ReadonlyMap<MemoryRegion | null, unknown>,
+  mayLead: (x: MemoryRegion) => boolean = () => true,
+  aliasesOf: (x: MemoryRegion) => Iterable<MemoryRegion> = (x) => x.aliasedBy,
+): Map<MemoryRegion, AddrWindow[]> | null {
   const found = new Map<MemoryRegion, AddrWindow[]>();
   // Local coordinates of x: its content occupies [0, x.size); entries are clipped to it.
-  const stack: { x: MemoryRegion; lo: bigint; hi: bigint }[] = [];
+  const stack: WindowSeed[] = [];
   const push = (x: MemoryRegion, rawLo: bigint, rawHi: bigint): void => {
     const lo = rawLo > 0n ? rawLo : 0n;
     const hi = rawHi < x.size ? rawHi : x.size;
     if (lo < hi) stack.push({ x, lo, hi });
   };
-  push(mr, 0n, mr.size);
-  let steps = 0;
-  let windows = 0;
-  while (stack.length > 0) {
-    if (++steps > MAX_WINDOWS * 16) return null;
-    const { x, lo, hi } = stack.pop()!;
-    if (viewRoots.has(x)) {
-      const start = x.addr + lo;
-      const end = x.addr + hi;
-      if (start < TOP) {
-        const list = found.get(x);
-        const w = { start, end: end < TOP ? end : TOP };
-        if (list === undefined) found.set(x, [w]);
-        else list.push(w);
-        if (++windows > MAX_WINDOWS) return null;
+  for (const seed of seeds) {
+    if (seed.lo < seed.hi) stack.push(seed);
+    let steps = 0;
+    let windows = 0;
+    while (stack.length > 0) {
+      if (++steps > MAX_WINDOWS * 16) return null;
+      const { x, lo, hi } = stack.pop()!;
+      if (viewRoots.has(x)) {
+        const start = x.addr + lo;
+        const end = x.addr + hi;
+        if (start < TOP) {
+          const list = found.get(x);
+          const w = { start, end: end < TOP ? end : TOP };
+          if (list === undefined) found.set(x, [w]);
+          else list.push(w);
+          if (++windows > MAX_WINDOWS) return null;
+        }
+        // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
       }
-      // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
+      if (x.container !== null && mayLead(x.container)) push(x.container, lo + x.addr, hi + x.addr);
+      for (const a of aliasesOf(x)) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
     }
-    if (x.container !== null && mayLead(x.container)) push(x.container, lo + x.addr, hi + x.addr);
-    for (const a of aliasesOf(x)) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
   }
   return found;
 }

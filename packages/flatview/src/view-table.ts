@@ -1,7 +1,7 @@
 import type { MemoryRegion } from "@memtopo/region-tree";
 import { FlatView } from "./flatview.js";
-import { getFlatViewRoot } from "./flatview-root.js";
-import { type AddrWindow, coalesce, regionWindows } from "./region-windows.js";
+import { flatViewRootStep, getFlatViewRoot, rootChainChildren } from "./flatview-root.js";
+import { type AddrWindow, coalesce, seedWindows, type WindowSeed } from "./region-windows.js";
 import { renderFlatView } from "./render.js";
 import { rerenderWithEdit, type ViewEdit } from "./rerender.js";
 
@@ -31,8 +31,8 @@ interface Entry {
 /**
  * QEMU's table of views (resolved root → FlatView, its `flat_views`), kept incrementally. QEMU renders
  * every view from scratch at every topology commit; this table renders again only the
- * windows where a changed region can show (recorded before each change, and looked up
- * again after it) and reuses views nothing touched. A view is rendered in full when its
+ * windows where a changed region can show (before and after its change, walked at the commit
+ * from where it was placed before) and reuses views nothing touched. A view is rendered in full when its
  * root is new, its root's `addr` moved, the dirty-log masks changed everywhere (global
  * tracking switched), or the paths to a changed region are too many to follow. The
  * result is always what a full render gives; tests hold the two together.
@@ -53,10 +53,9 @@ export class FlatViewTable<U extends ViewUser> {
    */
   #pending = new Map<MemoryRegion, AddrWindow[] | null>();
   /**
-   * Regions announced since the last reset, with where each was placed before its first change. Its
-   * windows after the change are looked up again only when that placement moved: they depend on the
-   * region's size and its place under its container (ancestors that move announce themselves), not on
-   * its flags, so a region switched on or off (a PAM alias, a BAR's enable bit) is walked once.
+   * Regions announced since the last reset, with where each was placed before its first change:
+   * their windows are walked at the reset, all in one walk (see {@link #addChangedWindows}), so an
+   * announcement costs a map entry and a transaction switching 26 PAM aliases walks once.
    */
   #changed = new Map<MemoryRegion, Placement>();
   /**
@@ -114,13 +113,15 @@ export class FlatViewTable<U extends ViewUser> {
     this.#rerender = (old, windows) => rerenderWithEdit(old, windows, { dirtyLogMask });
   }
 
-  /** Before `mr` changes: remember where it rendered in every current view. */
+  /**
+   * Before `mr` changes: remember where it was placed, so that the next reset renders again
+   * where it showed before and where it shows after.
+   */
   willChange(mr: MemoryRegion): void {
     if (!this.#changed.has(mr)) this.#changed.set(mr, { container: mr.container, addr: mr.addr, size: mr.size });
     this.#inFlight.push(mr);
     this.#touch(mr);
     if (mr.container !== null) this.#touch(mr.container);
-    this.#addWindows(mr);
   }
 
   /** After the change: a region's new container may resolve differently now (a child was added). */
@@ -130,7 +131,8 @@ export class FlatViewTable<U extends ViewUser> {
       this.#touch(mr.container);
       if (this.#reached.has(mr.container)) this.#reach(mr);
     }
-    this.#inFlight = [];
+    // Emptied, not replaced: one array for the table's life instead of one per change (26 per PAM toggle).
+    if (this.#inFlight.length > 0) this.#inFlight.length = 0;
   }
 
   /** Adds `from` and everything below it (subregions, alias targets) to the reached set. */
@@ -148,9 +150,24 @@ export class FlatViewTable<U extends ViewUser> {
     }
   }
 
-  /** Adds where `mr` renders now, in every cached view, to what those views must render again. */
-  #addWindows(mr: MemoryRegion): void {
-    const found = regionWindows(mr, this.#entries, this.#mayLead, this.#aliasesOf);
+  /**
+   * Adds where the regions announced since the last reset showed before their change and show
+   * now, in every cached view, to what those views must render again; one walk for all of them.
+   *
+   * Where a region showed before is found now, after the transaction, from its old placement:
+   * the paths above its old container are the same as before unless some region on them moved,
+   * resized, changed its alias offset or left, and such a region announced itself, so its own
+   * old placement covers every path through it. A region that did not move (switched on or
+   * off, flags) shows where it showed before. Enabled flags are ignored all the way up.
+   */
+  #addChangedWindows(): void {
+    const seeds: WindowSeed[] = [];
+    for (const [mr, was] of this.#changed) {
+      seeds.push({ x: mr, lo: 0n, hi: mr.size > was.size ? mr.size : was.size });
+      const moved = mr.container !== was.container || mr.addr !== was.addr || mr.size !== was.size;
+      if (moved && was.container !== null) seeds.push({ x: was.container, lo: was.addr, hi: was.addr + was.size });
+    }
+    const found = seedWindows(seeds, this.#entries, this.#mayLead, this.#aliasesOf);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
       const pending = this.#pending.get(key);
@@ -284,9 +301,7 @@ export class FlatViewTable<U extends ViewUser> {
     // Collections are cleared only when not empty: V8's clear() allocates a fresh table every time.
     if (this.#edits.length > 0) this.#edits = [];
     if (this.#changed.size > 0) {
-      for (const [mr, was] of this.#changed) {
-        if (mr.container !== was.container || mr.addr !== was.addr || mr.size !== was.size) this.#addWindows(mr);
-      }
+      this.#addChangedWindows();
       this.#changed = new Map();
     }
     const maskState = this.#maskState();
@@ -367,25 +382,22 @@ export class FlatViewTable<U extends ViewUser> {
   }
 }
 
-/** The regions `getFlatViewRoot` looks at for `root`: the chain it follows and the regions it counts. */
+/**
+ * The regions whose change can alter what `getFlatViewRoot` gives for `root`: the chain it follows
+ * and the alias targets it compares sizes with. The children it counts are not listed: a change to a
+ * child (enabled, placement, size, removal) announces the child, and the table then touches its
+ * container too, as it does a container that gains a child; a container with hundreds of children
+ * (`system`) so costs one entry, not one per child.
+ */
 function resolutionPath(root: MemoryRegion): MemoryRegion[] {
   const path: MemoryRegion[] = [];
   let mr: MemoryRegion | null = root;
   while (mr !== null) {
     path.push(mr);
-    if (!mr.enabled) break;
-    if (mr.alias !== null) {
-      // The target's size decides whether the alias is skipped, even when it is not.
-      path.push(mr.alias);
-      mr = mr.aliasOffset === 0n && mr.size >= mr.alias.size ? mr.alias : null;
-    } else if (!mr.terminates) {
-      for (const s of mr.subregions) path.push(s);
-      const enabled: MemoryRegion[] = mr.subregions.filter((s) => s.enabled);
-      const only: MemoryRegion | null = enabled.length === 1 ? enabled[0]! : null;
-      mr = only !== null && only.addr === 0n && mr.size >= only.size ? only : null;
-    } else {
-      mr = null;
-    }
+    // The target's size decides whether the alias is skipped, even when it is not.
+    if (mr.enabled && mr.alias !== null) path.push(mr.alias);
+    const next: MemoryRegion | null = flatViewRootStep(mr, rootChainChildren(mr));
+    mr = next === mr ? null : next;
   }
   return path;
 }

@@ -32,8 +32,12 @@ export const cases = [
       const { sys, memory } = q35WithBars(0);
       const segments = pamSegments(memory.root);
       if (segments.length !== 13 || segments.some((s) => s.length !== 4)) throw new Error("not the q35 PAM layout");
+      // Index loops: an entries() iterator per segment would cost more allocation than a PAM alias switch.
       const setMode = (segs, mode) => {
-        for (const s of segs) for (const [m, alias] of s.entries()) alias.setEnabled(m === mode);
+        for (let i = 0; i < segs.length; i++) {
+          const s = segs[i];
+          for (let m = 0; m < s.length; m++) s[m].setEnabled(m === mode);
+        }
       };
       sys.begin();
       setMode(segments, 0);

@@ -619,11 +619,13 @@ export class MemorySystem implements RegionHost {
    */
   #spacesToVisit(changed: ReadonlyMap<AddressSpace, FlatView>): readonly AddressSpace[] {
     if (this.#ioeventfdPending) return this.#spaces;
-    const visit = new Set(changed.keys());
+    const visit = [...changed.keys()];
     for (const listener of this.#listeners.global) {
-      if (listener.regionNop !== undefined) visit.add(this.#listeners.addressSpaceOf(listener)!);
+      if (listener.regionNop === undefined) continue;
+      const as = this.#listeners.addressSpaceOf(listener)!;
+      if (!changed.has(as) && !visit.includes(as)) visit.push(as);
     }
-    return [...visit].sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
+    return visit.length > 1 ? visit.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!) : visit;
   }
 
   #commitIoeventfds(): void {
