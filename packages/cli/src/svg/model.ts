@@ -100,6 +100,20 @@ function kindOf(mr: MemoryRegion, readonly: boolean): RangeKind {
 /** The regions from a root down to one that serves an address, and whether each was an alias. */
 export type RegionPath = readonly { readonly mr: MemoryRegion; readonly alias: boolean }[];
 
+/** A step of a path, linked to the step above it: paths down a deep tree share their upper steps. */
+interface PathNode {
+  readonly mr: MemoryRegion;
+  readonly alias: boolean;
+  readonly up: PathNode | null;
+  readonly length: number;
+}
+
+function pathOf(node: PathNode): RegionPath {
+  const steps = new Array<{ mr: MemoryRegion; alias: boolean }>(node.length);
+  for (let n: PathNode | null = node; n !== null; n = n.up) steps[n.length - 1] = { mr: n.mr, alias: n.alias };
+  return steps;
+}
+
 /**
  * Every region that could serve `offset` of `mr`, in the order QEMU's render lets them
  * claim a byte: subregions in list order, depth first, then the region's own content.
@@ -111,32 +125,70 @@ export function* regionsAt(
   steps: RegionPath = [],
   index: SubregionIndex = new SubregionIndex(),
 ): Generator<RegionPath> {
-  if (!mr.enabled || offset < 0n || offset >= mr.size) return;
-  if (mr.alias !== null) {
-    // An alias shows its target from `aliasOffset` on, whatever the target's own `addr`.
-    yield* regionsAt(mr.alias, offset + mr.aliasOffset, [...steps, { mr, alias: true }], index);
-    return;
+  let above = null as PathNode | null;
+  for (const s of steps) above = { mr: s.mr, alias: s.alias, up: above, length: (above?.length ?? 0) + 1 };
+  for (const node of claimants(mr, offset, above, index)) yield pathOf(node);
+}
+
+/** A region to visit at an offset below a path, or a path whose last region claims the offset. */
+type Pending =
+  | { readonly mr: MemoryRegion; readonly offset: bigint; readonly up: PathNode | null }
+  | { readonly claim: PathNode };
+
+/**
+ * The walk behind {@link regionsAt}, with an explicit stack instead of recursion: a tree may be as
+ * deep as its builder made it (a chain of 100 000 containers renders), and so may this walk.
+ */
+function* claimants(
+  root: MemoryRegion,
+  rootOffset: bigint,
+  above: PathNode | null,
+  index: SubregionIndex,
+): Generator<PathNode> {
+  const stack: Pending[] = [{ mr: root, offset: rootOffset, up: above }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if ("claim" in item) {
+      yield item.claim;
+      continue;
+    }
+    const { mr, offset, up } = item;
+    if (!mr.enabled || offset < 0n || offset >= mr.size) continue;
+    const length = (up?.length ?? 0) + 1;
+    if (mr.alias !== null) {
+      // An alias shows its target from `aliasOffset` on, whatever the target's own `addr`.
+      stack.push({ mr: mr.alias, offset: offset + mr.aliasOffset, up: { mr, alias: true, up, length } });
+      continue;
+    }
+    const here: PathNode = { mr, alias: false, up, length };
+    // Popped last to first: the region's own content after every subregion, subregions in list order.
+    if (mr.terminates) stack.push({ claim: here });
+    const children = index.at(mr, offset);
+    for (let i = children.length - 1; i >= 0; i--) {
+      const child = children[i]!;
+      stack.push({ mr: child, offset: offset - child.addr, up: here });
+    }
   }
-  const here = [...steps, { mr, alias: false }];
-  for (const child of index.at(mr, offset)) yield* regionsAt(child, offset - child.addr, here, index);
-  if (mr.terminates) yield here;
 }
 
 function annotate(root: MemoryRegion, range: PictureFlatRange, index: SubregionIndex): PictureRange {
-  const found = regionsAt(root, range.start - root.addr, [], index);
+  const found = claimants(root, range.start - root.addr, null, index);
   const first = found.next();
-  const winner = first.done ? undefined : first.value;
+  const winnerNode = first.done ? undefined : first.value;
+  const winner = winnerNode === undefined ? undefined : pathOf(winnerNode);
   // What an overlap hides: the next claimant that is not an ancestor on the winner's own path
   // (a container that fills its gaps is cut by its children, not hidden by them). The same
-  // region reached another way (RAM under a PAM alias of itself) is hidden.
+  // region reached another way (RAM under a PAM alias of itself) is hidden. The walk shares the
+  // steps of a path among its claimants, so an ancestor is one of the winner's own steps.
+  let ancestors: Set<PathNode> | undefined;
   let hidden: RegionPath | undefined;
   for (const candidate of found) {
-    const isAncestor =
-      winner !== undefined &&
-      candidate.length < winner.length &&
-      candidate.every((step, i) => winner[i]!.mr === step.mr);
-    if (!isAncestor) {
-      hidden = candidate;
+    if (ancestors === undefined) {
+      ancestors = new Set();
+      for (let n = winnerNode?.up ?? null; n !== null; n = n.up) ancestors.add(n);
+    }
+    if (!ancestors.has(candidate)) {
+      hidden = pathOf(candidate);
       break;
     }
   }
