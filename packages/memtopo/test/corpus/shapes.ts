@@ -49,3 +49,31 @@ export function deeplyIndentedMtree(levels: number): string {
     "",
   ].join("\n");
 }
+
+/**
+ * `info mtree` text (and its `-f` view) where `system` holds an alias `a0` of `t1`, each `t<i>` an alias of
+ * `t<i+1>` printed in a `memory-region:` section of its own, down to the RAM `t<hops>`: a chain of alias
+ * targets as long as the text, with no line indented more than two levels.
+ */
+export function aliasChainMtree(hops: number): { tree: string; flat: string } {
+  const window = "0000000000000000-0000000000000fff";
+  const lines = [
+    "address-space: memory",
+    "  0000000000000000-ffffffffffffffff (prio 0, i/o): system",
+    `    ${window} (prio 0, ram): alias a0 @t1 ${window}`,
+    "",
+  ];
+  for (let i = 1; i < hops; i++) {
+    lines.push(`memory-region: t${i}`, `  ${window} (prio 0, ram): alias t${i} @t${i + 1} ${window}`, "");
+  }
+  // QEMU ends every block with an empty line.
+  lines.push(`memory-region: t${hops}`, `  ${window} (prio 0, ram): t${hops}`, "", "");
+  const flat = [
+    "FlatView #0",
+    ' AS "memory", root: system',
+    " Root memory region: system",
+    `  ${window} (prio 0, ram): t${hops}`,
+    "",
+  ];
+  return { tree: lines.join("\n"), flat: flat.join("\n") };
+}

@@ -134,11 +134,21 @@ function walk(
       if (n === goal) return true;
       if (seen.has(n)) continue;
       seen.add(n);
-      stack.push(...successors(n));
+      // One by one, not push(...): a region may have a million subregions.
+      for (const next of successors(n)) stack.push(next);
     }
     return false;
   };
   const queued: number[] = [];
+  // Sections by header, in text order: queued sections are always the first `queued.length`, so those of a
+  // name already queued are a prefix of its list and the next one is found by a binary search. Filtering the
+  // queue per alias cost n^2 for a text of n sections (an alias chain of 20 000 took 2 s of 3).
+  const byHeader = new Map<string, number[]>();
+  sections.forEach((section, k) => {
+    const same = byHeader.get(section.header);
+    if (same === undefined) byHeader.set(section.header, [k]);
+    else same.push(k);
+  });
   const ambiguous: number[] = [];
   const hidden: number[] = [];
   let decision = 0;
@@ -154,19 +164,18 @@ function walk(
   };
   const resolveAlias = (n: TreeNode): void => {
     const name = n.alias!.target;
-    const existing = queued.filter((j) => sections[j]!.header === name);
-    let next = -1;
-    for (let j = queued.length; j < sections.length; j++) {
-      if (sections[j]!.header === name) {
-        next = j;
-        break;
-      }
-    }
+    const same = byHeader.get(name) ?? [];
+    const existing = queuedPrefix(same, queued.length);
+    const next = existing < same.length ? same[existing]! : -1;
     const d = decision++;
-    let chosen = preferNew.has(d) && next >= 0 ? next : existing.find((j) => fits(n, j));
+    let chosen: number | undefined;
+    if (preferNew.has(d) && next >= 0) chosen = next;
+    else {
+      for (let k = 0; k < existing && chosen === undefined; k++) if (fits(n, same[k]!)) chosen = same[k];
+    }
     if (chosen !== undefined && chosen !== next && next >= 0) ambiguous.push(d);
     if (chosen === undefined && next >= 0) chosen = next;
-    if (chosen === undefined) chosen = existing[0];
+    if (chosen === undefined && existing > 0) chosen = same[0];
     if (chosen !== undefined && !fits(n, chosen)) misfits++;
     if (chosen === undefined) {
       formatError(
@@ -214,4 +223,16 @@ function walk(
     warnings.push(`memory-region: ${sections[k]!.header} is queued by an alias the text does not show`);
   }
   return { link, sectionOf, decided, warnings, ambiguous, hidden, complete };
+}
+
+/** How many of the ascending section numbers `same` are below `queued` (already queued). */
+function queuedPrefix(same: readonly number[], queued: number): number {
+  let lo = 0;
+  let hi = same.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (same[mid]! < queued) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

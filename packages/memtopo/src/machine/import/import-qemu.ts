@@ -1,8 +1,9 @@
 import { cutText, escapeText, SIZE_2_64 } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
 import { MACHINE_FORMAT, parseMachine } from "../parse.js";
-import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "../types.js";
+import type { MachineAccel, MachineJson } from "../types.js";
 import { refuseCycles } from "./cycles.js";
+import { refuseDeepChains } from "./depth.js";
 import { applyFlatHints } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
 import { siblingListOrder } from "./list-order.js";
@@ -10,6 +11,7 @@ import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
 import { parseTreeText } from "./parse-tree.js";
+import { regionsJson } from "./region-json.js";
 
 export interface ImportQemuInput {
   /** QEMU's `info mtree -D` text (plain `info mtree` works too, with less to go on). */
@@ -26,8 +28,6 @@ export interface ImportQemuResult {
   /** What the importer had to assume, one sentence each. */
   readonly warnings: readonly string[];
 }
-
-const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: "romd", ramd: "ram-device" };
 
 /**
  * Turns QEMU's own `info mtree` text into a `memtopo-machine/1` description that prints
@@ -58,6 +58,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
   queueHiddenTargets(model, ids.hiddenTargets.map(model.of), warnings);
   refuseCycles(model);
+  refuseDeepChains(model);
   let flat = null;
   if (input.flat !== undefined) {
     const flatText = cleanMonitorText(input.flat);
@@ -88,31 +89,7 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   model.regions.forEach((r, i) => {
     idOf.set(r, `r${i + 1}`);
   });
-  const describe = (r: ImportRegion, top: boolean): MachineRegionJson => {
-    let kind: MachineRegionKind;
-    if (r.alias !== null) kind = "alias";
-    else if (r.type !== "i/o") kind = KIND[r.type]!;
-    else if (r.mustBeIo) kind = "io";
-    else if (r.mustBeContainer || (!r.seenInFlat && r.children.length > 0)) kind = "container";
-    else kind = "io";
-    const json: MachineRegionJson = { id: idOf.get(r)!, name: r.name, kind, size: `0x${r.size.toString(16)}` };
-    if (!top || r.addr !== 0n) json.addr = `0x${r.addr.toString(16)}`;
-    if (!top || r.priority !== 0) json.priority = r.priority;
-    if (!r.enabled) json.enabled = false;
-    if (r.readonly) json.readonly = true;
-    if (r.nonvolatile) json.nonvolatile = true;
-    if (r.node.owner !== null) json.owner = r.node.owner;
-    if (r.alias !== null) {
-      json.alias = idOf.get(r.alias)!;
-      json.aliasOffset = `0x${r.aliasOffset.toString(16)}`;
-    }
-    if (r.children.length > 0)
-      json.subregions = listOrder(r, warnings)
-        .reverse()
-        .map((c) => describe(c, false));
-    return json;
-  };
-  const regions = model.tops.map((r) => describe(r, true));
+  const regions = regionsJson(model.tops, idOf, (r) => listOrder(r, warnings));
 
   const addressSpaces = spaceOrder(spaceBlocks, flat, model.of).map((s) => ({ name: s.name, root: idOf.get(s.root)! }));
   const marked = flat?.some((v) => v.ranges.some((r) => r.accelMarks > 0)) ?? false;
@@ -160,7 +137,8 @@ function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[]
       if (r === goal) return true;
       if (seen.has(r)) continue;
       seen.add(r);
-      stack.push(...r.children);
+      // One by one, not push(...children): a container may have a million.
+      for (const c of r.children) stack.push(c);
       if (r.alias !== null) stack.push(r.alias);
     }
     return false;
