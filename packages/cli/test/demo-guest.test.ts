@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { type GuestBus, runVcpu } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import { MEMTX_OK } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs script without types
-import { assembleDemoGuest } from "../src/demo/guest/assemble.mjs";
+import { assembleGuest } from "../../../scripts/assemble-guest.mjs";
 import { DEMO_GUEST, DEMO_GUEST_ENTRY, DEMO_GUEST_MESSAGE } from "../src/demo/guest/index.js";
 
 const hasBinutils = spawnSync("as", ["--version"]).status === 0 && spawnSync("objcopy", ["--version"]).status === 0;
@@ -70,7 +71,8 @@ function fakeMachine() {
 
 describe("the demo guest", () => {
   it.skipIf(!hasBinutils)("the committed bytes are demo-guest.S assembled (as --32, objcopy)", () => {
-    expect(Buffer.from(assembleDemoGuest()).toString("hex")).toBe(Buffer.from(DEMO_GUEST).toString("hex"));
+    const source = fileURLToPath(new URL("../src/demo/guest/demo-guest.S", import.meta.url));
+    expect(Buffer.from(assembleGuest(source)).toString("hex")).toBe(Buffer.from(DEMO_GUEST).toString("hex"));
   });
 
   it("ends with the message it copies and sends, NUL-terminated", () => {

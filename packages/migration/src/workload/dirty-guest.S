@@ -5,7 +5,8 @@
 # writes it to port 0xf0 (an exit to user space the host may stop at). After the number
 # of passes in the dword at 0x508 it sums every dword of the area (its own checksum),
 # stores the sum at 0x504, writes it to port 0xf1 and halts.
-# Assemble: node assemble.mjs (as --32, objcopy -O binary), which rewrites dirty-guest-bytes.ts.
+# Assemble (as --32, objcopy -O binary), from the repository root, rewriting dirty-guest-bytes.ts:
+#   node scripts/assemble-guest.mjs packages/migration/src/workload/dirty-guest.S DIRTY_GUEST_HEX "The dirtying guest"
 .code16
 start:
     movl 0x500, %ebp            # the passes done (0 at first, kept across a migration)

@@ -2,7 +2,8 @@
 # except FS, whose hidden base the host sets to the demo device's BAR before the run
 # (real mode keeps a segment's base until the register is reloaded, so FS reaches a
 # 32-bit MMIO address). Port 0x80 gets a POST code after each step, as firmware does.
-# Assemble: node assemble.mjs (as --32, objcopy -O binary), which rewrites demo-guest-bytes.ts.
+# Assemble (as --32, objcopy -O binary), from the repository root, rewriting demo-guest-bytes.ts:
+#   node scripts/assemble-guest.mjs packages/cli/src/demo/guest/demo-guest.S DEMO_GUEST_HEX "The demo guest"
 .code16
 start:
     movb $0x01, %al
