@@ -1,26 +1,24 @@
 import { renderFlatView } from "@memtopo/flatview";
 import { ListenerCalls, type MemoryListener, replayRegister, replayUnregister } from "@memtopo/listener-bus";
-import { type EventNotifier, MemoryRegion, SIZE_2_64, StandaloneHost } from "@memtopo/region-tree";
+import { type EventNotifier, MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
 import { type IoeventfdRecord, replayIoeventfdAdd, replayIoeventfdDel } from "../src/index.js";
 
 const e: EventNotifier = { id: 1, signal: () => {} };
 const h = (v: bigint): string => v.toString(16);
 
+/** A port space with one virtio BAR: the view the ioeventfds below belong to. */
 function view() {
   const host = new StandaloneHost();
-  const root = new MemoryRegion(host, { kind: "container", name: "system", size: SIZE_2_64 });
-  const ram = new MemoryRegion(host, { kind: "ram", name: "ram", size: 0x1000n });
-  const vram = new MemoryRegion(host, { kind: "ram", name: "vram", size: 0x1000n });
-  vram.setLog(true);
-  root.addSubregion(0n, ram);
-  root.addSubregion(0x2000n, vram);
-  return renderFlatView(root);
+  const io = new MemoryRegion(host, { kind: "io", name: "io", size: 0x10000n });
+  const bar = new MemoryRegion(host, { kind: "io", name: "virtio-pci", size: 0x40n });
+  io.addSubregion(0xc000n, bar);
+  return renderFlatView(io);
 }
 
 const fds: IoeventfdRecord[] = [
-  { start: 0x5000n, size: 2n, matchData: true, data: 1n, notifier: e },
-  { start: 0x6000n, size: 0n, matchData: false, data: 0n, notifier: e },
+  { start: 0xc010n, size: 2n, matchData: true, data: 1n, notifier: e },
+  { start: 0xc014n, size: 0n, matchData: false, data: 0n, notifier: e },
 ];
 
 function logListener(log: string[]): MemoryListener {
@@ -30,8 +28,6 @@ function logListener(log: string[]): MemoryListener {
     commit: () => put("commit"),
     regionAdd: (s) => put(`add ${h(s.offsetWithinAddressSpace)}+${h(s.size)} ${s.mr?.name}`),
     regionDel: (s) => put(`del ${h(s.offsetWithinAddressSpace)}+${h(s.size)} ${s.mr?.name}`),
-    logStart: (s, o, n) => put(`log_start ${h(s.offsetWithinAddressSpace)} ${o}->${n}`),
-    logStop: (s, o, n) => put(`log_stop ${h(s.offsetWithinAddressSpace)} ${o}->${n}`),
     logGlobalStart: () => put("log_global_start"),
     eventfdAdd: (s, m, d) => put(`eventfd_add ${h(s.offsetWithinAddressSpace)}/${s.size}${m ? `=${h(d)}` : ""}`),
     eventfdDel: (s, m, d) => put(`eventfd_del ${h(s.offsetWithinAddressSpace)}/${s.size}${m ? `=${h(d)}` : ""}`),
@@ -45,11 +41,11 @@ describe("the space's ioeventfds replayed to a late listener (listener_add_addre
     expect(log).toEqual([
       "L:begin",
       "L:log_global_start",
-      "L:add 0+1000 ram",
-      "L:add 2000+1000 vram",
-      "L:log_start 2000 0->1",
-      "L:eventfd_add 5000/2=1",
-      "L:eventfd_add 6000/0",
+      "L:add 0+c000 io",
+      "L:add c000+40 virtio-pci",
+      "L:add c040+3fc0 io",
+      "L:eventfd_add c010/2=1",
+      "L:eventfd_add c014/0",
       "L:commit",
     ]);
   });
@@ -59,11 +55,11 @@ describe("the space's ioeventfds replayed to a late listener (listener_add_addre
     replayUnregister(new ListenerCalls(), logListener(log), view(), replayIoeventfdDel(fds));
     expect(log).toEqual([
       "L:begin",
-      "L:del 0+1000 ram",
-      "L:log_stop 2000 1->0",
-      "L:del 2000+1000 vram",
-      "L:eventfd_del 5000/2=1",
-      "L:eventfd_del 6000/0",
+      "L:del 0+c000 io",
+      "L:del c000+40 virtio-pci",
+      "L:del c040+3fc0 io",
+      "L:eventfd_del c010/2=1",
+      "L:eventfd_del c014/0",
       "L:commit",
     ]);
   });
@@ -81,11 +77,12 @@ describe("the space's ioeventfds replayed to a late listener (listener_add_addre
     expect(sections).toEqual([
       v,
       v,
+      v,
       {
         mr: null,
         fv: v,
         offsetWithinRegion: 0n,
-        offsetWithinAddressSpace: 0x5000n,
+        offsetWithinAddressSpace: 0xc010n,
         size: 2n,
         readonly: false,
         nonvolatile: false,
@@ -94,7 +91,7 @@ describe("the space's ioeventfds replayed to a late listener (listener_add_addre
         mr: null,
         fv: v,
         offsetWithinRegion: 0n,
-        offsetWithinAddressSpace: 0x6000n,
+        offsetWithinAddressSpace: 0xc014n,
         size: 0n,
         readonly: false,
         nonvolatile: false,
@@ -112,14 +109,14 @@ describe("the space's ioeventfds replayed to a late listener (listener_add_addre
         ...listener,
         eventfdAdd: (s, m, d, n) => {
           listener.eventfdAdd!(s, m, d, n);
-          if (s.offsetWithinAddressSpace === 0x5000n) throw new Error("assign refused");
+          if (s.offsetWithinAddressSpace === 0xc010n) throw new Error("assign refused");
         },
       },
       view(),
       false,
       replayIoeventfdAdd(fds),
     );
-    expect(log.slice(-3)).toEqual(["L:eventfd_add 5000/2=1", "L:eventfd_add 6000/0", "L:commit"]);
+    expect(log.slice(-3)).toEqual(["L:eventfd_add c010/2=1", "L:eventfd_add c014/0", "L:commit"]);
     expect(calls.failures.map((f) => f.callback)).toEqual(["eventfdAdd"]);
   });
 });
