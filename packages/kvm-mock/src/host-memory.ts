@@ -1,5 +1,5 @@
 import type { RamAllocator, RamBacking } from "@memtopo/region-tree";
-import { lazyRamAllocator } from "@memtopo/region-tree";
+import { checkRamDiscard, lazyRamAllocator, MemtopoError } from "@memtopo/region-tree";
 import { MockKvmUsageError } from "./errors.js";
 
 const PAGE = 4096n;
@@ -13,6 +13,7 @@ const PAGE = 4096n;
 export class HostMemory {
   #blocks: RamBacking[] = [];
   readonly #anonymous = new Map<bigint, Uint8Array>();
+  #discarded = 0n;
 
   /** An allocator whose blocks (made by `inner`) guest accesses reach directly. */
   allocator(inner: RamAllocator = lazyRamAllocator()): RamAllocator {
@@ -25,6 +26,7 @@ export class HostMemory {
           size: block.size,
           bytes: () => block.bytes(),
           bytesAt: (offset: bigint, length: number) => block.bytesAt(offset, length),
+          discard: (offset: bigint, length: bigint) => this.#discard(block, offset, length),
           release: () => {
             this.#blocks = this.#blocks.filter((b) => b !== block);
             block.release();
@@ -46,6 +48,30 @@ export class HostMemory {
       throw new MockKvmUsageError(`host range 0x${block.hostAddr.toString(16)} overlaps a registered block`, "block");
     }
     this.#blocks = [...this.#blocks, block];
+  }
+
+  /**
+   * `ram_block_discard_range` on the simulated process: the block's own discard when it has
+   * one, else its range zeroed; guest reads through a memslot then see zeros. Counted in
+   * {@link discardedBytes}, the mock's stand-in for the RSS a real discard returns.
+   */
+  #discard(block: RamBacking, offset: bigint, length: bigint): void {
+    if (!this.#blocks.includes(block)) throw new MemtopoError("E_RAM_RELEASED", "RAM block was released");
+    checkRamDiscard(block.size, offset, length);
+    if (block.discard !== undefined) block.discard(offset, length);
+    else {
+      for (let done = 0n; done < length; ) {
+        const part = block.bytesAt(offset + done, Number(length - done < 0x4000_0000n ? length - done : 0x4000_0000n));
+        part.fill(0);
+        done += BigInt(part.length);
+      }
+    }
+    this.#discarded += length;
+  }
+
+  /** Bytes given back by discards so far. */
+  get discardedBytes(): bigint {
+    return this.#discarded;
   }
 
   write(hostAddr: bigint, data: Uint8Array): void {

@@ -337,6 +337,11 @@ export class MockKvm implements KvmVm, KvmSystemState {
     this.#memory.register(block);
   }
 
+  /** Bytes the blocks of {@link ramAllocator} gave back with `discard` (what a real discard takes off the RSS). */
+  get discardedRamBytes(): bigint {
+    return this.#memory.discardedBytes;
+  }
+
   /**
    * One guest store in KVM address space `asId`: `data` as bytes, or a value of `size` (1, 2, 4, 8)
    * bytes stored little endian. An access must not straddle the edge of a slot.

@@ -133,6 +133,7 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
                        {InstanceMethod<&RamBlock::Buffer>("buffer"), InstanceMethod<&RamBlock::Window>("window"),
                         InstanceMethod<&RamBlock::HostAddr>("hostAddr"),
                         InstanceMethod<&RamBlock::MapLength>("mapLength"),
+                        InstanceMethod<&RamBlock::Discard>("discard"),
                         InstanceMethod<&RamBlock::Release>("release")});
   }
 
@@ -286,6 +287,42 @@ class RamBlock : public Napi::ObjectWrap<RamBlock> {
     if (!ArgCount(info, 0, "RamBlock.mapLength") || !Live(info, "RamBlock.mapLength"))
       return info.Env().Undefined();
     return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(mapping_->map_len));
+  }
+
+  // discard(offset: bigint, length: bigint): gives the host pages of [offset, offset+length) back
+  // (QEMU's ram_block_discard_range): a hole punched in the memfd, then the mapping's pages
+  // dropped, so the range reads as zeros afterwards and no longer counts in the process's RSS.
+  // Both bounds must be host-page aligned and lie in the mapping.
+  Napi::Value Discard(const Napi::CallbackInfo& info) {
+    const char* op = "RamBlock.discard";
+    uint64_t offset = 0;
+    uint64_t length = 0;
+    if (!ArgCount(info, 2, op) || !ArgU64(info, 0, op, "offset", &offset) ||
+        !ArgU64(info, 1, op, "length", &length) || !Live(info, op))
+      return info.Env().Undefined();
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    const uint64_t map_len = mapping_->map_len;
+    if (offset % page != 0 || length % page != 0 || length == 0) {
+      ThrowArg(info.Env(), EINVAL, op, "offset and length must be multiples of the host page, length above 0");
+      return info.Env().Undefined();
+    }
+    if (offset > map_len || length > map_len - offset) {
+      ThrowArg(info.Env(), EINVAL, op,
+               "offset..+length leaves the block's " + std::to_string(map_len) + " mapped bytes");
+      return info.Env().Undefined();
+    }
+    if (mapping_->memfd >= 0 &&
+        fallocate(mapping_->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) != 0) {
+      ThrowErrno(info.Env(), errno, "fallocate", "punching a hole of " + std::to_string(length) + " bytes");
+      return info.Env().Undefined();
+    }
+    // Anonymous memory is freed here; for the memfd this drops the mapping's pages, which now
+    // fall back on the hole just punched.
+    if (madvise(mapping_->addr + offset, static_cast<size_t>(length), MADV_DONTNEED) != 0) {
+      ThrowErrno(info.Env(), errno, "madvise", "MADV_DONTNEED over " + std::to_string(length) + " bytes");
+    }
+    return info.Env().Undefined();
   }
 
   // Detaches every view so JS can no longer reach the memory, drops their references

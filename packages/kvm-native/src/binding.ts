@@ -120,6 +120,8 @@ export interface NativeRamBlock {
   window(index: number): ArrayBuffer;
   hostAddr(): bigint;
   mapLength(): bigint;
+  /** Returns the host pages of [offset, +length) (page aligned, inside the mapping): they read as zeros after. */
+  discard(offset: bigint, length: bigint): void;
   release(): void;
 }
 

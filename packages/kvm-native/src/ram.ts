@@ -1,5 +1,12 @@
 import { ERRNO, KvmError } from "@memtopo/kvm";
-import { MemtopoError, RAM_VIEW_WHOLE, type RamAllocator, type RamBacking, ramViewLength } from "@memtopo/region-tree";
+import {
+  checkRamDiscard,
+  MemtopoError,
+  RAM_VIEW_WHOLE,
+  type RamAllocator,
+  type RamBacking,
+  ramViewLength,
+} from "@memtopo/region-tree";
 import type { NativeBinding, NativeRamBlock, NativeVm } from "./binding.js";
 import { native, toKvmError } from "./errors.js";
 import { bindingOrReason } from "./probe.js";
@@ -158,6 +165,29 @@ class NativeRamBacking implements RamBacking {
     }
     const start = Number(offset - BigInt(index) * WINDOW_STEP);
     return window.subarray(start, Math.min(start + n, window.length));
+  }
+
+  /**
+   * Punches a hole in the memfd and drops the pages from the mapping (the addon's
+   * `discard`): the range reads as zeros, in the guest too, and leaves the process's RSS.
+   * A last partial page is discarded whole (the mapping is page-rounded).
+   */
+  discard(offset: bigint, length: bigint): void {
+    const block = this.#live();
+    checkRamDiscard(this.size, offset, length);
+    const page = 0x1000n;
+    const rounded = ((offset + length + page - 1n) / page) * page - offset;
+    try {
+      block.discard(offset, rounded);
+    } catch (error) {
+      throw new MemtopoError(
+        "E_RAM_DISCARD",
+        `cannot discard 0x${rounded.toString(16)} bytes at 0x${offset.toString(16)}`,
+        {
+          cause: toKvmError(error, "discard"),
+        },
+      );
+    }
   }
 
   /** Makes the block RAM of `vm` (see NativeRamAllocator's attach). */

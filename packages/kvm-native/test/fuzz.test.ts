@@ -167,7 +167,7 @@ describe.skipIf(!isBinding(loaded))("fuzz: every native entry without a VM", () 
   });
 
   it("RamBlock: constructor and every method, with real and foreign receivers", () => {
-    const methods = ["buffer", "window", "hostAddr", "mapLength", "release"] as const;
+    const methods = ["buffer", "window", "hostAddr", "mapLength", "discard", "release"] as const;
     fc.assert(
       fc.property(args, fc.constantFrom(...methods), args, (ctorArgs, method, methodArgs) => {
         const Ctor = binding.RamBlock as unknown as new (...x: unknown[]) => NativeRamBlock;

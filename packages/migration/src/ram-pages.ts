@@ -158,6 +158,17 @@ export function zeroRamBlock(block: MemoryRegion): void {
   zeroRamRange(block, 0n, block.ramBlock!.size);
 }
 
+/**
+ * Gives the host memory of [start, start + size) of the block back (QEMU's
+ * `ram_block_discard_range`), so that it reads as zeros; a backing without a discard gets
+ * the range zeroed instead.
+ */
+export function discardRamRange(block: MemoryRegion, start: bigint, size: bigint): void {
+  const ram = block.ramBlock!;
+  if (ram.discard !== undefined) ram.discard(start, size);
+  else zeroRamRange(block, start, size);
+}
+
 /** {@link zeroRamBlock} for the pages of [start, start + size) (page aligned). */
 export function zeroRamRange(block: MemoryRegion, start: bigint, size: bigint): void {
   const ram = block.ramBlock!;

@@ -41,6 +41,7 @@ describe("DIMM hotplug (pc-dimm in a device-memory container): memslots follow, 
     expect(run.checksum).not.toBe(0);
 
     dimms.unplug(d1);
+    expect(m.kvm.discardedRamBytes).toBe(0x4_0000n); // discarded whole before its release
     expect(slotsOf(m.kvm)).toEqual([
       [0n, 0x1_0000n],
       [HOTPLUG_BASE, 0x3_0000n],
@@ -86,7 +87,11 @@ describe("virtio-mem-like blocks: plugged blocks are mapped (adjacent ones one m
     const run = runWorkload(m.vcpu, { passes: 5 });
     expect(run.checksum).toBe(sumOf(mem.memory.ramBlock!.bytes()));
 
+    // virtio_mem_unplug_sb discards the block's memory (ram_block_discard_range): it reads as zeros.
+    expect(mem.memory.ramBlock!.bytesAt(0x3_0000n, 0x1_0000)).not.toEqual(new Uint8Array(0x1_0000));
     mem.unplug(0x3_0000n, 0x1_0000n);
+    expect(m.kvm.discardedRamBytes).toBe(0x1_0000n);
+    expect(mem.memory.ramBlock!.bytesAt(0x3_0000n, 0x1_0000)).toEqual(new Uint8Array(0x1_0000));
     expect(slotsOf(m.kvm)).toEqual([
       [0n, 0x1_0000n],
       [HOTPLUG_BASE, 0x3_0000n],

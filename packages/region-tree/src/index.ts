@@ -28,7 +28,14 @@ export {
   type MemTxResult,
   type ValidConstraints,
 } from "./ops.js";
-export { lazyRamAllocator, RAM_VIEW_WHOLE, type RamAllocator, type RamBacking, ramViewLength } from "./ram.js";
+export {
+  checkRamDiscard,
+  lazyRamAllocator,
+  RAM_VIEW_WHOLE,
+  type RamAllocator,
+  type RamBacking,
+  ramViewLength,
+} from "./ram.js";
 export {
   adjustEndianness,
   DIRTY_LOG_CODE,

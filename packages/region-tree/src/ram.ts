@@ -24,6 +24,15 @@ export interface RamBacking {
    * E_RAM_RELEASED, or E_RAM_TOO_LARGE when the memory cannot be viewed.
    */
   bytesAt(offset: bigint, length: number): Uint8Array;
+  /**
+   * Gives the host memory of `[offset, offset + length)` back while the block lives on
+   * (QEMU's `ram_block_discard_range`, what virtio-mem's unplug does): the range reads as
+   * zeros afterwards. Both bounds are multiples of 4 KiB, except that the range may end at
+   * the block's end. Throws a MemtopoError: E_RAM_RANGE, E_RAM_RELEASED, or E_RAM_DISCARD
+   * when the host refuses. Optional: an allocator that cannot give memory back leaves it out,
+   * and its callers zero the range instead.
+   */
+  discard?(offset: bigint, length: bigint): void;
   /** Give the memory back. The block must not be used afterwards. */
   release(): void;
 }
@@ -55,6 +64,27 @@ export function ramViewLength(size: bigint, offset: bigint, length: number): num
   }
   const left = size - offset;
   return left < BigInt(length) ? Number(left) : length;
+}
+
+/**
+ * Checks a {@link RamBacking.discard} request against a block of `size` bytes: page-aligned
+ * bounds (the end may be the block's end), inside the block, not empty.
+ */
+export function checkRamDiscard(size: bigint, offset: bigint, length: bigint): void {
+  const show = (v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : typeof v);
+  if (typeof offset !== "bigint" || typeof length !== "bigint" || offset < 0n || length <= 0n) {
+    throw new MemtopoError(
+      "E_RAM_RANGE",
+      `discard needs a bigint offset and a positive bigint length, got ${show(offset)} and ${show(length)}`,
+    );
+  }
+  const end = offset + length;
+  if (end > size || offset % PAGE !== 0n || (end % PAGE !== 0n && end !== size)) {
+    throw new MemtopoError(
+      "E_RAM_RANGE",
+      `discard of ${show(offset)}+${show(length)} is not whole 4 KiB pages of the block's 0x${size.toString(16)} bytes`,
+    );
+  }
 }
 
 /**
@@ -91,6 +121,13 @@ export function lazyRamAllocator(): RamAllocator {
           const n = ramViewLength(size, offset, length);
           const start = Number(offset);
           return block.bytes().subarray(start, start + n);
+        },
+        // The JS heap cannot give part of an ArrayBuffer back, and views of the bytes may be
+        // held: the range is zeroed in place (a block never touched stays unallocated).
+        discard(offset: bigint, length: bigint): void {
+          if (released) throw new MemtopoError("E_RAM_RELEASED", "RAM block was released");
+          checkRamDiscard(size, offset, length);
+          bytes?.fill(0, Number(offset), Number(offset + length));
         },
         release(): void {
           released = true;

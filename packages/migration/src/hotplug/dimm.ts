@@ -61,13 +61,19 @@ export class DimmSlots {
     return dimm;
   }
 
-  /** Unplugs a DIMM: its memslot goes in one commit, then its host memory is released. */
+  /**
+   * Unplugs a DIMM: its memslot goes in one commit, then its host memory is discarded and the
+   * block released (the discard returns the memory even while another holder, a vCPU
+   * thread's share, keeps the mapping).
+   */
   unplug(dimm: MemoryRegion): void {
     if (!this.#dimms.has(dimm))
       throw new MigrationError("E_HOTPLUG_UNKNOWN", `${describeValue(dimm?.name)} is not a DIMM plugged here`);
     this.container.delSubregion(dimm);
     this.#dimms.delete(dimm);
-    dimm.ramBlock!.release();
+    const block = dimm.ramBlock!;
+    block.discard?.(0n, block.size);
+    block.release();
   }
 
   #checkAddr(addr: bigint, size: bigint): bigint {

@@ -1,7 +1,7 @@
 import { MemoryRegion } from "@memtopo/region-tree";
 import type { MemorySystem } from "memtopo";
 import { MigrationError } from "../errors.js";
-import { zeroRamRange } from "../ram-pages.js";
+import { discardRamRange } from "../ram-pages.js";
 
 /**
  * A virtio-mem-like device: one RAM block of `size` bytes behind a container the board
@@ -9,8 +9,8 @@ import { zeroRamRange } from "../ram-pages.js";
  * an alias of the RAM block, enabled while plugged, so the flat view (and the memslots
  * that follow it) shows exactly the plugged blocks, adjacent ones merged into one range
  * (QEMU's dynamic memslots for virtio-mem do the same at a coarser grain). An unplugged
- * block reads as zeros when plugged again, as virtio-mem promises; its host memory is
- * not returned (RamBacking has no discard), only zeroed.
+ * block's host memory is given back (`virtio_mem_unplug_sb` discards it), so it reads as
+ * zeros when plugged again, as virtio-mem promises.
  */
 export class VirtioMem {
   readonly #system: MemorySystem;
@@ -74,11 +74,14 @@ export class VirtioMem {
     this.#set(first, count, true);
   }
 
-  /** Unplugs the blocks of [offset, offset + size) in one commit (VIRTIO_MEM_REQ_UNPLUG); every one must be plugged. */
+  /**
+   * Unplugs the blocks of [offset, offset + size) in one commit (VIRTIO_MEM_REQ_UNPLUG); every
+   * one must be plugged. Their memslots go first, then their host memory.
+   */
   unplug(offset: bigint, size: bigint): void {
     const [first, count] = this.#range(offset, size, true);
     this.#set(first, count, false);
-    zeroRamRange(this.memory, offset, size);
+    discardRamRange(this.memory, offset, size);
   }
 
   #set(first: number, count: number, on: boolean): void {
