@@ -4,6 +4,7 @@ export { MigrationError, type MigrationErrorCode } from "./errors.js";
 export { DimmSlots } from "./hotplug/dimm.js";
 export { VirtioMem } from "./hotplug/virtio-mem.js";
 export { IncomingMigration, type IncomingState, type IncomingStats } from "./incoming.js";
+export { type KvmDeviceStateOptions, kvmDeviceModels } from "./kvm-devices.js";
 export type { MigratableMachine } from "./machine.js";
 export { OutgoingMigration, type OutgoingPhase, type PreCopyOptions, type RoundReport } from "./precopy.js";
 export { checkRamBlocks, ramBlocksOf } from "./ram-blocks.js";
