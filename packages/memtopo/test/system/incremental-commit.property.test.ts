@@ -1,51 +1,16 @@
 import { fc, test } from "@fast-check/vitest";
 import { renderFlatView } from "@memtopo/flatview";
 import { collectIoeventfds } from "@memtopo/ioeventfd";
-import type { MemoryListener, MemoryRegionSection } from "@memtopo/listener-bus";
 import { type EventNotifier, MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect } from "vitest";
 import { type AddressSpace, MemorySystem } from "../../src/index.js";
+import { fdKey, flatRangeKey, replica } from "./replica.js";
 
 // A topology commit re-renders only the windows a change can reach, tells listeners what the
 // splices changed and collects ioeventfds again only there. The oracles, checked at every
 // commit: the full render (renderFlatView), the full collection of QEMU's
 // address_space_update_ioeventfds (collectIoeventfds over every range of the view), and a
 // listener without region_nop that rebuilds each space from the events alone.
-
-const rangeKey = (s: MemoryRegionSection) =>
-  `${s.offsetWithinAddressSpace}+${s.size} #${s.mr!.id}@${s.offsetWithinRegion}${s.readonly ? " ro" : ""}`;
-const fdKey = (start: bigint, size: bigint, m: boolean, d: bigint, e: EventNotifier) =>
-  `${start}/${size}${m ? `=${d}` : ""} e${e.id}`;
-
-/** What the events say a space holds: its ranges and the multiset of its ioeventfds. */
-function replica(): MemoryListener & { ranges: Set<string>; fds: Map<string, number>; errors: string[] } {
-  const ranges = new Set<string>();
-  const fds = new Map<string, number>();
-  const errors: string[] = [];
-  return {
-    ranges,
-    fds,
-    errors,
-    regionAdd(s) {
-      if (ranges.has(rangeKey(s))) errors.push(`add of a held range ${rangeKey(s)}`);
-      ranges.add(rangeKey(s));
-    },
-    regionDel(s) {
-      if (!ranges.delete(rangeKey(s))) errors.push(`del of an unknown range ${rangeKey(s)}`);
-    },
-    eventfdAdd(s, m, d, e) {
-      const k = fdKey(s.offsetWithinAddressSpace, s.size, m, d, e);
-      fds.set(k, (fds.get(k) ?? 0) + 1);
-    },
-    eventfdDel(s, m, d, e) {
-      const k = fdKey(s.offsetWithinAddressSpace, s.size, m, d, e);
-      const n = fds.get(k) ?? 0;
-      if (n === 0) errors.push(`eventfd_del of an unknown record ${k}`);
-      else if (n === 1) fds.delete(k);
-      else fds.set(k, n - 1);
-    },
-  };
-}
 
 const unit = 0x100n;
 const notifiers: EventNotifier[] = [1, 2, 3].map((id) => ({ id, signal: () => {} }));
@@ -163,7 +128,7 @@ describe("incremental commits equal the full render, the full ioeventfd collecti
   })("at every commit of random mutations, ioeventfd changes and nested transactions", (shape, ops) => {
     const { sys, all, spaces } = machine(shape);
     const replicas = spaces.map((as) => {
-      const r = replica();
+      const r = replica({ regionNop: false });
       sys.registerListener(r, as);
       return r;
     });
@@ -190,15 +155,7 @@ describe("incremental commits equal the full render, the full ioeventfd collecti
         if (got.join() !== want.join()) mismatches.push(`${as.name}: ioeventfds ${got} != ${want}`);
         const held = [...replicas[i]!.fds].flatMap(([k, n]) => Array<string>(n).fill(k));
         if (held.sort().join() !== [...want].sort().join()) mismatches.push(`${as.name}: replica fds ${held}`);
-        const ranges = as.currentMap.ranges.map((r) =>
-          rangeKey({
-            offsetWithinAddressSpace: r.start,
-            size: r.size,
-            mr: r.mr,
-            offsetWithinRegion: r.offsetInRegion,
-            readonly: r.readonly,
-          } as MemoryRegionSection),
-        );
+        const ranges = as.currentMap.ranges.map(flatRangeKey);
         if ([...replicas[i]!.ranges].sort().join() !== ranges.sort().join()) {
           mismatches.push(`${as.name}: replica ranges differ`);
         }

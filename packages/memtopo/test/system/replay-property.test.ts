@@ -1,50 +1,9 @@
 import { fc, test } from "@fast-check/vitest";
-import { ListenerCallbackError, type MemoryListener, type MemoryRegionSection } from "@memtopo/listener-bus";
+import { ListenerCallbackError, type MemoryListener } from "@memtopo/listener-bus";
 import { type EventNotifier, MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect } from "vitest";
 import { type AddressSpace, MemorySystem } from "../../src/index.js";
-
-const rangeKey = (s: MemoryRegionSection) =>
-  `${s.offsetWithinAddressSpace}+${s.size} #${s.mr!.id}@${s.offsetWithinRegion}${s.readonly ? " ro" : ""}${s.nonvolatile ? " nv" : ""}`;
-const fdKey = (start: bigint, size: bigint, m: boolean, d: bigint, e: EventNotifier) =>
-  `${start}/${size}${m ? `=${d}` : ""} e${e.id}`;
-
-/**
- * A listener that knows nothing but the events: it keeps the set of ranges and the multiset
- * of ioeventfds they describe, and records any event that does not fit what it holds.
- */
-function replica(): MemoryListener & { ranges: Set<string>; fds: Map<string, number>; errors: string[] } {
-  const ranges = new Set<string>();
-  const fds = new Map<string, number>();
-  const errors: string[] = [];
-  return {
-    ranges,
-    fds,
-    errors,
-    regionAdd(s) {
-      const k = rangeKey(s);
-      if (ranges.has(k)) errors.push(`add of a held range ${k}`);
-      ranges.add(k);
-    },
-    regionDel(s) {
-      if (!ranges.delete(rangeKey(s))) errors.push(`del of an unknown range ${rangeKey(s)}`);
-    },
-    regionNop(s) {
-      if (!ranges.has(rangeKey(s))) errors.push(`nop of an unknown range ${rangeKey(s)}`);
-    },
-    eventfdAdd(s, m, d, e) {
-      const k = fdKey(s.offsetWithinAddressSpace, s.size, m, d, e);
-      fds.set(k, (fds.get(k) ?? 0) + 1);
-    },
-    eventfdDel(s, m, d, e) {
-      const k = fdKey(s.offsetWithinAddressSpace, s.size, m, d, e);
-      const n = fds.get(k) ?? 0;
-      if (n === 0) errors.push(`eventfd_del of an unknown record ${k}`);
-      else if (n === 1) fds.delete(k);
-      else fds.set(k, n - 1);
-    },
-  };
-}
+import { fdKey, flatRangeKey, type Replica, replica } from "./replica.js";
 
 /** Whether every failure of a ListenerCallbackError is the injected one. */
 function isInjected(error: unknown): boolean {
@@ -110,9 +69,9 @@ describe("replaying the event stream reproduces every address space (memory_regi
       pool[2]!.addSubregion(0n, pool[5]!);
       pool[2]!.addSubregion(0x18n, pool[6]!);
       const notifiers: EventNotifier[] = [1, 2, 3].map((id) => ({ id, signal: () => {} }));
-      const replicas = new Map<AddressSpace, ReturnType<typeof replica>>();
+      const replicas = new Map<AddressSpace, Replica>();
       const watch = (as: AddressSpace) => {
-        const r = replica();
+        const r = replica({ regionNop: true });
         replicas.set(as, r);
         sys.registerListener(r, as);
       };
@@ -145,15 +104,7 @@ describe("replaying the event stream reproduces every address space (memory_regi
       const check = () => {
         for (const [as, r] of replicas) {
           expect(r.errors).toEqual([]);
-          const want = as.currentMap.ranges.map((fr) =>
-            rangeKey({
-              ...fr,
-              mr: fr.mr,
-              fv: null,
-              offsetWithinRegion: fr.offsetInRegion,
-              offsetWithinAddressSpace: fr.start,
-            }),
-          );
+          const want = as.currentMap.ranges.map(flatRangeKey);
           expect([...r.ranges].sort()).toEqual([...want].sort());
           const fds = new Map<string, number>();
           for (const f of as.ioeventfds) {
