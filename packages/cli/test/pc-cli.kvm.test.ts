@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 const SEABIOS = "/usr/share/seabios/bios.bin";
+const VAPIC_ROM = "/usr/share/qemu/kvmvapic.bin";
 const kvm = probe();
 const why = !kvm.ok ? `${kvm.reason}: ${kvm.detail}` : !fs.existsSync(SEABIOS) ? `${SEABIOS} is not installed` : null;
 if (why !== null) console.warn(`[cli] memtopo pc on KVM skipped: ${why}`);
@@ -53,4 +54,32 @@ describe.skipIf(why !== null)("memtopo pc on KVM", () => {
     expect(events.filter((e) => e.event === "begin").length).toBe(events.filter((e) => e.event === "commit").length);
     expect(events.some((e) => e.event === "region_add")).toBe(true);
   });
+
+  // Rule: --vapic gives the board QEMU's default kvmvapic device and Debian's ROM, so the memslot
+  // calls are those of QEMU 7.2 with its default vapic on (m128M), the ROM mapped as RAM included.
+  it.skipIf(!fs.existsSync(VAPIC_ROM))(
+    "-m 128M --vapic --cpu qemu64: the memslot trace is QEMU's with kvmvapic",
+    { timeout: 900_000 },
+    () => {
+      const slots = path.join(tmp, "slots-vapic.jsonl");
+      const con = path.join(tmp, "debugcon-vapic.txt");
+      const r = runCli([
+        "pc",
+        "--vapic",
+        "--cpu",
+        "qemu64",
+        "--trace-memslots",
+        slots,
+        "--debugcon",
+        con,
+        "--timeout",
+        "600",
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(fs.readFileSync(con, "latin1")).toContain("Running option rom at c000:0003");
+      expect(fs.readFileSync(slots, "utf8")).toBe(
+        fs.readFileSync(path.join(fixtures, "m128M", "memslots.jsonl"), "utf8"),
+      );
+    },
+  );
 });

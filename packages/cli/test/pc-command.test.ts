@@ -144,6 +144,10 @@ describe("memtopo pc: arguments", () => {
     ["--timeout", "soon", /--timeout must be/],
     ["--until", "", /--until needs the text/],
     ["--trace-memslots", "", /--trace-memslots needs a file name/],
+    ["--cpu", "pentium", /--cpu must be one of qemu64, host, got "pentium"/],
+    // cac reads an empty value as 0.
+    ["--cpu", "", /--cpu must be one of qemu64, host, got "0"/],
+    ["--vapic", "", /--vapic takes the kvmvapic ROM's file name or nothing/],
   ])("%s %j is a usage error (exit 2) before anything runs", async (option, value, message) => {
     const { runner, seen } = scriptedBoard(BANNER);
     const r = await runPc(["--bios", bios, option, value], runner);
@@ -169,13 +173,60 @@ describe("memtopo pc: arguments", () => {
     expect(seen[0]?.timeoutMs).toBe(2500);
   });
 
-  it('defaults: 128M, 60 s, until "No bootable device"', async () => {
+  it('defaults: 128M, 60 s, until "No bootable device", qemu64, no kvmvapic', async () => {
     const { runner, seen } = scriptedBoard("No bootable devic");
     const r = await runPc(["--bios", bios], runner);
     expect(seen[0]?.ramSize).toBe(128n << 20n);
     expect(seen[0]?.timeoutMs).toBe(60_000);
+    expect(seen[0]?.cpu).toBe("qemu64");
+    expect(seen[0]?.vapicRom).toBeUndefined();
     // One character short of the default text: the run is not a success.
     expect(r.status).toBe(1);
+  });
+});
+
+// Rule: --cpu is QEMU's -cpu for the models the board has; --vapic adds QEMU's kvmvapic device with
+// its option ROM, Debian's /usr/share/qemu/kvmvapic.bin unless a file is named.
+describe("memtopo pc: --cpu and --vapic", () => {
+  const rom = path.join(tmp, "kvmvapic.bin");
+  fs.writeFileSync(
+    rom,
+    Uint8Array.from({ length: 512 }, (_, i) => i & 0xff),
+  );
+
+  it("--cpu host and --vapic FILE hand the board the model and the ROM's bytes", async () => {
+    const { runner, seen } = scriptedBoard(BANNER);
+    const r = await runPc(["--bios", bios, "--cpu", "host", "--vapic", rom], runner);
+    expect(r.status, r.stderr).toBe(0);
+    expect(seen[0]?.cpu).toBe("host");
+    expect(seen[0]?.vapicRom).toEqual(new Uint8Array(fs.readFileSync(rom)));
+  });
+
+  it("--cpu qemu64 is the default model named", async () => {
+    const { runner, seen } = scriptedBoard(BANNER);
+    expect((await runPc(["--bios", bios, "--cpu", "qemu64"], runner)).status).toBe(0);
+    expect(seen[0]?.cpu).toBe("qemu64");
+  });
+
+  it("--vapic alone reads Debian's kvmvapic.bin (an input error naming it where it is not installed)", async () => {
+    const { runner, seen } = scriptedBoard(BANNER);
+    const r = await runPc(["--bios", bios, "--vapic"], runner);
+    if (fs.existsSync("/usr/share/qemu/kvmvapic.bin")) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(seen[0]?.vapicRom).toEqual(new Uint8Array(fs.readFileSync("/usr/share/qemu/kvmvapic.bin")));
+    } else {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('cannot read the kvmvapic ROM "/usr/share/qemu/kvmvapic.bin"');
+      expect(seen).toHaveLength(0);
+    }
+  });
+
+  it("a kvmvapic ROM that cannot be read is an input error (exit 1) naming the file and errno", async () => {
+    const { runner, seen } = scriptedBoard(BANNER);
+    const r = await runPc(["--bios", bios, "--vapic", path.join(tmp, "missing-vapic.bin")], runner);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error \[ENOENT\]: cannot read the kvmvapic ROM ".*missing-vapic\.bin"/);
+    expect(seen).toHaveLength(0);
   });
 });
 

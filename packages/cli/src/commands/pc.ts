@@ -16,10 +16,15 @@ interface PcFlags {
   readonly events?: unknown;
   readonly until?: unknown;
   readonly timeout?: unknown;
+  readonly cpu?: unknown;
+  readonly vapic?: unknown;
 }
 
 export const DEFAULT_BIOS = "/usr/share/seabios/bios.bin";
 export const DEFAULT_UNTIL = "No bootable device";
+/** QEMU's kvmvapic option ROM as Debian's qemu-system-data installs it. */
+export const DEFAULT_VAPIC_ROM = "/usr/share/qemu/kvmvapic.bin";
+const CPU_MODELS = ["qemu64", "host"] as const;
 const DEFAULT_TIMEOUT_S = 60;
 
 /** The stable error code of each way a run can fail. */
@@ -57,7 +62,26 @@ function untilText(value: unknown): string {
   return value;
 }
 
-async function readBios(path: string): Promise<Uint8Array> {
+function cpuModel(value: unknown): (typeof CPU_MODELS)[number] {
+  if (value === undefined) return "qemu64";
+  const model = CPU_MODELS.find((m) => m === value);
+  if (model === undefined) {
+    throw new UsageError(`--cpu must be one of ${CPU_MODELS.join(", ")}, got ${JSON.stringify(String(value))}`);
+  }
+  return model;
+}
+
+/** `--vapic` alone takes Debian's ROM; `--vapic FILE` that file; without the flag there is no kvmvapic. */
+function vapicRomPath(value: unknown): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return DEFAULT_VAPIC_ROM;
+  if (typeof value !== "string" || value === "")
+    throw new UsageError("--vapic takes the kvmvapic ROM's file name or nothing");
+  return value;
+}
+
+/** `what`'s bytes, or an input error with the file's errno as the code. */
+async function readInput(what: string, path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (error) {
@@ -65,7 +89,7 @@ async function readBios(path: string): Promise<Uint8Array> {
     if (typeof code !== "string") throw error;
     throw new MemtopoError(
       code,
-      `cannot read the firmware ${JSON.stringify(path)}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`,
+      `cannot read ${what} ${JSON.stringify(path)}: ${(error as Error).message.replace(/^[A-Z]+: /, "")}`,
     );
   }
 }
@@ -98,6 +122,11 @@ export function createPcCommand(runner: PcRunner): CliCommand {
           "Write every KVM_SET_USER_MEMORY_REGION call as a JSON line (- for standard output)",
         )
         .option("--events", "Print the listener events of every commit the firmware causes, as diff --json")
+        .option("--cpu <model>", "The vCPU model, as QEMU's -cpu: qemu64 (default, QEMU's) or host")
+        .option(
+          "--vapic [rom]",
+          `Add QEMU's kvmvapic device (on in QEMU by default) with its option ROM (default ${DEFAULT_VAPIC_ROM})`,
+        )
         .option("--until <text>", `Stop with success when the debug console prints this (default "${DEFAULT_UNTIL}")`)
         .option(
           "--timeout <seconds>",
@@ -105,6 +134,7 @@ export function createPcCommand(runner: PcRunner): CliCommand {
         )
         .example("memtopo pc --debugcon -")
         .example("memtopo pc -m 3G --trace-memslots slots.jsonl --events > events.jsonl")
+        .example("memtopo pc --vapic --cpu host --debugcon -")
         .action(async (flags: PcFlags) => {
           const biosPath = fileName("--bios", flags.bios) ?? DEFAULT_BIOS;
           const ramSize = parseRamSize(flags.m === undefined ? "128M" : String(flags.m));
@@ -115,7 +145,10 @@ export function createPcCommand(runner: PcRunner): CliCommand {
           }
           const until = untilText(flags.until);
           const timeoutMs = timeoutSeconds(flags.timeout) * 1000;
-          const bios = await readBios(biosPath);
+          const cpu = cpuModel(flags.cpu);
+          const vapicPath = vapicRomPath(flags.vapic);
+          const bios = await readInput("the firmware", biosPath);
+          const vapicRom = vapicPath === undefined ? undefined : await readInput("the kvmvapic ROM", vapicPath);
 
           const matcher = new UntilMatcher(until);
           const debugText: string[] = [];
@@ -126,6 +159,8 @@ export function createPcCommand(runner: PcRunner): CliCommand {
             bios,
             ramSize,
             timeoutMs,
+            cpu,
+            ...(vapicRom === undefined ? {} : { vapicRom }),
             onDebugcon: (bytes) => {
               const text = Buffer.from(bytes).toString("latin1");
               if (debugconFile === "-") ctx.stdout(text);

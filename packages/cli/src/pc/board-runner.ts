@@ -20,6 +20,8 @@ export const runPcBoard: PcRunner = async (request) => {
     const board = createPcBoard({
       ramSize: request.ramSize,
       bios: request.bios,
+      cpu: request.cpu,
+      ...(request.vapicRom === undefined ? {} : { vapic: true, vapicRom: request.vapicRom }),
       // The timeout kicks the vCPU from a timer thread, so a guest that never exits still stops.
       accel: { kvm, ramAllocator: kvm.ramAllocator, kickAfter: kickVcpuAfter },
       onDebugcon: request.onDebugcon,

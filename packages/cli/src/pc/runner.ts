@@ -15,6 +15,10 @@ export interface PcRunRequest {
   readonly onMemslot?: (region: KvmUserspaceMemoryRegion) => void;
   /** The listener events of each commit after machine creation (the firmware's). */
   readonly onCommit?: (events: readonly DiffEvent[]) => void;
+  /** QEMU's -cpu: "qemu64" (QEMU's default model) or "host" (everything the host's KVM supports). */
+  readonly cpu: "qemu64" | "host";
+  /** With the kvmvapic option ROM, the board has QEMU's kvmvapic device and offers the ROM in fw_cfg. */
+  readonly vapicRom?: Uint8Array;
 }
 
 /** Why a run ended (the board's own kinds). Only "until" is a success. */
