@@ -113,6 +113,7 @@ export class MockKvm implements KvmVm, KvmSystemState {
           const bytes = guestRead(this.#guest(), 0, gpa, 8);
           return bytes === null ? null : new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
         },
+        dirtyRingFull: () => this.#dirtyLog.rings.bytes !== 0 && this.#dirtyLog.rings.softFull(i),
       });
       this.#vcpus.set(i, vcpu);
       this.#dirtyLog.rings.addVcpu(i);

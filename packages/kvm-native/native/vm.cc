@@ -310,12 +310,21 @@ class Vm : public Napi::ObjectWrap<Vm> {
     return info.Env().Undefined();
   }
 
+  // enableManualDirtyLogProtect(flags): any subset of ENABLE and INITIALLY_SET, as the kernel takes
+  // them (it refuses what KVM_CHECK_EXTENSION did not report).
   Napi::Value EnableManualDirtyLogProtect(const Napi::CallbackInfo& info) {
     const char* op = "enableManualDirtyLogProtect";
-    if (!ArgCount(info, 0, op) || !Open(info, op)) return info.Env().Undefined();
+    uint32_t flags = 0;
+    if (!ArgCount(info, 1, op) || !ArgU32(info, 0, op, "flags", &flags) || !Open(info, op))
+      return info.Env().Undefined();
+    if ((flags & ~static_cast<uint32_t>(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)) != 0) {
+      ThrowArg(info.Env(), EINVAL, op,
+               "flags must be KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) and/or KVM_DIRTY_LOG_INITIALLY_SET (2)");
+      return info.Env().Undefined();
+    }
     kvm_enable_cap cap = {};
     cap.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
-    cap.args[0] = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+    cap.args[0] = flags;
     if (ioctl(vm_fd_, KVM_ENABLE_CAP, &cap) < 0) {
       ThrowErrno(info.Env(), errno, "ioctl(KVM_ENABLE_CAP)", "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2");
     }

@@ -100,6 +100,7 @@ export type ExitName =
   | "DEBUG"
   | "X86_RDMSR"
   | "X86_WRMSR"
+  | "DIRTY_RING_FULL"
   | "SYSTEM_EVENT_SHUTDOWN"
   | "SYSTEM_EVENT_RESET"
   | "SYSTEM_EVENT_CRASH"
@@ -141,7 +142,8 @@ export interface NativeVm extends NativeVmInterrupts {
   unregisterCoalescedMmio(addr: bigint, size: number, pio: number): void;
   getDirtyLog(slot: number): Uint8Array;
   clearDirtyLog(slot: number, firstPage: bigint, numPages: number, bitmap: Uint8Array): void;
-  enableManualDirtyLogProtect(): void;
+  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with `flags` (ENABLE 1, INITIALLY_SET 2; EINVAL for other bits). */
+  enableManualDirtyLogProtect(flags: number): void;
   enableDirtyLogRing(bytes: number): void;
   resetDirtyRings(): number;
   enableUserSpaceMsr(mask: number): void;

@@ -219,6 +219,8 @@ export class KvmRunDecoder {
       case exits.X86_RDMSR:
       case exits.X86_WRMSR:
         return this.#decodeMsr(reason === exits.X86_RDMSR ? "x86-rdmsr" : "x86-wrmsr");
+      case exits.DIRTY_RING_FULL:
+        return { reason: "dirty-ring-full" };
       default:
         return { reason: "other", exitReason: reason };
     }

@@ -1,6 +1,7 @@
 import {
   type CpuidEntry,
   KVM_CAP,
+  KVM_DIRTY_LOG_INITIALLY_SET,
   KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
   type KvmBackend,
   type KvmCoalescedMmioZone,
@@ -169,18 +170,23 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
   }
 
   /**
-   * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE): the
-   * addon enables ENABLE alone (QEMU adds INITIALLY_SET where the kernel has it; the mock has both).
+   * KVM_ENABLE_CAP(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags): ENABLE, and INITIALLY_SET where
+   * `checkExtension(KVM_CAP.MANUAL_DIRTY_LOG_PROTECT2)` reports it, as QEMU enables both (a slot
+   * that starts logging then reports every page dirty once, unprotected until cleared).
    */
   enableDirtyLogManualProtect(flags: number): void {
-    if (flags !== KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
+    if (
+      typeof flags !== "number" ||
+      !Number.isInteger(flags) ||
+      (flags & ~(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)) !== 0
+    ) {
       throw new KvmError(
         "EINVAL",
         "KVM_ENABLE_CAP",
         `the native backend enables manual protect with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) only, got ${describeValue(flags)}`,
       );
     }
-    native("KVM_ENABLE_CAP", () => this.#vm.enableManualDirtyLogProtect());
+    native("KVM_ENABLE_CAP", () => this.#vm.enableManualDirtyLogProtect(flags));
     this.#manualProtect = flags;
   }
 

@@ -1,4 +1,8 @@
-import { KVM_IOEVENTFD_FLAG_DATAMATCH } from "@memtopo/kvm";
+import {
+  KVM_DIRTY_LOG_INITIALLY_SET,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+  KVM_IOEVENTFD_FLAG_DATAMATCH,
+} from "@memtopo/kvm";
 import { describe, expect, it } from "vitest";
 import {
   isBinding,
@@ -82,7 +86,7 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     expect(vm.checkExtension(3)).toBe(1);
     expect(calls).toEqual([
       "open(/dev/kvm-test)",
-      "enableManualDirtyLogProtect()",
+      "enableManualDirtyLogProtect(1)",
       `adoptRam(${ram.hostAddr}n)`,
       `setUserMemoryRegion(1,2,4096n,4096n,${ram.hostAddr}n)`,
       `ioeventfd(${0xd0000n}n,4,${n.fd},1,7n)`,
@@ -191,11 +195,26 @@ describe.skipIf(!isBinding(loaded))("NativeKvm over a recording VM handle", () =
     vm.close();
   });
 
+  it("manual protect takes ENABLE and INITIALLY_SET (QEMU enables both where the kernel has them), nothing else", () => {
+    const { calls, binding } = recording();
+    const vm = NativeKvm.open({ nativeBinding: binding });
+    vm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+    expect(vm.dirtyLogManualProtect).toBe(3);
+    for (const bad of [4, 7, 1.5, -1, "1", null]) {
+      expect(() => vm.enableDirtyLogManualProtect(bad as number)).toThrow(
+        expect.objectContaining({ code: "EINVAL", operation: "KVM_ENABLE_CAP" }),
+      );
+    }
+    expect(vm.dirtyLogManualProtect).toBe(3);
+    expect(calls.filter((c) => c.startsWith("enableManual"))).toEqual(["enableManualDirtyLogProtect(3)"]);
+    vm.close();
+  });
+
   it("a failed manual-dirty-log enable closes the VM it opened", () => {
     const { calls, binding } = recording({ method: "enableManualDirtyLogProtect", code: "EINVAL", errno: 22 });
     expect(() => NativeKvm.open({ nativeBinding: binding, manualDirtyLogProtect: true })).toThrow(
       expect.objectContaining({ code: "EINVAL", operation: "KVM_ENABLE_CAP" }),
     );
-    expect(calls).toEqual(["open(/dev/kvm)", "enableManualDirtyLogProtect()", "vm.close()"]);
+    expect(calls).toEqual(["open(/dev/kvm)", "enableManualDirtyLogProtect(1)", "vm.close()"]);
   });
 });

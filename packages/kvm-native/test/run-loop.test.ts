@@ -165,6 +165,14 @@ describe.skipIf(!isBinding(loaded))("runVcpu dispatch and kvm_run decoding", () 
     expect(decoder.decode()).toEqual({ reason: "internal-error", suberror: 1, data: [7n, 9n] });
   });
 
+  it("decodes KVM_EXIT_DIRTY_RING_FULL (31) as its own kind, not as an unknown one", () => {
+    const buffer = new ArrayBuffer(4096);
+    const view = new DataView(buffer);
+    expect(exits.DIRTY_RING_FULL).toBe(31);
+    view.setUint32(run.exitReason, exits.DIRTY_RING_FULL, true);
+    expect(new KvmRunDecoder(layout, buffer).decode()).toEqual({ reason: "dirty-ring-full" });
+  });
+
   it("refuses io data that would lie outside kvm_run", () => {
     const buffer = new ArrayBuffer(4096);
     const view = new DataView(buffer);

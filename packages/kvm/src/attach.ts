@@ -35,7 +35,7 @@ export interface KvmAttachment<AS> {
   readonly coalescedPio: KvmCoalescedPioListener | null;
   /**
    * The VM's dirty-ring reaper when the backend has the ring on: a vCPU that exits with
-   * KVM_EXIT_DIRTY_RING_FULL (`{ reason: "other", exitReason: 31 }`) is resumed after
+   * KVM_EXIT_DIRTY_RING_FULL (`{ reason: "dirty-ring-full" }`) is resumed after
    * `dirtyRing.reap()`, as QEMU's `kvm_cpu_exec` does; the pages wait in the slots for the next sync.
    */
   readonly dirtyRing: DirtyRingReaper | null;

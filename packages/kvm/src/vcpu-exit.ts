@@ -73,6 +73,12 @@ export type VcpuExit =
       /** One byte: the handler sets it non-zero to make the instruction raise #GP instead. */
       readonly error: Uint8Array;
     }
+  /**
+   * KVM_EXIT_DIRTY_RING_FULL: this vCPU's dirty ring reached its soft limit. Reap the rings and
+   * reset them (KVM_RESET_DIRTY_RINGS) before running it again, as QEMU's `kvm_dirty_ring_reap`
+   * does; until then every KVM_RUN exits so again.
+   */
+  | { readonly reason: "dirty-ring-full" }
   | { readonly reason: "other"; readonly exitReason: number };
 
 /** The `reason` of every exit kind. */

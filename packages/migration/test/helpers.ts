@@ -17,14 +17,16 @@ export interface MockWorkload {
 export const DIRTY_MODES = ["bitmap", "manual-protect", "manual-protect-initially-set", "ring"] as const;
 export type DirtyMode = (typeof DIRTY_MODES)[number];
 
-export function mockWorkload(options: { passLimit?: number; timeslice?: number; mode?: DirtyMode } = {}): MockWorkload {
+export function mockWorkload(
+  options: { passLimit?: number; timeslice?: number; mode?: DirtyMode; ringBytes?: number } = {},
+): MockWorkload {
   const kvm = new MockKvm({ vcpuTimeslice: options.timeslice ?? 1_000_000 });
   const mode = options.mode ?? "bitmap";
   if (mode === "manual-protect") kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
   if (mode === "manual-protect-initially-set") {
     kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
   }
-  if (mode === "ring") kvm.enableDirtyLogRing(64 * 1024);
+  if (mode === "ring") kvm.enableDirtyLogRing(options.ringBytes ?? 64 * 1024);
   const system = new MemorySystem({ ramAllocator: kvm.ramAllocator(), accel: "kvm" });
   const machine = buildWorkloadMachine(system, options.passLimit === undefined ? {} : { passLimit: options.passLimit });
   const attachment = attachKvm(system, kvm, { memory: machine.memory });

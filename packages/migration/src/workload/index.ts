@@ -3,6 +3,7 @@
 export { DIRTY_GUEST_HEX } from "./dirty-guest-bytes.js";
 export {
   buildWorkloadMachine,
+  type DirtyRingReap,
   enterWorkload,
   runWorkload,
   WORKLOAD_AREA,

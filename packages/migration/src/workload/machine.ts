@@ -128,16 +128,32 @@ export interface WorkloadRun {
   readonly checksum: number | null;
 }
 
+/** The VM's dirty-ring reaper (`KvmAttachment.dirtyRing`): reaps every vCPU's ring, then resets them. */
+export interface DirtyRingReap {
+  reap(): number;
+}
+
 /**
  * Runs the guest until it reported `passes` more passes, finished its checksum, or (with
  * `slices`) KVM_RUN returned that many times without an exit (a mock timeslice, a kick).
+ * With the dirty ring on, pass the VM's reaper as `dirtyRing`: a KVM_EXIT_DIRTY_RING_FULL is
+ * then reaped and reset and the guest run on (QEMU's `kvm_cpu_exec` calls `kvm_dirty_ring_reap`);
+ * without one that exit stops the run with an error.
  */
-export function runWorkload(vcpu: KvmVcpu, limits: { passes?: number; slices?: number }): WorkloadRun {
+export function runWorkload(
+  vcpu: KvmVcpu,
+  limits: { passes?: number; slices?: number; dirtyRing?: DirtyRingReap | null },
+): WorkloadRun {
   let passes = 0;
   let slices = 0;
   let pass = -1;
   for (;;) {
     const exit = vcpu.run();
+    if (exit.reason === "dirty-ring-full" && limits.dirtyRing) {
+      // A full ring with nothing to reap would exit again at once, for ever.
+      if (limits.dirtyRing.reap() > 0) continue;
+      throw new Error("the workload guest's dirty ring is full, yet reaping found no entry");
+    }
     if (exit.reason === "io" && exit.direction === "out" && exit.size === 4) {
       const value = new DataView(exit.data.buffer, exit.data.byteOffset, 4).getUint32(0, true);
       if (exit.port === 0xf1) return { stop: "checksum", pass, checksum: value };
