@@ -1,3 +1,4 @@
+export type { AddressSpaceShape } from "./address-space-shape.js";
 export { type BuiltMachine, buildMachine, type MachineHost } from "./machine/build.js";
 export { MachineFormatError } from "./machine/errors.js";
 export { type ImportQemuInput, type ImportQemuResult, importQemu } from "./machine/import/import-qemu.js";

@@ -1,17 +1,17 @@
 import type { MemoryRegion, MemoryRegionInit, MemoryRegionOps, RegionHost } from "@memtopo/region-tree";
 import { MemtopoError, MemoryRegion as Region } from "@memtopo/region-tree";
-import type { MtreeAddressSpace } from "../mtree/format.js";
+import type { AddressSpaceShape } from "../address-space-shape.js";
 import { UNASSIGNED_IO_OPS } from "../system/builtin-ops.js";
 import { MachineFormatError } from "./errors.js";
 import type { MachineAccel, MachineSpec, RegionSpec } from "./types.js";
 
 /** Where a machine is built: a region host that can also create address spaces (a MemorySystem). */
-export interface MachineHost<AS extends MtreeAddressSpace = MtreeAddressSpace> extends RegionHost {
+export interface MachineHost<AS extends AddressSpaceShape = AddressSpaceShape> extends RegionHost {
   createAddressSpace(name: string, root: MemoryRegion): AS;
 }
 
 /** A machine description built into real regions and address spaces. */
-export interface BuiltMachine<AS extends MtreeAddressSpace = MtreeAddressSpace> {
+export interface BuiltMachine<AS extends AddressSpaceShape = AddressSpaceShape> {
   readonly name: string;
   readonly accel: MachineAccel;
   readonly host: MachineHost<AS>;
@@ -36,7 +36,7 @@ const NO_OPS: MemoryRegionOps = Object.freeze({});
  * before their aliases), their flags, subregions replayed in file order, then the
  * address spaces in creation order.
  */
-export function buildMachine<AS extends MtreeAddressSpace>(spec: MachineSpec, host: MachineHost<AS>): BuiltMachine<AS> {
+export function buildMachine<AS extends AddressSpaceShape>(spec: MachineSpec, host: MachineHost<AS>): BuiltMachine<AS> {
   const regions = new Map<string, MemoryRegion>();
   const warnings: string[] = [];
   const ioRoots = new Set(spec.addressSpaces.filter((a) => a.name === "I/O").map((a) => a.root));

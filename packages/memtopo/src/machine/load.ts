@@ -1,5 +1,5 @@
 import type { RamAllocator } from "@memtopo/region-tree";
-import type { MtreeAddressSpace } from "../mtree/format.js";
+import type { AddressSpaceShape } from "../address-space-shape.js";
 import type { AddressSpace } from "../system/address-space.js";
 import { MemorySystem } from "../system/memory-system.js";
 import { type BuiltMachine, buildMachine, type MachineHost } from "./build.js";
@@ -22,11 +22,11 @@ export type LoadedMachine = BuiltMachine<AddressSpace> & { readonly host: Memory
  * file's accelerator, or into the given host.
  */
 export function loadMachine(input: unknown, options?: LoadOptions): LoadedMachine;
-export function loadMachine<AS extends MtreeAddressSpace>(input: unknown, host: MachineHost<AS>): BuiltMachine<AS>;
+export function loadMachine<AS extends AddressSpaceShape>(input: unknown, host: MachineHost<AS>): BuiltMachine<AS>;
 export function loadMachine(
   input: unknown,
-  target: LoadOptions | MachineHost<MtreeAddressSpace> = {},
-): BuiltMachine<MtreeAddressSpace> {
+  target: LoadOptions | MachineHost<AddressSpaceShape> = {},
+): BuiltMachine<AddressSpaceShape> {
   let value = input;
   if (typeof input === "string") {
     try {

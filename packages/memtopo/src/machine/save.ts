@@ -1,5 +1,5 @@
 import { DIRTY_LOG_VGA, hex, type MemoryRegion } from "@memtopo/region-tree";
-import type { MtreeAddressSpace } from "../mtree/format.js";
+import type { AddressSpaceShape } from "../address-space-shape.js";
 import { formatError } from "./errors.js";
 import { MACHINE_FORMAT, MAX_NESTING } from "./parse.js";
 import type { MachineAccel, MachineJson, MachineRegionJson, MachineRegionKind } from "./types.js";
@@ -8,7 +8,7 @@ export interface SaveInput {
   readonly name?: string;
   readonly accel: MachineAccel;
   /** In creation order. */
-  readonly addressSpaces: readonly Pick<MtreeAddressSpace, "name" | "root">[];
+  readonly addressSpaces: readonly Pick<AddressSpaceShape, "name" | "root">[];
   /** Ids to keep (e.g. the ones a machine was loaded with); other regions get `r1`, `r2`, … */
   readonly regions?: ReadonlyMap<string, MemoryRegion>;
   /** `info mtree`'s block order to keep (a loaded machine's `mtreeOrder`): roots of the given spaces. */

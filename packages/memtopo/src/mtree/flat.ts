@@ -1,6 +1,7 @@
 import type { FlatView } from "@memtopo/flatview";
 import { escapeText } from "@memtopo/region-tree";
-import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
+import type { AddressSpaceShape } from "../address-space-shape.js";
+import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface FlatOptions {
   /** `-o`: print owners (best effort, see {@link ownerSuffix}). */
@@ -10,7 +11,7 @@ export interface FlatOptions {
    * view with the range's exact start and size; every `true` appends ` ${accelName}`
    * (QEMU: the KVM memory listener has a slot with exactly this start and size).
    */
-  readonly accelHasMemory?: (space: MtreeAddressSpace, start: bigint, size: bigint) => boolean;
+  readonly accelHasMemory?: (space: AddressSpaceShape, start: bigint, size: bigint) => boolean;
   /** The word appended for `accelHasMemory`; QEMU prints the accelerator's name, `KVM`. */
   readonly accelName?: string;
 }
@@ -22,8 +23,8 @@ export interface FlatOptions {
  * and `@offset` when its offset in the region is not 0. Blocks follow the order in which
  * the views are first used; QEMU's own order is a hash-table order, so compare as multisets.
  */
-export function printMtreeFlat(spaces: readonly MtreeAddressSpace[], options: FlatOptions = {}): string {
-  const views = new Map<FlatView, MtreeAddressSpace[]>();
+export function printMtreeFlat(spaces: readonly AddressSpaceShape[], options: FlatOptions = {}): string {
+  const views = new Map<FlatView, AddressSpaceShape[]>();
   for (const as of spaces) {
     const list = views.get(as.currentMap) ?? [];
     list.push(as);

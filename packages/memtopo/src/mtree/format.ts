@@ -1,17 +1,8 @@
-import type { FlatView } from "@memtopo/flatview";
 import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
+import type { AddressSpaceShape } from "../address-space-shape.js";
 
-/**
- * What the printers need of an address space: QEMU's `AddressSpace` name, root and
- * current view. A MemorySystem's address spaces fit; so does any object a caller builds
- * around {@link renderFlatView}, as long as spaces whose roots resolve to the same view
- * root share one FlatView object (the flat printer groups by view identity).
- */
-export interface MtreeAddressSpace {
-  readonly name: string;
-  readonly root: MemoryRegion | null;
-  readonly currentMap: FlatView;
-}
+/** @deprecated The printers take any {@link AddressSpaceShape}; this is its old name. */
+export type MtreeAddressSpace = AddressSpaceShape;
 
 /** Every printed number: 16 lowercase hex digits, no `0x`, in 64-bit arithmetic (QEMU's `%016" PRIx64`). */
 export function hex16(value: bigint): string {

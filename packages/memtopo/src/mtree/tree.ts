@@ -1,5 +1,6 @@
 import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
-import { hex16, type MtreeAddressSpace, mrSize, ownerSuffix, regionName } from "./format.js";
+import type { AddressSpaceShape } from "../address-space-shape.js";
+import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface TreeOptions {
   /** `-D`: print disabled regions with ` [disabled]`. */
@@ -32,7 +33,7 @@ export function sortedInsertOrder(names: readonly string[]): string[] {
  * alias target met while printing, in the order first met. QEMU prints the blocks in
  * hash-table order; here they follow `order`, then the creation order of each root's first space.
  */
-export function printMtree(spaces: readonly MtreeAddressSpace[], options: TreeOptions = {}): string {
+export function printMtree(spaces: readonly AddressSpaceShape[], options: TreeOptions = {}): string {
   const printer = new TreePrinter(options.disabled === true, options.owner === true);
   const byRoot = new Map<MemoryRegion, string[]>();
   for (const as of spaces) {
