@@ -183,7 +183,7 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
       throw new KvmError(
         "EINVAL",
         "KVM_ENABLE_CAP",
-        `the native backend enables manual protect with KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) only, got ${describeValue(flags)}`,
+        `manual protect flags are a mask of KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE (1) and KVM_DIRTY_LOG_INITIALLY_SET (2), got ${describeValue(flags)}`,
       );
     }
     native("KVM_ENABLE_CAP", () => this.#vm.enableManualDirtyLogProtect(flags));
