@@ -4,6 +4,7 @@ import { devfn, rangesOverlap } from "../pci/config.js";
 import { type PciBusSpaces, PciDevice } from "../pci/pci-device.js";
 import { AcpiPm1, type NanoClock } from "./acpi-pm.js";
 import { Apm } from "./apm.js";
+import { AcpiCpuHotplug } from "./cpu-hotplug.js";
 
 /** PIIX4 power-management function registers (Intel 82371AB datasheet, function 3). */
 export const PIIX4_PMBA = 0x40;
@@ -47,7 +48,8 @@ export class Piix4Pm extends PciDevice {
   readonly smbusIo: MemoryRegion;
   readonly gpe: MemoryRegion;
   readonly pciHotplug: MemoryRegion;
-  readonly cpuHotplug: MemoryRegion;
+  /** The CPU hot-plug block: QEMU's legacy bitmap at reset, its register interface once the DSDT's _INI ran. */
+  readonly cpuHotplug: AcpiCpuHotplug;
   readonly #smmEnabled: boolean;
   readonly #spaces: PciBusSpaces;
   gpeStatus = 0;
@@ -125,8 +127,7 @@ export class Piix4Pm extends PciDevice {
     spaces.io.addSubregion(PIIX4_GPE0_BLK, this.gpe);
     this.pciHotplug = unimplementedIo(host, "acpi-pci-hotplug", 0x18n);
     spaces.io.addSubregion(PCIHP_BASE, this.pciHotplug);
-    this.cpuHotplug = unimplementedIo(host, "acpi-cpu-hotplug", 0x20n);
-    spaces.io.addSubregion(CPUHP_BASE, this.cpuHotplug);
+    this.cpuHotplug = new AcpiCpuHotplug(host, spaces.io, CPUHP_BASE);
     this.reset();
   }
 
