@@ -171,6 +171,20 @@ describe.each(SIZES)("ACPI tables of the board against QEMU 7.2's fw_cfg files, 
   });
 });
 
+// Rule: build_dsdt/build_madt for -smp 2 (QEMU 7.2: one socket of two cores): two Processor
+// objects, C001 with _EJ0 (only the boot CPU cannot be ejected), CTFY for both, two Local APICs.
+describe("ACPI tables with two CPUs against QEMU 7.2's -smp 2 files", () => {
+  it("equal QEMU's etc/acpi/tables, etc/acpi/rsdp and etc/table-loader byte for byte", () => {
+    const ours = acpiBuild({ ...config(128n << 20n), cpus: 2 });
+    const qemuTables = fixture("128M-smp2", "acpi-tables.bin");
+    expect(qemuTables.length).toBe(6872);
+    expect(ours.tables.subarray(0, qemuTables.length)).toEqual(qemuTables);
+    expect(ours.rsdp).toEqual(fixture("128M-smp2", "acpi-rsdp.bin"));
+    const qemuLoader = fixture("128M-smp2", "table-loader.bin");
+    expect(ours.loader.subarray(0, qemuLoader.length)).toEqual(qemuLoader);
+  });
+});
+
 // Rule (acpi_build_update): the tables are rebuilt from the machine the first time firmware
 // selects one of the three files, so the FADT carries the PM base the firmware had programmed
 // (SeaBIOS moves it to 0x600 when etc/table-loader exists); -machine acpi=off offers none.

@@ -67,6 +67,14 @@ describe.each(SIZES)("SMBIOS against QEMU 7.2's fw_cfg files, -m $name", ({ name
   });
 });
 
+// Rule: QEMU 7.2's -smp 2 is one socket of two cores: one type 4 with core count 2, and a thread
+// count of 2 (QEMU 7.2.22 counts the socket's threads there).
+it("-smp 2: smbiosBuild's tables and entry point are QEMU's byte for byte", () => {
+  const { tables, anchor } = smbiosBuild(config(128n << 20n, { sockets: 1, cores: 2, threads: 1 }));
+  expect(tables).toEqual(fixture("128M-smp2", "smbios-tables.bin"));
+  expect(anchor).toEqual(fixture("128M-smp2", "smbios-anchor.bin"));
+});
+
 describe("SMBIOS structures (QEMU 7.2's smbios.c rules)", () => {
   it("types 1, 3, 4, 16, 17, 19 per e820 RAM range, 32, 127: no type 0, which SeaBIOS adds itself", () => {
     const list = structures(smbiosBuild(config(6n * GIB)).tables);
@@ -136,13 +144,15 @@ describe("SMBIOS structures (QEMU 7.2's smbios.c rules)", () => {
     ]);
   });
 
-  it('names sockets "CPU%2x" and describes each one\'s cores and threads', () => {
+  it('names sockets "CPU%2x" and counts each one\'s cores and threads (255 at most)', () => {
     const list = structures(smbiosBuild(config(GIB, { sockets: 17, cores: 300, threads: 2 })).tables);
     const cpus = list.filter((s) => s.type === 4);
     expect(cpus.map((s) => s.strings[0])).toContain("CPU a");
     expect(cpus.at(-1)!.strings[0]).toBe("CPU10");
     expect(cpus.at(-1)!.handle).toBe(0x410);
-    expect(Array.from(cpus[0]!.formatted.subarray(35, 38))).toEqual([0xff, 0xff, 2]);
+    expect(Array.from(cpus[0]!.formatted.subarray(35, 38))).toEqual([0xff, 0xff, 0xff]);
+    const small = structures(smbiosBuild(config(GIB, { cores: 3, threads: 2 })).tables).find((x) => x.type === 4)!;
+    expect(Array.from(small.formatted.subarray(35, 38))).toEqual([3, 3, 6]);
   });
 
   it("stores the UUID with its first three fields little-endian and leaves empty strings out", () => {

@@ -144,12 +144,17 @@ function cscn(cpus: number): Aml {
   );
 }
 
-/** A Processor object: _STA from CSTA, _MAT its MADT Local APIC entry, _OST through COST. */
+/**
+ * A Processor object: _STA from CSTA, _MAT its MADT Local APIC entry, _OST through COST, and
+ * for every CPU but the boot CPU (uid 0) _EJ0 through CEJ0.
+ */
 function cpuDevice(uid: number): Aml {
   const lapic = Uint8Array.of(0, 8, uid, uid, MADT_LAPIC_ENABLED, 0, 0, 0);
+  const eject = uid === 0 ? [] : [method("_EJ0", 1, [call("CEJ0", [int(uid)])])];
   return processor(cpuName(uid), uid, [
     method("_STA", 0, [returnOf(call("CSTA", [int(uid)]))], true),
     name("_MAT", buffer(lapic)),
+    ...eject,
     method("_OST", 3, [call("COST", [int(uid), arg(0), arg(1), arg(2)])], true),
   ]);
 }

@@ -141,7 +141,8 @@ function type4(c: SmbiosConfig, socket: number): SmbiosStructure {
   const cores = Math.min(c.cores, 0xff);
   s.u8(35, cores);
   s.u8(36, cores);
-  s.u8(37, Math.min(c.threads, 0xff));
+  // QEMU 7.2.22 counts the socket's threads here (cores x threads: 2 for -smp 2), not a core's.
+  s.u8(37, Math.min(c.cores * c.threads, 0xff));
   s.u16(38, 0x02); // characteristics: unknown
   s.u16(40, 0x01); // family 2: other
   return s;
