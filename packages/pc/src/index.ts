@@ -2,6 +2,7 @@ export { type PcAccel, type PcVcpu, tracingBackend } from "./accel.js";
 export { type AcpiBuildConfig, type AcpiBuildResult, acpiBuild } from "./acpi/acpi-build.js";
 export { AcpiPm1, PM_TIMER_FREQUENCY } from "./acpi/acpi-pm.js";
 export { Apm } from "./acpi/apm.js";
+export { AcpiCpuHotplug } from "./acpi/cpu-hotplug.js";
 export { ACPI_DISABLE, ACPI_ENABLE, PIIX4_DEVACTB_APMC_EN, Piix4Pm, type Piix4PmEvents } from "./acpi/piix4.js";
 export { createPcBoard } from "./board.js";
 export type { PcBoard, PcBoardOptions, PcDevices, PcRegions, PcSpaces, PcStopRequest } from "./board-types.js";
