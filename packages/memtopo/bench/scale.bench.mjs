@@ -5,6 +5,7 @@ import { importQemu, loadMachine, printMtree } from "memtopo";
  * linear, 100 quadratic):
  * - `import-qemu`: importQemu on a plain `info mtree` dump of `n` MB (address spaces of 1 000 RAM and I/O
  *   regions each, every one under its own root, as distinct buses are);
+ * - `import-qemu-load`: loading the machine file that import wrote for that dump and printing it back;
  * - `mtree-spaces`: loading a machine file with `n` address spaces and printing its `info mtree`, QEMU's
  *   bus-master shape: every space's root is a container of its own holding a disabled alias of `system`.
  * `max_rss_mb` is the process's peak resident size after the case (run one case alone to read it as its own).
@@ -100,6 +101,25 @@ export const cases = [
       };
     },
     report: report("import-qemu"),
+  },
+  {
+    // What import-qemu wrote, loaded back and printed: `prints_back` says whether the text came back byte for byte.
+    name: "import-qemu-load",
+    params: [1, 10, 100],
+    samples: 2,
+    setup(mb) {
+      const { text, regions } = mtreeDump(mb);
+      const json = JSON.stringify(importQemu({ tree: text }).machine);
+      const extra = { json_mb: Math.round(json.length / 1e5) / 10, regions, prints_back: false };
+      return {
+        fn: () => {
+          const machine = loadMachine(json);
+          extra.prints_back = printMtree(machine.addressSpaces, { order: machine.mtreeOrder }) === text;
+        },
+        extra,
+      };
+    },
+    report: report("import-qemu-load"),
   },
   {
     name: "mtree-spaces",

@@ -77,3 +77,22 @@ export function aliasChainMtree(hops: number): { tree: string; flat: string } {
   ];
   return { tree: lines.join("\n"), flat: flat.join("\n") };
 }
+
+/**
+ * A plain `info mtree` dump of `spaces` address spaces, each over a root of its own holding `perSpace` RAM and
+ * I/O regions side by side at priorities 0 to 2 (the shape of the import benchmark in bench/scale.bench.mjs).
+ */
+export function spacesDump(spaces: number, perSpace: number): string {
+  const hex = (v: number): string => v.toString(16).padStart(16, "0");
+  const lines: string[] = [];
+  for (let k = 0; k < spaces; k++) {
+    lines.push(`address-space: as${k}`, `  0000000000000000-ffffffffffffffff (prio 0, i/o): root${k}`);
+    for (let i = 0; i < perSpace; i++) {
+      const kind = i % 4 === 3 ? "i/o" : "ram";
+      lines.push(`    ${hex(i * 0x1000)}-${hex(i * 0x1000 + 0xfff)} (prio ${i % 3}, ${kind}): dev${k}.${i}`);
+    }
+    lines.push("");
+  }
+  lines.push("");
+  return lines.join("\n");
+}

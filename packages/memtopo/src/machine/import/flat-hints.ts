@@ -405,7 +405,9 @@ function orderSiblings(p: Placement, start: bigint, end: bigint, all: readonly P
         for (let k = 0; k <= i; k++) if (tq[k] !== chain[k]) return false;
         return true;
       };
-      if (all.some((q) => renders(q) && under(q))) winner.before.add(s);
+      if (!all.some((q) => renders(q) && under(q))) continue;
+      winner.before ??= new Set();
+      winner.before.add(s);
     }
   }
 }

@@ -18,26 +18,57 @@ export interface Identities {
   readonly warnings: readonly string[];
 }
 
-function preorder(node: TreeNode, out: TreeNode[] = []): TreeNode[] {
-  out.push(node);
-  for (const c of node.children) preorder(c, out);
+/** The lines of a subtree in printed order, with an explicit stack. */
+function preorder(node: TreeNode): TreeNode[] {
+  const out: TreeNode[] = [];
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    out.push(n);
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+  }
   return out;
 }
 
-function signatures(): (n: TreeNode) => string {
-  const memo = new Map<TreeNode, string>();
-  const signature = (n: TreeNode): string => {
-    let s = memo.get(n);
+/**
+ * Everything printed about a line and its subtree, as a number: equal numbers, equal subtrees. Each
+ * distinct subtree gets a number from its own line and its children's numbers, so a key is a line and
+ * a number per child. Keys holding the children's whole text grew with size times depth (the keys of a 100 MB dump
+ * were larger than the dump). Iterative: a subtree is as deep as its text.
+ */
+function signatures(): (n: TreeNode) => number {
+  const memo = new Map<TreeNode, number>();
+  const numbers = new Map<string, number>();
+  const own = (n: TreeNode): number => {
+    const rel = n.parent === null ? n.start : wrap64(n.start - n.parent.start);
+    const alias = n.alias === null ? "" : `${n.alias.target}@${n.alias.offset}-${n.alias.end}`;
+    // JSON: a name may hold any character, and must not run into the next field.
+    const head = [n.name, `${rel}`, `${wrap64(n.end - n.start)}`, n.priority, n.nonvolatile, n.type, n.disabled, alias];
+    let kids = "";
+    for (const c of n.children) kids += `${memo.get(c)!},`;
+    const key = `${JSON.stringify(head)}{${kids}}`;
+    let s = numbers.get(key);
     if (s === undefined) {
-      const rel = n.parent === null ? n.start : wrap64(n.start - n.parent.start);
-      const alias = n.alias === null ? "" : `${n.alias.target}@${n.alias.offset}-${n.alias.end}`;
-      const head = [n.name, rel, wrap64(n.end - n.start), n.priority, n.nonvolatile, n.type, n.disabled];
-      s = `${[...head, alias].join("\u0001")}{${n.children.map(signature).join("\u0002")}}`;
-      memo.set(n, s);
+      s = numbers.size;
+      numbers.set(key, s);
     }
+    memo.set(n, s);
     return s;
   };
-  return signature;
+  return (top: TreeNode): number => {
+    const done = memo.get(top);
+    if (done !== undefined) return done;
+    const stack: { n: TreeNode; next: number }[] = [{ n: top, next: 0 }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const c = frame.n.children[frame.next++];
+      if (c === undefined) {
+        own(frame.n);
+        stack.pop();
+      } else if (!memo.has(c)) stack.push({ n: c, next: 0 });
+    }
+    return memo.get(top)!;
+  };
 }
 
 interface Attempt {
@@ -58,10 +89,13 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   // Candidates for a section's identity, by signature. An address-space root is taken as a
   // region without a container: QEMU's spaces are rooted at parentless regions in every
   // capture, and a look-alike mapped region would change which spaces share a view.
-  const mapped = new Map<string, TreeNode[]>();
+  const mapped = new Map<number, TreeNode[]>();
+  // Only a line named as a section's root can be that section: the others are not signed at all (a dump
+  // without sections signs nothing).
+  const sectionNames = new Set(sections.map((s) => s.root.name));
   for (const block of tree.blocks) {
     for (const n of preorder(block.root)) {
-      if (n.parent === null && block.spaces === null) continue;
+      if ((n.parent === null && block.spaces === null) || !sectionNames.has(n.name)) continue;
       // Appended in place: copying the list per node was quadratic in a signature's nodes.
       const key = signature(n);
       const same = mapped.get(key);
@@ -101,8 +135,8 @@ export function resolveIdentities(tree: ParsedTree): Identities {
 function walk(
   tree: ParsedTree,
   sections: readonly TreeBlock[],
-  mapped: ReadonlyMap<string, readonly TreeNode[]>,
-  signature: (n: TreeNode) => string,
+  mapped: ReadonlyMap<number, readonly TreeNode[]>,
+  signature: (n: TreeNode) => number,
   preferNew: ReadonlySet<number>,
 ): Attempt {
   const warnings: string[] = [];

@@ -38,6 +38,14 @@ export interface ImportQemuResult {
  * are not recovered.
  */
 export function importQemu(input: ImportQemuInput): ImportQemuResult {
+  const result = machineOf(input);
+  // What is written must load: anything the checks missed is refused here, never written. Checked once the
+  // text's tree and model are no longer reachable, so the loader's checks do not add their memory to theirs.
+  parseMachine(result.machine);
+  return result;
+}
+
+function machineOf(input: ImportQemuInput): ImportQemuResult {
   const warnings: string[] = [];
   const treeText = cleanMonitorText(input.tree);
   if (treeText.removed.length > 0) warnings.push(`removed from the tree text: ${treeText.removed.join(", ")}`);
@@ -102,8 +110,6 @@ export function importQemu(input: ImportQemuInput): ImportQemuResult {
   // QEMU's block order is a hash table's: kept, so that printing the machine gives the text back byte for byte.
   const mtreeOrder = [...new Set(spaceBlocks.map((b) => idOf.get(model.of(b.root))!))];
   if (mtreeOrder.length > 1) machine.mtreeOrder = mtreeOrder;
-  // What is written must load: anything the checks above missed is refused here, never written.
-  parseMachine(machine);
   return { machine, warnings };
 }
 
@@ -169,7 +175,7 @@ function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[]
       seenInFlat: false,
       mustBeContainer: false,
       mustBeIo: false,
-      before: new Set(),
+      before: null,
     };
     holder.children.push(alias);
     (model.regions as ImportRegion[]).push(alias);
@@ -193,18 +199,27 @@ function spaceOrder(
   of: (n: (typeof blocks)[number]["root"]) => ImportRegion,
 ): { name: string; root: ImportRegion }[] {
   const pool: { name: string; root: ImportRegion; taken: boolean }[] = [];
+  // The pool's entries by space name, in pool order: a search of the whole pool per flat space cost
+  // spaces^2 (50 000 spaces: 2.5 billion comparisons).
+  const byName = new Map<string, (typeof pool)[number][]>();
   for (const b of blocks) {
     const names = [...b.spaces!];
     // Among equal names the tree lists the later-created first.
     const ordered = names.map((n, i) => ({ n, i })).sort((x, y) => (x.n === y.n ? y.i - x.i : x.i - y.i));
-    for (const { n } of ordered) pool.push({ name: n, root: of(b.root), taken: false });
+    for (const { n } of ordered) {
+      const entry = { name: n, root: of(b.root), taken: false };
+      pool.push(entry);
+      const same = byName.get(n);
+      if (same === undefined) byName.set(n, [entry]);
+      else same.push(entry);
+    }
   }
   const out: { name: string; root: ImportRegion }[] = [];
   for (const view of flat ?? []) {
     for (const s of view.spaces) {
-      const entry = pool.find(
-        (e) => !e.taken && e.name === s.name && e.root.name === s.root && (e.root.alias?.name ?? null) === s.alias,
-      );
+      const entry = byName
+        .get(s.name)
+        ?.find((e) => !e.taken && e.root.name === s.root && (e.root.alias?.name ?? null) === s.alias);
       if (entry === undefined) continue;
       entry.taken = true;
       out.push(entry);

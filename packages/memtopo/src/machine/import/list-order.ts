@@ -3,7 +3,7 @@ export interface ListedSibling {
   readonly priority: number;
   readonly addr: bigint;
   /** Siblings this one must precede in the list (it wins an overlap in a flat view). */
-  readonly before: ReadonlySet<ListedSibling>;
+  readonly before: ReadonlySet<ListedSibling> | null;
 }
 
 /**
@@ -34,7 +34,7 @@ export function siblingListOrder<T extends ListedSibling>(printed: readonly T[],
     for (let i = 0; i < n; i++) {
       const c = group[i]!;
       const seen = new Set<number>();
-      for (const other of c.before) {
+      for (const other of c.before ?? []) {
         const j = position.get(other);
         if (j === undefined || j === i || seen.has(j)) continue;
         seen.add(j);
@@ -44,7 +44,7 @@ export function siblingListOrder<T extends ListedSibling>(printed: readonly T[],
       const previous = lastAt.get(c.addr);
       lastAt.set(c.addr, i);
       // The sibling printed just before at this address, unless it already waits on `before`.
-      if (previous !== undefined && !group[previous]!.before.has(c)) {
+      if (previous !== undefined && group[previous]!.before?.has(c) !== true) {
         successors[previous]!.push(i);
         waiting[i]!++;
       }
