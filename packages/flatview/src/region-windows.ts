@@ -60,11 +60,6 @@ export function seedWindows(
   const found = new Map<MemoryRegion, AddrWindow[]>();
   // Local coordinates of x: its content occupies [0, x.size); entries are clipped to it.
   const stack: WindowSeed[] = [];
-  const push = (x: MemoryRegion, rawLo: bigint, rawHi: bigint): void => {
-    const lo = rawLo > 0n ? rawLo : 0n;
-    const hi = rawHi < x.size ? rawHi : x.size;
-    if (lo < hi) stack.push({ x, lo, hi });
-  };
   for (const seed of seeds) {
     if (seed.lo < seed.hi) stack.push(seed);
     let steps = 0;
@@ -84,11 +79,18 @@ export function seedWindows(
         }
         // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
       }
-      if (x.container !== null && mayLead(x.container)) push(x.container, lo + x.addr, hi + x.addr);
-      for (const a of aliasesOf(x)) if (mayLead(a)) push(a, lo - a.aliasOffset, hi - a.aliasOffset);
+      if (x.container !== null && mayLead(x.container)) pushClipped(stack, x.container, lo + x.addr, hi + x.addr);
+      for (const a of aliasesOf(x)) if (mayLead(a)) pushClipped(stack, a, lo - a.aliasOffset, hi - a.aliasOffset);
     }
   }
   return found;
+}
+
+/** Pushes the part of [rawLo, rawHi) that lies in `x`'s content, if any. */
+function pushClipped(stack: WindowSeed[], x: MemoryRegion, rawLo: bigint, rawHi: bigint): void {
+  const lo = rawLo > 0n ? rawLo : 0n;
+  const hi = rawHi < x.size ? rawHi : x.size;
+  if (lo < hi) stack.push({ x, lo, hi });
 }
 
 /** Sorted, disjoint, non-adjacent windows covering the same addresses. */

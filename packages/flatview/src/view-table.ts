@@ -224,6 +224,32 @@ export class FlatViewTable<U extends ViewUser> {
   }
 
   /**
+   * Where `regions` can show in the cached views ({@link regionWindows}, sorted and disjoint per
+   * view), with the users looking at each such view: for a commit in which only regions' own
+   * ioeventfd lists changed and no view did, the only users whose lists can differ. Null when the
+   * paths are too many to follow or the table has lost track (then every user may differ).
+   */
+  showing(regions: Iterable<MemoryRegion>): { users: ReadonlySet<U>; view: FlatView; windows: AddrWindow[] }[] | null {
+    if (this.#lost) return null;
+    const seeds: WindowSeed[] = [];
+    for (const mr of regions) seeds.push({ x: mr, lo: 0n, hi: mr.size });
+    const found = seedWindows(seeds, this.#entries, this.#mayLead, this.#aliasesOf);
+    if (found === null) return null;
+    const out: { users: ReadonlySet<U>; view: FlatView; windows: AddrWindow[] }[] = [];
+    for (const [key, windows] of found) {
+      const users = this.#users.get(key);
+      const entry = this.#entries.get(key);
+      if (users === undefined || entry === undefined) continue;
+      // A root moved since its view was rendered (that schedules nothing): the windows are in the moved
+      // root's coordinates, the view's ranges are not, so the whole view is looked at.
+      const all = entry.rootAddr !== key.addr;
+      const sorted = windows.length === 1 ? windows : coalesce(windows);
+      out.push({ users, view: entry.view, windows: all ? [{ start: 0n, end: 1n << 64n }] : sorted });
+    }
+    return out;
+  }
+
+  /**
    * How `view`, returned by the last {@link reset}, was made from the view its key had
    * before (`edit.from`): undefined when it was rendered in full or did not change.
    */

@@ -1,4 +1,4 @@
-import type { FlatRange, FlatView, ViewEdit } from "@memtopo/flatview";
+import type { AddrWindow, FlatRange, FlatView, RangeSplice, ViewEdit } from "@memtopo/flatview";
 import type { IoeventfdRecord } from "@memtopo/region-tree";
 import { collectRange } from "./collect.js";
 
@@ -35,11 +35,41 @@ export function recollectIoeventfds(
 ): CollectedIoeventfds {
   if (prev.view === view) return prev;
   if (edit === undefined || edit.from !== prev.view) return collectIoeventfdList(view);
+  return resplice(prev, view, edit.splices);
+}
+
+/**
+ * The list of the same view after regions' own ioeventfds changed (an ioeventfd-only commit,
+ * where no view changes), given where those regions can show in it (`windows`, sorted and
+ * disjoint, as the view table finds them): only the ranges that meet a window are collected
+ * again, every other record is kept. When nothing was collected there before or now, the
+ * result keeps `prev.records` itself.
+ */
+export function recollectIoeventfdsIn(prev: CollectedIoeventfds, windows: readonly AddrWindow[]): CollectedIoeventfds {
+  const ranges = prev.view.ranges;
+  const splices: RangeSplice[] = [];
+  for (const w of windows) {
+    const oldStart = firstEndingAfter(ranges, w.start);
+    const oldEnd = firstStartingAtOrAfter(ranges, w.end);
+    if (oldStart >= oldEnd) continue;
+    const last = splices[splices.length - 1];
+    // Windows are disjoint but one range may meet two of them: such spans become one.
+    if (last !== undefined && oldStart < last.oldEnd) {
+      splices[splices.length - 1] = { ...last, oldEnd, ranges: ranges.slice(last.oldStart, oldEnd) };
+    } else {
+      splices.push({ oldStart, oldEnd, newStart: oldStart, ranges: ranges.slice(oldStart, oldEnd) });
+    }
+  }
+  return resplice(prev, prev.view, splices);
+}
+
+/** `prev`'s records with those of each splice's old ranges replaced by what its new ranges give. */
+function resplice(prev: CollectedIoeventfds, view: FlatView, splices: readonly RangeSplice[]): CollectedIoeventfds {
   const oldRanges = prev.view.ranges;
   // Per splice: the records its old ranges gave ([lo, hi) of prev) and those its new ranges give.
   const blocks: { lo: number; hi: number; records: IoeventfdRecord[]; owners: FlatRange[] }[] = [];
   let changed = false;
-  for (const s of edit.splices) {
+  for (const s of splices) {
     const lo = firstOwnedFrom(prev.owners, oldRanges[s.oldStart]);
     const hi = firstOwnedFrom(prev.owners, oldRanges[s.oldEnd]);
     const records: IoeventfdRecord[] = [];
@@ -68,6 +98,31 @@ export function recollectIoeventfds(
     owners.push(prev.owners[k]!);
   }
   return { view, records, owners };
+}
+
+/** Index of the first range that ends after `pos` (ends rise with starts). */
+function firstEndingAfter(ranges: readonly FlatRange[], pos: bigint): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = ranges[mid]!;
+    if (r.start + r.size <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first range that starts at or after `pos`. */
+function firstStartingAtOrAfter(ranges: readonly FlatRange[], pos: bigint): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]!.start < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { regionWindows, renderFlatView, rerenderWithEdit } from "@memtopo/flatview";
 import { type EventNotifier, MemoryRegion, StandaloneHost } from "@memtopo/region-tree";
 import { describe, expect, it } from "vitest";
-import { collectIoeventfdList, recollectIoeventfds } from "../src/index.js";
+import { collectIoeventfdList, recollectIoeventfds, recollectIoeventfdsIn } from "../src/index.js";
 
 const notifier = (id: number): EventNotifier => ({ id, signal: () => {} });
 
@@ -54,5 +54,28 @@ describe("ioeventfds collected again only in a re-rendered view's splices (addre
     const view = renderFlatView(io);
     expect(recollectIoeventfds(before, view, undefined).records).toEqual(collectIoeventfdList(view).records);
     expect(recollectIoeventfds(before, view, undefined).records).toHaveLength(1);
+  });
+
+  it("an ioeventfd-only change: only the ranges in the changed device's windows are collected again, the rest kept as objects", () => {
+    const { io, devs } = ports();
+    const view = renderFlatView(io);
+    const before = collectIoeventfdList(view);
+    devs[6]!.addEventfd(0x20n, 4, false, 0n, notifier(9));
+    const after = recollectIoeventfdsIn(before, windowsOf(devs[6]!, io));
+    expect(after.view).toBe(view);
+    expect(after.records).toEqual(collectIoeventfdList(view).records);
+    expect(after.records.map((r) => r.start)).toEqual([0xc210n, 0xc610n, 0xc620n]);
+    expect(after.records[0]).toBe(before.records[0]);
+  });
+
+  it("an ioeventfd-only change where the view shows nothing of the device keeps the very list", () => {
+    const { io, devs } = ports();
+    devs[3]!.setEnabled(false);
+    const view = renderFlatView(io);
+    const before = collectIoeventfdList(view);
+    devs[3]!.addEventfd(0x8n, 1, false, 0n, notifier(3));
+    const after = recollectIoeventfdsIn(before, windowsOf(devs[3]!, io));
+    expect(after.records).toBe(before.records);
+    expect(after.records).toEqual(collectIoeventfdList(view).records);
   });
 });

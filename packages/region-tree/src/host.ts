@@ -21,8 +21,11 @@ export interface RegionHost {
   topologyWillChange?(mr: MemoryRegion): void;
   /** QEMU's `memory_region_update_pending`: views must be re-rendered at the outermost commit. */
   topologyChanged(): void;
-  /** QEMU's `ioeventfd_update_pending`. */
-  ioeventfdsChanged(): void;
+  /**
+   * QEMU's `ioeventfd_update_pending`: `mr`'s own ioeventfd list changed. A host that knows which
+   * region it was collects again only where that region shows; without it, everywhere.
+   */
+  ioeventfdsChanged(mr?: MemoryRegion): void;
   /**
    * `memory_region_add_coalescing` / `_clear_coalescing` tell listeners at once, outside any
    * transaction: `range` of `mr` was added (`coalesced_io_add` on every FlatRange of `mr`) or

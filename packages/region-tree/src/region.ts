@@ -483,7 +483,7 @@ export class MemoryRegion {
     this.#transaction(() => {
       list.splice(at, 0, record);
       this.#ioeventfds = list;
-      if (this.#enabled) this.host.ioeventfdsChanged();
+      if (this.#enabled) this.host.ioeventfdsChanged(this);
     });
   }
 
@@ -495,7 +495,7 @@ export class MemoryRegion {
     if (at < 0) fail("E_NO_SUCH_IOEVENTFD", `region ${label(this)} has no ioeventfd at ${hex(offset)} like this`);
     this.#transaction(() => {
       this.#ioeventfds!.splice(at, 1);
-      if (this.#enabled) this.host.ioeventfdsChanged();
+      if (this.#enabled) this.host.ioeventfdsChanged(this);
     });
   }
 

@@ -1,9 +1,10 @@
-import { type FlatView, FlatViewTable, type ViewEdit } from "@memtopo/flatview";
+import { type AddrWindow, type FlatView, FlatViewTable, type ViewEdit } from "@memtopo/flatview";
 import {
   type CollectedIoeventfds,
   collectIoeventfdList,
   diffIoeventfds,
   recollectIoeventfds,
+  recollectIoeventfdsIn,
   replayIoeventfdAdd,
   replayIoeventfdDel,
 } from "@memtopo/ioeventfd";
@@ -33,6 +34,7 @@ import {
 } from "@memtopo/region-tree";
 import { AddressSpace, type AddressSpaceState } from "./address-space.js";
 import { CoalescedMmioFlush, type CoalescedMmioSource } from "./coalesced-flush.js";
+import { sortByCreation } from "./creation-order.js";
 import { GLOBAL_DIRTY_MIGRATION, GlobalDirtyLog } from "./dirty-log.js";
 import { DIRTY_PAGE_SIZE, type DirtyClient, DirtyMemory } from "./dirty-memory.js";
 import { MemorySystemError } from "./errors.js";
@@ -73,6 +75,12 @@ export class MemorySystem implements RegionHost {
   #depth = 0;
   #topologyPending = false;
   #ioeventfdPending = false;
+  readonly #creationIndex = (as: AddressSpace): number => this.#order.get(as)!;
+  /**
+   * The regions whose own ioeventfd lists changed since the last commit, or null when some change
+   * did not say which region it was (then every space collects again).
+   */
+  #ioeventfdRegions: Set<MemoryRegion> | null = new Set();
   /** What is being delivered to listeners; nothing may start a transaction or (un)register meanwhile. */
   #delivering: string | null = null;
   readonly #spaces: AddressSpace[] = [];
@@ -192,8 +200,13 @@ export class MemorySystem implements RegionHost {
     this.#topologyPending = true;
   }
 
-  ioeventfdsChanged(): void {
+  ioeventfdsChanged(mr?: MemoryRegion): void {
     this.#checkHookCall("ioeventfdsChanged");
+    if (mr === undefined) this.#ioeventfdRegions = null;
+    else {
+      this.#checkOwnRegion(mr, "ioeventfdsChanged");
+      this.#ioeventfdRegions?.add(mr);
+    }
     this.#ioeventfdPending = true;
   }
 
@@ -606,7 +619,7 @@ export class MemorySystem implements RegionHost {
         this.#updateIoeventfds(calls, as, state, collected, this.#ioeventfdPending ? undefined : edit);
       }
       this.#topologyPending = false;
-      this.#ioeventfdPending = false;
+      this.#ioeventfdsCollected();
       calls.forward(this.#listeners.global, "commit");
     });
   }
@@ -625,15 +638,64 @@ export class MemorySystem implements RegionHost {
       const as = this.#listeners.addressSpaceOf(listener)!;
       if (!changed.has(as) && !visit.includes(as)) visit.push(as);
     }
-    return visit.length > 1 ? visit.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!) : visit;
+    return sortByCreation(visit, this.#creationIndex);
   }
 
+  /**
+   * The ioeventfd-only commit: QEMU collects every space's list again (no begin/commit). A list
+   * can differ only in a space whose view shows a region whose own list changed, and only in the
+   * ranges where that region can show: those spaces, in creation order, collect those ranges
+   * again; every other space would collect the list it has and tell its listeners nothing.
+   */
   #commitIoeventfds(): void {
     this.#deliver("commit", (calls) => {
+      const regions = this.#ioeventfdRegions;
+      const shown = regions === null ? null : this.#views.showing(regions);
+      const visit = shown === null ? null : this.#ioeventfdSpaces(shown);
       const collected = new Map<FlatView, CollectedIoeventfds>();
-      for (const as of this.#spaces) this.#updateIoeventfds(calls, as, this.#states.get(as)!, collected, undefined);
-      this.#ioeventfdPending = false;
+      if (visit === null) {
+        for (const as of this.#spaces) this.#updateIoeventfds(calls, as, this.#states.get(as)!, collected, undefined);
+      } else {
+        for (const { as, windows } of visit) {
+          const state = this.#states.get(as)!;
+          let next = collected.get(state.currentMap);
+          if (next === undefined) {
+            next = recollectIoeventfdsIn(state.ioeventfds, windows);
+            collected.set(state.currentMap, next);
+          }
+          if (next.records !== state.ioeventfds.records) {
+            diffIoeventfds(calls, this.#listeners.of(as), state.ioeventfds.records, next.records, state.currentMap);
+          }
+          state.ioeventfds = next;
+        }
+      }
+      this.#ioeventfdsCollected();
     });
+  }
+
+  /**
+   * The spaces of {@link FlatViewTable.showing}'s views in creation order, each with its view's
+   * windows; null when a space's view or list is not the table's (then every space collects in full).
+   */
+  #ioeventfdSpaces(
+    shown: readonly { users: ReadonlySet<AddressSpace>; view: FlatView; windows: AddrWindow[] }[],
+  ): { as: AddressSpace; windows: AddrWindow[] }[] | null {
+    const visit: { as: AddressSpace; windows: AddrWindow[] }[] = [];
+    for (const { users, view, windows } of shown) {
+      for (const as of users) {
+        const state = this.#states.get(as);
+        if (state === undefined || state.currentMap !== view || state.ioeventfds.view !== view) return null;
+        visit.push({ as, windows });
+      }
+    }
+    return sortByCreation(visit, (v) => this.#order.get(v.as)!);
+  }
+
+  /** Every list is collected again: nothing is pending until a region's list changes. */
+  #ioeventfdsCollected(): void {
+    this.#ioeventfdPending = false;
+    if (this.#ioeventfdRegions === null) this.#ioeventfdRegions = new Set();
+    else if (this.#ioeventfdRegions.size > 0) this.#ioeventfdRegions.clear();
   }
 
   /**
