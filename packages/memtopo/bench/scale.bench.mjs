@@ -5,6 +5,7 @@ import { importQemu, loadMachine, printMtree } from "memtopo";
  * linear, 100 quadratic):
  * - `import-qemu`: importQemu on a plain `info mtree` dump of `n` MB (address spaces of 1 000 RAM and I/O
  *   regions each, every one under its own root, as distinct buses are);
+ * - `import-siblings`: importQemu of one root holding `n` equal-priority RAM regions (the list-order shape);
  * - `import-qemu-load`: loading the machine file that import wrote for that dump and printing it back;
  * - `mtree-spaces`: loading a machine file with `n` address spaces and printing its `info mtree`, QEMU's
  *   bus-master shape: every space's root is a container of its own holding a disabled alias of `system`.
@@ -46,6 +47,16 @@ export function mtreeDump(mb) {
     blocks.push(block);
   }
   return { text: blocks.join(""), regions };
+}
+
+/** A plain `info mtree` text of one root holding `n` equal-priority RAM regions side by side. */
+export function siblingsDump(n) {
+  const lines = ["address-space: memory", "  0000000000000000-ffffffffffffffff (prio 0, i/o): system"];
+  for (let i = 0; i < n; i++) {
+    const start = BigInt(i) * 0x1000n;
+    lines.push(`    ${hex(start)}-${hex(start + 0xfffn)} (prio 0, ram): r${i}`);
+  }
+  return `${lines.join("\n")}\n\n`;
 }
 
 /** A machine file of `n` address spaces over one `system` of 100 RAM regions. */
@@ -101,6 +112,16 @@ export const cases = [
       };
     },
     report: report("import-qemu"),
+  },
+  {
+    name: "import-siblings",
+    params: [1_000, 10_000, 100_000],
+    samples: 2,
+    setup(n) {
+      const text = siblingsDump(n);
+      return { fn: () => importQemu({ tree: text }), extra: { text_mb: Math.round(text.length / 1e5) / 10 } };
+    },
+    report: report("import-siblings"),
   },
   {
     // What import-qemu wrote, loaded back and printed: `prints_back` says whether the text came back byte for byte.

@@ -49,40 +49,45 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
   const byNode = new Map<TreeNode, ImportRegion>();
   const regions: ImportRegion[] = [];
   const tops: ImportRegion[] = [];
-  const make = (node: TreeNode, parent: ImportRegion | null): ImportRegion => {
-    const span = wrap64(node.end - node.start);
-    let size = span + 1n;
-    if (span === 0n && node.disabled) size = 0n;
-    if (size > SIZE_2_64) size = SIZE_2_64;
-    const r: ImportRegion = {
-      node,
-      name: node.name,
-      priority: node.priority,
-      nonvolatile: node.nonvolatile,
-      type: node.type,
-      enabled: !node.disabled,
-      addr: node.parent === null ? node.start : wrap64(node.start - node.parent.start),
-      size,
-      sizeSettled: false,
-      parent,
-      children: [],
-      alias: null,
-      aliasOffset: node.alias?.offset ?? 0n,
-      readonly: false,
-      seenInFlat: false,
-      mustBeContainer: false,
-      mustBeIo: false,
-      before: null,
-    };
-    byNode.set(node, r);
-    regions.push(r);
-    if (parent === null) tops.push(r);
-    for (const c of node.children) r.children.push(make(c, r));
-    return r;
+  // Depth first with an explicit stack, each region before its subregions (the order ids are given in).
+  const make = (top: TreeNode): void => {
+    const stack: { node: TreeNode; parent: ImportRegion | null }[] = [{ node: top, parent: null }];
+    while (stack.length > 0) {
+      const { node, parent } = stack.pop()!;
+      const span = wrap64(node.end - node.start);
+      let size = span + 1n;
+      if (span === 0n && node.disabled) size = 0n;
+      if (size > SIZE_2_64) size = SIZE_2_64;
+      const r: ImportRegion = {
+        node,
+        name: node.name,
+        priority: node.priority,
+        nonvolatile: node.nonvolatile,
+        type: node.type,
+        enabled: !node.disabled,
+        addr: node.parent === null ? node.start : wrap64(node.start - node.parent.start),
+        size,
+        sizeSettled: false,
+        parent,
+        children: [],
+        alias: null,
+        aliasOffset: node.alias?.offset ?? 0n,
+        readonly: false,
+        seenInFlat: false,
+        mustBeContainer: false,
+        mustBeIo: false,
+        before: null,
+      };
+      byNode.set(node, r);
+      regions.push(r);
+      if (parent === null) tops.push(r);
+      else parent.children.push(r);
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, parent: r });
+    }
   };
   for (const block of tree.blocks) {
     const root = ids.canon(block.root);
-    if (!byNode.has(root) && root === block.root) make(root, null);
+    if (!byNode.has(root) && root === block.root) make(root);
   }
   const of = (node: TreeNode): ImportRegion => byNode.get(ids.canon(node))!;
   for (const [aliasNode, target] of ids.aliasTargets) of(aliasNode).alias = of(target);
