@@ -18,6 +18,8 @@ interface Placement {
   readonly addr: bigint;
   readonly size: bigint;
 }
+/** More disjoint windows than this in one view at a commit: the view is rendered in full instead. */
+const MAX_RERENDER_WINDOWS = 64;
 /** Growth of the reached set below which it is never rebuilt (a rebuild walks every live view root). */
 const COMPACT_SLACK = 64;
 
@@ -218,7 +220,12 @@ export class FlatViewTable<U extends ViewUser> {
     const windows = this.#pending.get(key);
     if (windows === undefined) return entry.view;
     if (windows === null) return this.#store(key, this.#render(key));
-    const { view, edit } = this.#rerender(entry.view, coalesce(windows));
+    const sorted = coalesce(windows);
+    // Each window's render walks the children of every container on its way up to the window, so
+    // thousands of windows (a machine file adding its regions in one transaction) cost windows times
+    // siblings: quadratic. One full render costs the tree once.
+    if (sorted.length > MAX_RERENDER_WINDOWS) return this.#store(key, this.#render(key));
+    const { view, edit } = this.#rerender(entry.view, sorted);
     if (view !== entry.view) this.#edits.push({ view, edit });
     return this.#store(key, view, false);
   }
