@@ -164,11 +164,26 @@ export class FlatViewTable<U extends ViewUser> {
    */
   #addChangedWindows(): void {
     const seeds: WindowSeed[] = [];
+    // Parts of containers, by container, for the unmoved regions whose only way up is their container
+    // (no view root, no alias a view reaches): the walk's first step from each, taken here so that
+    // siblings that meet (the 26 PAM aliases of one toggle) are joined and walked up once.
+    const parts = new Map<MemoryRegion, WindowSeed[]>();
     for (const [mr, was] of this.#changed) {
-      seeds.push({ x: mr, lo: 0n, hi: mr.size > was.size ? mr.size : was.size });
       const moved = mr.container !== was.container || mr.addr !== was.addr || mr.size !== was.size;
+      const container = mr.container;
+      if (!moved && container !== null && !this.#entries.has(mr) && !this.#reachedAliases.has(mr)) {
+        if (!this.#reached.has(container)) continue;
+        const end = mr.addr + mr.size;
+        const part = { x: container, lo: mr.addr, hi: end < container.size ? end : container.size };
+        const list = parts.get(container);
+        if (list === undefined) parts.set(container, [part]);
+        else list.push(part);
+        continue;
+      }
+      seeds.push({ x: mr, lo: 0n, hi: mr.size > was.size ? mr.size : was.size });
       if (moved && was.container !== null) seeds.push({ x: was.container, lo: was.addr, hi: was.addr + was.size });
     }
+    for (const list of parts.values()) joinParts(list, seeds);
     const found = seedWindows(seeds, this.#entries, this.#mayLead, this.#aliasesOf);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
@@ -433,6 +448,22 @@ function resolutionPath(root: MemoryRegion): MemoryRegion[] {
     mr = next === mr ? null : next;
   }
   return path;
+}
+
+/** Appends to `seeds` the parts of one container in `list`, those that overlap or meet joined into one. */
+function joinParts(list: WindowSeed[], seeds: WindowSeed[]): void {
+  if (list.length > 1) list.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  let current = list[0]!;
+  for (let i = 1; i < list.length; i++) {
+    const next = list[i]!;
+    if (next.lo <= current.hi) {
+      if (next.hi > current.hi) current = { x: current.x, lo: current.lo, hi: next.hi };
+    } else {
+      seeds.push(current);
+      current = next;
+    }
+  }
+  seeds.push(current);
 }
 
 function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
