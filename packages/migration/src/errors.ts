@@ -20,7 +20,8 @@ export type MigrationErrorCode =
   | "E_RAM_BLOCK_NAME"
   | "E_HOTPLUG_RANGE"
   | "E_HOTPLUG_UNKNOWN"
-  | "E_HOTPLUG_BLOCK";
+  | "E_HOTPLUG_BLOCK"
+  | "E_HOTPLUG_MIGRATING";
 
 /** A refused stream, migration step, snapshot or hotplug request. */
 export class MigrationError extends MemtopoError {

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { MemoryRegion } from "@memtopo/region-tree";
 import { MigrationError } from "./errors.js";
 import { PAGE_SIZE, RAM_PAGES_PER_SECTION, RAM_ZERO, SECTION } from "./stream/format.js";
@@ -6,8 +7,13 @@ import type { StreamWriter } from "./stream/writer.js";
 const PAGE = BigInt(PAGE_SIZE);
 const RECORD_HEAD = 8;
 
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
 /** Whether the page of 4096 bytes is all zeros (QEMU's `buffer_is_zero`). */
 export function isZeroPage(page: Uint8Array): boolean {
+  // A whole page is compared natively (memcmp) with a zero page: a word loop in JS took about five
+  // times as long on a zero page, which is most of round 1 on a mostly empty guest.
+  if (page.length === PAGE_SIZE) return Buffer.compare(page, ZERO_PAGE) === 0;
   if (page.byteOffset % 4 === 0) {
     const words = new Uint32Array(page.buffer, page.byteOffset, page.length >>> 2);
     for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;

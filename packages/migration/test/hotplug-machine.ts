@@ -33,6 +33,7 @@ export function mockHotplugMachine(): {
   kvm: MockKvm;
   system: MemorySystem;
   vcpu: MockVcpu;
+  memory: AddressSpace;
   area: MemoryRegion;
   low: MemoryRegion;
 } {
@@ -42,5 +43,5 @@ export function mockHotplugMachine(): {
   attachKvm(system, kvm, { memory });
   const vcpu = kvm.createVcpu(0);
   enterWorkload(vcpu);
-  return { kvm, system, vcpu, area, low };
+  return { kvm, system, vcpu, memory, area, low };
 }

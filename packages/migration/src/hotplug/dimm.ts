@@ -1,6 +1,7 @@
 import { describeValue, MemoryRegion } from "@memtopo/region-tree";
 import type { MemorySystem } from "memtopo";
 import { MigrationError } from "../errors.js";
+import { refuseWhileMigrating } from "./migration-guard.js";
 
 const PAGE = 0x1000n;
 
@@ -10,7 +11,7 @@ const PAGE = 0x1000n;
  * 4 GiB); each {@link plug} makes a RAM region (allocated by the system's RAM allocator,
  * so on KVM a memslot maps it) and adds it in one commit, first fit at `align` unless an
  * address is given (`memory_device_get_free_addr`); {@link unplug} removes it and releases its
- * host memory.
+ * host memory. Both are refused (E_HOTPLUG_MIGRATING) while a migration of the system runs.
  */
 export class DimmSlots {
   readonly #system: MemorySystem;
@@ -50,6 +51,7 @@ export class DimmSlots {
       );
     }
     const at = addr === undefined ? this.#freeAddr(size) : this.#checkAddr(addr, size);
+    refuseWhileMigrating(this.#system, `plugging DIMM "${name}"`);
     const dimm = new MemoryRegion(this.#system, { kind: "ram", name, size });
     try {
       this.container.addSubregion(at, dimm);
@@ -69,6 +71,7 @@ export class DimmSlots {
   unplug(dimm: MemoryRegion): void {
     if (!this.#dimms.has(dimm))
       throw new MigrationError("E_HOTPLUG_UNKNOWN", `${describeValue(dimm?.name)} is not a DIMM plugged here`);
+    refuseWhileMigrating(this.#system, `unplugging DIMM "${dimm.name}"`);
     this.container.delSubregion(dimm);
     this.#dimms.delete(dimm);
     const block = dimm.ramBlock!;

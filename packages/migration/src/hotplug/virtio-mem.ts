@@ -2,6 +2,7 @@ import { MemoryRegion } from "@memtopo/region-tree";
 import type { MemorySystem } from "memtopo";
 import { MigrationError } from "../errors.js";
 import { discardRamRange } from "../ram-pages.js";
+import { refuseWhileMigrating } from "./migration-guard.js";
 
 /**
  * A virtio-mem-like device: one RAM block of `size` bytes behind a container the board
@@ -71,6 +72,7 @@ export class VirtioMem {
   /** Plugs the blocks of [offset, offset + size) in one commit (VIRTIO_MEM_REQ_PLUG); every one must be unplugged. */
   plug(offset: bigint, size: bigint): void {
     const [first, count] = this.#range(offset, size, false);
+    refuseWhileMigrating(this.#system, "a virtio-mem plug request");
     this.#set(first, count, true);
   }
 
@@ -80,6 +82,7 @@ export class VirtioMem {
    */
   unplug(offset: bigint, size: bigint): void {
     const [first, count] = this.#range(offset, size, true);
+    refuseWhileMigrating(this.#system, "a virtio-mem unplug request");
     this.#set(first, count, false);
     discardRamRange(this.memory, offset, size);
   }
