@@ -23,6 +23,7 @@ import { native } from "./errors.js";
 import { EventFdNotifier } from "./event-notifier.js";
 import { NativeInterrupts } from "./interrupts/native-interrupts.js";
 import { NativeVmMethods } from "./interrupts/vm-methods.js";
+import { manualProtectFlagsOffered } from "./manual-protect.js";
 import { MemslotMirror } from "./memslot-mirror.js";
 import { encodeMsrFilter, type MsrFilter, msrExitMask } from "./msr-exits.js";
 import { bindingOrReason, DEFAULT_KVM_DEVICE } from "./probe.js";
@@ -36,8 +37,9 @@ export interface NativeKvmOptions {
   /** A binding to use instead of the package's own binary (a custom build). */
   readonly nativeBinding?: NativeBinding;
   /**
-   * Enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: getDirtyLog then only reads the bitmap,
-   * and clearDirtyLog clears and re-protects the pages it names.
+   * Enable KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 with what the kernel offers of ENABLE and INITIALLY_SET
+   * (as QEMU does): getDirtyLog then only reads the bitmap, and clearDirtyLog clears and re-protects
+   * the pages it names.
    */
   readonly manualDirtyLogProtect?: boolean;
 }
@@ -89,7 +91,9 @@ export class NativeKvm extends NativeVmMethods implements KvmBackend, KvmVm, Kvm
     const kvm = new NativeKvm(binding, vm, devicePath);
     if (options.manualDirtyLogProtect === true) {
       try {
-        kvm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+        kvm.enableDirtyLogManualProtect(
+          manualProtectFlagsOffered(kvm.checkExtension(KVM_CAP.MANUAL_DIRTY_LOG_PROTECT2)),
+        );
       } catch (error) {
         vm.close();
         throw error;

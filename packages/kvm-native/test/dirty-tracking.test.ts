@@ -64,7 +64,8 @@ describe.skipIf(!kvm.ok)("dirty logging on /dev/kvm", () => {
   });
 
   it("manual protect: KVM_GET_DIRTY_LOG leaves the bits, KVM_CLEAR_DIRTY_LOG clears and re-protects the pages it names", () => {
-    m = machine("dirty", { manualDirtyLogProtect: true });
+    m = machine("dirty");
+    m.vm.enableDirtyLogManualProtect(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
     expect(m.vm.dirtyLogManualProtect).toBe(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
     m.mapRam(3, 0x10000n, 0x100000n, 0, KVM_MEM_LOG_DIRTY_PAGES);
     runToHlt(m.vcpu);
@@ -85,6 +86,25 @@ describe.skipIf(!kvm.ok)("dirty logging on /dev/kvm", () => {
     m.restart();
     runToHlt(m.vcpu);
     expect(pagesOf(m.vm.getDirtyLog(3))).toEqual(WRITTEN);
+  });
+
+  it("open({ manualDirtyLogProtect: true }) enables what KVM_CHECK_EXTENSION offers of ENABLE and INITIALLY_SET, as QEMU's kvm_init", () => {
+    const probe = NativeKvm.open();
+    const offered = probe.checkExtension(KVM_CAP.MANUAL_DIRTY_LOG_PROTECT2);
+    probe.close();
+    const expected = offered & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+    if (expected === 0) {
+      expect(() => NativeKvm.open({ manualDirtyLogProtect: true }), "a kernel without it refuses").toThrow(
+        expect.objectContaining({ code: "EINVAL" }),
+      );
+      return;
+    }
+    m = machine("dirty", { manualDirtyLogProtect: true });
+    expect(m.vm.dirtyLogManualProtect).toBe(expected);
+    m.mapRam(3, 0x10000n, 0x100000n, 0, KVM_MEM_LOG_DIRTY_PAGES);
+    const initially = (expected & KVM_DIRTY_LOG_INITIALLY_SET) !== 0;
+    // INITIALLY_SET: the new logging slot reports all of its 256 pages until cleared; without it, none.
+    expect(pagesOf(m.vm.getDirtyLog(3)).length).toBe(initially ? 256 : 0);
   });
 
   it("INITIALLY_SET: a slot that starts logging reports every page dirty until cleared, then only what the guest writes; the mock's the same", (ctx) => {
