@@ -62,6 +62,10 @@ function renderRegion(
 ): void {
   const first = enterRegion(mr, baseIn, clipStartIn, clipEndIn, readonlyIn, nonvolatileIn);
   if (first === null) return;
+  // Content only fills what is still free: once the root's whole clip is filled, nothing left to
+  // visit can show (a window re-render of 13 PAM segments then skips RAM and `pci` below them).
+  const whole = first.clipEnd - first.clipStart;
+  let filled = 0n;
   const path = [first];
   while (path.length > 0) {
     const frame = path[path.length - 1]!;
@@ -75,7 +79,13 @@ function renderRegion(
       continue;
     }
     path.pop();
-    if (frame.mr.terminates) fillFree(view, frame, dirtyLogMask);
+    if (frame.mr.terminates) {
+      const added = fillFree(view, frame, dirtyLogMask);
+      if (added > 0n) {
+        filled += added;
+        if (filled === whole) return;
+      }
+    }
   }
 }
 
@@ -118,12 +128,16 @@ function enterRegion(
   }
 }
 
-/** A terminating region's content over whatever its clip still leaves free in the view. */
-function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: MemoryRegion) => number): void {
+/**
+ * A terminating region's content over whatever its clip still leaves free in the view; returns how
+ * many bytes it filled.
+ */
+function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: MemoryRegion) => number): bigint {
   const { mr, base, clipStart, clipEnd, readonly, nonvolatile } = frame;
   let offset = clipStart - base;
   let pos = clipStart;
   let remain = clipEnd - clipStart;
+  let added = 0n;
   const fill = (start: bigint, size: bigint): FlatRange => ({
     mr,
     start,
@@ -139,6 +153,7 @@ function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: Memory
     if (pos < r.start) {
       const gap = r.start - pos < remain ? r.start - pos : remain;
       view.insert(cursor, fill(pos, gap));
+      added += gap;
       pos += gap;
       offset += gap;
       remain -= gap;
@@ -150,7 +165,11 @@ function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: Memory
     offset += hidden;
     remain -= hidden;
   }
-  if (remain > 0n) view.insert(cursor, fill(pos, remain));
+  if (remain > 0n) {
+    view.insert(cursor, fill(pos, remain));
+    added += remain;
+  }
+  return added;
 }
 
 /**
