@@ -1,4 +1,4 @@
-import { importQemu, loadMachine, printMtree } from "memtopo";
+import { importQemu, loadMachine, printMtree, printMtreeFlat } from "memtopo";
 
 /**
  * Machines far larger than QEMU's own, at 10× steps (`growth` is the time ratio to the previous step: 10 is
@@ -6,6 +6,7 @@ import { importQemu, loadMachine, printMtree } from "memtopo";
  * - `import-qemu`: importQemu on a plain `info mtree` dump of `n` MB (address spaces of 1 000 RAM and I/O
  *   regions each, every one under its own root, as distinct buses are);
  * - `import-siblings`: importQemu of one root holding `n` equal-priority RAM regions (the list-order shape);
+ * - `import-siblings-flat`: the same with its `info mtree -f` text (the flat hints' sibling order);
  * - `import-qemu-load`: loading the machine file that import wrote for that dump and printing it back;
  * - `mtree-spaces`: loading a machine file with `n` address spaces and printing its `info mtree`, QEMU's
  *   bus-master shape: every space's root is a container of its own holding a disabled alias of `system`.
@@ -122,6 +123,18 @@ export const cases = [
       return { fn: () => importQemu({ tree: text }), extra: { text_mb: Math.round(text.length / 1e5) / 10 } };
     },
     report: report("import-siblings"),
+  },
+  {
+    // The same with its `info mtree -f` text, whose pieces tell the importer which sibling won each overlap.
+    name: "import-siblings-flat",
+    params: [100, 1_000, 10_000],
+    samples: 2,
+    setup(n) {
+      const tree = siblingsDump(n);
+      const flat = printMtreeFlat(loadMachine(importQemu({ tree }).machine).addressSpaces);
+      return { fn: () => importQemu({ tree, flat }), extra: { text_mb: Math.round(tree.length / 1e5) / 10 } };
+    },
+    report: report("import-siblings-flat"),
   },
   {
     // What import-qemu wrote, loaded back and printed: `prints_back` says whether the text came back byte for byte.
