@@ -3,9 +3,10 @@ import net from "node:net";
 import { IncomingMigration } from "@memtopo/migration";
 import { runWorkload } from "@memtopo/migration/workload";
 import { type CliCommand, type CommandContext, UsageError } from "../context.js";
-import { GUEST_DESCRIPTION, passesDone, runPreCopy } from "../migrate/precopy-run.js";
+import { type WorkloadBackend, workloadBackend } from "../migrate/backend.js";
+import { GUEST_DESCRIPTION, type PreCopyRun, passesDone, runPreCopy } from "../migrate/precopy-run.js";
 import { comparePages, incomingLine, roundLines } from "../migrate/report.js";
-import { workloadVm } from "../migrate/workload-vm.js";
+import { type WorkloadVm, workloadVm } from "../migrate/workload-vm.js";
 
 interface MigrateFlags {
   readonly downtimePages?: number | string;
@@ -14,6 +15,7 @@ interface MigrateFlags {
   readonly incoming?: string;
   readonly to?: string;
   readonly json?: boolean;
+  readonly backend?: string;
 }
 
 function positive(value: number | string | undefined, fallback: number, flag: string): number {
@@ -43,6 +45,7 @@ export const migrateCommand: CliCommand = {
       .option("--max-rounds <n>", "Rounds after which the source stops the guest whatever is dirty (default 30)")
       .option("--incoming <socket>", "Be the destination: listen on a Unix socket, receive, commit, run the guest on")
       .option("--to <socket>", "Be the source: connect to a destination's socket and migrate to it")
+      .option("--backend <mock|native>", "The kernel of both VMs: the mock one (default) or /dev/kvm")
       .option("--json", "Print the report as JSON")
       .example("memtopo migrate")
       .example("memtopo migrate --incoming /tmp/m.sock & memtopo migrate --to /tmp/m.sock")
@@ -54,18 +57,34 @@ export const migrateCommand: CliCommand = {
         };
         if (flags.incoming !== undefined && flags.to !== undefined)
           throw new UsageError("--incoming and --to exclude each other");
-        if (flags.incoming !== undefined) return destination(ctx, String(flags.incoming), flags.json === true);
-        if (flags.to !== undefined) return source(ctx, String(flags.to), options, flags.json === true);
-        return inProcess(ctx, options, flags.json === true);
+        const backend = workloadBackend(flags.backend);
+        if (flags.incoming !== undefined) return destination(ctx, String(flags.incoming), flags.json === true, backend);
+        if (flags.to !== undefined) return source(ctx, String(flags.to), options, flags.json === true, backend);
+        return inProcess(ctx, options, flags.json === true, backend);
       });
   },
 };
 
 type Options = { downtimePages: number; pagesPerSlice: number; maxRounds: number };
 
-function inProcess(ctx: CommandContext, options: Options, json: boolean): void {
-  const from = workloadVm();
-  const to = workloadVm();
+function inProcess(ctx: CommandContext, options: Options, json: boolean, backend: WorkloadBackend): void {
+  const from = workloadVm({ backend });
+  const to = workloadVm({ backend });
+  try {
+    migrateInProcess(ctx, options, json, from, to);
+  } finally {
+    from.close();
+    to.close();
+  }
+}
+
+function migrateInProcess(
+  ctx: CommandContext,
+  options: Options,
+  json: boolean,
+  from: WorkloadVm,
+  to: WorkloadVm,
+): void {
   runWorkload(from.vcpu, { passes: 2 });
   const incoming = new IncomingMigration(to.migratable);
   const run = runPreCopy(
@@ -77,6 +96,7 @@ function inProcess(ctx: CommandContext, options: Options, json: boolean): void {
   const compared = comparePages(from.migratable, to.migratable);
   const after = runWorkload(to.vcpu, { passes: 2 });
   const report = {
+    backend: from.backend,
     guest: GUEST_DESCRIPTION,
     rounds: run.rounds.map((r) => ({ round: r.round, pages: r.sent, bytes: r.bytes })),
     stopAndCopyPages: run.final.sent,
@@ -94,7 +114,7 @@ function inProcess(ctx: CommandContext, options: Options, json: boolean): void {
   } else {
     ctx.stdout(
       [
-        `memtopo migrate: two VMs in this process on the mock kernel; the guest is ${GUEST_DESCRIPTION}`,
+        `memtopo migrate: two VMs in this process on ${from.backend === "native" ? "/dev/kvm" : "the mock kernel"}; the guest is ${GUEST_DESCRIPTION}`,
         ...roundLines(run),
         ...run.mapChanges.map((c) => `  map change ${c}`),
         `downtime: ${report.downtimeMs} ms (the guest stopped until the destination checked and committed the stream)`,
@@ -110,15 +130,26 @@ function inProcess(ctx: CommandContext, options: Options, json: boolean): void {
   }
 }
 
-async function source(ctx: CommandContext, path: string, options: Options, json: boolean): Promise<void> {
+async function source(
+  ctx: CommandContext,
+  path: string,
+  options: Options,
+  json: boolean,
+  backend: WorkloadBackend,
+): Promise<void> {
   const socket = net.connect(path);
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
-  const from = workloadVm();
-  runWorkload(from.vcpu, { passes: 2 });
-  const run = runPreCopy(from, (chunk) => socket.write(chunk), options);
+  const from = workloadVm({ backend });
+  let run: PreCopyRun;
+  try {
+    runWorkload(from.vcpu, { passes: 2 });
+    run = runPreCopy(from, (chunk) => socket.write(chunk), options);
+  } finally {
+    from.close();
+  }
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.end(resolve);
@@ -140,8 +171,16 @@ async function source(ctx: CommandContext, path: string, options: Options, json:
   }
 }
 
-async function destination(ctx: CommandContext, path: string, json: boolean): Promise<void> {
-  const to = workloadVm();
+async function destination(ctx: CommandContext, path: string, json: boolean, backend: WorkloadBackend): Promise<void> {
+  const to = workloadVm({ backend });
+  try {
+    await receive(ctx, path, json, to);
+  } finally {
+    to.close();
+  }
+}
+
+async function receive(ctx: CommandContext, path: string, json: boolean, to: WorkloadVm): Promise<void> {
   const incoming = new IncomingMigration(to.migratable);
   if (fs.existsSync(path)) throw new UsageError(`--incoming: ${path} exists already`);
   const server = net.createServer();

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import { loadSnapshot, saveSnapshot } from "@memtopo/migration";
 import { runWorkload, workloadChecksum } from "@memtopo/migration/workload";
 import { type CliCommand, type CommandContext, UsageError } from "../context.js";
+import { type WorkloadBackend, workloadBackend } from "../migrate/backend.js";
 import { GUEST_DESCRIPTION, passesDone } from "../migrate/precopy-run.js";
 import { workloadVm } from "../migrate/workload-vm.js";
 
@@ -38,23 +39,16 @@ export const snapshotCommand: CliCommand = {
       .option("--json", "Print the report as JSON")
       .example("memtopo snapshot save /tmp/vm.snap && memtopo snapshot load /tmp/vm.snap")
       .action(async (action: string, file: string, flags: SnapshotFlags) => {
-        const backend = flags.backend ?? "mock";
-        if (backend !== "mock" && backend !== "native") {
-          throw new UsageError(`--backend is mock or native, got ${String(backend).slice(0, 40)}`);
-        }
+        if (action !== "save" && action !== "load")
+          throw new UsageError(`snapshot: the action is save or load, got ${String(action).slice(0, 40)}`);
+        const backend = workloadBackend(flags.backend);
         if (action === "save") return save(ctx, file, flags, backend);
-        if (action === "load") return load(ctx, file, flags.json === true, backend);
-        throw new UsageError(`snapshot: the action is save or load, got ${String(action).slice(0, 40)}`);
+        return load(ctx, file, flags.json === true, backend);
       });
   },
 };
 
-async function save(
-  ctx: CommandContext,
-  file: string,
-  flags: SnapshotFlags,
-  backend: "mock" | "native",
-): Promise<void> {
+async function save(ctx: CommandContext, file: string, flags: SnapshotFlags, backend: WorkloadBackend): Promise<void> {
   const passes = count(flags.passes, 3, "--passes");
   const limit = count(flags.limit, 5, "--limit");
   if (passes > limit) throw new UsageError(`--passes (${passes}) is past --limit (${limit})`);
@@ -86,7 +80,7 @@ async function save(
   );
 }
 
-async function load(ctx: CommandContext, file: string, json: boolean, backend: "mock" | "native"): Promise<void> {
+async function load(ctx: CommandContext, file: string, json: boolean, backend: WorkloadBackend): Promise<void> {
   const bytes = new Uint8Array(await fs.readFile(file));
   const vm = workloadVm({ backend });
   let stats: ReturnType<typeof loadSnapshot>;

@@ -5,12 +5,14 @@ import { type MigratableMachine, ramBlocksOf } from "@memtopo/migration";
 import { buildWorkloadMachine, enterWorkload, type WorkloadMachine } from "@memtopo/migration/workload";
 import type { RamAllocator } from "@memtopo/region-tree";
 import { MemorySystem } from "memtopo";
+import type { WorkloadBackend } from "./backend.js";
 
 /** Instructions the mock vCPU runs per KVM_RUN before it returns as if kicked: the demo's unit of guest time. */
 export const SLICE_INSTRUCTIONS = 100;
 
 /** One VM running the migration workload: on the mock kernel (a real-mode interpreter runs the guest) or on /dev/kvm. */
 export interface WorkloadVm {
+  readonly backend: WorkloadBackend;
   readonly kvm: KvmVm;
   readonly machine: WorkloadMachine;
   readonly vcpu: KvmVcpu;
@@ -18,7 +20,7 @@ export interface WorkloadVm {
   close(): void;
 }
 
-export function workloadVm(options: { passLimit?: number; backend?: "mock" | "native" } = {}): WorkloadVm {
+export function workloadVm(options: { passLimit?: number; backend?: WorkloadBackend } = {}): WorkloadVm {
   let kvm: KvmVm;
   let ramAllocator: RamAllocator;
   if (options.backend === "native") {
@@ -36,6 +38,7 @@ export function workloadVm(options: { passLimit?: number; backend?: "mock" | "na
   const vcpu = kvm.createVcpu(0);
   enterWorkload(vcpu);
   return {
+    backend: options.backend ?? "mock",
     kvm,
     machine,
     vcpu,
