@@ -3,6 +3,7 @@ import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
 import { type PcVcpu, tracingBackend } from "./accel.js";
 import { acpiSetup } from "./acpi/acpi-build.js";
+import { SYSTEM_STATES_FILE, systemStates } from "./acpi/acpi-pm.js";
 import {
   ACPI_DISABLE,
   ACPI_ENABLE,
@@ -144,6 +145,9 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   io.addSubregion(FW_CFG_DMA_IO_BASE, fwCfg.dmaIo);
   fwCfg.setDmaSpace(memory);
   fwCfgArchCreate(fwCfg, options.ramSize, ramSplit, 1);
+  // fw_cfg's own files: no boot device order and no disk geometry (-nodefaults has no disks).
+  fwCfg.addFile("bootorder", new Uint8Array(0));
+  fwCfg.addFile("bios-geometry", new Uint8Array(0));
 
   // i440fx_init: the host bridge's ports, the i440FX function, the PCI space under system memory.
   const pciHost = new PciHost(system);
@@ -205,6 +209,7 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
     { smi: () => raiseSmi(), shutdown: requestShutdown },
   );
   pciHost.attach(pm);
+  fwCfg.addFile(SYSTEM_STATES_FILE, systemStates());
   let vapic: KvmVapic | null = null;
   if (options.vapic === true) {
     vapic = new KvmVapic(system, {

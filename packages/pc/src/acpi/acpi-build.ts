@@ -24,6 +24,7 @@ import { buildDsdtAml } from "./dsdt.js";
 export const ACPI_TABLES_FILE = "etc/acpi/tables";
 export const ACPI_RSDP_FILE = "etc/acpi/rsdp";
 export const TABLE_LOADER_FILE = "etc/table-loader";
+export const TPM_LOG_FILE = "etc/tpm/log";
 /** QEMU pads the tables to 128 KiB and the loader to 4 KiB, so their sizes stay fixed across rebuilds. */
 export const ACPI_BUILD_TABLE_SIZE = 0x2_0000;
 const ACPI_BUILD_ALIGN_SIZE = 0x1000;
@@ -157,4 +158,6 @@ export function acpiSetup(fwCfg: FwCfg, config: () => AcpiBuildConfig): void {
   fwCfg.addFile(ACPI_TABLES_FILE, first.tables, update);
   fwCfg.addFile(ACPI_RSDP_FILE, first.rsdp, update);
   fwCfg.addFile(TABLE_LOADER_FILE, first.loader, update);
+  // The TPM event log: empty without a TPM, but offered, as SeaBIOS finds it under QEMU.
+  fwCfg.addFile(TPM_LOG_FILE, new Uint8Array(0));
 }

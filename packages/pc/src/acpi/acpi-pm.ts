@@ -80,3 +80,15 @@ export class AcpiPm1 {
     this.control = 0;
   }
 }
+
+export const SYSTEM_STATES_FILE = "etc/system-states";
+/** A sleep state's byte in etc/system-states: bit 7 says it is offered, bits 0-2 are its SLP_TYP. */
+const STATE_OFFERED = 0x80;
+
+/**
+ * acpi_pm1_cnt_init's `etc/system-states`: a byte per S0..S5 for firmware. PIIX4 PM's
+ * defaults offer S3 (SLP_TYP 1) and S4 (s4_val 2); S0 and S5 are always on.
+ */
+export function systemStates(): Uint8Array {
+  return Uint8Array.of(STATE_OFFERED, 0, 0, STATE_OFFERED | 1, STATE_OFFERED | 2, STATE_OFFERED);
+}
