@@ -4,7 +4,7 @@ import { IncomingMigration } from "@memtopo/migration";
 import { runWorkload } from "@memtopo/migration/workload";
 import { type CliCommand, type CommandContext, UsageError } from "../context.js";
 import { type WorkloadBackend, workloadBackend } from "../migrate/backend.js";
-import { GUEST_DESCRIPTION, type PreCopyRun, passesDone, runPreCopy } from "../migrate/precopy-run.js";
+import { guestDescription, type PreCopyRun, passesDone, runPreCopy } from "../migrate/precopy-run.js";
 import { comparePages, incomingLine, roundLines } from "../migrate/report.js";
 import { type WorkloadVm, workloadVm } from "../migrate/workload-vm.js";
 
@@ -97,7 +97,7 @@ function migrateInProcess(
   const after = runWorkload(to.vcpu, { passes: 2 });
   const report = {
     backend: from.backend,
-    guest: GUEST_DESCRIPTION,
+    guest: guestDescription(from),
     rounds: run.rounds.map((r) => ({ round: r.round, pages: r.sent, bytes: r.bytes })),
     stopAndCopyPages: run.final.sent,
     downtimeMs: Number(run.downtimeMs.toFixed(2)),
@@ -114,7 +114,7 @@ function migrateInProcess(
   } else {
     ctx.stdout(
       [
-        `memtopo migrate: two VMs in this process on ${from.backend === "native" ? "/dev/kvm" : "the mock kernel"}; the guest is ${GUEST_DESCRIPTION}`,
+        `memtopo migrate: two VMs in this process on ${from.backend === "native" ? "/dev/kvm" : "the mock kernel"}; the guest is ${guestDescription(from)}`,
         ...roundLines(run),
         ...run.mapChanges.map((c) => `  map change ${c}`),
         `downtime: ${report.downtimeMs} ms (the guest stopped until the destination checked and committed the stream)`,
@@ -161,7 +161,7 @@ async function source(
   } else {
     ctx.stdout(
       [
-        `memtopo migrate --to ${path}: the source, ${GUEST_DESCRIPTION}`,
+        `memtopo migrate --to ${path}: the source, ${guestDescription(from)}`,
         ...roundLines(run),
         ...run.mapChanges.map((c) => `  map change ${c}`),
         `sent ${run.bytes} bytes; the guest stopped at pass ${run.passes}`,

@@ -50,8 +50,9 @@ export class DimmSlots {
         { path: "size" },
       );
     }
-    const at = addr === undefined ? this.#freeAddr(size) : this.#checkAddr(addr, size);
+    // Before any placement, as QEMU's device_add refuses before the device exists.
     refuseWhileMigrating(this.#system, `plugging DIMM "${name}"`);
+    const at = addr === undefined ? this.#freeAddr(size) : this.#checkAddr(addr, size);
     const dimm = new MemoryRegion(this.#system, { kind: "ram", name, size });
     try {
       this.container.addSubregion(at, dimm);
