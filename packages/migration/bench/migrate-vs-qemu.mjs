@@ -15,14 +15,17 @@
 //         the KVM listener attached; timed from `begin()` to `complete()` returning, in this process.
 // QEMU and memtopo start untimed; only the migration is timed.
 //
-//   node packages/migration/bench/migrate-vs-qemu.mjs [--rounds N] [--sizes 128,1024] [--kinds dirty,zero] [--json]
-// Needs qemu-system-x86_64 and the built packages (`pnpm build`).
+//   node packages/migration/bench/migrate-vs-qemu.mjs [--rounds N] [--sizes 128,1024] [--kinds dirty,zero]
+//        [--backend mock|native] [--json]
+// Needs qemu-system-x86_64 and the built packages (`pnpm build`). `--backend native` puts memtopo's VM on /dev/kvm
+// (the nested-KVM harness here: indicative only, everything runs under TCG there, QEMU too).
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { attachKvm } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
+import { NativeKvm } from "@memtopo/kvm-native";
 import { OutgoingMigration, ramBlocksOf, systemDirtyPageSource } from "@memtopo/migration";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { MemorySystem } from "memtopo";
@@ -30,18 +33,20 @@ import { MemorySystem } from "memtopo";
 const PAGE = 4096;
 
 function parseArgs(argv) {
-  const o = { rounds: 5, sizes: [128, 1024], kinds: ["dirty", "zero"], json: false };
+  const o = { rounds: 5, sizes: [128, 1024], kinds: ["dirty", "zero"], backend: "mock", json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--rounds") o.rounds = Number(argv[++i]);
     else if (a === "--sizes") o.sizes = String(argv[++i]).split(",").map(Number);
     else if (a === "--kinds") o.kinds = String(argv[++i]).split(",");
+    else if (a === "--backend") o.backend = String(argv[++i]);
     else if (a === "--json") o.json = true;
     else fail(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.rounds) || o.rounds < 1) fail("--rounds must be a whole number above 0");
   if (!o.sizes.every((s) => Number.isInteger(s) && s >= 2 && s <= 4096)) fail("--sizes are MiB from 2 to 4096");
   if (!o.kinds.every((k) => k === "dirty" || k === "zero")) fail("--kinds are dirty and/or zero");
+  if (o.backend !== "mock" && o.backend !== "native") fail("--backend is mock or native");
   return o;
 }
 
@@ -189,9 +194,10 @@ function qemuSyncs(trace) {
 }
 
 /** memtopo's VM on the mock kernel: one RAM region of `mib` MiB at 0, with the KVM listener attached. */
-function memtopoVm(mib, kind) {
-  const kvm = new MockKvm();
-  const system = new MemorySystem({ ramAllocator: kvm.ramAllocator(), accel: "kvm" });
+function memtopoVm(mib, kind, backend) {
+  const kvm = backend === "native" ? NativeKvm.open() : new MockKvm();
+  const ramAllocator = backend === "native" ? kvm.ramAllocator : kvm.ramAllocator();
+  const system = new MemorySystem({ ramAllocator, accel: "kvm" });
   const root = new MemoryRegion(system, { kind: "container", name: "system", size: SIZE_2_64 });
   const ram = new MemoryRegion(system, { kind: "ram", name: "pc.ram", size: BigInt(mib) << 20n });
   root.addSubregion(0n, ram);
@@ -205,8 +211,8 @@ function memtopoVm(mib, kind) {
   return { kvm, system, migratable: { system, ramBlocks: ramBlocksOf([memory]), vcpus: [] } };
 }
 
-async function memtopoRound(mib, kind, work) {
-  const vm = memtopoVm(mib, kind);
+async function memtopoRound(mib, kind, work, backend) {
+  const vm = memtopoVm(mib, kind, backend);
   const fifo = path.join(work, "memtopo.fifo");
   fs.rmSync(fifo, { force: true });
   if (spawnSync("mkfifo", [fifo]).status !== 0) throw new Error("mkfifo failed");
@@ -276,7 +282,7 @@ async function main() {
     // One untimed migration each, so that neither side's first (cold, unoptimised) run is counted.
     fillFile(path.join(work, "qemu-ram-16"), 16);
     await qemuRound(16, "dirty", work);
-    await memtopoRound(16, "dirty", work);
+    await memtopoRound(16, "dirty", work, o.backend);
     for (const mib of o.sizes) {
       if (o.kinds.includes("dirty")) fillFile(path.join(work, `qemu-ram-${mib}`), mib);
       for (const kind of o.kinds) {
@@ -286,9 +292,9 @@ async function main() {
           // Alternate which side goes first, so that a drift of the machine weighs on both alike.
           if (r % 2 === 0) {
             q.push(await qemuRound(mib, kind, work));
-            m.push(await memtopoRound(mib, kind, work));
+            m.push(await memtopoRound(mib, kind, work, o.backend));
           } else {
-            m.push(await memtopoRound(mib, kind, work));
+            m.push(await memtopoRound(mib, kind, work, o.backend));
             q.push(await qemuRound(mib, kind, work));
           }
           globalThis.gc?.();
@@ -334,7 +340,8 @@ async function main() {
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  if (o.json) process.stdout.write(`${JSON.stringify({ loadavg: os.loadavg(), results }, null, 2)}\n`);
+  if (o.json)
+    process.stdout.write(`${JSON.stringify({ backend: o.backend, loadavg: os.loadavg(), results }, null, 2)}\n`);
 }
 
 await main();
