@@ -1,8 +1,9 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { type MemoryRegion, toDouble } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import type { AddrWindow } from "./region-windows.js";
 import { type RenderOptions, renderWindow } from "./render.js";
+import { ExactRenderScratch, renderWindowExact } from "./render-exact.js";
 import { pushMerged } from "./simplify.js";
 
 /**
@@ -24,6 +25,9 @@ export interface ViewEdit {
 }
 
 const TOP = 1n << 64n;
+/** Windows ending at or below this render in doubles ({@link renderWindowExact}). */
+const EXACT_END = 1n << 53n;
+const ownMask = (mr: MemoryRegion): number => mr.dirtyLogMask;
 
 /**
  * The view `old.root` renders now, given that nothing changed outside `windows` (sorted,
@@ -49,6 +53,7 @@ export function rerenderWithEdit(
   old: FlatView,
   windows: readonly AddrWindow[],
   options: RenderOptions = {},
+  scratch: ExactRenderScratch = new ExactRenderScratch(),
 ): { view: FlatView; edit: ViewEdit } {
   const root = old.root;
   if (root === null || windows.length === 0) return { view: old, edit: { from: old, splices: [] } };
@@ -64,7 +69,11 @@ export function rerenderWithEdit(
       oldEnd = firstStartingAfter(ranges, windows[last]!.end);
       last++;
     }
-    parts.push({ oldStart, oldEnd, ranges: spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options) });
+    parts.push({
+      oldStart,
+      oldEnd,
+      ranges: spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options, scratch),
+    });
     w = last;
   }
   // Native slices and concat copy the untouched runs (and keep the array packed, which the lookups prefer).
@@ -91,7 +100,9 @@ function spliceRanges(
   first: number,
   last: number,
   options: RenderOptions,
+  scratch: ExactRenderScratch,
 ): FlatRange[] {
+  const mask = options.dirtyLogMask ?? ownMask;
   const out: FlatRange[] = [];
   let j = oldStart;
   let lo = 0n; // old pieces below this address were covered by a window
@@ -105,7 +116,11 @@ function spliceRanges(
       if (r.start + r.size > a) break; // it continues past the window: its rest comes after
       j++;
     }
-    for (const r of renderWindow(root, a, b, options.dirtyLogMask)) pushMerged(out, r);
+    // Below 2^53 in doubles (no bigint per step, pieces merged before they become FlatRanges); else, or
+    // when a step leaves the exact range, with bigints.
+    if (b > EXACT_END || !renderWindowExact(scratch, root, toDouble(a), toDouble(b), mask, out)) {
+      for (const r of renderWindow(root, a, b, mask)) pushMerged(out, r);
+    }
     lo = b;
   }
   for (; j < oldEnd; j++) {

@@ -3,6 +3,7 @@ import { FlatView } from "./flatview.js";
 import { flatViewRootStep, getFlatViewRoot, rootChainChildren } from "./flatview-root.js";
 import { type AddrWindow, coalesce, seedWindows, type WindowSeed } from "./region-windows.js";
 import { renderFlatView } from "./render.js";
+import { ExactRenderScratch } from "./render-exact.js";
 import { rerenderWithEdit, type ViewEdit } from "./rerender.js";
 
 /** What a view is for: an address space, seen through its root. */
@@ -112,7 +113,9 @@ export class FlatViewTable<U extends ViewUser> {
     this.#maskState = maskState;
     this.#entries.set(null, { view: this.empty, rootAddr: 0n, maskState: 0 });
     this.#render = (root) => renderFlatView(root, { dirtyLogMask });
-    this.#rerender = (old, windows) => rerenderWithEdit(old, windows, { dirtyLogMask });
+    const options = { dirtyLogMask };
+    const scratch = new ExactRenderScratch();
+    this.#rerender = (old, windows) => rerenderWithEdit(old, windows, options, scratch);
   }
 
   /**
