@@ -42,24 +42,30 @@ export function buildMachine<AS extends AddressSpaceShape>(spec: MachineSpec, ho
   const ioRoots = new Set(spec.addressSpaces.filter((a) => a.name === "I/O").map((a) => a.root));
   host.begin();
   try {
+    // Alias targets before their aliases; an alias chain is at most MAX_NESTING long (the loader's height check).
     const create = (s: RegionSpec): MemoryRegion => {
       const existing = regions.get(s.id);
       if (existing !== undefined) return existing;
-      const mr = wrap(
-        s.path,
-        () => new Region(host, initOf(s, s.alias === null ? null : create(spec.byId.get(s.alias)!), ioRoots.has(s.id))),
-      );
+      const target = s.alias === null ? null : create(spec.byId.get(s.alias)!);
+      let mr: MemoryRegion;
+      try {
+        mr = new Region(host, initOf(s, target, ioRoots.has(s.id)));
+      } catch (error) {
+        throw atPath(s, error);
+      }
       regions.set(s.id, mr);
       return mr;
     };
     for (const s of spec.byId.values()) create(s);
     for (const s of spec.byId.values()) {
       const mr = regions.get(s.id)!;
-      wrap(s.path, () => {
+      let child: RegionSpec | null = null;
+      try {
         if (s.readonly !== mr.readonly) mr.setReadonly(s.readonly);
         if (s.nonvolatile) mr.setNonvolatile(true);
         if (s.kind === "romd" && !s.romdMode) mr.setRomdMode(false);
-        s.log.forEach((client, i) => {
+        for (let i = 0; i < s.log.length; i++) {
+          const client = s.log[i]!;
           if (client === "vga") mr.setLog(true, "vga");
           else {
             warnings.push(
@@ -67,16 +73,21 @@ export function buildMachine<AS extends AddressSpaceShape>(spec: MachineSpec, ho
                 `${client === "code" ? "TCG" : "migration"}); it is not kept per region`,
             );
           }
-        });
-        for (const child of s.subregions) {
-          wrap(child.path, () => mr.addSubregionOverlap(child.addr, regions.get(child.id)!, child.priority));
         }
+        for (child of s.subregions) mr.addSubregionOverlap(child.addr, regions.get(child.id)!, child.priority);
+        child = null;
         if (!s.enabled) mr.setEnabled(false);
-      });
+      } catch (error) {
+        throw atPath(child ?? s, error);
+      }
     }
-    const addressSpaces = spec.addressSpaces.map((a) =>
-      wrap(a.path, () => host.createAddressSpace(a.name, regions.get(a.root)!)),
-    );
+    const addressSpaces = spec.addressSpaces.map((a) => {
+      try {
+        return host.createAddressSpace(a.name, regions.get(a.root)!);
+      } catch (error) {
+        throw atPath(a, error);
+      }
+    });
     const mtreeOrder = spec.mtreeOrder.map((id) => regions.get(id)!);
     return { name: spec.name, accel: spec.accel, host, addressSpaces, regions, mtreeOrder, warnings };
   } finally {
@@ -85,27 +96,26 @@ export function buildMachine<AS extends AddressSpaceShape>(spec: MachineSpec, ho
 }
 
 function initOf(s: RegionSpec, target: MemoryRegion | null, ioRoot: boolean): MemoryRegionInit {
-  const common = { name: s.name, size: s.size, owner: s.owner, addr: s.addr, priority: s.priority };
+  const { name, size, owner, addr, priority } = s;
   switch (s.kind) {
     case "alias":
-      return { ...common, kind: "alias", target: target!, offset: s.aliasOffset };
+      return { name, size, owner, addr, priority, kind: "alias", target: target!, offset: s.aliasOffset };
     case "romd":
-      return { ...common, kind: "rom-device", ops: NO_OPS };
+      return { name, size, owner, addr, priority, kind: "rom-device", ops: NO_OPS };
     case "io":
-      return ioRoot ? { ...common, kind: "io", ops: UNASSIGNED_IO_OPS } : { ...common, kind: "io" };
+      return { name, size, owner, addr, priority, kind: "io", ops: ioRoot ? UNASSIGNED_IO_OPS : null };
     default:
-      return { ...common, kind: s.kind };
+      return { name, size, owner, addr, priority, kind: s.kind };
   }
 }
 
-/** Region-tree errors that validation did not foresee still name the file's path. */
-function wrap<T>(path: string, action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    if (error instanceof MemtopoError && !(error instanceof MachineFormatError)) {
-      throw new MachineFormatError(error.code, error.message, { path, cause: error });
-    }
-    throw error;
+/**
+ * Region-tree errors that validation did not foresee still name the file's path (read from `place` only then: a
+ * path string per region of a large file cost memory for nothing).
+ */
+function atPath(place: { readonly path: string }, error: unknown): unknown {
+  if (error instanceof MemtopoError && !(error instanceof MachineFormatError)) {
+    return new MachineFormatError(error.code, error.message, { path: place.path, cause: error });
   }
+  return error;
 }

@@ -29,6 +29,28 @@ const REGION_FIELDS = [
 
 type Json = Record<string, unknown>;
 
+/**
+ * Where a value sits in the file. Its JSON path is made only when a message needs it: a path string per value of
+ * a million-region file was a large part of the loader's memory and time.
+ */
+interface Place {
+  readonly path: string;
+}
+
+const TOP: Place = { path: "" };
+const TOP_FIELD_SET: ReadonlySet<string> = new Set(TOP_FIELDS);
+const AS_FIELD_SET: ReadonlySet<string> = new Set(AS_FIELDS);
+const REGION_FIELD_SET: ReadonlySet<string> = new Set(REGION_FIELDS);
+/** What nearly every region has: no log clients and (leaves) no subregions, shared rather than one array each. */
+const NO_LOG: readonly LogClient[] = Object.freeze([]);
+const NO_SUBREGIONS: readonly RegionSpec[] = Object.freeze([]);
+
+/** The path of `key` at `place` (`key` "" is the place itself). */
+function at(place: Place, key: string): string {
+  if (key === "") return place.path;
+  return place.path === "" ? key : `${place.path}.${key}`;
+}
+
 function typeOf(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "nothing (the field is missing)";
@@ -42,70 +64,114 @@ function q(value: string): string {
   return `"${cutText(value)}"`;
 }
 
-function object(value: unknown, path: string, fields: readonly string[]): Json {
+function object(value: unknown, place: Place, fields: ReadonlySet<string>): Json {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    formatError("E_MACHINE_TYPE", path, `expected an object, got ${typeOf(value)}`);
+    formatError("E_MACHINE_TYPE", place.path, `expected an object, got ${typeOf(value)}`);
   }
-  for (const key of Object.keys(value)) {
-    if (!fields.includes(key)) {
-      formatError("E_MACHINE_FIELD", `${path}.${key}`.replace(/^\./, ""), `unknown field ${q(key)}`);
+  // for…in and a set, not Object.keys and a list search: no array per region.
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !fields.has(key)) {
+      formatError("E_MACHINE_FIELD", at(place, key), `unknown field ${q(key)}`);
     }
   }
   return value as Json;
 }
 
-function field(path: string, key: string): string {
-  return path === "" ? key : `${path}.${key}`;
-}
-
-function required(obj: Json, key: string, path: string): unknown {
-  if (!(key in obj)) formatError("E_MACHINE_FIELD", field(path, key), `required field ${q(key)} is missing`);
+function required(obj: Json, key: string, place: Place): unknown {
+  if (!(key in obj)) formatError("E_MACHINE_FIELD", at(place, key), `required field ${q(key)} is missing`);
   return obj[key];
 }
 
-function string(value: unknown, path: string): string {
-  if (typeof value !== "string") formatError("E_MACHINE_TYPE", path, `expected a string, got ${typeOf(value)}`);
-  return value;
-}
-
-function boolean(obj: Json, key: string, path: string, fallback: boolean): boolean {
-  const value = obj[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") {
-    formatError("E_MACHINE_TYPE", field(path, key), `expected true or false, got ${typeOf(value)}`);
+function string(value: unknown, place: Place, key: string): string {
+  if (typeof value !== "string") {
+    formatError("E_MACHINE_TYPE", at(place, key), `expected a string, got ${typeOf(value)}`);
   }
   return value;
 }
 
-function word<T extends string>(value: unknown, path: string, words: readonly T[]): T {
+function boolean(obj: Json, key: string, place: Place, fallback: boolean): boolean {
+  const value = obj[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    formatError("E_MACHINE_TYPE", at(place, key), `expected true or false, got ${typeOf(value)}`);
+  }
+  return value;
+}
+
+function word<T extends string>(value: unknown, place: Place, key: string, words: readonly T[]): T {
   if (typeof value !== "string" || !words.includes(value as T)) {
-    formatError("E_MACHINE_TYPE", path, `expected one of ${words.join(", ")}, got ${typeOf(value)}`);
+    formatError("E_MACHINE_TYPE", at(place, key), `expected one of ${words.join(", ")}, got ${typeOf(value)}`);
   }
   return value as T;
 }
 
+const HEX = /^0x[0-9a-fA-F]+$/;
+
 /** A `0x` hex string up to `limit` (inclusive). */
-function hexNumber(value: unknown, path: string, limit: bigint): bigint {
-  if (typeof value !== "string") formatError("E_MACHINE_TYPE", path, `expected a hex string, got ${typeOf(value)}`);
-  if (!/^0x[0-9a-fA-F]+$/.test(value))
-    formatError("E_MACHINE_HEX", path, `expected a hex string like "0x1000", got ${q(value)}`);
+function hexNumber(value: unknown, place: Place, key: string, limit: bigint): bigint {
+  if (typeof value !== "string") {
+    formatError("E_MACHINE_TYPE", at(place, key), `expected a hex string, got ${typeOf(value)}`);
+  }
+  if (!HEX.test(value))
+    formatError("E_MACHINE_HEX", at(place, key), `expected a hex string like "0x1000", got ${q(value)}`);
   const n = BigInt(value);
-  if (n > limit) formatError("E_MACHINE_RANGE", path, `${cutText(value)} is larger than 0x${limit.toString(16)}`);
+  if (n > limit)
+    formatError("E_MACHINE_RANGE", at(place, key), `${cutText(value)} is larger than 0x${limit.toString(16)}`);
   return n;
 }
 
 /**
- * Validates a parsed `memtopo-machine/1` document without building anything: every
- * field, every id, every alias window and the absence of cycles. Errors name the JSON
- * path of the bad value.
+ * A validated region. Its fields are set while its JSON is read, in the order of the checks, so that the first
+ * bad value of the file is the one reported; `path` is made from its container and index when asked.
  */
+class ParsedRegion implements RegionSpec {
+  readonly #container: ParsedRegion | null;
+  readonly #index: number;
+  /** Its index in the order regions were read: the row of {@link checkGraph}'s tables. */
+  readonly ordinal: number;
+  id = "";
+  name: string | null = null;
+  kind: MachineRegionKind = "container";
+  size = 0n;
+  addr = 0n;
+  priority = 0;
+  enabled = true;
+  readonly = false;
+  nonvolatile = false;
+  romdMode = true;
+  alias: string | null = null;
+  aliasOffset = 0n;
+  log: readonly LogClient[] = NO_LOG;
+  owner: string | null = null;
+  subregions: readonly ParsedRegion[] = NO_SUBREGIONS as readonly ParsedRegion[];
+
+  constructor(container: ParsedRegion | null, index: number, ordinal: number) {
+    this.#container = container;
+    this.#index = index;
+    this.ordinal = ordinal;
+  }
+
+  get path(): string {
+    // Iteratively, outermost first: regions nest up to MAX_NESTING levels.
+    const indices: number[] = [];
+    let r: ParsedRegion = this;
+    while (r.#container !== null) {
+      indices.push(r.#index);
+      r = r.#container;
+    }
+    let path = `regions[${r.#index}]`;
+    for (let i = indices.length - 1; i >= 0; i--) path += `.subregions[${indices[i]}]`;
+    return path;
+  }
+}
+
 /** `mtreeOrder`: distinct ids, each the root of some address space. */
 function parseMtreeOrder(value: unknown, roots: ReadonlySet<string>): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) formatError("E_MACHINE_TYPE", "mtreeOrder", `expected an array, got ${typeOf(value)}`);
   const seen = new Set<string>();
   return value.map((v, i) => {
-    const id = string(v, `mtreeOrder[${i}]`);
+    const id = string(v, { path: `mtreeOrder[${i}]` }, "");
     if (!roots.has(id)) {
       formatError("E_MACHINE_DANGLING_ID", `mtreeOrder[${i}]`, `no address space has root ${q(id)}`);
     }
@@ -115,28 +181,35 @@ function parseMtreeOrder(value: unknown, roots: ReadonlySet<string>): string[] {
   });
 }
 
+/**
+ * Validates a parsed `memtopo-machine/1` document without building anything: every
+ * field, every id, every alias window and the absence of cycles. Errors name the JSON
+ * path of the bad value.
+ */
 export function parseMachine(input: unknown): MachineSpec {
-  const top = object(input, "", TOP_FIELDS);
+  const top = object(input, TOP, TOP_FIELD_SET);
   if (top.format !== MACHINE_FORMAT) {
     formatError("E_MACHINE_FORMAT", "format", `expected "${MACHINE_FORMAT}", got ${typeOf(top.format)}`);
   }
-  const name = top.name === undefined ? "" : string(top.name, "name");
-  const accel = top.accel === undefined ? "none" : word(top.accel, "accel", ACCELS);
-  const regionsIn = required(top, "regions", "");
+  const name = top.name === undefined ? "" : string(top.name, TOP, "name");
+  const accel = top.accel === undefined ? "none" : word(top.accel, TOP, "accel", ACCELS);
+  const regionsIn = required(top, "regions", TOP);
   if (!Array.isArray(regionsIn))
     formatError("E_MACHINE_TYPE", "regions", `expected an array, got ${typeOf(regionsIn)}`);
-  const byId = new Map<string, RegionSpec>();
-  const regions = regionsIn.map((r, i) => parseRegion(r, `regions[${i}]`, true, byId));
+  const byId = new Map<string, ParsedRegion>();
+  const regions = new Array<ParsedRegion>(regionsIn.length);
+  for (let i = 0; i < regionsIn.length; i++) regions[i] = parseRegion(regionsIn[i], null, i, byId, 0);
 
-  const spacesIn = required(top, "addressSpaces", "");
+  const spacesIn = required(top, "addressSpaces", TOP);
   if (!Array.isArray(spacesIn)) {
     formatError("E_MACHINE_TYPE", "addressSpaces", `expected an array, got ${typeOf(spacesIn)}`);
   }
   const addressSpaces = spacesIn.map((s, i) => {
     const path = `addressSpaces[${i}]`;
-    const obj = object(s, path, AS_FIELDS);
-    const asName = string(required(obj, "name", path), `${path}.name`);
-    const root = string(required(obj, "root", path), `${path}.root`);
+    const place = { path };
+    const obj = object(s, place, AS_FIELD_SET);
+    const asName = string(required(obj, "name", place), place, "name");
+    const root = string(required(obj, "root", place), place, "root");
     if (!byId.has(root)) formatError("E_MACHINE_DANGLING_ID", `${path}.root`, `no region has id ${q(root)}`);
     return { name: asName, root, path };
   });
@@ -154,169 +227,186 @@ export const MAX_NESTING = 256;
 
 function parseRegion(
   value: unknown,
-  path: string,
-  topLevel: boolean,
-  byId: Map<string, RegionSpec>,
-  depth = 0,
-): RegionSpec {
+  container: ParsedRegion | null,
+  index: number,
+  byId: Map<string, ParsedRegion>,
+  depth: number,
+): ParsedRegion {
+  const spec = new ParsedRegion(container, index, byId.size);
   if (depth > MAX_NESTING) {
-    formatError("E_MACHINE_DEPTH", path, `subregions nest deeper than ${MAX_NESTING} levels`);
+    formatError("E_MACHINE_DEPTH", spec.path, `subregions nest deeper than ${MAX_NESTING} levels`);
   }
-  const obj = object(value, path, REGION_FIELDS);
-  const id = string(required(obj, "id", path), `${path}.id`);
-  if (byId.has(id)) {
-    formatError("E_MACHINE_DUPLICATE_ID", `${path}.id`, `id ${q(id)} is already used by ${byId.get(id)!.path}`);
+  const obj = object(value, spec, REGION_FIELD_SET);
+  const id = string(required(obj, "id", spec), spec, "id");
+  const twin = byId.get(id);
+  if (twin !== undefined) {
+    formatError("E_MACHINE_DUPLICATE_ID", at(spec, "id"), `id ${q(id)} is already used by ${twin.path}`);
   }
-  const nameIn = required(obj, "name", path);
-  const name = nameIn === null ? null : string(nameIn, `${path}.name`);
-  const kind = word(required(obj, "kind", path), `${path}.kind`, KINDS);
-  const size = regionSizeFromU64(hexNumber(required(obj, "size", path), `${path}.size`, SIZE_2_64));
-  const addr = obj.addr === undefined ? 0n : hexNumber(obj.addr, `${path}.addr`, SIZE_2_64 - 1n);
-  let priority = 0;
+  spec.id = id;
+  const nameIn = required(obj, "name", spec);
+  spec.name = nameIn === null ? null : string(nameIn, spec, "name");
+  const kind = word(required(obj, "kind", spec), spec, "kind", KINDS);
+  spec.kind = kind;
+  const size = regionSizeFromU64(hexNumber(required(obj, "size", spec), spec, "size", SIZE_2_64));
+  spec.size = size;
+  const addr = obj.addr === undefined ? 0n : hexNumber(obj.addr, spec, "addr", SIZE_2_64 - 1n);
+  spec.addr = addr;
   if (obj.priority !== undefined) {
     const p = obj.priority;
     if (typeof p !== "number" || !Number.isInteger(p)) {
-      formatError("E_MACHINE_TYPE", `${path}.priority`, `expected an integer, got ${typeOf(p)}`);
+      formatError("E_MACHINE_TYPE", at(spec, "priority"), `expected an integer, got ${typeOf(p)}`);
     }
     if (p < INT32_MIN || p > INT32_MAX)
-      formatError("E_MACHINE_RANGE", `${path}.priority`, `${p} is not a 32-bit priority`);
-    priority = p;
+      formatError("E_MACHINE_RANGE", at(spec, "priority"), `${p} is not a 32-bit priority`);
+    spec.priority = p;
   }
   if (size === SIZE_2_64 && kind !== "container" && kind !== "io" && kind !== "alias") {
     // A RAM block's length is 64-bit (QEMU's ram_addr_t): RAM, ROM and RAM devices stop short of 2^64.
     formatError(
       "E_MACHINE_RANGE",
-      `${path}.size`,
+      at(spec, "size"),
       `a ${kind} region cannot be 2^64 bytes (its RAM block's length is 64-bit)`,
     );
   }
-  if (!topLevel && addr + size > SIZE_2_64) {
+  if (container !== null && addr + size > SIZE_2_64) {
     formatError(
       "E_MACHINE_PAST_END",
-      `${path}.addr`,
+      at(spec, "addr"),
       `a subregion of size 0x${size.toString(16)} at this address ends past 2^64`,
     );
   }
-  let alias: string | null = null;
-  let aliasOffset = 0n;
   if (kind === "alias") {
-    alias = string(required(obj, "alias", path), `${path}.alias`);
-    if (obj.aliasOffset !== undefined) aliasOffset = hexNumber(obj.aliasOffset, `${path}.aliasOffset`, SIZE_2_64 - 1n);
+    spec.alias = string(required(obj, "alias", spec), spec, "alias");
+    if (obj.aliasOffset !== undefined)
+      spec.aliasOffset = hexNumber(obj.aliasOffset, spec, "aliasOffset", SIZE_2_64 - 1n);
   } else {
-    for (const key of ["alias", "aliasOffset"]) {
-      if (key in obj) formatError("E_MACHINE_FIELD", `${path}.${key}`, `${q(key)} belongs to kind "alias" only`);
+    if ("alias" in obj) formatError("E_MACHINE_FIELD", at(spec, "alias"), `"alias" belongs to kind "alias" only`);
+    if ("aliasOffset" in obj) {
+      formatError("E_MACHINE_FIELD", at(spec, "aliasOffset"), `"aliasOffset" belongs to kind "alias" only`);
     }
   }
   if (kind !== "romd" && "romdMode" in obj) {
-    formatError("E_MACHINE_FIELD", `${path}.romdMode`, `"romdMode" belongs to kind "romd" only`);
+    formatError("E_MACHINE_FIELD", at(spec, "romdMode"), `"romdMode" belongs to kind "romd" only`);
   }
-  const log: LogClient[] = [];
   if (obj.log !== undefined) {
-    if (!Array.isArray(obj.log))
-      formatError("E_MACHINE_TYPE", `${path}.log`, `expected an array, got ${typeOf(obj.log)}`);
-    obj.log.forEach((client, i) => {
-      const c = word(client, `${path}.log[${i}]`, LOG_CLIENTS);
-      if (log.includes(c)) formatError("E_MACHINE_TYPE", `${path}.log[${i}]`, `${q(c)} is listed twice`);
+    const logIn = obj.log;
+    if (!Array.isArray(logIn))
+      formatError("E_MACHINE_TYPE", at(spec, "log"), `expected an array, got ${typeOf(logIn)}`);
+    const log: LogClient[] = [];
+    for (let i = 0; i < logIn.length; i++) {
+      const c = word(logIn[i], spec, `log[${i}]`, LOG_CLIENTS);
+      if (log.includes(c)) formatError("E_MACHINE_TYPE", at(spec, `log[${i}]`), `${q(c)} is listed twice`);
       log.push(c);
-    });
+    }
+    spec.log = log;
   }
   const ownerIn = obj.owner;
-  const owner = ownerIn === undefined || ownerIn === null ? null : string(ownerIn, `${path}.owner`);
-  const spec: RegionSpec = {
-    path,
-    id,
-    name,
-    kind,
-    size,
-    addr,
-    priority,
-    enabled: boolean(obj, "enabled", path, true),
-    readonly: boolean(obj, "readonly", path, kind === "rom"),
-    nonvolatile: boolean(obj, "nonvolatile", path, false),
-    romdMode: boolean(obj, "romdMode", path, true),
-    alias,
-    aliasOffset,
-    log,
-    owner,
-    subregions: [],
-  };
+  spec.owner = ownerIn === undefined || ownerIn === null ? null : string(ownerIn, spec, "owner");
+  spec.enabled = boolean(obj, "enabled", spec, true);
+  spec.readonly = boolean(obj, "readonly", spec, kind === "rom");
+  spec.nonvolatile = boolean(obj, "nonvolatile", spec, false);
+  spec.romdMode = boolean(obj, "romdMode", spec, true);
   byId.set(id, spec);
-  if (obj.subregions !== undefined) {
-    if (!Array.isArray(obj.subregions)) {
-      formatError("E_MACHINE_TYPE", `${path}.subregions`, `expected an array, got ${typeOf(obj.subregions)}`);
+  const subregionsIn = obj.subregions;
+  if (subregionsIn !== undefined) {
+    if (!Array.isArray(subregionsIn)) {
+      formatError("E_MACHINE_TYPE", at(spec, "subregions"), `expected an array, got ${typeOf(subregionsIn)}`);
     }
-    const subregions = spec.subregions as RegionSpec[];
-    // One at a time: a spread of a million children would overflow the argument stack.
-    obj.subregions.forEach((s, i) => {
-      subregions.push(parseRegion(s, `${path}.subregions[${i}]`, false, byId, depth + 1));
-    });
+    if (subregionsIn.length > 0) {
+      // One at a time into a list of the right length: a spread of a million children would overflow the stack.
+      const subregions = new Array<ParsedRegion>(subregionsIn.length);
+      spec.subregions = subregions;
+      for (let i = 0; i < subregionsIn.length; i++) {
+        subregions[i] = parseRegion(subregionsIn[i], spec, i, byId, depth + 1);
+      }
+    }
   }
   return spec;
 }
+
+const GREY = 1;
+const BLACK = 2;
 
 /**
  * Alias targets must exist, their windows must fit, and following subregions and alias
  * targets must never come back to a region (QEMU would recurse forever rendering it).
  */
-function checkGraph(regions: readonly RegionSpec[], byId: ReadonlyMap<string, RegionSpec>): void {
+function checkGraph(regions: readonly ParsedRegion[], byId: ReadonlyMap<string, ParsedRegion>): void {
   for (const spec of byId.values()) {
     if (spec.alias === null) continue;
     const target = byId.get(spec.alias);
     if (target === undefined)
-      formatError("E_MACHINE_DANGLING_ID", `${spec.path}.alias`, `no region has id ${q(spec.alias)}`);
+      formatError("E_MACHINE_DANGLING_ID", at(spec, "alias"), `no region has id ${q(spec.alias)}`);
     if (spec.aliasOffset + spec.size > target.size) {
       formatError(
         "E_MACHINE_ALIAS_WINDOW",
-        `${spec.path}.aliasOffset`,
+        at(spec, "aliasOffset"),
         `the window 0x${spec.aliasOffset.toString(16)}+0x${spec.size.toString(16)} lies outside ${q(spec.alias)} (size 0x${target.size.toString(16)})`,
       );
     }
   }
   // Iterative depth-first search with colours; a grey region met again closes a cycle. Each
   // region's height (longest chain of subregions and alias targets below it) bounds the
-  // recursion of building, rendering and printing, so it is capped as nesting is.
-  const state = new Map<RegionSpec, "grey" | "black">();
-  const height = new Map<RegionSpec, number>();
-  const edges = (spec: RegionSpec): readonly RegionSpec[] =>
-    spec.alias === null ? spec.subregions : [byId.get(spec.alias)!, ...spec.subregions];
-  const visit = (start: RegionSpec): void => {
-    const stack: { spec: RegionSpec; next: readonly RegionSpec[]; at: number }[] = [
-      { spec: start, next: edges(start), at: 0 },
-    ];
-    state.set(start, "grey");
+  // recursion of building, rendering and printing, so it is capped as nesting is. Colours and
+  // heights are tables by ordinal, the stack two parallel lists: no map entry or object per region.
+  const state = new Uint8Array(byId.size);
+  const height = new Uint16Array(byId.size);
+  // A region's edges: its alias target first, then its subregions.
+  const edgeCount = (spec: ParsedRegion): number => (spec.alias === null ? 0 : 1) + spec.subregions.length;
+  const edge = (spec: ParsedRegion, i: number): ParsedRegion => {
+    if (spec.alias === null) return spec.subregions[i]!;
+    return i === 0 ? byId.get(spec.alias)! : spec.subregions[i - 1]!;
+  };
+  const stack: ParsedRegion[] = [];
+  const next: number[] = [];
+  const visit = (start: ParsedRegion): void => {
+    stack.push(start);
+    next.push(0);
+    state[start.ordinal] = GREY;
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const n = top.next[top.at++];
-      if (n === undefined) {
-        state.set(top.spec, "black");
-        // A loop, not Math.max(...): a container may have a million children.
+      const last = stack.length - 1;
+      const top = stack[last]!;
+      const i = next[last]!;
+      if (i === edgeCount(top)) {
+        state[top.ordinal] = BLACK;
         let below = 0;
-        for (const e of top.next) below = Math.max(below, height.get(e) ?? 0);
+        for (let e = 0; e < i; e++) below = Math.max(below, height[edge(top, e).ordinal]!);
         const h = 1 + below;
         if (h > MAX_NESTING) {
-          formatError(
-            "E_MACHINE_DEPTH",
-            top.spec.path,
-            `aliases and subregions chain deeper than ${MAX_NESTING} levels`,
-          );
+          formatError("E_MACHINE_DEPTH", top.path, `aliases and subregions chain deeper than ${MAX_NESTING} levels`);
         }
-        height.set(top.spec, h);
+        height[top.ordinal] = h;
         stack.pop();
+        next.pop();
         continue;
       }
-      const s = state.get(n);
-      if (s === "grey") {
-        const from = stack.findIndex((e) => e.spec === n);
-        const culprit = stack.slice(from).find((e) => e.spec.alias !== null)?.spec ?? top.spec;
-        const ring = [...stack.slice(from).map((e) => e.spec.id), n.id].join(" -> ");
-        formatError("E_MACHINE_CYCLE", `${culprit.path}.alias`, `aliases and subregions form a cycle: ${ring}`);
-      }
-      if (s === undefined) {
-        state.set(n, "grey");
-        stack.push({ spec: n, next: edges(n), at: 0 });
+      next[last] = i + 1;
+      const n = edge(top, i);
+      const s = state[n.ordinal];
+      if (s === GREY) cycle(stack, n);
+      if (s === 0) {
+        state[n.ordinal] = GREY;
+        stack.push(n);
+        next.push(0);
       }
     }
   };
-  for (const spec of regions) if (!state.has(spec)) visit(spec);
-  for (const spec of byId.values()) if (!state.has(spec)) visit(spec);
+  for (const spec of regions) if (state[spec.ordinal] === 0) visit(spec);
+  for (const spec of byId.values()) if (state[spec.ordinal] === 0) visit(spec);
+}
+
+/** Reports the cycle that `n`, grey on the search's `stack`, closes: at the first alias on it. */
+function cycle(stack: readonly ParsedRegion[], n: ParsedRegion): never {
+  const from = stack.indexOf(n);
+  let culprit = stack[stack.length - 1]!;
+  const ring: string[] = [];
+  for (let i = from; i < stack.length; i++) ring.push(stack[i]!.id);
+  ring.push(n.id);
+  for (let i = from; i < stack.length; i++) {
+    if (stack[i]!.alias !== null) {
+      culprit = stack[i]!;
+      break;
+    }
+  }
+  formatError("E_MACHINE_CYCLE", at(culprit, "alias"), `aliases and subregions form a cycle: ${ring.join(" -> ")}`);
 }
