@@ -1,6 +1,6 @@
 import { cutText, escapeText, MemtopoError } from "@memtopo/region-tree";
 import { cac } from "cac";
-import { commands } from "./commands/index.js";
+import { commandsFor } from "./commands/index.js";
 import { type CommandContext, UsageError } from "./context.js";
 import { version } from "./version.js";
 
@@ -10,7 +10,7 @@ import { version } from "./version.js";
  */
 export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const cli = cac("memtopo");
-  for (const command of commands) command.register(cli, ctx);
+  for (const command of await commandsFor(argv)) command.register(cli, ctx);
   cli.help();
   cli.version(version);
   try {

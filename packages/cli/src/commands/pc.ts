@@ -94,6 +94,12 @@ async function readInput(what: string, path: string): Promise<Uint8Array> {
   }
 }
 
+/** The bytes as Latin-1 text; the console's bytes come one at a time, so without a Buffer for each. */
+function latin1(bytes: Uint8Array): string {
+  if (bytes.length === 1) return String.fromCharCode(bytes[0]!);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
+}
+
 async function output(ctx: CommandContext, file: string, text: string): Promise<void> {
   if (file === "-") ctx.stdout(text);
   else await ctx.writeText(file, text);
@@ -152,30 +158,43 @@ export function createPcCommand(runner: PcRunner): CliCommand {
 
           const matcher = new UntilMatcher(until);
           const debugText: string[] = [];
+          // Standard output gets the console a line at a time (as stdio buffers a pipe by lines): the
+          // firmware prints a byte per exit, and a write per byte was most of the cost of an exit.
+          let pendingLine = "";
           let memslotCalls = 0;
           const memslots: string[] = [];
           const started = process.hrtime.bigint();
-          const result = await runner({
-            bios,
-            ramSize,
-            timeoutMs,
-            cpu,
-            ...(vapicRom === undefined ? {} : { vapicRom }),
-            onDebugcon: (bytes) => {
-              const text = Buffer.from(bytes).toString("latin1");
-              if (debugconFile === "-") ctx.stdout(text);
-              else if (debugconFile !== undefined) debugText.push(text);
-              return matcher.feed(text);
-            },
-            onMemslot: (region: KvmUserspaceMemoryRegion) => {
-              memslotCalls++;
-              if (traceFile !== undefined) memslots.push(memslotLine(region));
-            },
-            onCommit:
-              flags.events === true
-                ? (events) => ctx.stdout(events.map((e) => `${JSON.stringify(e)}\n`).join(""))
-                : undefined,
-          });
+          let result: PcRunResult;
+          try {
+            result = await runner({
+              bios,
+              ramSize,
+              timeoutMs,
+              cpu,
+              ...(vapicRom === undefined ? {} : { vapicRom }),
+              onDebugcon: (bytes) => {
+                const text = latin1(bytes);
+                if (debugconFile === "-") {
+                  pendingLine += text;
+                  if (text.includes("\n")) {
+                    ctx.stdout(pendingLine);
+                    pendingLine = "";
+                  }
+                } else if (debugconFile !== undefined) debugText.push(text);
+                return matcher.feed(text);
+              },
+              onMemslot: (region: KvmUserspaceMemoryRegion) => {
+                memslotCalls++;
+                if (traceFile !== undefined) memslots.push(memslotLine(region));
+              },
+              onCommit:
+                flags.events === true
+                  ? (events) => ctx.stdout(events.map((e) => `${JSON.stringify(e)}\n`).join(""))
+                  : undefined,
+            });
+          } finally {
+            if (pendingLine !== "") ctx.stdout(pendingLine);
+          }
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           if (debugconFile !== undefined && debugconFile !== "-") await ctx.writeText(debugconFile, debugText.join(""));
           if (traceFile !== undefined) await output(ctx, traceFile, memslots.join(""));

@@ -18,8 +18,9 @@ import {
   RSDP_RSDT_OFFSET,
   RSDP_SIZE,
 } from "./acpi-tables.js";
+import type { Aml } from "./aml.js";
 import { BiosLinkerLoader, LOADER_ZONE } from "./bios-linker-loader.js";
-import { buildDsdtAml } from "./dsdt.js";
+import { buildDsdtAml, type DsdtConfig } from "./dsdt.js";
 
 export const ACPI_TABLES_FILE = "etc/acpi/tables";
 export const ACPI_RSDP_FILE = "etc/acpi/rsdp";
@@ -64,7 +65,7 @@ function pciHole64(ram: RamSplit): { start: bigint; end: bigint } {
  * to 128 KiB, the RSDP in its own (for the F-segment), and the loader script that allocates
  * both, relocates every pointer and fixes every checksum in QEMU's order.
  */
-export function acpiBuild(config: AcpiBuildConfig): AcpiBuildResult {
+export function acpiBuild(config: AcpiBuildConfig, dsdtAml: (dsdt: DsdtConfig) => Aml = buildDsdtAml): AcpiBuildResult {
   if (!Number.isInteger(config.cpus) || config.cpus < 1) {
     throw new PcError("E_PC_ACPI", `the ACPI tables need at least one vCPU, got ${describeValue(config.cpus)}`);
   }
@@ -82,7 +83,7 @@ export function acpiBuild(config: AcpiBuildConfig): AcpiBuildResult {
   const dsdtTable = acpiTable(
     "DSDT",
     1,
-    buildDsdtAml({
+    dsdtAml({
       pciHoleStart: config.ramSplit.below4g,
       pciHole64: pciHole64(config.ramSplit),
       hpet: config.hpet,
@@ -145,12 +146,15 @@ export function acpiBuild(config: AcpiBuildConfig): AcpiBuildResult {
  * Sizes never change.
  */
 export function acpiSetup(fwCfg: FwCfg, config: () => AcpiBuildConfig): void {
-  const first = acpiBuild(config());
+  // The firmware's select rebuilds the tables for the PM base it programmed; the DSDT does not
+  // depend on it, and encoding its 6 KiB of AML again is most of a build.
+  const dsdtAml = sameInputsOnce(buildDsdtAml);
+  const first = acpiBuild(config(), dsdtAml);
   let patched = false;
   const update = () => {
     if (patched) return;
     patched = true;
-    const next = acpiBuild(config());
+    const next = acpiBuild(config(), dsdtAml);
     first.tables.set(next.tables);
     first.rsdp.set(next.rsdp);
     first.loader.set(next.loader);
@@ -160,4 +164,14 @@ export function acpiSetup(fwCfg: FwCfg, config: () => AcpiBuildConfig): void {
   fwCfg.addFile(TABLE_LOADER_FILE, first.loader, update);
   // The TPM event log: empty without a TPM, but offered, as SeaBIOS finds it under QEMU.
   fwCfg.addFile(TPM_LOG_FILE, new Uint8Array(0));
+}
+
+/** `build`, answered from its last result while the DSDT's inputs are the same. */
+function sameInputsOnce(build: (dsdt: DsdtConfig) => Aml): (dsdt: DsdtConfig) => Aml {
+  let last: { key: string; aml: Aml } | null = null;
+  return (dsdt) => {
+    const key = `${dsdt.pciHoleStart}:${dsdt.pciHole64.start}:${dsdt.pciHole64.end}:${dsdt.hpet}:${dsdt.cpus}`;
+    if (last === null || last.key !== key) last = { key, aml: build(dsdt) };
+    return last.aml;
+  };
 }
