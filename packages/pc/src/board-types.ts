@@ -12,6 +12,7 @@ import type { Port92 } from "./devices/port92.js";
 import type { Serial } from "./devices/serial.js";
 import type { I440fx } from "./pci/i440fx.js";
 import type { PiixIde } from "./pci/ide-piix.js";
+import type { PciBusSpaces, PciDevice } from "./pci/pci-device.js";
 import type { PciHost } from "./pci/pci-host.js";
 import type { Piix3 } from "./pci/piix3.js";
 import type { RamSplit } from "./ram-split.js";
@@ -117,4 +118,17 @@ export interface PcBoard {
   readonly vcpu: PcVcpu | null;
   /** Runs the vCPU from the reset state until a stop (see {@link PcRunOptions}). */
   run(options?: PcRunOptions): PcRunResult;
+  /** What a PCI function for bus 0 is built on (`new PciDevice(board.pciBusSpaces, ...)`). */
+  readonly pciBusSpaces: PciBusSpaces;
+  /**
+   * QEMU's `device_add` of a PCI function on bus 0 while the machine runs: it appears at its devfn,
+   * PCIU (0xae00) has its slot and GPE0 status bit 1 raises the SCI where the guest enabled it.
+   * Refused for a function that is not hot-pluggable, or a devfn (or function 0 of its slot) in use.
+   */
+  hotplugPci(fn: PciDevice): void;
+  /**
+   * QEMU's `device_del`: PCID has the function's slot and GPE0 bit 1 is raised; the function goes when
+   * the guest ejects the slot through B0EJ. Refused for a function not on bus 0 or not hot-pluggable.
+   */
+  unplugPci(fn: PciDevice): void;
 }

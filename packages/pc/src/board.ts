@@ -205,8 +205,8 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
   let raiseSmi: () => void = () => {};
   const pm = new Piix4Pm(
     busSpaces,
-    { smmEnabled: smm, smbusBase: SMBUS_BASE, clock: nanos },
-    { smi: () => raiseSmi(), shutdown: requestShutdown },
+    { smmEnabled: smm, smbusBase: SMBUS_BASE, clock: nanos, bus: pciHost },
+    { smi: () => raiseSmi(), shutdown: requestShutdown, sci: (level) => setIrq(PIIX4_SCI_IRQ, level) },
   );
   pciHost.attach(pm);
   fwCfg.addFile(SYSTEM_STATES_FILE, systemStates());
@@ -306,6 +306,9 @@ export function createPcBoard(options: PcBoardOptions): PcBoard {
       return stopRequest;
     },
     vcpu,
+    pciBusSpaces: busSpaces,
+    hotplugPci: (fn) => pm.pciHotplug.plug(fn),
+    unplugPci: (fn) => pm.pciHotplug.unplugRequest(fn),
     run(runOptions = {}) {
       if (vcpu === null) {
         throw new PcError(

@@ -3,6 +3,13 @@ export { type AcpiBuildConfig, type AcpiBuildResult, acpiBuild } from "./acpi/ac
 export { AcpiPm1, PM_TIMER_FREQUENCY } from "./acpi/acpi-pm.js";
 export { Apm } from "./acpi/apm.js";
 export { AcpiCpuHotplug } from "./acpi/cpu-hotplug.js";
+export {
+  ACPI_PCI_HOTPLUG_STATUS,
+  ACPI_PCIHP_ADDR,
+  AcpiPciHotplug,
+  PCIHP_REG,
+  type PciHotplugBus,
+} from "./acpi/pci-hotplug.js";
 export { ACPI_DISABLE, ACPI_ENABLE, PIIX4_DEVACTB_APMC_EN, Piix4Pm, type Piix4PmEvents } from "./acpi/piix4.js";
 export { createPcBoard } from "./board.js";
 export type { PcBoard, PcBoardOptions, PcDevices, PcRegions, PcSpaces, PcStopRequest } from "./board-types.js";
@@ -31,7 +38,7 @@ export {
 } from "./pci/i440fx.js";
 export { PiixIde } from "./pci/ide-piix.js";
 export { PAM_REGIONS_COUNT, type PamMode, PamSegment, pamModeOf } from "./pci/pam.js";
-export { PciDevice, type PciIdentity } from "./pci/pci-device.js";
+export { type PciBusSpaces, PciDevice, type PciIdentity } from "./pci/pci-device.js";
 export { PciHost } from "./pci/pci-host.js";
 export { Piix3 } from "./pci/piix3.js";
 export { DEFAULT_MAX_RAM_BELOW_4G, parseRamSize, type RamSplit, splitRam } from "./ram-split.js";

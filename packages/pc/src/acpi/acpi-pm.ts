@@ -24,7 +24,13 @@ export class AcpiPm1 {
   readonly cnt: MemoryRegion;
   readonly tmr: MemoryRegion;
 
-  constructor(host: MemorySystem, clock: NanoClock, onShutdown: (reason: string) => void) {
+  /** `onEventWrite` runs after each write to the event block (the SCI follows status and enable). */
+  constructor(
+    host: MemorySystem,
+    clock: NanoClock,
+    onShutdown: (reason: string) => void,
+    onEventWrite: () => void = () => {},
+  ) {
     this.evt = new MemoryRegion(host, {
       kind: "io",
       name: "acpi-evt",
@@ -37,6 +43,7 @@ export class AcpiPm1 {
         write: (offset, value) => {
           if (offset === 0n) this.status &= ~Number(value);
           else this.enable = Number(value);
+          onEventWrite();
         },
       },
     });

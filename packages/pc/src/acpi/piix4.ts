@@ -5,6 +5,7 @@ import { type PciBusSpaces, PciDevice } from "../pci/pci-device.js";
 import { AcpiPm1, type NanoClock } from "./acpi-pm.js";
 import { Apm } from "./apm.js";
 import { AcpiCpuHotplug } from "./cpu-hotplug.js";
+import { ACPI_PCIHP_ADDR, AcpiPciHotplug, type PciHotplugBus } from "./pci-hotplug.js";
 
 /** PIIX4 power-management function registers (Intel 82371AB datasheet, function 3). */
 export const PIIX4_PMBA = 0x40;
@@ -23,7 +24,6 @@ export const PIIX4_GPE0_BLK = 0xafe0n;
 export const PIIX4_SCI_IRQ = 9;
 /** The APM control port, the FADT's SMI_CMD. */
 export const APM_CNT_IOPORT = 0xb2;
-const PCIHP_BASE = 0xae00n;
 const CPUHP_BASE = 0xaf00n;
 
 /** What the PM function reports to the board. */
@@ -31,7 +31,14 @@ export interface Piix4PmEvents {
   /** An APM command with DEVACTB.APMC_EN set: the board raises an SMI on the vCPU. */
   smi(): void;
   shutdown(reason: string): void;
+  /** The SCI's level (ISA IRQ 9) whenever it may have changed. */
+  sci?(level: boolean): void;
 }
+
+/** PM1 status bits that raise the SCI when enabled (QEMU's ACPI_BITMASK_PM1_COMMON_ENABLED). */
+const PM1_COMMON_ENABLED = 0x0521;
+
+const NO_BUS: PciHotplugBus = { functions: [], attach: () => {}, detach: () => {} };
 
 /**
  * The PIIX4 power-management function (01.3, 8086:7113) as far as firmware uses it, after
@@ -47,22 +54,26 @@ export class Piix4Pm extends PciDevice {
   readonly pmIo: MemoryRegion;
   readonly smbusIo: MemoryRegion;
   readonly gpe: MemoryRegion;
-  readonly pciHotplug: MemoryRegion;
+  /** QEMU's ACPI PCI hot-plug block at 0xae00, over bus 0 (`bus` in the options). */
+  readonly pciHotplug: AcpiPciHotplug;
   /** The CPU hot-plug block: QEMU's legacy bitmap at reset, its register interface once the DSDT's _INI ran. */
   readonly cpuHotplug: AcpiCpuHotplug;
   readonly #smmEnabled: boolean;
   readonly #spaces: PciBusSpaces;
+  readonly #sci: ((level: boolean) => void) | undefined;
   gpeStatus = 0;
   gpeEnable = 0;
 
   constructor(
     spaces: PciBusSpaces,
-    options: { smmEnabled: boolean; smbusBase: number; clock: NanoClock },
+    options: { smmEnabled: boolean; smbusBase: number; clock: NanoClock; bus?: PciHotplugBus },
     events: Piix4PmEvents,
   ) {
     super(spaces, {
       name: "PIIX4_PM",
       devfn: devfn(1, 3),
+      // The chipset stays: QEMU's class sets hotpluggable = false.
+      hotpluggable: false,
       vendorId: 0x8086,
       deviceId: 0x7113,
       revision: 0x03,
@@ -70,6 +81,7 @@ export class Piix4Pm extends PciDevice {
     });
     this.#smmEnabled = options.smmEnabled;
     this.#spaces = spaces;
+    this.#sci = events.sci;
     const host = spaces.system;
     this.config[0x06] = 0x80;
     this.config[0x07] = 0x02;
@@ -95,7 +107,7 @@ export class Piix4Pm extends PciDevice {
     this.pmIo = new MemoryRegion(host, { kind: "container", name: "piix4-pm", size: PM_IO_SIZE });
     this.pmIo.setEnabled(false);
     spaces.io.addSubregion(0n, this.pmIo);
-    this.pm1 = new AcpiPm1(host, options.clock, events.shutdown);
+    this.pm1 = new AcpiPm1(host, options.clock, events.shutdown, () => this.#updateSci());
     this.pmIo.addSubregion(8n, this.pm1.tmr);
     this.pmIo.addSubregion(0n, this.pm1.evt);
     this.pmIo.addSubregion(4n, this.pm1.cnt);
@@ -121,14 +133,28 @@ export class Piix4Pm extends PciDevice {
             const shift = 8 * Number(offset - 2n);
             this.gpeEnable = (this.gpeEnable & ~(0xff << shift)) | (v << shift);
           }
+          this.#updateSci();
         },
       },
     });
     spaces.io.addSubregion(PIIX4_GPE0_BLK, this.gpe);
-    this.pciHotplug = unimplementedIo(host, "acpi-pci-hotplug", 0x18n);
-    spaces.io.addSubregion(PCIHP_BASE, this.pciHotplug);
+    this.pciHotplug = new AcpiPciHotplug(host, options.bus ?? NO_BUS, (status) => this.sendGpe(status));
+    spaces.io.addSubregion(ACPI_PCIHP_ADDR, this.pciHotplug.io);
     this.cpuHotplug = new AcpiCpuHotplug(host, spaces.io, CPUHP_BASE);
     this.reset();
+  }
+
+  /** acpi_send_gpe_event: the GPE0 status bits are set and the SCI follows. */
+  sendGpe(status: number): void {
+    this.gpeStatus |= status & 0xffff;
+    this.#updateSci();
+  }
+
+  /** acpi_update_sci: the SCI is high while an enabled PM1 event or an enabled GPE0 (first byte) is pending. */
+  #updateSci(): void {
+    const pm1 = (this.pm1.status & this.pm1.enable & PM1_COMMON_ENABLED) !== 0;
+    const gpe = (this.gpeStatus & this.gpeEnable & 0xff) !== 0;
+    this.#sci?.(pm1 || gpe);
   }
 
   get sciEnabled(): boolean {
@@ -144,6 +170,7 @@ export class Piix4Pm extends PciDevice {
     this.pm1.reset();
     this.gpeStatus = 0;
     this.gpeEnable = 0;
+    this.pciHotplug.reset();
     this.#pmIoSpaceUpdate();
   }
 

@@ -50,6 +50,8 @@ export class I440fx extends PciDevice {
     super(spaces, {
       name: "i440FX",
       devfn: devfn(0, 0),
+      // The chipset stays: QEMU's class sets hotpluggable = false.
+      hotpluggable: false,
       vendorId: 0x8086,
       deviceId: 0x1237,
       revision: 0x02,

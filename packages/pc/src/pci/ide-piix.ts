@@ -25,6 +25,8 @@ export class PiixIde extends PciDevice {
     super(spaces, {
       name: "piix3-ide",
       devfn: devfn(1, 1),
+      // The chipset stays: QEMU's class sets hotpluggable = false.
+      hotpluggable: false,
       vendorId: 0x8086,
       deviceId: 0x7010,
       revision: 0x00,

@@ -40,6 +40,13 @@ export interface PciIdentity {
   /** Base class and subclass, e.g. 0x0600 for a host bridge. */
   readonly classId: number;
   readonly multifunction?: boolean;
+  /**
+   * QEMU's DeviceClass.hotpluggable (default true): whether the function may be plugged or unplugged
+   * while the machine runs. The chipset's functions are not.
+   */
+  readonly hotpluggable?: boolean;
+  /** QEMU's `acpi-index` property (default 0): what the DSDT's AIDX reports for the slot. */
+  readonly acpiIndex?: number;
 }
 
 /** An I/O BAR: the region the device decodes, mapped into the I/O space when enabled. */
@@ -144,6 +151,25 @@ export class PciDevice {
     this.config[PCI_CACHE_LINE_SIZE] = 0;
     for (const bar of this.#bars) this.#setLong(PCI_BASE_ADDRESS_0 + 4 * bar.index, PCI_BASE_ADDRESS_SPACE_IO);
     this.updateMappings();
+  }
+
+  /**
+   * pci_qdev_unrealize, as an eject runs it: each mapped BAR leaves the I/O space (a commit each,
+   * as pci_unregister_io_regions deletes them one by one), then do_pci_unregister_device drops the
+   * bus-master alias and destroys the function's DMA address space.
+   */
+  unrealize(): void {
+    const { system, io } = this.#spaces;
+    for (const bar of this.#bars) {
+      if (bar.mapped === null) continue;
+      io.delSubregion(bar.region);
+      bar.mapped = null;
+    }
+    const container = this.busMasterAs.root;
+    if (container !== null && this.busMasterEnable.container === container) {
+      container.delSubregion(this.busMasterEnable);
+    }
+    system.destroyAddressSpace(this.busMasterAs);
   }
 
   /** A configuration read of `len` (1, 2 or 4) bytes at `addr`, little-endian. */

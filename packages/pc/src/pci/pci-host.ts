@@ -37,6 +37,11 @@ export class PciHost {
     this.#functions.set(fn.identity.devfn, fn);
   }
 
+  /** The function leaves bus 0 (an eject): configuration cycles to its devfn read all ones again. */
+  detach(fn: PciDevice): void {
+    if (this.#functions.get(fn.identity.devfn) === fn) this.#functions.delete(fn.identity.devfn);
+  }
+
   get functions(): readonly PciDevice[] {
     return [...this.#functions.values()];
   }

@@ -62,6 +62,8 @@ export class Piix3 extends PciDevice {
     super(spaces, {
       name: "PIIX3",
       devfn: devfn(1, 0),
+      // The chipset stays: QEMU's class sets hotpluggable = false.
+      hotpluggable: false,
       vendorId: 0x8086,
       deviceId: 0x7000,
       revision: 0x00,
