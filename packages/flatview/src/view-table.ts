@@ -1,4 +1,5 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
+import { ChangedRegions } from "./changed-regions.js";
 import { FlatView } from "./flatview.js";
 import { flatViewRootStep, getFlatViewRoot, rootChainChildren } from "./flatview-root.js";
 import { type AddrWindow, coalesce, seedWindows, type WindowSeed } from "./region-windows.js";
@@ -13,12 +14,6 @@ export interface ViewUser {
 
 const NO_REGIONS: readonly MemoryRegion[] = [];
 
-/** Where a region sat when it was first announced in a commit. */
-interface Placement {
-  readonly container: MemoryRegion | null;
-  readonly addr: bigint;
-  readonly size: bigint;
-}
 /** More disjoint windows than this in one view at a commit: the view is rendered in full instead. */
 const MAX_RERENDER_WINDOWS = 64;
 /** Growth of the reached set below which it is never rebuilt (a rebuild walks every live view root). */
@@ -58,9 +53,9 @@ export class FlatViewTable<U extends ViewUser> {
   /**
    * Regions announced since the last reset, with where each was placed before its first change:
    * their windows are walked at the reset, all in one walk (see {@link #addChangedWindows}), so an
-   * announcement costs a map entry and a transaction switching 26 PAM aliases walks once.
+   * announcement costs a list entry and a transaction switching 26 PAM aliases walks once.
    */
-  #changed = new Map<MemoryRegion, Placement>();
+  readonly #changed = new ChangedRegions();
   /**
    * Every region some view root reaches downward, or once reached (a superset, which is
    * all the window walk needs to skip dead ends such as the many bus-master aliases of
@@ -75,8 +70,12 @@ export class FlatViewTable<U extends ViewUser> {
   /** The reached aliases of each target: the only aliases the window walk needs to look at. */
   readonly #reachedAliases = new Map<MemoryRegion, Set<MemoryRegion>>();
   readonly #aliasesOf = (x: MemoryRegion): Iterable<MemoryRegion> => this.#reachedAliases.get(x) ?? NO_REGIONS;
-  /** Regions announced by `willChange` whose change has not yet been reported done. */
-  #inFlight: MemoryRegion[] = [];
+  /**
+   * Regions announced by `willChange` whose change has not yet been reported done: the first
+   * `#inFlightCount` entries (a count, not the array's length: setting a length is a runtime call).
+   */
+  readonly #inFlight: (MemoryRegion | null)[] = [];
+  #inFlightCount = 0;
   /** A reset failed half-way (see {@link lose}); the next one starts from nothing. */
   #lost = false;
   /** Cached `getFlatViewRoot` per address-space root. */
@@ -123,21 +122,22 @@ export class FlatViewTable<U extends ViewUser> {
    * where it showed before and where it shows after.
    */
   willChange(mr: MemoryRegion): void {
-    if (!this.#changed.has(mr)) this.#changed.set(mr, { container: mr.container, addr: mr.addr, size: mr.size });
-    this.#inFlight.push(mr);
+    this.#changed.add(mr);
+    this.#inFlight[this.#inFlightCount++] = mr;
     this.#touch(mr);
     if (mr.container !== null) this.#touch(mr.container);
   }
 
   /** After the change: a region's new container may resolve differently now (a child was added). */
   didChange(): void {
-    for (const mr of this.#inFlight) {
+    for (let k = 0; k < this.#inFlightCount; k++) {
+      const mr = this.#inFlight[k]!;
+      this.#inFlight[k] = null;
       if (mr.container === null) continue;
       this.#touch(mr.container);
-      if (this.#reached.has(mr.container)) this.#reach(mr);
+      if (this.#reached.has(mr.container) && !this.#reached.has(mr)) this.#reach(mr);
     }
-    // Emptied, not replaced: one array for the table's life instead of one per change (26 per PAM toggle).
-    if (this.#inFlight.length > 0) this.#inFlight.length = 0;
+    this.#inFlightCount = 0;
   }
 
   /** Adds `from` and everything below it (subregions, alias targets) to the reached set. */
@@ -166,27 +166,31 @@ export class FlatViewTable<U extends ViewUser> {
    * off, flags) shows where it showed before. Enabled flags are ignored all the way up.
    */
   #addChangedWindows(): void {
+    const changed = this.#changed;
     const seeds: WindowSeed[] = [];
-    // Parts of containers, by container, for the unmoved regions whose only way up is their container
-    // (no view root, no alias a view reaches): the walk's first step from each, taken here so that
-    // siblings that meet (the 26 PAM aliases of one toggle) are joined and walked up once.
-    const parts = new Map<MemoryRegion, WindowSeed[]>();
-    for (const [mr, was] of this.#changed) {
-      const moved = mr.container !== was.container || mr.addr !== was.addr || mr.size !== was.size;
+    // Unmoved regions whose only way up is their container (no view root, no alias a view reaches), by
+    // container: their first window step is taken here, so that siblings that meet (the 26 PAM aliases
+    // of one toggle) are joined and walked up once.
+    let siblings: Map<MemoryRegion, MemoryRegion[]> | null = null;
+    for (let k = 0; k < changed.count; k++) {
+      const mr = changed.region(k);
+      const was = changed.wasContainer(k);
+      const wasAddr = changed.wasAddr(k);
+      const wasSize = changed.wasSize(k);
       const container = mr.container;
+      const moved = container !== was || mr.addr !== wasAddr || mr.size !== wasSize;
       if (!moved && container !== null && !this.#entries.has(mr) && !this.#reachedAliases.has(mr)) {
         if (!this.#reached.has(container)) continue;
-        const end = mr.addr + mr.size;
-        const part = { x: container, lo: mr.addr, hi: end < container.size ? end : container.size };
-        const list = parts.get(container);
-        if (list === undefined) parts.set(container, [part]);
-        else list.push(part);
+        siblings ??= new Map();
+        const list = siblings.get(container);
+        if (list === undefined) siblings.set(container, [mr]);
+        else list.push(mr);
         continue;
       }
-      seeds.push({ x: mr, lo: 0n, hi: mr.size > was.size ? mr.size : was.size });
-      if (moved && was.container !== null) seeds.push({ x: was.container, lo: was.addr, hi: was.addr + was.size });
+      seeds.push({ x: mr, lo: 0n, hi: mr.size > wasSize ? mr.size : wasSize });
+      if (moved && was !== null) seeds.push({ x: was, lo: wasAddr, hi: wasAddr + wasSize });
     }
-    for (const list of parts.values()) joinParts(list, seeds);
+    if (siblings !== null) for (const [container, list] of siblings) joinSiblings(container, list, seeds);
     const found = seedWindows(seeds, this.#entries, this.#mayLead, this.#aliasesOf);
     for (const key of this.#entries.keys()) {
       if (key === null) continue;
@@ -341,7 +345,7 @@ export class FlatViewTable<U extends ViewUser> {
   #forget(): void {
     for (const key of [...this.#entries.keys()]) if (key !== null) this.#entries.delete(key);
     this.#pending.clear();
-    this.#changed = new Map();
+    this.#changed.clear();
     this.#resolved.clear();
     this.#dependents.clear();
     for (const root of this.#byRoot.keys()) this.#unresolved.add(root);
@@ -351,9 +355,12 @@ export class FlatViewTable<U extends ViewUser> {
   #reset(): Map<U, FlatView> {
     // Collections are cleared only when not empty: V8's clear() allocates a fresh table every time.
     if (this.#edits.length > 0) this.#edits = [];
-    if (this.#changed.size > 0) {
-      this.#addChangedWindows();
-      this.#changed = new Map();
+    if (this.#changed.count > 0) {
+      try {
+        this.#addChangedWindows();
+      } finally {
+        this.#changed.clear();
+      }
     }
     const maskState = this.#maskState();
     const candidates = new Set<U>();
@@ -453,20 +460,57 @@ function resolutionPath(root: MemoryRegion): MemoryRegion[] {
   return path;
 }
 
-/** Appends to `seeds` the parts of one container in `list`, those that overlap or meet joined into one. */
-function joinParts(list: WindowSeed[], seeds: WindowSeed[]): void {
-  if (list.length > 1) list.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-  let current = list[0]!;
+/**
+ * Appends to `seeds` the parts of `container` that its unmoved children `list` cover, those that
+ * overlap or meet joined into one, each clipped to the container. Compared in doubles where exact:
+ * a PAM toggle's 26 aliases then cost no bigint but the one seed's end.
+ */
+function joinSiblings(container: MemoryRegion, list: MemoryRegion[], seeds: WindowSeed[]): void {
+  let sorted = true;
+  for (let i = 1; i < list.length && sorted; i++) sorted = list[i - 1]!.addr <= list[i]!.addr;
+  if (!sorted) list.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  let first = list[0]!;
+  let furthest = first;
   for (let i = 1; i < list.length; i++) {
     const next = list[i]!;
-    if (next.lo <= current.hi) {
-      if (next.hi > current.hi) current = { x: current.x, lo: current.lo, hi: next.hi };
+    if (startsByEnd(next, furthest)) {
+      if (endsAfter(next, furthest)) furthest = next;
     } else {
-      seeds.push(current);
-      current = next;
+      seeds.push(siblingSeed(container, first, furthest));
+      first = next;
+      furthest = next;
     }
   }
-  seeds.push(current);
+  seeds.push(siblingSeed(container, first, furthest));
+}
+
+function siblingSeed(container: MemoryRegion, first: MemoryRegion, furthest: MemoryRegion): WindowSeed {
+  const end = furthest.addr + furthest.size;
+  return { x: container, lo: first.addr, hi: end < container.size ? end : container.size };
+}
+
+const BIG_EXACT_LIMIT = 1n << 53n;
+
+/** `mr.addr + mr.size` as a double when below 2^53 (so exact), else -1. */
+function exactEnd(mr: MemoryRegion): number {
+  if (mr.addr >= BIG_EXACT_LIMIT || mr.size >= BIG_EXACT_LIMIT) return -1;
+  const end = toDouble(mr.addr) + toDouble(mr.size);
+  return end < EXACT_LIMIT ? end : -1;
+}
+
+/** Whether `a` starts at or before the end of `b` (they overlap or meet). */
+function startsByEnd(a: MemoryRegion, b: MemoryRegion): boolean {
+  const end = exactEnd(b);
+  if (end >= 0 && a.addr < BIG_EXACT_LIMIT) return toDouble(a.addr) <= end;
+  return a.addr <= b.addr + b.size;
+}
+
+/** Whether `a` ends after `b`. */
+function endsAfter(a: MemoryRegion, b: MemoryRegion): boolean {
+  const ea = exactEnd(a);
+  const eb = exactEnd(b);
+  if (ea >= 0 && eb >= 0) return ea > eb;
+  return a.addr + a.size > b.addr + b.size;
 }
 
 function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {

@@ -323,8 +323,11 @@ export class MemoryRegion {
     this.#link(offset, child, priority);
   }
 
+  // #link and #unlink are the body of their own transaction written out (no closure: a hot-add or a
+  // BAR toggle is one of them).
   #link(offset: bigint, child: MemoryRegion, priority: number): void {
-    this.#transaction(() => {
+    this.host.begin();
+    try {
       if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#priority = priority;
       child.#container = this;
@@ -343,7 +346,9 @@ export class MemoryRegion {
       else list.splice(lo, 0, child);
       this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    });
+    } finally {
+      this.host.commit();
+    }
   }
 
   /** `memory_region_del_subregion`: `addr` and `priority` keep their values. */
@@ -355,23 +360,24 @@ export class MemoryRegion {
   }
 
   #unlink(child: MemoryRegion): void {
-    this.#transaction(() => {
+    this.host.begin();
+    try {
       if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
       child.#container = null;
       for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
       this.#reversed.splice(this.#reversed.lastIndexOf(child), 1);
       this.#listed = null;
       if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    });
+    } finally {
+      this.host.commit();
+    }
   }
 
   /** `memory_region_set_enabled`: always schedules a re-render when the flag flips. */
   setEnabled(enabled: boolean): void {
     checkBoolean(enabled, "enabled");
     if (enabled === this.#enabled) return;
-    this.#mutate(() => {
-      this.#enabled = enabled;
-    }, true);
+    this.#mutate(MemoryRegion.#setEnabledField, enabled, true);
   }
 
   /** `memory_region_set_size`: UINT64_MAX means 2^64. */
@@ -383,9 +389,7 @@ export class MemoryRegion {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(this.#addr)} would end past 2^64`);
     }
     if (this.alias !== null) checkAliasWindow(this.alias, this.#aliasOffset, s);
-    this.#mutate(() => {
-      this.#size = s;
-    }, true);
+    this.#mutate(MemoryRegion.#setSizeField, s, true);
   }
 
   /**
@@ -416,27 +420,21 @@ export class MemoryRegion {
     checkU64(offset, "alias offset");
     if (offset === this.#aliasOffset) return;
     checkAliasWindow(this.alias, offset, this.#size);
-    this.#mutate(() => {
-      this.#aliasOffset = offset;
-    }, this.#enabled);
+    this.#mutate(MemoryRegion.#setAliasOffsetField, offset, this.#enabled);
   }
 
   /** `memory_region_set_readonly`. */
   setReadonly(readonly: boolean): void {
     checkBoolean(readonly, "readonly");
     if (readonly === this.#readonly) return;
-    this.#mutate(() => {
-      this.#readonly = readonly;
-    }, this.#enabled);
+    this.#mutate(MemoryRegion.#setReadonlyField, readonly, this.#enabled);
   }
 
   /** `memory_region_set_nonvolatile`. */
   setNonvolatile(nonvolatile: boolean): void {
     checkBoolean(nonvolatile, "nonvolatile");
     if (nonvolatile === this.#nonvolatile) return;
-    this.#mutate(() => {
-      this.#nonvolatile = nonvolatile;
-    }, this.#enabled);
+    this.#mutate(MemoryRegion.#setNonvolatileField, nonvolatile, this.#enabled);
   }
 
   /** `memory_region_rom_device_set_romd`: romd on, reads come from RAM; off, every access goes to the ops. */
@@ -444,9 +442,7 @@ export class MemoryRegion {
     checkBoolean(romdMode, "romd mode");
     if (!this.romDevice) fail("E_NOT_A_ROM_DEVICE", `region ${label(this)} is not a ROM device`);
     if (romdMode === this.#romdMode) return;
-    this.#mutate(() => {
-      this.#romdMode = romdMode;
-    }, this.#enabled);
+    this.#mutate(MemoryRegion.#setRomdModeField, romdMode, this.#enabled);
   }
 
   /**
@@ -464,10 +460,7 @@ export class MemoryRegion {
       this.#vgaLogCount = count;
       return;
     }
-    this.#mutate(() => {
-      this.#vgaLogCount = count;
-      this.#dirtyLogMask = count > 0 ? this.#dirtyLogMask | DIRTY_LOG_VGA : this.#dirtyLogMask & ~DIRTY_LOG_VGA;
-    }, this.#enabled);
+    this.#mutate(MemoryRegion.#setVgaLogCount, count, this.#enabled);
   }
 
   /**
@@ -582,15 +575,42 @@ export class MemoryRegion {
   }
 
   /**
-   * A change of this region inside its own `memory_region_transaction_begin`/`_commit`, scheduling
-   * a topology update when `schedules`.
+   * `set(this, value)` inside this region's own `memory_region_transaction_begin`/`_commit`, scheduling
+   * a topology update when `schedules`. The setters are static, so a change allocates no closure (a PAM
+   * toggle is 26 of them).
    */
-  #mutate(change: () => void, schedules: boolean): void {
-    this.#transaction(() => {
+  #mutate<T>(set: (mr: MemoryRegion, value: T) => void, value: T, schedules: boolean): void {
+    this.host.begin();
+    try {
       if (schedules) this.host.topologyWillChange?.(this);
-      change();
+      set(this, value);
       if (schedules) this.host.topologyChanged();
-    });
+    } finally {
+      this.host.commit();
+    }
+  }
+
+  static #setEnabledField(mr: MemoryRegion, enabled: boolean): void {
+    mr.#enabled = enabled;
+  }
+  static #setSizeField(mr: MemoryRegion, size: bigint): void {
+    mr.#size = size;
+  }
+  static #setAliasOffsetField(mr: MemoryRegion, offset: bigint): void {
+    mr.#aliasOffset = offset;
+  }
+  static #setReadonlyField(mr: MemoryRegion, readonly: boolean): void {
+    mr.#readonly = readonly;
+  }
+  static #setNonvolatileField(mr: MemoryRegion, nonvolatile: boolean): void {
+    mr.#nonvolatile = nonvolatile;
+  }
+  static #setRomdModeField(mr: MemoryRegion, romdMode: boolean): void {
+    mr.#romdMode = romdMode;
+  }
+  static #setVgaLogCount(mr: MemoryRegion, count: number): void {
+    mr.#vgaLogCount = count;
+    mr.#dirtyLogMask = count > 0 ? mr.#dirtyLogMask | DIRTY_LOG_VGA : mr.#dirtyLogMask & ~DIRTY_LOG_VGA;
   }
 
   /**

@@ -756,7 +756,8 @@ export class MemorySystem implements RegionHost {
   }
 
   #checkHookCall(hook: string): void {
-    this.#refuseWhileDelivering(`call ${hook}`);
+    // The message is made only on refusal: a hook runs twice per region change.
+    if (this.#delivering !== null) this.#refuseWhileDelivering(`call ${hook}`);
     if (this.#depth === 0) {
       throw new MemorySystemError("E_NOT_IN_TRANSACTION", `${hook}() outside a transaction: call begin() first`);
     }
