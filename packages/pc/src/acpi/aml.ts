@@ -72,23 +72,51 @@ function pkg(op: readonly number[], body: readonly Aml[]): Aml {
   return concat([Uint8Array.from(op), pkgLength(inner.length), inner]);
 }
 
+const NAME_SEG = /^[A-Z_][A-Z0-9_]{0,3}$/;
+const NAME_PAD = 0x5f;
+
+/** ASCII text's bytes (the callers checked it is ASCII): a DSDT encodes thousands of names. */
+function ascii(text: string, out: Uint8Array, at: number): void {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+}
+
 /** A NameSeg: up to four of A-Z, 0-9, _ (first not a digit), padded with '_'. */
 function nameSeg(seg: string): Aml {
-  if (!/^[A-Z_][A-Z0-9_]{0,3}$/.test(seg)) throw new PcError("E_PC_AML", `"${seg}" is not an AML NameSeg`);
-  return new TextEncoder().encode(seg.padEnd(4, "_"));
+  if (!NAME_SEG.test(seg)) throw new PcError("E_PC_AML", `"${seg}" is not an AML NameSeg`);
+  const out = new Uint8Array(4).fill(NAME_PAD);
+  ascii(seg, out, 0);
+  return out;
 }
 
 /** A NameString: `\` or `^` prefixes, then one, two (DualNamePath) or more (MultiNamePath) segments. */
 export function nameString(path: string): Aml {
   const prefix = /^(\\|\^*)/.exec(path)![0];
   const rest = path.slice(prefix.length);
-  const head = new TextEncoder().encode(prefix);
-  if (rest === "") return concat([head, Uint8Array.of(ZERO_OP)]);
-  const segs = rest.split(".").map(nameSeg);
-  if (segs.length === 1) return concat([head, segs[0]!]);
-  if (segs.length === 2) return concat([head, Uint8Array.of(DUAL_NAME_PREFIX), ...segs]);
+  if (rest === "") {
+    const out = new Uint8Array(prefix.length + 1);
+    ascii(prefix, out, 0);
+    out[prefix.length] = ZERO_OP;
+    return out;
+  }
+  const segs = rest.split(".");
+  for (const seg of segs) {
+    if (!NAME_SEG.test(seg)) throw new PcError("E_PC_AML", `"${seg}" is not an AML NameSeg`);
+  }
   if (segs.length > 255) throw new PcError("E_PC_AML", `"${path}" has more than 255 segments`);
-  return concat([head, Uint8Array.of(MULTI_NAME_PREFIX, segs.length), ...segs]);
+  const lead = segs.length === 1 ? 0 : segs.length === 2 ? 1 : 2;
+  const out = new Uint8Array(prefix.length + lead + 4 * segs.length).fill(NAME_PAD);
+  ascii(prefix, out, 0);
+  let at = prefix.length;
+  if (lead === 1) out[at++] = DUAL_NAME_PREFIX;
+  else if (lead === 2) {
+    out[at++] = MULTI_NAME_PREFIX;
+    out[at++] = segs.length;
+  }
+  for (const seg of segs) {
+    ascii(seg, out, at);
+    at += 4;
+  }
+  return out;
 }
 
 /** An integer in its shortest form: Zero, One, Byte/Word/DWord/QWord constants. */
@@ -111,7 +139,10 @@ export function int(value: number | bigint): Aml {
 export function string(text: string): Aml {
   if ([...text].some((c) => c === "\0" || c.charCodeAt(0) > 0x7f))
     throw new PcError("E_PC_AML", `AML strings are ASCII without NUL: "${text}"`);
-  return concat([Uint8Array.of(STRING_PREFIX), new TextEncoder().encode(text), Uint8Array.of(0)]);
+  const out = new Uint8Array(text.length + 2);
+  out[0] = STRING_PREFIX;
+  ascii(text, out, 1);
+  return out;
 }
 
 /** A compressed EISA ID ("PNP0A03") as the DWord an `_HID` holds. */
