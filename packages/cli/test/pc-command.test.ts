@@ -256,6 +256,36 @@ describe("memtopo pc: outputs", () => {
     expect(filed.files.get("con.txt")).toBe(streamed.stdout);
   });
 
+  // A byte per exit goes out a line at a time (one write per line, as stdio buffers a pipe), but the awaited
+  // text is written the moment it is complete, before the run returns, and a partial last line is not lost.
+  it("--debugcon - writes whole lines, the awaited text at once, and what is left when the run ends", async () => {
+    const writes: { text: string; afterStop: boolean }[] = [];
+    let stopped = false;
+    const runner = async (request: PcRunRequest): Promise<PcRunResult> => {
+      for (const b of new TextEncoder().encode("ab\ncd\nNo bootable device")) {
+        if (request.onDebugcon(Uint8Array.of(b))) break;
+      }
+      stopped = true;
+      return { stop: "until", detail: "", exits: 0 };
+    };
+    const ctx = await runPc(["--bios", bios, "--debugcon", "-"], runner, (text) =>
+      writes.push({ text, afterStop: stopped }),
+    );
+    expect(ctx.status).toBe(0);
+    expect(writes).toEqual([
+      { text: "ab\n", afterStop: false },
+      { text: "cd\n", afterStop: false },
+      { text: "No bootable device", afterStop: false },
+    ]);
+    const partial = async (request: PcRunRequest): Promise<PcRunResult> => {
+      for (const b of new TextEncoder().encode("x\nhalf")) request.onDebugcon(Uint8Array.of(b));
+      return { stop: "timeout", detail: "no more output", exits: 0 };
+    };
+    const r = await runPc(["--bios", bios, "--debugcon", "-"], partial);
+    expect(r.stdout).toBe("x\nhalf");
+    expect(r.status).toBe(1);
+  });
+
   it("--until stops the board as soon as the text is complete, even when it arrives a byte at a time", async () => {
     const { runner } = scriptedBoard(BANNER);
     const r = await runPc(["--bios", bios, "--until", "Running on QEMU (i440fx)"], runner);

@@ -15,11 +15,16 @@ export interface PcOutcome {
  * Runs `memtopo pc ARGS` in-process on the given board, with exit codes as main() gives them (2 usage, 1 a
  * MemtopoError). The command list of the binary holds the real board; this is for the command's own logic.
  */
-export async function runPc(argv: readonly string[], runner: PcRunner): Promise<PcOutcome> {
+export async function runPc(
+  argv: readonly string[],
+  runner: PcRunner,
+  onStdoutWrite?: (text: string) => void,
+): Promise<PcOutcome> {
   const out: PcOutcome = { status: 0, stdout: "", stderr: "", files: new Map() };
   const ctx: CommandContext = {
     stdout: (text) => {
       out.stdout += text;
+      onStdoutWrite?.(text);
     },
     stderr: (text) => {
       out.stderr += text;

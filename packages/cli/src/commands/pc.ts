@@ -174,14 +174,16 @@ export function createPcCommand(runner: PcRunner): CliCommand {
               ...(vapicRom === undefined ? {} : { vapicRom }),
               onDebugcon: (bytes) => {
                 const text = latin1(bytes);
+                const seen = matcher.feed(text);
                 if (debugconFile === "-") {
                   pendingLine += text;
-                  if (text.includes("\n")) {
+                  // The awaited text goes out at once, before the VM is torn down.
+                  if (seen || text.includes("\n")) {
                     ctx.stdout(pendingLine);
                     pendingLine = "";
                   }
                 } else if (debugconFile !== undefined) debugText.push(text);
-                return matcher.feed(text);
+                return seen;
               },
               onMemslot: (region: KvmUserspaceMemoryRegion) => {
                 memslotCalls++;
