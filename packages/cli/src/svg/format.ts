@@ -23,8 +23,14 @@ export function formatSize(size: bigint): string {
  * well-formed whatever a name holds (names arrive escaped already; this is for any other text).
  */
 export function xmlEscape(text: string): string {
+  // Most text needs nothing: one test instead of two replacing passes (a large picture escapes 60 000 strings).
+  if (!MAY_ESCAPE.test(text)) return text;
   return text.replace(NOT_XML, (c) => escapeText(c)).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** Every character either pass below may replace (surrogates whether paired or not). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the same characters as NOT_XML's.
+const MAY_ESCAPE = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/;
 
 const NOT_XML =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding the characters XML forbids is this pattern's job.

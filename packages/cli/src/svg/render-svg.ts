@@ -33,21 +33,22 @@ const MAX_LABEL = 44;
 
 /** A lane's rows, measured: rotated labels above and below decide each row's height. */
 interface Row {
-  readonly segments: readonly PlacedSegment[];
-  readonly above: number;
-  readonly below: number;
-  readonly right: number;
+  readonly segments: PlacedSegment[];
+  above: number;
+  below: number;
+  right: number;
 }
 
 /** Renders lanes as one standalone SVG document. */
 export function renderLanesSvg(lanes: readonly PictureLane[], options: SvgOptions = {}): string {
   const scale = options.scale ?? DEFAULT_SCALE;
+  // Every lane's segments, each one flat string, joined once with the head: a picture of 20 000 ranges
+  // is 17 MB of two-byte text (the dashes and arrows), and each join of it copies it all.
   const body: string[] = [];
   let y = HEADER_H;
   let width = legendWidth();
   for (const lane of lanes) {
-    const drawn = drawLane(lane, y, scale);
-    body.push(drawn.svg);
+    const drawn = drawLane(lane, y, scale, body);
     y = drawn.bottom + LANE_GAP;
     width = Math.max(width, drawn.right + 2 * MARGIN);
   }
@@ -123,29 +124,30 @@ function fitsInside(label: string, width: number): boolean {
   return textWidth(label, LABEL_FONT) + 8 <= width;
 }
 
-function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint): Row[] {
+/** The rows of `placed`, measured; each range's label is kept in `labels` (the drawing needs it again). */
+function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint, labels: string[]): Row[] {
   const rows: Row[] = [];
   for (const p of placed) {
     const label = p.segment.type === "range" ? rangeLabel(p.segment.range) : "";
+    labels.push(label);
     const addr = textWidth(hex(p.segment.start), AXIS_FONT);
     const labelOut = p.segment.type === "range" && !fitsInside(label, p.width) ? textWidth(label, LABEL_FONT) : 0;
-    const row = rows[p.row] ?? { segments: [], above: 14, below: 14, right: 0 };
-    rows[p.row] = {
-      segments: [...row.segments, p],
-      above: Math.max(row.above, labelOut * SIN45 + 12),
-      below: Math.max(row.below, addr * SIN45 + 14),
-      right: Math.max(row.right, p.x + p.width, p.x + p.width / 2 + labelOut * SIN45 + 8, p.x + addr * SIN45 + 8),
-    };
+    let row = rows[p.row];
+    if (row === undefined) {
+      row = { segments: [], above: 14, below: 14, right: 0 };
+      rows[p.row] = row;
+    }
+    row.segments.push(p);
+    row.above = Math.max(row.above, labelOut * SIN45 + 12);
+    row.below = Math.max(row.below, addr * SIN45 + 14);
+    row.right = Math.max(row.right, p.x + p.width, p.x + p.width / 2 + labelOut * SIN45 + 8, p.x + addr * SIN45 + 8);
   }
   const last = rows.at(-1);
   if (last !== undefined) {
     const p = last.segments.at(-1)!;
     const endW = textWidth(endLabel(lastEnd), AXIS_FONT);
-    rows[rows.length - 1] = {
-      ...last,
-      below: Math.max(last.below, endW * SIN45 + 14),
-      right: Math.max(last.right, p.x + p.width + endW * SIN45 + 8),
-    };
+    last.below = Math.max(last.below, endW * SIN45 + 14);
+    last.right = Math.max(last.right, p.x + p.width + endW * SIN45 + 8);
   }
   return rows;
 }
@@ -154,8 +156,13 @@ function endLabel(end: bigint): string {
   return end === 1n << 64n ? "2^64" : hex(end);
 }
 
-function drawLane(lane: PictureLane, top: number, scale: ScaleOptions): { svg: string; bottom: number; right: number } {
-  const out: string[] = [];
+/** Appends the lane's SVG to `out`. */
+function drawLane(
+  lane: PictureLane,
+  top: number,
+  scale: ScaleOptions,
+  out: string[],
+): { bottom: number; right: number } {
   const spaces = lane.spaces.map((s) => `"${s}"`).join(", ");
   const root = lane.rootName === null ? "empty view" : `root ${lane.rootName}`;
   const count = `${lane.ranges.length} range${lane.ranges.length === 1 ? "" : "s"}`;
@@ -164,81 +171,123 @@ function drawLane(lane: PictureLane, top: number, scale: ScaleOptions): { svg: s
       `${xmlEscape(spaces)}</tspan> — ${xmlEscape(root)} · ${count}</text>\n`,
   );
   const placed = placeSegments(segmentsOf(lane), scale);
-  const rows = measureRows(placed, lane.end);
+  const labels: string[] = [];
+  const rows = measureRows(placed, lane.end, labels);
   let y = top + LANE_TITLE_H;
   let right = 0;
+  let k = 0;
   for (const [i, row] of rows.entries()) {
     const barY = y + row.above;
-    for (const p of row.segments) out.push(drawSegment(p, barY, lane));
+    const bar = barText(barY);
+    for (const p of row.segments) out.push(drawSegment(p, bar, lane, labels[k++]!));
     if (i === rows.length - 1) {
       const p = row.segments.at(-1)!;
-      out.push(axisLabel(MARGIN + p.x + p.width, barY, endLabel(lane.end)));
+      out.push(axisLabel(MARGIN + p.x + p.width, bar, endLabel(lane.end)));
     }
     right = Math.max(right, row.right + MARGIN);
     y = barY + BAR_H + STRIP_GAP + STRIP_H + row.below;
   }
   out.push("</g>\n");
-  return { svg: out.join(""), bottom: y, right };
+  return { bottom: y, right };
 }
 
-function axisLabel(x: number, barY: number, text: string): string {
+/**
+ * The heights a row's segments are drawn at, as text: the same for every segment of the row, and a row's
+ * height is rarely a whole number, so writing them once per row instead of per segment saves most of the
+ * number formatting of a large picture.
+ */
+interface BarText {
+  readonly top: string;
+  /** A gap's size label and its break mark's upper ends. */
+  readonly gapLabel: string;
+  readonly gapMark: string;
+  /** The break mark's lower ends. */
+  readonly gapFoot: string;
+  /** A range's label inside the bar, and a rotated one above it. */
+  readonly inside: string;
+  readonly above: string;
+  readonly beneath: string;
+  /** The axis tick's ends and its rotated address. */
+  readonly tick: string;
+  readonly tickEnd: string;
+  readonly address: string;
+}
+
+function barText(barY: number): BarText {
   const tickY = barY + BAR_H + STRIP_GAP + STRIP_H;
+  return {
+    top: `${barY}`,
+    gapLabel: `${barY + 11}`,
+    gapMark: `${barY + 14}`,
+    gapFoot: `${barY + BAR_H - 2}`,
+    inside: `${barY + BAR_H / 2 + 4}`,
+    above: `${barY - 4}`,
+    beneath: `${barY + BAR_H + STRIP_GAP}`,
+    tick: `${tickY}`,
+    tickEnd: `${tickY + TICK_H}`,
+    address: `${tickY + TICK_H + 7}`,
+  };
+}
+
+function axisLabel(x: number, bar: BarText, text: string): string {
   return (
-    `<line x1="${x}" y1="${tickY}" x2="${x}" y2="${tickY + TICK_H}" stroke="#666"/>` +
-    `<text transform="translate(${x + 2},${tickY + TICK_H + 7}) rotate(45)" font-size="${AXIS_FONT}" ` +
+    `<line x1="${x}" y1="${bar.tick}" x2="${x}" y2="${bar.tickEnd}" stroke="#666"/>` +
+    `<text transform="translate(${x + 2},${bar.address}) rotate(45)" font-size="${AXIS_FONT}" ` +
     `font-family="DejaVu Sans Mono, monospace" fill="#444">${xmlEscape(text)}</text>\n`
   );
 }
 
-function drawSegment(p: PlacedSegment, barY: number, lane: PictureLane): string {
+/**
+ * One segment as one flat string (`label` is the range's, which measureRows made): joined at once, its
+ * pieces die young; kept apart until the lane is joined, 20 000 ranges' pieces outlived young collections.
+ */
+function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: string): string {
   const x = MARGIN + p.x;
   const seg = p.segment;
   const out: string[] = [];
   if (seg.type === "gap") {
     const size = formatSize(seg.end - seg.start);
-    const tip = `unassigned ${hex(seg.start)} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`;
+    const tip = xmlEscape(`unassigned ${hex(seg.start)} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`);
     const cx = x + p.width / 2;
-    const b = barY + BAR_H;
     out.push(
-      `<g class="gap" data-tip="${xmlEscape(tip)}"><title>${xmlEscape(tip)}</title>`,
-      `<rect x="${x + 1}" y="${barY}" width="${p.width - 2}" height="${BAR_H}" fill="#f1f3f5" stroke="#c3c8ce" stroke-dasharray="3 2"/>`,
-      `<path d="M${cx - 7} ${b - 2}L${cx - 2} ${barY + 14}M${cx + 2} ${b - 2}L${cx + 7} ${barY + 14}" stroke="#8a9099" stroke-width="1.5"/>`,
-      `<text x="${cx}" y="${barY + 11}" font-size="8.5" text-anchor="middle" fill="#5f6670">${xmlEscape(size)}</text>`,
+      `<g class="gap" data-tip="${tip}"><title>${tip}</title>`,
+      `<rect x="${x + 1}" y="${bar.top}" width="${p.width - 2}" height="${BAR_H}" fill="#f1f3f5" stroke="#c3c8ce" stroke-dasharray="3 2"/>`,
+      `<path d="M${cx - 7} ${bar.gapFoot}L${cx - 2} ${bar.gapMark}M${cx + 2} ${bar.gapFoot}L${cx + 7} ${bar.gapMark}" stroke="#8a9099" stroke-width="1.5"/>`,
+      `<text x="${cx}" y="${bar.gapLabel}" font-size="8.5" text-anchor="middle" fill="#5f6670">${xmlEscape(size)}</text>`,
       "</g>\n",
     );
   } else {
     const r = seg.range;
     const style = KIND_STYLE[r.kind];
-    const label = rangeLabel(r);
-    const tip = rangeTip(r, lane);
+    const tip = xmlEscape(rangeTip(r, lane));
     out.push(
-      `<g class="range" data-tip="${xmlEscape(tip)}"><title>${xmlEscape(tip)}</title>`,
-      `<rect x="${x}" y="${barY}" width="${p.width}" height="${BAR_H}" fill="${style.fill}" stroke="#ffffff"/>`,
+      `<g class="range" data-tip="${tip}"><title>${tip}</title>`,
+      `<rect x="${x}" y="${bar.top}" width="${p.width}" height="${BAR_H}" fill="${style.fill}" stroke="#ffffff"/>`,
     );
     if (r.via.length > 0) {
-      out.push(`<rect x="${x}" y="${barY}" width="${p.width}" height="${BAR_H}" fill="url(#alias-hatch)"/>`);
+      out.push(`<rect x="${x}" y="${bar.top}" width="${p.width}" height="${BAR_H}" fill="url(#alias-hatch)"/>`);
     }
     if (fitsInside(label, p.width)) {
       out.push(
-        `<text x="${x + p.width / 2}" y="${barY + BAR_H / 2 + 4}" font-size="${LABEL_FONT}" text-anchor="middle" ` +
+        `<text x="${x + p.width / 2}" y="${bar.inside}" font-size="${LABEL_FONT}" text-anchor="middle" ` +
           `fill="${style.text}">${xmlEscape(label)}</text>`,
       );
     } else {
       out.push(
-        `<text transform="translate(${x + p.width / 2 - 3},${barY - 4}) rotate(-45)" font-size="${LABEL_FONT}" ` +
+        `<text transform="translate(${x + p.width / 2 - 3},${bar.above}) rotate(-45)" font-size="${LABEL_FONT}" ` +
           `fill="#222">${xmlEscape(label)}</text>`,
       );
     }
     if (r.beneath !== null) {
       const b = KIND_STYLE[r.beneath.kind];
       out.push(
-        `<rect class="beneath" x="${x}" y="${barY + BAR_H + STRIP_GAP}" width="${p.width}" height="${STRIP_H}" ` +
+        `<rect class="beneath" x="${x}" y="${bar.beneath}" width="${p.width}" height="${STRIP_H}" ` +
           `fill="${b.fill}" fill-opacity="0.6"/>`,
       );
     }
     out.push("</g>\n");
   }
-  out.push(axisLabel(x, barY, hex(seg.start)));
+  out.push(axisLabel(x, bar, hex(seg.start)));
   return out.join("");
 }
 
