@@ -187,7 +187,7 @@ describe("ACPI PCI hot-plug registers at 0xae00", () => {
 
   // Rule (qdev: a device whose class is not hotpluggable cannot be plugged or unplugged while the
   // machine runs; do_pci_register_device: a devfn in use, or a new function behind an existing
-  // function 0, is refused): typed errors, nothing changes.
+  // function 0, is refused; so is a clashing or too large acpi-index): typed errors, nothing changes.
   it("refuses a chipset unplug, a taken devfn, a function behind function 0, a device not on the bus", () => {
     const { board } = mockBoard({ ramSize: 128n << 20n });
     const first = testDevice(board, 10);
@@ -203,6 +203,12 @@ describe("ACPI PCI hot-plug registers at 0xae00", () => {
     refused(() => board.hotplugPci(testDevice(board, 10, { fn: 2 })), /function 0 is occupied by test-dev-10/);
     refused(() => board.unplugPci(testDevice(board, 11)), /not on bus 0/);
     refused(() => board.hotplugPci(board.devices.ide), /cannot be hot-plugged/);
+    // acpi_pcihp_device_pre_plug_cb: acpi-index at most 16383 and unique among present functions.
+    board.hotplugPci(testDevice(board, 13, { acpiIndex: 7 }));
+    read32(board, PCIU);
+    refused(() => board.hotplugPci(testDevice(board, 14, { acpiIndex: 7 })), /acpi-index = 7 already exists/);
+    refused(() => board.hotplugPci(testDevice(board, 14, { acpiIndex: 16384 })), /less or equal to 16383/);
+    expect(cfgRead(board, 14, 0, 0, 4) >>> 0).toBe(0xffff_ffff);
     expect([PCIU, PCID].map((p) => read32(board, p))).toEqual([0, 0]);
     expect(Number(board.spaces.io.readValue(GPE0_STS, 1).value)).toBe(0x2);
   });

@@ -28,6 +28,8 @@ const MAX_HOTPLUG_BUS = 256;
 /** acpi_set_pci_info gives the root bus BSEL 0; this board has no other bus. */
 const ROOT_BSEL = 0;
 const SLOTS = 32;
+/** The largest acpi-index (systemd's limit, which QEMU enforces: ONBOARD_INDEX_MAX). */
+const ACPI_INDEX_MAX = 16 * 1024 - 1;
 
 /** The bus the block plugs into and ejects from: bus 0's functions (the board's PciHost). */
 export interface PciHotplugBus {
@@ -107,6 +109,14 @@ export class AcpiPciHotplug {
     const { devfn, name } = fn.identity;
     if (!hotpluggable(fn)) throw new PcError("E_PC_HOTPLUG", `plug: ${name} cannot be hot-plugged`);
     const slot = devfn >> 3;
+    // acpi_pcihp_device_pre_plug_cb: an acpi-index is at most ONBOARD_INDEX_MAX and unique among present functions.
+    const acpiIndex = fn.identity.acpiIndex ?? 0;
+    if (!Number.isInteger(acpiIndex) || acpiIndex < 0 || acpiIndex > ACPI_INDEX_MAX) {
+      throw new PcError("E_PC_HOTPLUG", `plug: acpi-index should be less or equal to ${ACPI_INDEX_MAX}`);
+    }
+    if (acpiIndex !== 0 && this.#bus.functions.some((other) => other.identity.acpiIndex === acpiIndex)) {
+      throw new PcError("E_PC_HOTPLUG", `plug: a PCI device with acpi-index = ${acpiIndex} already exists`);
+    }
     for (const other of this.#bus.functions) {
       if (other === fn) throw new PcError("E_PC_HOTPLUG", `plug: ${name} is already on bus 0`);
       if (other.identity.devfn === devfn) {
