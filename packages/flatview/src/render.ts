@@ -2,6 +2,7 @@ import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
+import { BigIntInterner } from "./interner.js";
 import { RangeList } from "./range-list.js";
 import { simplify } from "./simplify.js";
 
@@ -24,10 +25,11 @@ const ownMask = (mr: MemoryRegion): number => mr.dirtyLogMask;
 export function renderFlatView(asRoot: MemoryRegion | null, options: RenderOptions = {}): FlatView {
   const root = getFlatViewRoot(asRoot);
   const ranges = new RangeList();
+  const interner = new BigIntInterner();
   if (root !== null) {
-    renderRegion(ranges, root, 0n, 0n, SIZE_2_64, false, false, options.dirtyLogMask ?? ownMask);
+    renderRegion(ranges, root, 0n, 0n, SIZE_2_64, false, false, options.dirtyLogMask ?? ownMask, interner);
   }
-  return new FlatView(root, simplify(ranges.toArray()));
+  return new FlatView(root, simplify(ranges.toArray(), interner));
 }
 
 /** A region whose subregions are being rendered: where its content lies, and the next child to visit. */
@@ -59,6 +61,7 @@ function renderRegion(
   readonlyIn: boolean,
   nonvolatileIn: boolean,
   dirtyLogMask: (mr: MemoryRegion) => number,
+  interner: BigIntInterner | null,
 ): void {
   const first = enterRegion(mr, baseIn, clipStartIn, clipEndIn, readonlyIn, nonvolatileIn);
   if (first === null) return;
@@ -80,7 +83,7 @@ function renderRegion(
     }
     path.pop();
     if (frame.mr.terminates) {
-      const added = fillFree(view, frame, dirtyLogMask);
+      const added = fillFree(view, frame, dirtyLogMask, interner);
       if (added > 0n) {
         filled += added;
         if (filled === whole) return;
@@ -132,7 +135,12 @@ function enterRegion(
  * A terminating region's content over whatever its clip still leaves free in the view; returns how
  * many bytes it filled.
  */
-function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: MemoryRegion) => number): bigint {
+function fillFree(
+  view: RangeList,
+  frame: RenderFrame,
+  dirtyLogMask: (mr: MemoryRegion) => number,
+  interner: BigIntInterner | null,
+): bigint {
   const { mr, base, clipStart, clipEnd, readonly, nonvolatile } = frame;
   let offset = clipStart - base;
   let pos = clipStart;
@@ -141,8 +149,8 @@ function fillFree(view: RangeList, frame: RenderFrame, dirtyLogMask: (mr: Memory
   const fill = (start: bigint, size: bigint): FlatRange => ({
     mr,
     start,
-    size,
-    offsetInRegion: BigInt.asUintN(64, offset),
+    size: interner === null ? size : interner.intern(size),
+    offsetInRegion: interner === null ? BigInt.asUintN(64, offset) : interner.intern(BigInt.asUintN(64, offset)),
     dirtyLogMask: dirtyLogMask(mr),
     romdMode: mr.romdMode,
     readonly,
@@ -183,6 +191,7 @@ export function renderWindow(
   dirtyLogMask: (mr: MemoryRegion) => number = ownMask,
 ): FlatRange[] {
   const ranges = new RangeList();
-  renderRegion(ranges, root, 0n, start, end, false, false, dirtyLogMask);
+  // A window's few ranges are not worth a cache: a whole view's are (renderFlatView).
+  renderRegion(ranges, root, 0n, start, end, false, false, dirtyLogMask, null);
   return ranges.toArray();
 }
