@@ -1,4 +1,4 @@
-import type { MemoryRegion } from "@memtopo/region-tree";
+import { type MemoryRegion, toDouble } from "@memtopo/region-tree";
 
 /** An address-space interval [start, end). */
 export interface AddrWindow {
@@ -80,10 +80,30 @@ export function seedWindows(
         // Paths above a root belong to other views; they cannot lead back into this one (no cycles).
       }
       if (x.container !== null && mayLead(x.container)) pushClipped(stack, x.container, lo + x.addr, hi + x.addr);
-      for (const a of aliasesOf(x)) if (mayLead(a)) pushClipped(stack, a, lo - a.aliasOffset, hi - a.aliasOffset);
+      for (const a of aliasesOf(x)) {
+        if (mayLead(a) && meets(lo, hi, a.aliasOffset, a.size)) {
+          pushClipped(stack, a, lo - a.aliasOffset, hi - a.aliasOffset);
+        }
+      }
     }
   }
   return found;
+}
+
+const BIG_EXACT_LIMIT = 1n << 53n;
+
+/**
+ * Whether [lo, hi) meets an alias window [offset, offset + size) of its target: compared in doubles
+ * when every operand is below 2^53 (a sum at or past 2^53 then still compares right against an exact
+ * `lo`), so that the many aliases a window does not reach (a BAR's walk passes the PAM aliases into
+ * `pci`) cost no bigint.
+ */
+function meets(lo: bigint, hi: bigint, offset: bigint, size: bigint): boolean {
+  if (lo < BIG_EXACT_LIMIT && hi < BIG_EXACT_LIMIT && offset < BIG_EXACT_LIMIT && size < BIG_EXACT_LIMIT) {
+    const o = toDouble(offset);
+    return toDouble(hi) > o && toDouble(lo) < o + toDouble(size);
+  }
+  return hi > offset && lo < offset + size;
 }
 
 /** Pushes the part of [rawLo, rawHi) that lies in `x`'s content, if any. */

@@ -85,8 +85,9 @@ function render(s: ExactRenderScratch, root: MemoryRegion, start: number, end: n
     if (i < children.length) {
       s.next[d] = i + 1;
       const child = children[i]!;
-      // Monotonic rounding: a rounded address at or past an exact local end is past it.
-      if (toDouble(child.addr) >= s.localEnd[d]!) continue;
+      // A disabled child shows nothing (most PAM aliases); monotonic rounding: a rounded address at or
+      // past an exact local end is past it.
+      if (!child.enabled || toDouble(child.addr) >= s.localEnd[d]!) continue;
       const entered = enter(s, child, s.base[d]!, s.clipStart[d]!, s.clipEnd[d]!, s.flags[d]!);
       if (entered === INEXACT) return false;
       continue;
@@ -159,7 +160,10 @@ function enter(
     const targetAddr = alias.addr;
     const aliasOffset = region.aliasOffset;
     if (targetAddr >= BIG_EXACT_LIMIT || aliasOffset >= BIG_EXACT_LIMIT) return INEXACT;
-    outer = base - (toDouble(targetAddr) + toDouble(aliasOffset));
+    // The sum too must stay below 2^53 (a target near 2^53 and an odd offset would round).
+    const shift = toDouble(targetAddr) + toDouble(aliasOffset);
+    if (shift >= EXACT_LIMIT) return INEXACT;
+    outer = base - shift;
     if (outer <= -EXACT_LIMIT || outer >= EXACT_LIMIT) return INEXACT;
     region = alias;
   }

@@ -1,4 +1,4 @@
-import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { MemoryRegion, SIZE_2_64, StandaloneHost } from "@memtopo/region-tree";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FlatRange } from "../src/flat-range.js";
@@ -98,5 +98,21 @@ describe("renderWindowExact: the window render in doubles equals the bigint one,
       { numRuns: 1000 },
     );
     expect(joined).toBeGreaterThan(20);
+  });
+
+  it("declines an alias whose target address plus offset passes 2^53 (the sum would round; found by the property above)", () => {
+    const host = new StandaloneHost();
+    const root = new MemoryRegion(host, { kind: "container", name: "root", size: SIZE_2_64 });
+    const target = new MemoryRegion(host, { kind: "container", name: "t", size: P53 });
+    root.addSubregion(P53 - 256n, target);
+    target.addSubregion(0n, new MemoryRegion(host, { kind: "io", name: "dev", size: P53 }));
+    const alias = new MemoryRegion(host, { kind: "alias", name: "a", size: P53 - 512n, target, offset: 509n });
+    root.addSubregionOverlap(P53 / 2n, alias, 1);
+    const mask = (mr: MemoryRegion) => mr.dirtyLogMask;
+    const want = simplify(renderWindow(root, 0x1000n, P53, mask));
+    const got: FlatRange[] = [];
+    const exact = renderWindowExact(new ExactRenderScratch(), root, 0x1000, 2 ** 53, mask, got);
+    if (exact) expect(got.map(plain)).toEqual(want.map(plain));
+    expect(want.find((r) => r.start === P53 / 2n)?.offsetInRegion).toBe(509n);
   });
 });
