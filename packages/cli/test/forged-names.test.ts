@@ -4,7 +4,7 @@ import path from "node:path";
 import { MemoryRegion } from "@memtopo/region-tree";
 import { MemorySystem, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { FORGED_NAMES } from "../../memtopo/test/corpus/forged-names.js";
+import { FORGED_NAMES } from "../../qemu-text/test/corpus/forged-names.js";
 import { renderMemoryMapHtml, renderMemoryMapSvg } from "../src/svg/index.js";
 import { runCli } from "./run-cli.js";
 import { xmlProblem } from "./xml-well-formed.js";

@@ -1,9 +1,8 @@
 export type { AddressSpaceShape } from "./address-space-shape.js";
 export { type BuiltMachine, buildMachine, type MachineHost } from "./machine/build.js";
 export { MachineFormatError } from "./machine/errors.js";
-export { type ImportQemuInput, type ImportQemuResult, importQemu } from "./machine/import/import-qemu.js";
 export { type LoadedMachine, type LoadOptions, loadMachine } from "./machine/load.js";
-export { MACHINE_FORMAT, parseMachine } from "./machine/parse.js";
+export { MACHINE_FORMAT, MAX_NESTING, parseMachine } from "./machine/parse.js";
 export { type SaveInput, saveMachine } from "./machine/save.js";
 export type {
   LogClient,

@@ -1,5 +1,6 @@
+import { importQemu } from "@memtopo/qemu-text";
 import { escapeText } from "@memtopo/region-tree";
-import { importQemu, type MachineAccel } from "memtopo";
+import type { MachineAccel } from "memtopo";
 import { type CliCommand, UsageError } from "../context.js";
 
 interface ImportFlags {

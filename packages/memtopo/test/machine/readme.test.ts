@@ -12,7 +12,6 @@ it("the README's machine-file example runs and prints what it says", async () =>
       "  0000000000000000-00000000000effff (prio 0, ram): pc.ram",
       "  00000000000f0000-00000000000fffff (prio 1, rom): isa-bios",
       "true",
-      "true 0",
     ].join("\n"),
   );
 });

@@ -1,5 +1,6 @@
+import { loadMachine, printMtree, printMtreeFlat, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu, loadMachine, printMtree, printMtreeFlat, saveMachine } from "../../src/index.js";
+import { importQemu } from "../../src/index.js";
 import { caseNames, compareMtree, printFlatAsQemu, readCase } from "./compare.js";
 
 describe("each case's machine.json saves to a file that loads and prints the same", () => {

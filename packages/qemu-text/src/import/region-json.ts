@@ -1,4 +1,4 @@
-import type { MachineRegionJson, MachineRegionKind } from "../types.js";
+import type { MachineRegionJson, MachineRegionKind } from "memtopo";
 import type { ImportRegion } from "./model.js";
 
 const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: "romd", ramd: "ram-device" };

@@ -1,4 +1,5 @@
-import { importQemu, loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import { importQemu } from "@memtopo/qemu-text";
+import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
 
 /**
  * Machines far larger than QEMU's own, at 10× steps (`growth` is the time ratio to the previous step: 10 is

@@ -1,6 +1,6 @@
 import { cutText, unescapeText, wrap64 } from "@memtopo/region-tree";
+import { MAX_NESTING } from "memtopo";
 import { formatError } from "../errors.js";
-import { MAX_NESTING } from "../parse.js";
 import { OWNER_TAIL_FORM, readOwnerTail } from "./owner-tail.js";
 
 export type TypeWord = "ram" | "rom" | "romd" | "ramd" | "i/o";

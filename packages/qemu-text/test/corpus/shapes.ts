@@ -1,5 +1,5 @@
 import { MemoryRegion } from "@memtopo/region-tree";
-import type { MemorySystem } from "../../src/index.js";
+import type { MemorySystem } from "memtopo";
 
 // Generators for the attack shapes (too big to keep as files): each gives the same input every time.
 

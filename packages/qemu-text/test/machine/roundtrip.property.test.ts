@@ -1,6 +1,7 @@
 import fc from "fast-check";
+import { loadMachine, type MachineJson, printMtree, printMtreeFlat, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu, loadMachine, type MachineJson, printMtree, printMtreeFlat, saveMachine } from "../../src/index.js";
+import { importQemu } from "../../src/index.js";
 import { compareMtree } from "../conformance/compare.js";
 import { machineArb } from "./arbitrary-machine.js";
 

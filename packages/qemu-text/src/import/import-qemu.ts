@@ -1,7 +1,7 @@
 import { cutText, escapeText, SIZE_2_64 } from "@memtopo/region-tree";
+import type { MachineAccel, MachineJson } from "memtopo";
+import { MACHINE_FORMAT, parseMachine } from "memtopo";
 import { formatError } from "../errors.js";
-import { MACHINE_FORMAT, parseMachine } from "../parse.js";
-import type { MachineAccel, MachineJson } from "../types.js";
 import { refuseCycles } from "./cycles.js";
 import { refuseDeepChains } from "./depth.js";
 import { applyFlatHints } from "./flat-hints.js";

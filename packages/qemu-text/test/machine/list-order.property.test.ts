@@ -1,6 +1,6 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
-import { type ListedSibling, siblingListOrder } from "../../src/machine/import/list-order.js";
+import { type ListedSibling, siblingListOrder } from "../../src/import/list-order.js";
 
 interface Sibling extends ListedSibling {
   readonly id: number;

@@ -1,5 +1,5 @@
+import { MAX_NESTING } from "memtopo";
 import { formatError } from "../errors.js";
-import { MAX_NESTING } from "../parse.js";
 import type { ImportRegion, RegionModel } from "./model.js";
 
 /**

@@ -1,0 +1,1 @@
+export { type ImportQemuInput, type ImportQemuResult, importQemu } from "./import/import-qemu.js";
