@@ -2,6 +2,7 @@ import { EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
 import { ChangedRegions } from "./changed-regions.js";
 import { FlatView } from "./flatview.js";
 import { flatViewRootStep, getFlatViewRoot, rootChainChildren } from "./flatview-root.js";
+import { forEachOf, OneOrMany } from "./one-or-many.js";
 import { type AddrWindow, coalesce, seedWindows, type WindowSeed } from "./region-windows.js";
 import { renderFlatView } from "./render.js";
 import { ExactRenderScratch } from "./render-exact.js";
@@ -81,12 +82,12 @@ export class FlatViewTable<U extends ViewUser> {
   /** Cached `getFlatViewRoot` per address-space root. */
   readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
   /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
-  readonly #dependents = new Map<MemoryRegion, Set<MemoryRegion>>();
+  readonly #dependents = new OneOrMany<MemoryRegion, MemoryRegion>();
   /** The resolved root each user's view came from when it was last looked at. */
   readonly #keyOf = new Map<U, MemoryRegion | null>();
-  readonly #users = new Map<MemoryRegion | null, Set<U>>();
+  readonly #users = new OneOrMany<MemoryRegion | null, U>();
   /** Users by their own root, to find those whose resolution a change forgot. */
-  readonly #byRoot = new Map<MemoryRegion, Set<U>>();
+  readonly #byRoot = new OneOrMany<MemoryRegion, U>();
   /** Roots whose resolution a change forgot since the last reset. */
   readonly #unresolved = new Set<MemoryRegion>();
   /** Views that lost their last user; QEMU keeps them in its table until the next reset. */
@@ -212,24 +213,17 @@ export class FlatViewTable<U extends ViewUser> {
     if (key === undefined) {
       key = getFlatViewRoot(asRoot);
       this.#resolved.set(asRoot, key);
-      for (const r of resolutionPath(asRoot)) {
-        const roots = this.#dependents.get(r);
-        if (roots === undefined) this.#dependents.set(r, new Set([asRoot]));
-        else roots.add(asRoot);
-      }
+      for (const r of resolutionPath(asRoot)) this.#dependents.add(r, asRoot);
     }
     return key;
   }
 
   /** A change to `mr` may change how any root whose resolution looked at `mr` resolves. */
   #touch(mr: MemoryRegion): void {
-    const roots = this.#dependents.get(mr);
-    if (roots === undefined) return;
-    for (const root of roots) {
+    forEachOf(this.#dependents.take(mr), (root) => {
       this.#resolved.delete(root);
       this.#unresolved.add(root);
-    }
-    this.#dependents.delete(mr);
+    });
   }
 
   /** The view of `key` now: cached, re-rendered where something changed, or rendered. */
@@ -266,9 +260,9 @@ export class FlatViewTable<U extends ViewUser> {
     if (found === null) return null;
     const out: { users: ReadonlySet<U>; view: FlatView; windows: AddrWindow[] }[] = [];
     for (const [key, windows] of found) {
-      const users = this.#users.get(key);
       const entry = this.#entries.get(key);
-      if (users === undefined || entry === undefined) continue;
+      if (!this.#users.has(key) || entry === undefined) continue;
+      const users = this.#users.setOf(key);
       // A root moved since its view was rendered (that schedules nothing): the windows are in the moved
       // root's coordinates, the view's ranges are not, so the whole view is looked at.
       const all = entry.rootAddr !== key.addr;
@@ -295,7 +289,7 @@ export class FlatViewTable<U extends ViewUser> {
   join(user: U): FlatView {
     const key = this.#resolve(user.root);
     this.#index(user, key);
-    if (user.root !== null) setOf(this.#byRoot, user.root).add(user);
+    if (user.root !== null) this.#byRoot.add(user.root, user);
     return this.#entries.get(key)?.view ?? this.#store(key, this.#render(key as MemoryRegion));
   }
 
@@ -303,14 +297,11 @@ export class FlatViewTable<U extends ViewUser> {
   leave(user: U): void {
     this.#unindex(user);
     const root = user.root;
-    const users = root === null ? undefined : this.#byRoot.get(root);
-    if (users === undefined) return;
-    users.delete(user);
-    if (users.size === 0) {
+    if (root === null || !this.#byRoot.has(root)) return;
+    if (this.#byRoot.delete(root, user)) {
       // Nobody looks at this root any more: its resolution is not worth keeping (nor the root through it).
-      this.#byRoot.delete(root!);
-      this.#resolved.delete(root!);
-      this.#unresolved.delete(root!);
+      this.#resolved.delete(root);
+      this.#unresolved.delete(root);
     }
   }
 
@@ -364,16 +355,19 @@ export class FlatViewTable<U extends ViewUser> {
     }
     const maskState = this.#maskState();
     const candidates = new Set<U>();
+    const addCandidate = (user: U): void => {
+      candidates.add(user);
+    };
     // A view root's own address and the mask state change no window (a root's set_address
     // schedules nothing) yet change the view at this commit: one check per cached view.
     for (const [key, entry] of this.#entries) {
       if (key === null || (entry.rootAddr === key.addr && entry.maskState === maskState && !this.#pending.has(key))) {
         continue;
       }
-      for (const user of this.#users.get(key) ?? []) candidates.add(user);
+      this.#users.forEach(key, addCandidate);
     }
     if (this.#unresolved.size > 0) {
-      for (const root of this.#unresolved) for (const user of this.#byRoot.get(root) ?? []) candidates.add(user);
+      for (const root of this.#unresolved) this.#byRoot.forEach(root, addCandidate);
       this.#unresolved.clear();
     }
     const views = new Map<MemoryRegion | null, FlatView>();
@@ -417,19 +411,14 @@ export class FlatViewTable<U extends ViewUser> {
 
   #index(user: U, key: MemoryRegion | null): void {
     this.#keyOf.set(user, key);
-    setOf(this.#users, key).add(user);
-    this.#orphans.delete(key);
+    this.#users.add(key, user);
+    if (this.#orphans.size > 0) this.#orphans.delete(key);
   }
 
   #unindex(user: U): void {
     const key = this.#keyOf.get(user)!;
     this.#keyOf.delete(user);
-    const users = this.#users.get(key)!;
-    users.delete(user);
-    if (users.size === 0) {
-      this.#users.delete(key);
-      this.#orphans.add(key);
-    }
+    if (this.#users.delete(key, user)) this.#orphans.add(key);
   }
 
   #store(key: MemoryRegion | null, view: FlatView, full = true): FlatView {

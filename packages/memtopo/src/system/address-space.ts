@@ -32,10 +32,17 @@ export interface AddressSpaceState {
 export class AddressSpace {
   readonly name: string;
   readonly #state: AddressSpaceState;
-  readonly #sections = new SectionCache();
+  /** Made at the first access: most of a machine's spaces (bus masters) are never accessed. */
+  #sections: SectionCache | null = null;
+
   /** The last address checked, and it as a double: a guest's exits mostly go to one address after another. */
   #lastAddr = 0n;
   #lastDouble = 0;
+
+  #cache(): SectionCache {
+    if (this.#sections === null) this.#sections = new SectionCache();
+    return this.#sections;
+  }
 
   /** @internal Use `MemorySystem.createAddressSpace`. */
   constructor(name: string, state: AddressSpaceState) {
@@ -68,13 +75,13 @@ export class AddressSpace {
    */
   read(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
     const a = this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env, this.#sections, a);
+    return flatviewAccess(this.#state.currentMap, addr, data, false, attrs, this.#state.env, this.#cache(), a);
   }
 
   /** `address_space_write`: writes `data` at `addr` on; writes to ROM and gaps give MEMTX_DECODE_ERROR. */
   write(addr: bigint, data: Uint8Array, attrs?: MemTxAttrs): MemTxResult {
     const a = this.#check(addr, data);
-    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env, this.#sections, a);
+    return flatviewAccess(this.#state.currentMap, addr, data, true, attrs, this.#state.env, this.#cache(), a);
   }
 
   /** Reads `size` (1..8) bytes at `addr` and returns them as a value in the target's byte order. */

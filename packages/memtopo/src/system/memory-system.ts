@@ -92,6 +92,8 @@ export class MemorySystem implements RegionHost {
     (mr) => this.#dirtyLogMaskOf(mr),
     () => (this.globalDirtyTracking === 0 ? 0 : 1),
   );
+  /** The empty view's ioeventfd list: what a space holds until its own view is joined. */
+  readonly #noIoeventfds = collectIoeventfdList(this.#views.empty);
   readonly #listeners = new ListenerRegistry<AddressSpace>();
   readonly #dirty: GlobalDirtyLog;
   readonly #dirtyMemory = new DirtyMemory();
@@ -286,7 +288,7 @@ export class MemorySystem implements RegionHost {
     const state: AddressSpaceState = {
       root,
       currentMap: this.#views.empty,
-      ioeventfds: collectIoeventfdList(this.#views.empty),
+      ioeventfds: this.#noIoeventfds,
       destroyed: false,
       env: this.#env,
     };
