@@ -12,9 +12,10 @@ import type { ImportRegion, RegionModel } from "./model.js";
  * {@link refuseCycles}, so the graph has no cycle.
  */
 export function refuseDeepChains(model: RegionModel): void {
-  const height = new Map<ImportRegion, number>();
+  // Heights by region index (0: not measured yet; a height is at least 1), not a map entry per region.
+  const height = new Uint16Array(model.regions.length);
   for (const top of model.tops) {
-    if (height.has(top)) continue;
+    if (height[top.index] !== 0) continue;
     const stack: { r: ImportRegion; next: number }[] = [{ r: top, next: 0 }];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
@@ -23,11 +24,11 @@ export function refuseDeepChains(model: RegionModel): void {
       if (frame.next < edges) {
         const i = frame.next++;
         const to = r.alias === null ? r.children[i]! : i === 0 ? r.alias : r.children[i - 1]!;
-        if (!height.has(to)) stack.push({ r: to, next: 0 });
+        if (height[to.index] === 0) stack.push({ r: to, next: 0 });
         continue;
       }
-      let below = r.alias === null ? 0 : height.get(r.alias)!;
-      for (const c of r.children) below = Math.max(below, height.get(c)!);
+      let below = r.alias === null ? 0 : height[r.alias.index]!;
+      for (const c of r.children) below = Math.max(below, height[c.index]!);
       if (below + 1 > MAX_NESTING) {
         formatError(
           "E_MACHINE_DEPTH",
@@ -35,7 +36,7 @@ export function refuseDeepChains(model: RegionModel): void {
           `aliases and subregions chain deeper than ${MAX_NESTING} levels below this region; a machine file holds at most ${MAX_NESTING}`,
         );
       }
-      height.set(r, below + 1);
+      height[r.index] = below + 1;
       stack.pop();
     }
   }

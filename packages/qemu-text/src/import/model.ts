@@ -4,6 +4,8 @@ import type { ParsedTree, TreeNode, TypeWord } from "./parse-tree.js";
 
 /** A region recovered from the text, with what the flat view adds to it. */
 export interface ImportRegion {
+  /** Its position in {@link RegionModel.regions}: the row of the walks' tables, and its id in the file. */
+  readonly index: number;
   readonly node: TreeNode;
   readonly name: string;
   readonly priority: number;
@@ -59,6 +61,7 @@ export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
       if (span === 0n && node.disabled) size = 0n;
       if (size > SIZE_2_64) size = SIZE_2_64;
       const r: ImportRegion = {
+        index: regions.length,
         node,
         name: node.name,
         priority: node.priority,

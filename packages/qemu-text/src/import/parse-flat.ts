@@ -103,6 +103,15 @@ export function parseFlatText(text: string): FlatBlock[] {
       }
       const start = BigInt(`0x${m[1]}`);
       const end = BigInt(`0x${m[2]}`);
+      // A FlatView is sorted and its ranges are disjoint; the flat hints search them by address.
+      const before = block.ranges[block.ranges.length - 1];
+      if (end < start || (before !== undefined && start < before.start + before.size)) {
+        formatError(
+          "E_MTREE_SYNTAX",
+          `line ${lineNo}`,
+          "a FlatView's ranges ascend without overlap, as QEMU prints them: this one does not",
+        );
+      }
       block.ranges.push({
         line: lineNo,
         start,

@@ -1,6 +1,9 @@
 import type { MachineRegionJson, MachineRegionKind } from "memtopo";
 import type { ImportRegion } from "./model.js";
 
+/** The file's id of each region (a map, or ids made on demand). */
+type RegionIds = Pick<ReadonlyMap<ImportRegion, string>, "get">;
+
 const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: "romd", ramd: "ram-device" };
 
 /**
@@ -11,7 +14,7 @@ const KIND: Record<string, MachineRegionKind> = { ram: "ram", rom: "rom", romd: 
  */
 export function regionsJson(
   tops: readonly ImportRegion[],
-  idOf: ReadonlyMap<ImportRegion, string>,
+  idOf: RegionIds,
   listOrder: (container: ImportRegion) => ImportRegion[],
 ): MachineRegionJson[] {
   const out = new Array<MachineRegionJson>(tops.length);
@@ -30,7 +33,7 @@ export function regionsJson(
   return out;
 }
 
-function regionJson(r: ImportRegion, top: boolean, idOf: ReadonlyMap<ImportRegion, string>): MachineRegionJson {
+function regionJson(r: ImportRegion, top: boolean, idOf: RegionIds): MachineRegionJson {
   let kind: MachineRegionKind;
   if (r.alias !== null) kind = "alias";
   else if (r.type !== "i/o") kind = KIND[r.type]!;

@@ -78,6 +78,7 @@ function node(line: number, name: string, parent: TreeNode | null): TreeNode {
 
 function region(n: TreeNode, parent: ImportRegion | null): ImportRegion {
   return {
+    index: 0,
     node: n,
     name: n.name,
     priority: 0,
