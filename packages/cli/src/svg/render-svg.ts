@@ -124,13 +124,18 @@ function fitsInside(label: string, width: number): boolean {
   return textWidth(label, LABEL_FONT) + 8 <= width;
 }
 
-/** The rows of `placed`, measured; each range's label is kept in `labels` (the drawing needs it again). */
-function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint, labels: string[]): Row[] {
+/**
+ * The rows of `placed`, measured; each segment's label and start address are kept in `labels` and `starts`
+ * (the drawing writes them).
+ */
+function measureRows(placed: readonly PlacedSegment[], lastEnd: bigint, labels: string[], starts: string[]): Row[] {
   const rows: Row[] = [];
   for (const p of placed) {
     const label = p.segment.type === "range" ? rangeLabel(p.segment.range) : "";
+    const start = hex(p.segment.start);
     labels.push(label);
-    const addr = textWidth(hex(p.segment.start), AXIS_FONT);
+    starts.push(start);
+    const addr = textWidth(start, AXIS_FONT);
     const labelOut = p.segment.type === "range" && !fitsInside(label, p.width) ? textWidth(label, LABEL_FONT) : 0;
     let row = rows[p.row];
     if (row === undefined) {
@@ -172,14 +177,18 @@ function drawLane(
   );
   const placed = placeSegments(segmentsOf(lane), scale);
   const labels: string[] = [];
-  const rows = measureRows(placed, lane.end, labels);
+  const starts: string[] = [];
+  const rows = measureRows(placed, lane.end, labels, starts);
   let y = top + LANE_TITLE_H;
   let right = 0;
   let k = 0;
   for (const [i, row] of rows.entries()) {
     const barY = y + row.above;
     const bar = barText(barY);
-    for (const p of row.segments) out.push(drawSegment(p, bar, lane, labels[k++]!));
+    for (const p of row.segments) {
+      out.push(drawSegment(p, bar, lane, labels[k]!, starts[k]!));
+      k++;
+    }
     if (i === rows.length - 1) {
       const p = row.segments.at(-1)!;
       out.push(axisLabel(MARGIN + p.x + p.width, bar, endLabel(lane.end)));
@@ -238,16 +247,17 @@ function axisLabel(x: number, bar: BarText, text: string): string {
 }
 
 /**
- * One segment as one flat string (`label` is the range's, which measureRows made): joined at once, its
- * pieces die young; kept apart until the lane is joined, 20 000 ranges' pieces outlived young collections.
+ * One segment as one flat string (`label` and `start`, its range's label and its start address, measureRows
+ * made): joined at once, its pieces die young; kept apart until the lane is joined, 20 000 ranges' pieces
+ * outlived young collections.
  */
-function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: string): string {
+function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: string, start: string): string {
   const x = MARGIN + p.x;
   const seg = p.segment;
   const out: string[] = [];
   if (seg.type === "gap") {
     const size = formatSize(seg.end - seg.start);
-    const tip = xmlEscape(`unassigned ${hex(seg.start)} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`);
+    const tip = xmlEscape(`unassigned ${start} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`);
     const cx = x + p.width / 2;
     out.push(
       `<g class="gap" data-tip="${tip}"><title>${tip}</title>`,
@@ -287,7 +297,7 @@ function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: s
     }
     out.push("</g>\n");
   }
-  out.push(axisLabel(x, bar, hex(seg.start)));
+  out.push(axisLabel(x, bar, start));
   return out.join("");
 }
 

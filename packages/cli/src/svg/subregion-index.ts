@@ -45,6 +45,8 @@ export class SubregionIndex {
       const c = list[order[i]!]!;
       if (c.addr + c.size > offset) positions.push(order[i]!);
     }
+    // Mostly one holder (a view's ranges are mostly one region each): no sort, no mapping closure.
+    if (positions.length === 1) return [list[positions[0]!]!];
     positions.sort((a, b) => a - b);
     return positions.map((p) => list[p]!);
   }
