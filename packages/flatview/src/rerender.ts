@@ -58,7 +58,9 @@ export function rerenderWithEdit(
   const root = old.root;
   if (root === null || windows.length === 0) return { view: old, edit: { from: old, splices: [] } };
   const ranges = old.ranges;
-  const parts: { oldStart: number; oldEnd: number; ranges: FlatRange[] }[] = [];
+  const splices: RangeSplice[] = [];
+  // Where each splice's new ranges start: the old start shifted by what earlier splices added or removed.
+  let shift = 0;
   let w = 0;
   while (w < windows.length) {
     const oldStart = firstEndingAtOrAfter(ranges, windows[w]!.start);
@@ -69,22 +71,46 @@ export function rerenderWithEdit(
       oldEnd = firstStartingAfter(ranges, windows[last]!.end);
       last++;
     }
-    parts.push({
-      oldStart,
-      oldEnd,
-      ranges: spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options, scratch),
-    });
+    const fresh = spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options, scratch);
+    splices.push({ oldStart, oldEnd, newStart: oldStart + shift, ranges: fresh });
+    shift += fresh.length - (oldEnd - oldStart);
     w = last;
   }
-  // Native slices and concat copy the untouched runs (and keep the array packed, which the lookups prefer).
-  let out: FlatRange[] = ranges.slice(0, parts[0]!.oldStart);
-  const splices: RangeSplice[] = [];
-  for (const [k, p] of parts.entries()) {
-    splices.push({ oldStart: p.oldStart, oldEnd: p.oldEnd, newStart: out.length, ranges: p.ranges });
-    out = out.concat(p.ranges, ranges.slice(p.oldEnd, parts[k + 1]?.oldStart ?? ranges.length));
-  }
+  const out = applySplices(ranges, splices, ranges.length + shift);
   const view = new FlatView(root, out);
   return { view, edit: { from: old, splices } };
+}
+
+/**
+ * `ranges` with `splices` applied, `length` long, in one array of that length: a native slice (or
+ * concat, when the view grows) copies everything before the first splice and keeps the array packed,
+ * which the lookups prefer; only what follows is written one by one. A commit so copies the view
+ * once, not three times.
+ */
+function applySplices(ranges: readonly FlatRange[], splices: readonly RangeSplice[], length: number): FlatRange[] {
+  const out =
+    length <= ranges.length ? ranges.slice(0, length) : ranges.concat(filler(splices, length - ranges.length));
+  let at = splices[0]!.oldStart;
+  for (let k = 0; k < splices.length; k++) {
+    const { oldEnd, ranges: fresh } = splices[k]!;
+    for (let i = 0; i < fresh.length; i++) out[at++] = fresh[i]!;
+    const next = k + 1 < splices.length ? splices[k + 1]!.oldStart : ranges.length;
+    for (let j = oldEnd; j < next; j++) out[at++] = ranges[j]!;
+  }
+  return out;
+}
+
+/**
+ * `count` ranges taken from the splices (they add at least that many), so that a view that grows is
+ * made by one concat of the right length: appending would grow the array, copying it again.
+ */
+function filler(splices: readonly RangeSplice[], count: number): FlatRange[] {
+  const out: FlatRange[] = [];
+  for (let k = 0; k < splices.length && out.length < count; k++) {
+    const fresh = splices[k]!.ranges;
+    for (let i = 0; i < fresh.length && out.length < count; i++) out.push(fresh[i]!);
+  }
+  return out;
 }
 
 /**
