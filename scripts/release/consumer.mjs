@@ -11,6 +11,7 @@ const FULL = [
   "@memtopo/kvm",
   "@memtopo/kvm-mock",
   "@memtopo/kvm-native",
+  "@memtopo/qemu-text",
   "@memtopo/cli",
 ];
 

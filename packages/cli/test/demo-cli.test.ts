@@ -2,7 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { probe } from "@memtopo/kvm-native";
-import { loadMachine, printMtree } from "memtopo";
+import { printMtree } from "@memtopo/qemu-text";
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 

@@ -13,9 +13,6 @@ export type {
   MachineSpec,
   RegionSpec,
 } from "./machine/types.js";
-export { type FlatOptions, printMtreeFlat } from "./mtree/flat.js";
-export { hex16, type MtreeAddressSpace } from "./mtree/format.js";
-export { printMtree, type TreeOptions } from "./mtree/tree.js";
 export {
   type Accel,
   AddressSpace,

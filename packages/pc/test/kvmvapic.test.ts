@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { printMtree } from "memtopo";
+import { printMtree } from "@memtopo/qemu-text";
 import { describe, expect, it } from "vitest";
 import { PcError } from "../src/index.js";
 import { mockBoard, qemuFixture } from "./fixtures.js";

@@ -1,4 +1,4 @@
-import { printMtree, printMtreeFlat } from "memtopo";
+import { printMtree, printMtreeFlat } from "@memtopo/qemu-text";
 import { describe, expect, it } from "vitest";
 import { blockOrder, flatOrder, mockBoard, qemuFixture, SIZES } from "./fixtures.js";
 

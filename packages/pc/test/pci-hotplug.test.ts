@@ -1,5 +1,5 @@
+import { printMtree } from "@memtopo/qemu-text";
 import { MemoryRegion } from "@memtopo/region-tree";
-import { printMtree } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { type PcBoard, PcError, PciDevice } from "../src/index.js";
 import { mockBoard } from "./fixtures.js";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { isAvailable, NativeKvm } from "@memtopo/kvm-native";
-import { printMtreeFlat } from "memtopo";
+import { printMtreeFlat } from "@memtopo/qemu-text";
 import { describe, expect, it } from "vitest";
 import { createPcBoard } from "../src/index.js";
 import { biosImage, flatOrder, qemuFixture, SEABIOS, SIZES } from "./fixtures.js";

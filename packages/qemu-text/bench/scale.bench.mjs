@@ -1,5 +1,5 @@
-import { importQemu } from "@memtopo/qemu-text";
-import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import { importQemu, printMtree, printMtreeFlat } from "@memtopo/qemu-text";
+import { loadMachine } from "memtopo";
 
 /**
  * Machines far larger than QEMU's own, at 10× steps (`growth` is the time ratio to the previous step: 10 is

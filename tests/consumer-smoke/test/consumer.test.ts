@@ -70,9 +70,10 @@ describe("each package installed from its tarball", () => {
         "@memtopo/flatview": ["renderFlatView", "FlatView"],
         "@memtopo/listener-bus": ["sectionFromFlatRange"],
         "@memtopo/kvm": ["KvmError", "KVM_CAP"],
+        "@memtopo/qemu-text": ["importQemu", "printMtree", "printMtreeFlat"],
       };
       const out = {};
-      for (const name of ${JSON.stringify(["@memtopo/region-tree", "@memtopo/flatview", "@memtopo/listener-bus", "@memtopo/ioeventfd", "@memtopo/kvm", "@memtopo/kvm-mock", "@memtopo/kvm-native", "memtopo", "@memtopo/cli"])}) {
+      for (const name of ${JSON.stringify(["@memtopo/region-tree", "@memtopo/flatview", "@memtopo/listener-bus", "@memtopo/ioeventfd", "@memtopo/kvm", "@memtopo/kvm-mock", "@memtopo/kvm-native", "memtopo", "@memtopo/qemu-text", "@memtopo/cli"])}) {
         const mod = await import(name);
         out[name] = Object.keys(mod).sort();
         for (const key of checks[name] ?? []) if (!(key in mod)) throw new Error(name + " lacks " + key);

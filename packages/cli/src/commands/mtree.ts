@@ -1,4 +1,5 @@
-import { loadMachine, printMtree, printMtreeFlat } from "memtopo";
+import { printMtree, printMtreeFlat } from "@memtopo/qemu-text";
+import { loadMachine } from "memtopo";
 import type { CliCommand } from "../context.js";
 import { attachMachineKvm } from "../kvm-machine.js";
 

@@ -1,5 +1,5 @@
+import { hex16 } from "@memtopo/qemu-text";
 import type { EventNotifier } from "@memtopo/region-tree";
-import { hex16 } from "memtopo";
 
 /** The part of a MemoryRegionSection the log prints. */
 interface Section {

@@ -1,6 +1,7 @@
 import { attachKvm } from "@memtopo/kvm";
+import { printMtree, printMtreeFlat } from "@memtopo/qemu-text";
 import { hex, type MemTxResult } from "@memtopo/region-tree";
-import { type MachineJson, MemorySystem, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { type MachineJson, MemorySystem, saveMachine } from "memtopo";
 import { type PictureLane, pictureLanes, renderLanesSvg } from "../svg/index.js";
 import { type BackendChoice, chooseBackend } from "./backends/choose.js";
 import type { GuestStop } from "./backends/types.js";

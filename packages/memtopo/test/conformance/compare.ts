@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { casesDir, compareMtreePath } from "@memtopo/fixtures";
+import { casesDir } from "@memtopo/fixtures";
 import { attachKvmByName, type KvmAttachment } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
-import { type AddressSpace, type LoadedMachine, printMtreeFlat } from "../../src/index.js";
+import type { AddressSpace, LoadedMachine } from "../../src/index.js";
 
 export { casesDir };
 
@@ -13,31 +13,6 @@ export function caseNames(): string[] {
 
 export function readCase(name: string, file: string): string {
   return readFileSync(path.join(casesDir, name, file), "utf8");
-}
-
-interface CompareModule {
-  compareTexts(expected: string, actual: string): { equal: boolean; report: string };
-}
-
-/** The conformance suite's own block comparison (compare-mtree.mjs, in @memtopo/fixtures). */
-export async function compareMtree(expected: string, actual: string): Promise<{ equal: boolean; report: string }> {
-  const mod = (await import(compareMtreePath)) as CompareModule;
-  return mod.compareTexts(expected, actual);
-}
-
-/**
- * `info mtree -f` as QEMU printed it for the machine: under `"accel": "kvm"` the KVM
- * listeners are attached (on the mock kernel, as the CLI does by default) and ranges that
- * a memslot backs exactly end in ` KVM`.
- */
-export function printFlatAsQemu(machine: LoadedMachine): string {
-  const kvm = attachMockKvm(machine);
-  return printMtreeFlat(
-    machine.addressSpaces,
-    kvm === null
-      ? {}
-      : { accelHasMemory: (as, start, size) => kvm.hasMemory(as as AddressSpace, start, size), accelName: "KVM" },
-  );
 }
 
 /** The KVM listeners QEMU registers, on a mock kernel, for a machine whose accel is kvm (else null). */

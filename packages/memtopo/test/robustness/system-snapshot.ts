@@ -1,6 +1,6 @@
 import type { MemoryListener } from "@memtopo/listener-bus";
 import type { IoeventfdRecord, MemoryRegion } from "@memtopo/region-tree";
-import { type MemorySystem, printMtree, printMtreeFlat } from "../../src/index.js";
+import type { MemorySystem } from "../../src/index.js";
 
 /** What a snapshot covers besides the system itself: its regions and what the test's listeners hold. */
 export interface SnapshotScope {
@@ -17,17 +17,16 @@ const fdText = (f: IoeventfdRecord): string =>
 const label = (l: MemoryListener): string => l.name ?? "(unnamed)";
 
 /**
- * Everything a throwing call must leave as it was, as one string: `info mtree -D -o` and
- * `info mtree -f`, each space's view (range by range, with the flags the printers leave out),
- * ioeventfd list and listeners, the global listener order, the transaction depth and pending
- * flags, dirty tracking, every region's fields (parentless and unmapped ones too), and the
- * state the test's listeners rebuilt from what they were told.
+ * Everything a throwing call must leave as it was, as one string: each space's view (range by
+ * range, with every flag), ioeventfd list and listeners, the global listener order, the
+ * transaction depth and pending flags, dirty tracking, every region's fields (parentless and
+ * unmapped ones too: kind, name, owner and alias target beside everything a mutator changes, so
+ * the `info mtree` texts, which print only these, are covered), and the state the test's
+ * listeners rebuilt from what they were told.
  */
 export function systemSnapshot(scope: SnapshotScope): string {
   const { sys } = scope;
   const state = {
-    tree: printMtree(sys.addressSpaces, { disabled: true, owner: true }),
-    flat: printMtreeFlat(sys.addressSpaces),
     spaces: sys.addressSpaces.map((as) => ({
       name: as.name,
       root: as.root?.id ?? null,
@@ -47,6 +46,10 @@ export function systemSnapshot(scope: SnapshotScope): string {
     regions: scope.regions.map((r) =>
       [
         r.id,
+        r.kind,
+        JSON.stringify(r.name),
+        JSON.stringify(r.owner),
+        r.alias?.id ?? "-",
         r.container?.id ?? "-",
         r.addr.toString(16),
         r.size.toString(16),

@@ -3,7 +3,8 @@ import path from "node:path";
 import { casesDir, compareMtreePath } from "@memtopo/fixtures";
 import { attachKvmByName, type KvmAttachment } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
-import { type AddressSpace, type LoadedMachine, printMtreeFlat } from "memtopo";
+import type { AddressSpace, LoadedMachine } from "memtopo";
+import { printMtreeFlat } from "../../src/index.js";
 
 export { casesDir };
 

@@ -1,6 +1,6 @@
-import { loadMachine, MachineFormatError, printMtree, saveMachine } from "memtopo";
+import { loadMachine, MachineFormatError, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 import { caseNames, printFlatAsQemu, readCase } from "./compare.js";
 
 // QEMU prints `info mtree`'s blocks in the order of a hash table (mtree_info_as walks a GHashTable keyed by root),

@@ -1,6 +1,6 @@
-import { loadMachine, printMtree } from "memtopo";
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 import { caseNames, compareMtree, printFlatAsQemu, readCase } from "./compare.js";
 
 describe("conformance tests 1-2: QEMU's text imported, built and printed gives the three texts again", () => {

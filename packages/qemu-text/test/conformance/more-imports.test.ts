@@ -1,6 +1,6 @@
-import { loadMachine, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { loadMachine, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 import { caseNames, compareMtree, printFlatAsQemu, readCase } from "./compare.js";
 
 describe("each case's machine.json saves to a file that loads and prints the same", () => {

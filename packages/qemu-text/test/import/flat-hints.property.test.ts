@@ -1,6 +1,6 @@
 import { MemtopoError } from "@memtopo/region-tree";
 import fc from "fast-check";
-import { loadMachine, type MachineJson, printMtree, printMtreeFlat } from "memtopo";
+import { loadMachine, type MachineJson } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { refuseCycles } from "../../src/import/cycles.js";
 import { refuseDeepChains } from "../../src/import/depth.js";
@@ -9,6 +9,7 @@ import { resolveIdentities } from "../../src/import/identity.js";
 import { buildModel, type RegionModel } from "../../src/import/model.js";
 import { parseFlatText } from "../../src/import/parse-flat.js";
 import { parseTreeText } from "../../src/import/parse-tree.js";
+import { printMtree, printMtreeFlat } from "../../src/index.js";
 import { machineArb } from "../machine/arbitrary-machine.js";
 import { applyFlatHintsOracle } from "./flat-hints-oracle.js";
 

@@ -1,6 +1,6 @@
-import { loadMachine, type MachineJson, printMtree, printMtreeFlat } from "memtopo";
+import { loadMachine, type MachineJson } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 
 // A found-by-fuzzing case (repeated names): a ROM `pci` holds an i/o `pci` and a RAM device,
 // both (nearly) 2^64 bytes at its start (a RAM device stops a page short: its RAM block's length is 64-bit). The i/o one comes first in render order, so the flat view's

@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { loadMachine, type MachineJson, printMtree, printMtreeFlat, saveMachine } from "memtopo";
+import { loadMachine, type MachineJson, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 import { compareMtree } from "../conformance/compare.js";
 import { machineArb } from "./arbitrary-machine.js";
 

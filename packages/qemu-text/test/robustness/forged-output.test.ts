@@ -1,7 +1,7 @@
 import { MemoryRegion, MemtopoError } from "@memtopo/region-tree";
-import { loadMachine, MemorySystem, printMtree, printMtreeFlat } from "memtopo";
+import { loadMachine, MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 import { FORGED_NAMES } from "../corpus/forged-names.js";
 
 // Output that can be forged: every printed name and message escapes control characters the same way

@@ -1,11 +1,11 @@
 import { MemtopoError } from "@memtopo/region-tree";
 import type { MachineRegionJson } from "memtopo";
-import { loadMachine, MAX_NESTING, printMtree } from "memtopo";
+import { loadMachine, MAX_NESTING } from "memtopo";
 import { describe, expect, it } from "vitest";
 import type { ImportRegion } from "../../src/import/model.js";
 import type { TreeNode } from "../../src/import/parse-tree.js";
 import { regionsJson } from "../../src/import/region-json.js";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 import { aliasChainMtree } from "../corpus/shapes.js";
 
 // No recursion over user-sized data in the importer: no line may be indented more than 256 levels, but a text

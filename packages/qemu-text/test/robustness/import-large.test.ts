@@ -1,6 +1,6 @@
-import { loadMachine, printMtree } from "memtopo";
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 import { spacesDump } from "../corpus/shapes.js";
 
 // A large dump's import must be loadable: the file import-qemu writes loads back and prints the text it came

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MemtopoError } from "@memtopo/region-tree";
-import { loadMachine, type MachineRegionJson, printMtree, printMtreeFlat } from "memtopo";
+import { loadMachine, type MachineRegionJson } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 
 // `info mtree -o` (QEMU 7.2's mtree_print_mr_owner) appends an owner part to every line: owner:{…}, with
 // parent:{…} when the QOM parent differs, a lone parent:{…}, or orphan. It is read as the region's owner,

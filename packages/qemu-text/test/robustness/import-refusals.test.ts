@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { casesDir as cases } from "@memtopo/fixtures";
 import { MemtopoError } from "@memtopo/region-tree";
-import { loadMachine, printMtree } from "memtopo";
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 
 // Wrong results accepted silently: import-qemu refuses, with the line, what it cannot write as a loadable
 // machine file, instead of exiting 0 with a file that does not load.

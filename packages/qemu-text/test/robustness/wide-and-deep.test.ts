@@ -1,7 +1,7 @@
 import { MemtopoError } from "@memtopo/region-tree";
-import { loadMachine, MemorySystem, printMtree, saveMachine } from "memtopo";
+import { loadMachine, MemorySystem, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { importQemu } from "../../src/index.js";
+import { importQemu, printMtree } from "../../src/index.js";
 import { deeplyIndentedMtree, deepTree, wideMachineFile } from "../corpus/shapes.js";
 
 // Raw errors: the map may be as wide or as deep as the user makes it. No argument spread or recursion in

@@ -1,6 +1,6 @@
 import type { FlatView } from "@memtopo/flatview";
 import { escapeText } from "@memtopo/region-tree";
-import type { AddressSpaceShape } from "../address-space-shape.js";
+import type { AddressSpaceShape } from "memtopo";
 import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface FlatOptions {

@@ -1,8 +1,4 @@
 import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
-import type { AddressSpaceShape } from "../address-space-shape.js";
-
-/** @deprecated The printers take any {@link AddressSpaceShape}; this is its old name. */
-export type MtreeAddressSpace = AddressSpaceShape;
 
 /** Every printed number: 16 lowercase hex digits, no `0x`, in 64-bit arithmetic (QEMU's `%016" PRIx64`). */
 export function hex16(value: bigint): string {

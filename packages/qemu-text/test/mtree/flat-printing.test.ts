@@ -1,6 +1,7 @@
 import { MemoryRegion, type MemoryRegionInit, SIZE_2_64 } from "@memtopo/region-tree";
+import { type AddressSpaceShape, MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { MemorySystem, type MtreeAddressSpace, printMtreeFlat } from "../../src/index.js";
+import { printMtreeFlat } from "../../src/index.js";
 
 function setup() {
   const sys = new MemorySystem();
@@ -94,7 +95,7 @@ describe("info mtree -f (mtree_print_flatview)", () => {
     const memory = sys.createAddressSpace("memory", system);
     sys.createAddressSpace("cpu-memory-0", system);
     const asked: string[] = [];
-    const accelHasMemory = (as: MtreeAddressSpace, start: bigint, size: bigint): boolean => {
+    const accelHasMemory = (as: AddressSpaceShape, start: bigint, size: bigint): boolean => {
       asked.push(`${as.name} ${start.toString(16)}+${size.toString(16)}`);
       return as === memory && start === 0n && size === 0x2000n;
     };

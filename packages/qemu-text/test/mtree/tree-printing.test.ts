@@ -1,6 +1,7 @@
 import { MemoryRegion, type MemoryRegionInit, SIZE_2_64 } from "@memtopo/region-tree";
+import { MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { MemorySystem, printMtree } from "../../src/index.js";
+import { printMtree } from "../../src/index.js";
 
 /** Any constructor argument, with `name` defaulting to null (unnamed). */
 type Init = { kind: MemoryRegionInit["kind"]; size: bigint; name?: string | null } & Record<string, unknown>;

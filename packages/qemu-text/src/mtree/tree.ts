@@ -1,5 +1,5 @@
 import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
-import type { AddressSpaceShape } from "../address-space-shape.js";
+import type { AddressSpaceShape } from "memtopo";
 import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
 
 export interface TreeOptions {

@@ -1,5 +1,6 @@
+import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { loadMachine, printMtree } from "../../src/index.js";
+import { printMtree } from "../../src/index.js";
 import { caseNames, compareMtree, printFlatAsQemu, readCase } from "./compare.js";
 
 describe("conformance test 0: each case's machine.json, built and printed, gives QEMU's three texts", () => {
