@@ -1,7 +1,8 @@
 import { MockKvm } from "@memtopo/kvm-mock";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
-import { type DiffableMachine, type DiffEvent, diffMachines, MemorySystem } from "memtopo";
+import { MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
+import { type DiffableMachine, type DiffEvent, diffMachines } from "../src/diff/machine-diff.js";
 import { CommitEventRecorder } from "../src/pc/commit-events.js";
 import { memslotLine } from "../src/pc/memslot-trace.js";
 

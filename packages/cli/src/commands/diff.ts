@@ -1,6 +1,7 @@
 import { escapeText } from "@memtopo/region-tree";
-import { type DiffEvent, diffMachines, loadMachine } from "memtopo";
+import { loadMachine } from "memtopo";
 import type { CliCommand } from "../context.js";
+import { type DiffEvent, diffMachines } from "../diff/machine-diff.js";
 
 interface DiffFlags {
   readonly json?: boolean;

@@ -1,4 +1,5 @@
-import { type DiffEvent, type DiffSpace, diffEventListener, diffSpaces, type MemorySystem } from "memtopo";
+import type { MemorySystem } from "memtopo";
+import { type DiffEvent, type DiffSpace, diffEventListener, diffSpaces } from "../diff/machine-diff.js";
 
 /** The listener type of memtopo's MemorySystem (the CLI reaches listeners only through it). */
 type MemoryListener = Parameters<MemorySystem["registerListener"]>[0];

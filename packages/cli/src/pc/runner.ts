@@ -1,6 +1,6 @@
 import type { KvmUserspaceMemoryRegion, Regs, Sregs } from "@memtopo/kvm";
 import type { PcStopKind } from "@memtopo/pc";
-import type { DiffEvent } from "memtopo";
+import type { DiffEvent } from "../diff/machine-diff.js";
 
 /** What `memtopo pc` asks of the board: one run of the firmware, from machine creation to a stop. */
 export interface PcRunRequest {

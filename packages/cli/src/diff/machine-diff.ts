@@ -7,7 +7,7 @@ import {
   updateTopologyPass,
 } from "@memtopo/listener-bus";
 import { hex, type IoeventfdRecord, type MemoryRegion } from "@memtopo/region-tree";
-import { MemorySystemError } from "./errors.js";
+import { MemorySystemError } from "memtopo";
 
 /**
  * Which address space an event is about. QEMU lets several spaces share a name (one "memory" per CPU, one

@@ -2,15 +2,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { casesDir } from "@memtopo/fixtures";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { loadMachine, MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
-import {
-  type DiffableMachine,
-  type DiffEvent,
-  diffMachines,
-  diffSpaces,
-  loadMachine,
-  MemorySystem,
-} from "../../src/index.js";
+import { type DiffableMachine, type DiffEvent, diffMachines, diffSpaces } from "../src/diff/machine-diff.js";
 
 const load = (slug: string) => loadMachine(readFileSync(path.join(casesDir, slug, "machine.json"), "utf8"));
 const EMPTY: DiffableMachine = { addressSpaces: [] };
