@@ -123,7 +123,11 @@ export class FlatViewTable<U extends ViewUser> {
    * where it showed before and where it shows after.
    */
   willChange(mr: MemoryRegion): void {
-    this.#changed.add(mr);
+    // With no view cached (only the empty one) no window can need rendering again: a machine file's
+    // 100 000 regions, added before any space exists, are not recorded for a commit to walk. A view
+    // rendered later in the same transaction shows every change made before it (see join); later ones
+    // are recorded.
+    if (this.#entries.size > 1) this.#changed.add(mr);
     this.#inFlight[this.#inFlightCount++] = mr;
     this.#touch(mr);
     if (mr.container !== null) this.#touch(mr.container);
@@ -294,7 +298,13 @@ export class FlatViewTable<U extends ViewUser> {
     const key = this.#resolve(user.root);
     this.#index(user, key);
     if (user.root !== null) this.#byRoot.add(user.root, user);
-    return this.#entries.get(key)?.view ?? this.#store(key, this.#render(key as MemoryRegion));
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached.view;
+    const view = this.#store(key, this.#render(key as MemoryRegion));
+    // Rendered inside a transaction after changes were recorded: their placements predate this view (a
+    // region added, then rendered here, then removed would stay in it), so the commit renders it in full.
+    if (this.#changed.count > 0) this.#pending.set(key as MemoryRegion, null);
+    return view;
   }
 
   /** The user is gone; its view stays in the table until the next reset, as in QEMU. */
