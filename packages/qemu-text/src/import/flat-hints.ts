@@ -4,6 +4,7 @@ import { ClipIndex, upperBound } from "./clip-index.js";
 import type { ImportRegion, RegionModel } from "./model.js";
 import type { FlatBlock, FlatRangeLine } from "./parse-flat.js";
 import type { TreeBlock } from "./parse-tree.js";
+import { SpaceBlocks } from "./space-blocks.js";
 import { applyResolution, type Resolution, resolutions } from "./view-root.js";
 
 /** A place where a region could contribute to a view: its origin and the clip it renders in. */
@@ -62,7 +63,7 @@ export function applyFlatHints(
   warnings: string[],
 ): void {
   // A tree block holds every space with that root: a space is looked up by name and root name.
-  const remaining = new Map(spaceBlocks.map((b) => [b, [...b.spaces!]]));
+  const blocks = new SpaceBlocks(spaceBlocks, model);
   const positions = new Map<ImportRegion, number>();
   for (const r of model.regions) {
     for (let i = 0; i < r.children.length; i++) positions.set(r.children[i]!, i);
@@ -76,22 +77,14 @@ export function applyFlatHints(
     // space that resolves to nothing, say which i/o regions are containers.
     const choices: Resolution[][] = [];
     for (const space of view.spaces) {
-      const candidates = spaceBlocks.filter(
-        (b) =>
-          (remaining.get(b) ?? []).includes(space.name) &&
-          model.of(b.root).name === space.root &&
-          (model.of(b.root).alias?.name ?? null) === space.alias,
-      );
       // Equal names and root names: prefer a block whose root can resolve the way this view says.
-      const block = candidates.find((b) => resolutions(model.of(b.root), view.viewRoot).length > 0) ?? candidates[0];
+      const block = blocks.take(space, (b) => resolutions(model.of(b.root), view.viewRoot).length > 0);
       if (block === undefined) {
         mismatch(
           view.line,
           `address space ${shown(space.name)} with root ${shown(space.root)} is not in the tree text`,
         );
       }
-      const names = remaining.get(block)!;
-      names.splice(names.indexOf(space.name), 1);
       const options = resolutions(model.of(block.root), view.viewRoot);
       if (options.length === 0) {
         mismatch(
@@ -126,14 +119,13 @@ export function applyFlatHints(
   }
 
   // `info mtree -f` lists every address space under its view: one the flat text never names is another machine's.
-  for (const [block, names] of remaining) {
-    if (names.length > 0) {
-      formatError(
-        "E_MTREE_MISMATCH",
-        `line ${block.root.line}`,
-        `address space ${shown(names[0]!)} is in no FlatView of the flat text: the flat view is not of this tree`,
-      );
-    }
+  const unmet = blocks.firstUnmet();
+  if (unmet !== null) {
+    formatError(
+      "E_MTREE_MISMATCH",
+      `line ${unmet.block.root.line}`,
+      `address space ${shown(unmet.name)} is in no FlatView of the flat text: the flat view is not of this tree`,
+    );
   }
   const touched = new Map<ImportRegion, Piece[]>();
   for (const piece of pieces) {

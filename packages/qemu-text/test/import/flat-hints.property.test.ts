@@ -85,7 +85,62 @@ function siblings(n: number, stride: bigint, size: bigint, priorities: readonly 
   };
 }
 
+/** `roots` bus-master-like roots (a container holding an alias of `system`, some disabled) and spaces over them. */
+function manySpaces(spaces: readonly { name: number; root: number }[], roots: number): MachineJson {
+  const regions: MachineJson["regions"] = [
+    {
+      id: "sys",
+      name: "system",
+      kind: "container",
+      size: "0x10000",
+      subregions: [{ id: "ram", name: "ram", kind: "ram", size: "0x1000", addr: "0x0", priority: 0 }],
+    },
+  ];
+  for (let i = 0; i < roots; i++) {
+    regions.push({
+      id: `bm${i}`,
+      name: i % 3 === 2 ? "other container" : "bus master container",
+      kind: "container",
+      size: "0x10000",
+      subregions: [
+        { id: `bma${i}`, name: "bus master", kind: "alias", size: "0x10000", alias: "sys", enabled: i % 2 === 0 },
+      ],
+    });
+  }
+  return {
+    format: "memtopo-machine/1",
+    addressSpaces: [
+      { name: "memory", root: "sys" },
+      ...spaces.map((s) => ({ name: `dev${s.name}`, root: `bm${s.root % roots}` })),
+    ],
+    regions,
+  };
+}
+
 describe("the flat hints against the straightforward scans (oracle)", () => {
+  it("many address spaces with repeated names over shared and look-alike roots, the flat text whole or with a space left out: the same facts or refusal", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ name: fc.nat({ max: 2 }), root: fc.nat() }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        (spaces, roots, drop) => {
+          const m = loadMachine(manySpaces(spaces, roots));
+          const tree = printMtree(m.addressSpaces, { disabled: true, order: m.mtreeOrder });
+          let flat = printMtreeFlat(m.addressSpaces);
+          if (drop !== undefined) {
+            const lines = flat.split("\n");
+            const as = lines.flatMap((l, i) => (l.startsWith(" AS ") ? [i] : []));
+            lines.splice(as[drop % as.length]!, 1);
+            flat = lines.join("\n");
+          }
+          sameAsOracle(tree, flat);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("random machines printed by memtopo: the same facts learned from info mtree -D and -f", () => {
     fc.assert(
       fc.property(machineArb(), (json) => {
