@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { MemtopoError } from "@memtopo/region-tree";
+import { runSnippet } from "@memtopo/test-support";
 import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
-import { runSnippet } from "../../../test-support/readme-examples.js";
 
 const docs = path.join(import.meta.dirname, "../../../docs");
 

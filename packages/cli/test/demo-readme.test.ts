@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { runReadmeExamples } from "@memtopo/test-support";
 import { expect, it } from "vitest";
-import { runReadmeExamples } from "../../../test-support/readme-examples.js";
 
 it("the README's embedding example runs the demo in-process and prints what the README says", async () => {
   const readme = path.join(import.meta.dirname, "../README.md");

@@ -1,6 +1,6 @@
 import path from "node:path";
+import { runReadmeExamples } from "@memtopo/test-support";
 import { expect, it } from "vitest";
-import { runReadmeExamples } from "../../../test-support/readme-examples.js";
 
 it("the README example runs and prints what it says (address_space_add_del_ioeventfds worked example)", async () => {
   const [out] = await runReadmeExamples(path.join(import.meta.dirname, "../README.md"));

@@ -1,6 +1,6 @@
 import path from "node:path";
+import { runReadmeExamples } from "@memtopo/test-support";
 import { expect, it } from "vitest";
-import { runReadmeExamples } from "../../../test-support/readme-examples.js";
 import { kvm } from "./helpers.js";
 
 it("the README examples run and print what they say (or the reason KVM is missing)", async () => {

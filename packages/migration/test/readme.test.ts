@@ -1,6 +1,6 @@
 import path from "node:path";
+import { runReadmeExamples } from "@memtopo/test-support";
 import { expect, it } from "vitest";
-import { runReadmeExamples } from "../../../test-support/readme-examples.js";
 
 it("the README example migrates the running guest and prints what the README says", async () => {
   const readme = path.join(import.meta.dirname, "../README.md");

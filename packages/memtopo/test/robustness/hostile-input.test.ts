@@ -1,4 +1,5 @@
 import { MemtopoError } from "@memtopo/region-tree";
+import { typedErrorExpectations } from "@memtopo/test-support";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadMachine } from "../../src/index.js";
@@ -10,16 +11,7 @@ import { caseNames, readCase } from "../conformance/compare.js";
 
 const small = caseNames().filter((n) => readCase(n, "machine.json").length < 60_000);
 
-function expectLoadsOrTypedError(run: () => unknown): "ok" | "error" {
-  try {
-    run();
-    return "ok";
-  } catch (error) {
-    if (!(error instanceof MemtopoError)) throw error;
-    expect(error.code).toMatch(/^E_[A-Z0-9_]+$/);
-    return "error";
-  }
-}
+const { expectLoadsOrTypedError } = typedErrorExpectations(MemtopoError);
 
 const hostile = fc.oneof(
   fc.constantFrom(

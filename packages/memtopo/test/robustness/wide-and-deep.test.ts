@@ -1,5 +1,6 @@
 import { renderFlatView } from "@memtopo/flatview";
 import { MemoryRegion, MemtopoError } from "@memtopo/region-tree";
+import { typedErrorExpectations } from "@memtopo/test-support";
 import { describe, expect, it } from "vitest";
 import { MemorySystem } from "../../src/index.js";
 import { expectedReplicaState, replica } from "./replica-listener.js";
@@ -11,16 +12,7 @@ import { expectedReplicaState, replica } from "./replica-listener.js";
 
 const WIDE = 150_000;
 
-function expectCode(run: () => unknown, code: string): MemtopoError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MemtopoError);
-    expect((error as MemtopoError).code).toBe(code);
-    return error as MemtopoError;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
+const { expectCode } = typedErrorExpectations(MemtopoError);
 
 // 150 000 children take 5 to 12 s on an idle 2-core machine and 40 s under load: the timeout only stops a hang
 // (speed is measured in bench/wide.bench.mjs, not here).

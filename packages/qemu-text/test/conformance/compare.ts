@@ -1,20 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { casesDir, compareMtreePath } from "@memtopo/fixtures";
+import { compareMtreePath } from "@memtopo/fixtures";
 import { attachKvmByName, type KvmAttachment } from "@memtopo/kvm";
 import { MockKvm } from "@memtopo/kvm-mock";
 import type { AddressSpace, LoadedMachine } from "memtopo";
 import { printMtreeFlat } from "../../src/index.js";
 
-export { casesDir };
-
-export function caseNames(): string[] {
-  return readdirSync(casesDir).sort();
-}
-
-export function readCase(name: string, file: string): string {
-  return readFileSync(path.join(casesDir, name, file), "utf8");
-}
+export { caseNames, casesDir, readCase } from "@memtopo/test-support";
 
 interface CompareModule {
   compareTexts(expected: string, actual: string): { equal: boolean; report: string };

@@ -1,8 +1,8 @@
 import { MemoryRegion, MemtopoError } from "@memtopo/region-tree";
+import { FORGED_NAMES } from "@memtopo/test-support";
 import { loadMachine, MemorySystem } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
-import { FORGED_NAMES } from "../corpus/forged-names.js";
 
 // Output that can be forged: every printed name and message escapes control characters the same way
 // (escapeText), import-qemu reads them back, and messages cut long values.

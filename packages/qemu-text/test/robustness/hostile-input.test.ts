@@ -1,4 +1,5 @@
 import { MemtopoError } from "@memtopo/region-tree";
+import { typedErrorExpectations } from "@memtopo/test-support";
 import fc from "fast-check";
 import { loadMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
@@ -10,16 +11,7 @@ import { caseNames, readCase } from "../conformance/compare.js";
 
 const small = caseNames().filter((n) => readCase(n, "machine.json").length < 60_000);
 
-function expectLoadsOrTypedError(run: () => unknown): "ok" | "error" {
-  try {
-    run();
-    return "ok";
-  } catch (error) {
-    if (!(error instanceof MemtopoError)) throw error;
-    expect(error.code).toMatch(/^E_[A-Z0-9_]+$/);
-    return "error";
-  }
-}
+const { expectLoadsOrTypedError } = typedErrorExpectations(MemtopoError);
 
 describe("importQemu on truncated and corrupted QEMU text", () => {
   const texts = small.map((n) => ({ tree: readCase(n, "mtree-D.txt"), flat: readCase(n, "mtree-f.txt") }));

@@ -1,4 +1,5 @@
 import { MemtopoError } from "@memtopo/region-tree";
+import { typedErrorExpectations } from "@memtopo/test-support";
 import { loadMachine, MemorySystem, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { importQemu, printMtree } from "../../src/index.js";
@@ -9,16 +10,7 @@ import { deeplyIndentedMtree, deepTree, wideMachineFile } from "../corpus/shapes
 
 const WIDE = 150_000;
 
-function expectCode(run: () => unknown, code: string): MemtopoError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MemtopoError);
-    expect((error as MemtopoError).code).toBe(code);
-    return error as MemtopoError;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
+const { expectCode } = typedErrorExpectations(MemtopoError);
 
 // 150 000 children take 5 to 12 s on an idle 2-core machine and 40 s under load: the timeout only stops a hang
 
