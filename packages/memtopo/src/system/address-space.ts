@@ -22,6 +22,8 @@ export interface AddressSpaceState {
   ioeventfds: CollectedIoeventfds;
   destroyed: boolean;
   readonly env: AccessEnv;
+  /** Creation order, to visit a few spaces in QEMU's order without walking them all. */
+  readonly order: number;
 }
 
 /**

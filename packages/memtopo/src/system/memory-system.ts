@@ -75,7 +75,7 @@ export class MemorySystem implements RegionHost {
   #depth = 0;
   #topologyPending = false;
   #ioeventfdPending = false;
-  readonly #creationIndex = (as: AddressSpace): number => this.#order.get(as)!;
+  readonly #creationIndex = (as: AddressSpace): number => this.#states.get(as)!.order;
   /**
    * The regions whose own ioeventfd lists changed since the last commit, or null when some change
    * did not say which region it was (then every space collects again).
@@ -85,8 +85,7 @@ export class MemorySystem implements RegionHost {
   #delivering: string | null = null;
   readonly #spaces: AddressSpace[] = [];
   readonly #states = new Map<AddressSpace, AddressSpaceState>();
-  /** Creation order, to visit a few spaces in QEMU's order without walking them all. */
-  readonly #order = new Map<AddressSpace, number>();
+  /** Spaces created so far: the next one's place in the creation order (its state's `order`). */
   #created = 0;
   readonly #views = new FlatViewTable<AddressSpace>(
     (mr) => this.#dirtyLogMaskOf(mr),
@@ -291,13 +290,14 @@ export class MemorySystem implements RegionHost {
       ioeventfds: this.#noIoeventfds,
       destroyed: false,
       env: this.#env,
+      order: this.#created++,
     };
     const as = new AddressSpace(name ?? "anonymous", state);
     state.currentMap = this.#views.join(as);
-    state.ioeventfds = collectIoeventfdList(state.currentMap);
+    // A bus master's space mostly shows nothing (its alias of `system` disabled): the empty view's list.
+    if (state.currentMap !== this.#views.empty) state.ioeventfds = collectIoeventfdList(state.currentMap);
     this.#spaces.push(as);
     this.#states.set(as, state);
-    this.#order.set(as, this.#created++);
     return as;
   }
 
@@ -323,7 +323,6 @@ export class MemorySystem implements RegionHost {
     } finally {
       this.#spaces.splice(this.#spaces.indexOf(as), 1);
       this.#states.delete(as);
-      this.#order.delete(as);
       state.root = root;
       this.#views.leave(as);
       state.destroyed = true;
@@ -690,7 +689,7 @@ export class MemorySystem implements RegionHost {
         visit.push({ as, windows });
       }
     }
-    return sortByCreation(visit, (v) => this.#order.get(v.as)!);
+    return sortByCreation(visit, (v) => this.#states.get(v.as)!.order);
   }
 
   /** Every list is collected again: nothing is pending until a region's list changes. */
