@@ -78,7 +78,7 @@ export function applyFlatHints(
     const choices: Resolution[][] = [];
     for (const space of view.spaces) {
       // Equal names and root names: prefer a block whose root can resolve the way this view says.
-      const block = blocks.take(space, (b) => resolutions(model.of(b.root), view.viewRoot).length > 0);
+      const block = blocks.take(space, view, (b) => resolutions(model.of(b.root), view.viewRoot).length > 0);
       if (block === undefined) {
         mismatch(
           view.line,

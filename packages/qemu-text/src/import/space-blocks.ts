@@ -17,6 +17,8 @@ export class SpaceBlocks {
   readonly #left = new Map<TreeBlock, Map<string, number>>();
   /** By ` AS` line (name, root name, alias target name): the blocks with that name left, in tree order. */
   readonly #byLine = new Map<string, Set<TreeBlock>>();
+  /** Per ` AS` line, how far the view being read has searched its blocks, and the one it found. */
+  readonly #scans = new Map<string, { view: object; rest: Iterator<TreeBlock>; found: TreeBlock | undefined }>();
 
   constructor(blocks: readonly TreeBlock[], model: RegionModel) {
     this.#blocks = blocks;
@@ -36,19 +38,27 @@ export class SpaceBlocks {
 
   /**
    * The first block in tree order that holds `space` and satisfies `prefer`, else the first that holds it, or
-   * undefined; the space is then met there.
+   * undefined; the space is then met there. `view` names the flat view being read: while it is read, `prefer`
+   * gives each block the same answer (nothing is decided until all its spaces are matched), so a block that
+   * failed it once is not asked again for that view (asking every look-alike block per space cost spaces^2).
    */
-  take(space: FlatSpace, prefer: (b: TreeBlock) => boolean): TreeBlock | undefined {
-    const same = this.#byLine.get(lineKey(space.name, space.root, space.alias));
+  take(space: FlatSpace, view: object, prefer: (b: TreeBlock) => boolean): TreeBlock | undefined {
+    const key = lineKey(space.name, space.root, space.alias);
+    const same = this.#byLine.get(key);
     if (same === undefined) return undefined;
-    let block: TreeBlock | undefined;
-    for (const b of same) {
-      if (prefer(b)) {
-        block = b;
-        break;
-      }
+    let scan = this.#scans.get(key);
+    if (scan === undefined || scan.view !== view) {
+      // A live iterator: it skips the blocks deleted since, and stops at the first one `prefer` accepts.
+      scan = { view, rest: same.values(), found: undefined };
+      this.#scans.set(key, scan);
     }
-    block ??= same.values().next().value;
+    if (scan.found !== undefined && !same.has(scan.found)) scan.found = undefined;
+    while (scan.found === undefined) {
+      const next = scan.rest.next();
+      if (next.done === true) break;
+      if (prefer(next.value)) scan.found = next.value;
+    }
+    const block = scan.found ?? same.values().next().value;
     if (block === undefined) return undefined;
     const counts = this.#left.get(block)!;
     const n = counts.get(space.name)! - 1;
