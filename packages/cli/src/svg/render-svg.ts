@@ -185,14 +185,18 @@ function drawLane(
   for (const [i, row] of rows.entries()) {
     const barY = y + row.above;
     const bar = barText(barY);
+    // A row's pieces are joined into one string as soon as it is drawn: they die young (kept apart until the
+    // document's join, 20 000 ranges' pieces outlived young collections), and the row is one flat string.
+    const pieces: string[] = [];
     for (const p of row.segments) {
-      out.push(drawSegment(p, bar, lane, labels[k]!, starts[k]!));
+      drawSegment(p, bar, lane, labels[k]!, starts[k]!, pieces);
       k++;
     }
     if (i === rows.length - 1) {
       const p = row.segments.at(-1)!;
-      out.push(axisLabel(MARGIN + p.x + p.width, bar, endLabel(lane.end)));
+      pieces.push(axisLabel(MARGIN + p.x + p.width, bar, endLabel(lane.end)));
     }
+    out.push(pieces.join(""));
     right = Math.max(right, row.right + MARGIN);
     y = barY + BAR_H + STRIP_GAP + STRIP_H + row.below;
   }
@@ -246,15 +250,17 @@ function axisLabel(x: number, bar: BarText, text: string): string {
   );
 }
 
-/**
- * One segment as one flat string (`label` and `start`, its range's label and its start address, measureRows
- * made): joined at once, its pieces die young; kept apart until the lane is joined, 20 000 ranges' pieces
- * outlived young collections.
- */
-function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: string, start: string): string {
+/** Appends one segment's pieces to `out` (`label` and `start`, its range's label and start address, measureRows made). */
+function drawSegment(
+  p: PlacedSegment,
+  bar: BarText,
+  lane: PictureLane,
+  label: string,
+  start: string,
+  out: string[],
+): void {
   const x = MARGIN + p.x;
   const seg = p.segment;
-  const out: string[] = [];
   if (seg.type === "gap") {
     const size = formatSize(seg.end - seg.start);
     const tip = xmlEscape(`unassigned ${start} – ${hex(seg.end - 1n)} (${size}), drawn collapsed`);
@@ -298,7 +304,6 @@ function drawSegment(p: PlacedSegment, bar: BarText, lane: PictureLane, label: s
     out.push("</g>\n");
   }
   out.push(axisLabel(x, bar, start));
-  return out.join("");
 }
 
 function rangeTip(r: PictureRange, lane: PictureLane): string {
