@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type MachineSpec, parseMachine, type RegionSpec } from "../../src/index.js";
 import { caseNames, readCase } from "../conformance/compare.js";
-import { machineArb } from "./arbitrary-machine.js";
+import { machineArb } from "@memtopo/test-support";
 import { parseMachineOracle } from "./parse-machine-oracle.js";
 
 // The lean validator (JSON paths made only for messages, the cycle search on tables by ordinal) must say exactly

@@ -10,7 +10,7 @@ import { buildModel, type RegionModel } from "../../src/import/model.js";
 import { parseFlatText } from "../../src/import/parse-flat.js";
 import { parseTreeText } from "../../src/import/parse-tree.js";
 import { printMtree, printMtreeFlat } from "../../src/index.js";
-import { machineArb } from "../machine/arbitrary-machine.js";
+import { machineArb } from "@memtopo/test-support";
 import { applyFlatHintsOracle } from "./flat-hints-oracle.js";
 
 // The flat hints with clip indexes and binary searches must learn exactly what the straightforward scans learned

@@ -1,6 +1,36 @@
-import { SIZE_2_64 } from "@memtopo/region-tree";
 import fc from "fast-check";
-import type { MachineJson, MachineRegionJson, MachineRegionKind } from "../../src/index.js";
+
+/** A region that covers all of a 64-bit address space (region-tree's `SIZE_2_64`; this package sits below it). */
+const SIZE_2_64 = 1n << 64n;
+
+// The `memtopo-machine/1` JSON this generator writes (packages/fixtures/FORMAT.md), as far as it writes it. The
+// names are memtopo's; they are spelled out here because memtopo's own tests use this package, which therefore
+// cannot depend on memtopo. A generated machine is assignable to memtopo's `MachineJson`.
+type MachineRegionKind = "container" | "ram" | "rom" | "romd" | "io" | "ram-device" | "alias";
+
+interface MachineRegionJson {
+  id: string;
+  name: string | null;
+  kind: MachineRegionKind;
+  size: string;
+  addr?: string;
+  priority?: number;
+  enabled?: boolean;
+  readonly?: boolean;
+  nonvolatile?: boolean;
+  romdMode?: boolean;
+  alias?: string;
+  aliasOffset?: string;
+  subregions?: MachineRegionJson[];
+}
+
+export interface MachineJson {
+  format: "memtopo-machine/1";
+  name?: string;
+  accel?: "kvm" | "tcg" | "none";
+  addressSpaces: { name: string; root: string }[];
+  regions: MachineRegionJson[];
+}
 
 /** One region of a random machine, decided before the machine is assembled. */
 interface Step {
