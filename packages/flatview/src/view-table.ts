@@ -177,6 +177,9 @@ export class FlatViewTable<U extends ViewUser> {
     // container: their first window step is taken here, so that siblings that meet (the 26 PAM aliases
     // of one toggle) are joined and walked up once.
     let siblings: Map<MemoryRegion, MemoryRegion[]> | null = null;
+    // The list of the last container seen (null when no view reaches it): announced siblings come in runs.
+    let lastContainer: MemoryRegion | null = null;
+    let lastList: MemoryRegion[] | null = null;
     for (let k = 0; k < changed.count; k++) {
       const mr = changed.region(k);
       const was = changed.wasContainer(k);
@@ -184,12 +187,21 @@ export class FlatViewTable<U extends ViewUser> {
       const wasSize = changed.wasSize(k);
       const container = mr.container;
       const moved = container !== was || mr.addr !== wasAddr || mr.size !== wasSize;
-      if (!moved && container !== null && !this.#entries.has(mr) && !this.#reachedAliases.has(mr)) {
-        if (!this.#reached.has(container)) continue;
-        siblings ??= new Map();
-        const list = siblings.get(container);
-        if (list === undefined) siblings.set(container, [mr]);
-        else list.push(mr);
+      const aliasReached = mr.aliasedBy.size > 0 && this.#reachedAliases.has(mr);
+      if (!moved && container !== null && !aliasReached && !this.#entries.has(mr)) {
+        if (container !== lastContainer) {
+          lastContainer = container;
+          lastList = null;
+          if (this.#reached.has(container)) {
+            siblings ??= new Map();
+            lastList = siblings.get(container) ?? null;
+            if (lastList === null) {
+              lastList = [];
+              siblings.set(container, lastList);
+            }
+          }
+        }
+        if (lastList !== null) lastList.push(mr);
         continue;
       }
       seeds.push({ x: mr, lo: 0n, hi: mr.size > wasSize ? mr.size : wasSize });
