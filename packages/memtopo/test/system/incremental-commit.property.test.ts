@@ -1,5 +1,5 @@
 import { fc, test } from "@fast-check/vitest";
-import { renderFlatView } from "@memtopo/flatview";
+import { type FlatRange, renderFlatView } from "@memtopo/flatview";
 import { collectIoeventfds } from "@memtopo/ioeventfd";
 import { type EventNotifier, MemoryRegion, MemtopoError, SIZE_2_64 } from "@memtopo/region-tree";
 import { describe, expect } from "vitest";
@@ -22,6 +22,8 @@ const op = fc.oneof(
   fc.record({ t: fc.constant("move" as const), r: fc.nat(), addr: fc.nat(0x30) }),
   fc.record({ t: fc.constant("size" as const), r: fc.nat(), size: fc.nat(0x20) }),
   fc.record({ t: fc.constant("readonly" as const), r: fc.nat(), on: fc.boolean() }),
+  fc.record({ t: fc.constant("nonvolatile" as const), r: fc.nat(), on: fc.boolean() }),
+  fc.record({ t: fc.constant("log" as const), r: fc.nat(), on: fc.boolean() }),
   fc.record({ t: fc.constant("aliasOffset" as const), r: fc.nat(), offset: fc.nat(0x10) }),
   {
     arbitrary: fc.record({
@@ -102,6 +104,12 @@ function apply(sys: MemorySystem, all: MemoryRegion[], o: Op): void {
     case "readonly":
       r!.setReadonly(o.on);
       return;
+    case "nonvolatile":
+      r!.setNonvolatile(o.on);
+      return;
+    case "log":
+      r!.setLog(o.on);
+      return;
     case "aliasOffset":
       r!.setAliasOffset(BigInt(o.offset) * unit);
       return;
@@ -176,5 +184,15 @@ describe("incremental commits equal the full render, the full ioeventfd collecti
   });
 });
 
-const plain = (ranges: readonly { mr: MemoryRegion; start: bigint; size: bigint; offsetInRegion: bigint }[]) =>
-  ranges.map((r) => [r.mr.id, String(r.start), String(r.size), String(r.offsetInRegion)]);
+// Every field of a FlatRange, attributes included: a range whose flags were merged wrongly must differ.
+const plain = (ranges: readonly FlatRange[]) =>
+  ranges.map((r) => [
+    r.mr.id,
+    String(r.start),
+    String(r.size),
+    String(r.offsetInRegion),
+    r.readonly,
+    r.nonvolatile,
+    r.romdMode,
+    r.dirtyLogMask,
+  ]);
