@@ -1,9 +1,9 @@
 import { MemtopoError } from "@memtopo/region-tree";
+import { machineArb } from "@memtopo/test-support";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type MachineSpec, parseMachine, type RegionSpec } from "../../src/index.js";
 import { caseNames, readCase } from "../conformance/compare.js";
-import { machineArb } from "@memtopo/test-support";
 import { parseMachineOracle } from "./parse-machine-oracle.js";
 
 // The lean validator (JSON paths made only for messages, the cycle search on tables by ordinal) must say exactly

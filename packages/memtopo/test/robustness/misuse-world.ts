@@ -1,8 +1,8 @@
 import type { MemoryListener } from "@memtopo/listener-bus";
 import { type EventNotifier, MemoryRegion } from "@memtopo/region-tree";
+import { machineArb } from "@memtopo/test-support";
 import fc from "fast-check";
 import { type AddressSpace, type LoadedMachine, loadMachine, type MachineJson, MemorySystem } from "../../src/index.js";
-import { machineArb } from "@memtopo/test-support";
 import { notifier, recorder } from "../system/recorder.js";
 import { type Replica, replica } from "./replica-listener.js";
 import type { SnapshotScope } from "./system-snapshot.js";

@@ -1,4 +1,5 @@
 import { MemtopoError } from "@memtopo/region-tree";
+import { machineArb } from "@memtopo/test-support";
 import fc from "fast-check";
 import { loadMachine, type MachineJson } from "memtopo";
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,6 @@ import { buildModel, type RegionModel } from "../../src/import/model.js";
 import { parseFlatText } from "../../src/import/parse-flat.js";
 import { parseTreeText } from "../../src/import/parse-tree.js";
 import { printMtree, printMtreeFlat } from "../../src/index.js";
-import { machineArb } from "@memtopo/test-support";
 import { applyFlatHintsOracle } from "./flat-hints-oracle.js";
 
 // The flat hints with clip indexes and binary searches must learn exactly what the straightforward scans learned

@@ -1,9 +1,9 @@
+import { machineArb } from "@memtopo/test-support";
 import fc from "fast-check";
 import { loadMachine, type MachineJson, saveMachine } from "memtopo";
 import { describe, expect, it } from "vitest";
 import { importQemu, printMtree, printMtreeFlat } from "../../src/index.js";
 import { compareMtree } from "../conformance/compare.js";
-import { machineArb } from "@memtopo/test-support";
 
 type Loaded = ReturnType<typeof loadMachine>;
 
