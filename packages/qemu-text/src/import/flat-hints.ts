@@ -48,6 +48,12 @@ function mismatch(line: number, what: string): never {
   formatError("E_MTREE_MISMATCH", `flat line ${line}`, `${what}: the flat view is not of the tree given with it`);
 }
 
+/** An ` AS` line of a flat view and the tree block it was matched to. */
+export interface ListedSpace {
+  readonly name: string;
+  readonly block: TreeBlock;
+}
+
 /**
  * Reads what the flat views say about the regions: which `i/o` regions have content of
  * their own, which regions are read-only, which `start-start` regions are empty, and
@@ -55,13 +61,17 @@ function mismatch(line: number, what: string): never {
  * QEMU's render recursion over the recovered tree without deciding who wins, then
  * attributes every printed range, piece by piece, to the first placement in render
  * order that can have produced it.
+ *
+ * Returns every address space as the views list them (each view's in creation order), with the block its line
+ * was matched to: look-alike roots print the same line, and only the view a space is listed under tells which
+ * root is its, so the creation order must be read from these very blocks.
  */
 export function applyFlatHints(
   model: RegionModel,
   spaceBlocks: readonly TreeBlock[],
   flat: readonly FlatBlock[],
   warnings: string[],
-): void {
+): readonly ListedSpace[] {
   // A tree block holds every space with that root: a space is looked up by name and root name.
   const blocks = new SpaceBlocks(spaceBlocks, model);
   const positions = new Map<ImportRegion, number>();
@@ -72,6 +82,7 @@ export function applyFlatHints(
   const placed = new Set<ImportRegion>();
   const pieces: Piece[] = [];
   const views: { placements: readonly Placement[]; pieces: readonly Piece[] }[] = [];
+  const listed: ListedSpace[] = [];
   for (const view of flat) {
     // Every space of the view resolves to its root: what it skips on the way, and a
     // space that resolves to nothing, say which i/o regions are containers.
@@ -93,6 +104,7 @@ export function applyFlatHints(
         );
       }
       choices.push(options);
+      listed.push({ name: space.name, block });
     }
     if (choices.length === 0) continue;
     // Of the candidate roots, the one that explains the view best (the deepest on a tie).
@@ -154,6 +166,7 @@ export function applyFlatHints(
     const clips = new ClipIndex(v.placements);
     for (const piece of v.pieces) orderSiblings(piece.placement, piece.start, piece.end, clips);
   }
+  return listed;
 }
 
 /**

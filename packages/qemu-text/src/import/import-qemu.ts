@@ -4,13 +4,13 @@ import { MACHINE_FORMAT, parseMachine } from "memtopo";
 import { formatError } from "../errors.js";
 import { refuseCycles } from "./cycles.js";
 import { refuseDeepChains } from "./depth.js";
-import { applyFlatHints } from "./flat-hints.js";
+import { applyFlatHints, type ListedSpace } from "./flat-hints.js";
 import { resolveIdentities } from "./identity.js";
 import { siblingListOrder } from "./list-order.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
-import { parseTreeText } from "./parse-tree.js";
+import { parseTreeText, type TreeBlock } from "./parse-tree.js";
 import { regionsJson } from "./region-json.js";
 
 export interface ImportQemuInput {
@@ -68,6 +68,8 @@ function machineOf(input: ImportQemuInput): ImportQemuResult {
   refuseCycles(model);
   refuseDeepChains(model);
   let flat = null;
+  // The flat views list every space (applyFlatHints refuses a flat text that leaves one out).
+  let listed: readonly ListedSpace[] | null = null;
   if (input.flat !== undefined) {
     const flatText = cleanMonitorText(input.flat);
     if (flatText.removed.length > 0) warnings.push(`removed from the flat text: ${flatText.removed.join(", ")}`);
@@ -79,7 +81,7 @@ function machineOf(input: ImportQemuInput): ImportQemuResult {
         "and equal-priority siblings in printed order",
     );
   } else {
-    applyFlatHints(model, spaceBlocks, flat, warnings);
+    listed = applyFlatHints(model, spaceBlocks, flat, warnings);
   }
 
   // Alias windows must fit: a `start-start` alias may be empty, a `start-start` target may hold a byte.
@@ -97,7 +99,10 @@ function machineOf(input: ImportQemuInput): ImportQemuResult {
   const idOf = { get: (r: ImportRegion): string => `r${r.index + 1}` };
   const regions = regionsJson(model.tops, idOf, (r) => listOrder(r, warnings));
 
-  const addressSpaces = spaceOrder(spaceBlocks, flat, model.of).map((s) => ({ name: s.name, root: idOf.get(s.root)! }));
+  const addressSpaces = (listed ?? treeSpaceOrder(spaceBlocks)).map((s) => ({
+    name: s.name,
+    root: idOf.get(model.of(s.block.root)),
+  }));
   const marked = flat?.some((v) => v.ranges.some((r) => r.accelMarks > 0)) ?? false;
   const accel = input.accel ?? (marked ? "kvm" : "tcg");
   if (input.accel === undefined && !marked) warnings.push('no " KVM" marks in a flat view: accel taken as "tcg"');
@@ -189,41 +194,16 @@ function listOrder(parent: ImportRegion, warnings: string[]): ImportRegion[] {
 }
 
 /**
- * Creation order of the address spaces: the flat view lists the spaces of one view in
- * creation order; the tree only sorts them by name (the later-created first among equal names).
+ * Creation order of the address spaces as far as the tree tells it, for want of a flat view (which lists the
+ * spaces of each view in creation order): a block sorts its spaces by name, the later-created first among equal
+ * names.
  */
-function spaceOrder(
-  blocks: ReturnType<typeof parseTreeText>["blocks"],
-  flat: ReturnType<typeof parseFlatText> | null,
-  of: (n: (typeof blocks)[number]["root"]) => ImportRegion,
-): { name: string; root: ImportRegion }[] {
-  const pool: { name: string; root: ImportRegion; taken: boolean }[] = [];
-  // The pool's entries by space name, in pool order: a search of the whole pool per flat space cost
-  // spaces^2 (50 000 spaces: 2.5 billion comparisons).
-  const byName = new Map<string, (typeof pool)[number][]>();
-  for (const b of blocks) {
-    const names = [...b.spaces!];
-    // Among equal names the tree lists the later-created first.
+function treeSpaceOrder(blocks: readonly TreeBlock[]): ListedSpace[] {
+  const out: ListedSpace[] = [];
+  for (const block of blocks) {
+    const names = block.spaces!;
     const ordered = names.map((n, i) => ({ n, i })).sort((x, y) => (x.n === y.n ? y.i - x.i : x.i - y.i));
-    for (const { n } of ordered) {
-      const entry = { name: n, root: of(b.root), taken: false };
-      pool.push(entry);
-      const same = byName.get(n);
-      if (same === undefined) byName.set(n, [entry]);
-      else same.push(entry);
-    }
+    for (const { n } of ordered) out.push({ name: n, block });
   }
-  const out: { name: string; root: ImportRegion }[] = [];
-  for (const view of flat ?? []) {
-    for (const s of view.spaces) {
-      const entry = byName
-        .get(s.name)
-        ?.find((e) => !e.taken && e.root.name === s.root && (e.root.alias?.name ?? null) === s.alias);
-      if (entry === undefined) continue;
-      entry.taken = true;
-      out.push(entry);
-    }
-  }
-  for (const e of pool) if (!e.taken) out.push(e);
-  return out.map(({ name, root }) => ({ name, root }));
+  return out;
 }

@@ -17,7 +17,8 @@ import { applyFlatHintsOracle } from "./flat-hints-oracle.js";
 // (the oracle: the code before, which scanned every placement per piece): the same flags on every region, the same
 // sibling order facts, the same warnings, the same refusal.
 
-type Hints = typeof applyFlatHints;
+/** Either version (the oracle returns nothing): what both learn of the regions is compared. */
+type Hints = (...args: Parameters<typeof applyFlatHints>) => unknown;
 
 /** The model of a tree text, the flat text's hints applied by `hints`: every fact they set, as plain data. */
 function learned(hints: Hints, tree: string, flat: string): unknown {
