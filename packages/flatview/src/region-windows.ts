@@ -1,4 +1,4 @@
-import { type MemoryRegion, toDouble } from "@memtopo/region-tree";
+import { BIG_EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
 
 /** An address-space interval [start, end). */
 export interface AddrWindow {
@@ -89,8 +89,6 @@ export function seedWindows(
   }
   return found;
 }
-
-const BIG_EXACT_LIMIT = 1n << 53n;
 
 /**
  * Whether [lo, hi) meets an alias window [offset, offset + size) of its target: compared in doubles

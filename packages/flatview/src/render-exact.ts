@@ -1,8 +1,7 @@
-import { bigFromSafeInteger, EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
+import { BIG_EXACT_LIMIT, bigFromSafeInteger, EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { pushMerged } from "./simplify.js";
 
-const BIG_EXACT_LIMIT = 1n << 53n;
 /** A window rendering into more pieces than this goes to the bigint render, whose chunked list inserts in O(log n). */
 const MAX_PIECES = 256;
 const READONLY = 1;

@@ -1,4 +1,4 @@
-import { type MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
+import { type MemoryRegion, SIZE_2_64, wrap64 } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import { getFlatViewRoot } from "./flatview-root.js";
@@ -150,7 +150,7 @@ function fillFree(
     mr,
     start,
     size: interner === null ? size : interner.intern(size),
-    offsetInRegion: interner === null ? BigInt.asUintN(64, offset) : interner.intern(BigInt.asUintN(64, offset)),
+    offsetInRegion: interner === null ? wrap64(offset) : interner.intern(wrap64(offset)),
     dirtyLogMask: dirtyLogMask(mr),
     romdMode: mr.romdMode,
     readonly,

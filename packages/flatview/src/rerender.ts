@@ -1,4 +1,4 @@
-import { type MemoryRegion, toDouble } from "@memtopo/region-tree";
+import { type MemoryRegion, toDouble, wrap64 } from "@memtopo/region-tree";
 import type { FlatRange } from "./flat-range.js";
 import { FlatView } from "./flatview.js";
 import type { AddrWindow } from "./region-windows.js";
@@ -163,7 +163,7 @@ function clip(r: FlatRange, lo: bigint, hi: bigint): FlatRange | null {
   const e = end < hi ? end : hi;
   if (s >= e) return null;
   if (s === r.start && e === end) return r;
-  return { ...r, start: s, size: e - s, offsetInRegion: BigInt.asUintN(64, r.offsetInRegion + (s - r.start)) };
+  return { ...r, start: s, size: e - s, offsetInRegion: wrap64(r.offsetInRegion + (s - r.start)) };
 }
 
 /** Index of the first range whose end is at or after `pos` (binary search; ends rise with starts). */

@@ -1,4 +1,4 @@
-import { EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
+import { BIG_EXACT_LIMIT, EXACT_LIMIT, type MemoryRegion, toDouble } from "@memtopo/region-tree";
 import { ChangedRegions } from "./changed-regions.js";
 import { FlatView } from "./flatview.js";
 import { flatViewRootStep, getFlatViewRoot, rootChainChildren } from "./flatview-root.js";
@@ -503,8 +503,6 @@ function siblingSeed(container: MemoryRegion, first: MemoryRegion, furthest: Mem
   const end = furthest.addr + furthest.size;
   return { x: container, lo: first.addr, hi: end < container.size ? end : container.size };
 }
-
-const BIG_EXACT_LIMIT = 1n << 53n;
 
 /** `mr.addr + mr.size` as a double when below 2^53 (so exact), else -1. */
 function exactEnd(mr: MemoryRegion): number {

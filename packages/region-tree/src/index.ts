@@ -47,4 +47,4 @@ export {
   type RegionKind,
 } from "./region.js";
 export { cutText, escapeText, MAX_ECHO, unescapeText } from "./text.js";
-export { bigFromSafeInteger, EXACT_LIMIT, low32, toDouble } from "./words.js";
+export { BIG_EXACT_LIMIT, bigFromSafeInteger, EXACT_LIMIT, low32, toDouble } from "./words.js";

@@ -14,6 +14,8 @@ const SMALL: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i)
 
 /** Below 2^53 every address and every range edge is an exact double. */
 export const EXACT_LIMIT = 2 ** 53;
+/** EXACT_LIMIT as a bigint: the test a value must pass before it may travel as a double. */
+export const BIG_EXACT_LIMIT = 1n << 53n;
 
 /**
  * `x` mod 2^64 as the nearest double, like `Number(x)` for x in [0, 2^64): the high half times
