@@ -3,7 +3,7 @@ import { formatError } from "../../src/machine/errors.js";
 import type { LogClient, MachineAccel, MachineRegionKind, MachineSpec, RegionSpec } from "../../src/machine/types.js";
 
 /*
- * The machine-file validator as it was before it was made lean (b5 of issue 16: lazy JSON paths, tables by ordinal
+ * The machine-file validator as it was before it was made lean for large files (lazy JSON paths, tables by ordinal
  * for the cycle search), kept as the oracle of parse.property.test.ts: straightforward, one object and one path
  * string per region, maps for colours and heights. Not used by the package.
  */
