@@ -87,9 +87,24 @@ export function applyFlatHints(
     // Every space of the view resolves to its root: what it skips on the way, and a
     // space that resolves to nothing, say which i/o regions are containers.
     const choices: Resolution[][] = [];
+    // Look-alike roots print the same ` AS` line and may resolve to distinct regions of the view root's name (QEMU
+    // groups spaces by the resolved region itself): a block is this view's when a region it resolves to renders
+    // exactly these ranges. Asked once per resolved region and view (nothing changes while a view is matched):
+    // 50 000 bus-master spaces resolve to a few regions.
+    const attributions = new Map<ImportRegion | null, { attribution: Attribution; exact: boolean }>();
+    const attributionOf = (res: Resolution): { attribution: Attribution; exact: boolean } => {
+      let known = attributions.get(res.root);
+      if (known === undefined) {
+        const attribution = attributeView(res.root, view, position);
+        known = { attribution, exact: attribution.unexplained.length === 0 && rendersOnlyRanges(attribution, view) };
+        attributions.set(res.root, known);
+      }
+      return known;
+    };
     for (const space of view.spaces) {
-      // Equal names and root names: prefer a block whose root can resolve the way this view says.
-      const block = blocks.take(space, view, (b) => resolutions(model.of(b.root), view.viewRoot).length > 0);
+      const block = blocks.take(space, view, (b) =>
+        resolutions(model.of(b.root), view.viewRoot).some((res) => attributionOf(res).exact),
+      );
       if (block === undefined) {
         mismatch(
           view.line,
@@ -107,12 +122,14 @@ export function applyFlatHints(
       listed.push({ name: space.name, block });
     }
     if (choices.length === 0) continue;
-    // Of the candidate roots, the one that explains the view best (the deepest on a tie).
-    let best: { res: Resolution; attribution: Attribution } | null = null;
+    // Of the candidate roots, one that renders exactly the view, else the one that explains it best (the deepest
+    // on a tie).
+    let best: { res: Resolution; attribution: Attribution; exact: boolean } | null = null;
     for (const res of [...choices[0]!].reverse()) {
-      const attribution = attributeView(res.root, view, position);
-      if (best === null || attribution.unexplained.length < best.attribution.unexplained.length) {
-        best = { res, attribution };
+      if (best?.exact === true) break;
+      const { attribution, exact } = attributionOf(res);
+      if (best === null || exact || attribution.unexplained.length < best.attribution.unexplained.length) {
+        best = { res, attribution, exact };
       }
     }
     const root = best!.res.root;
@@ -247,6 +264,27 @@ function attributeView(root: ImportRegion | null, view: FlatBlock, position: Sib
     attribution = attributeOnce(placements, view, excluded, position);
   }
   return attribution;
+}
+
+/**
+ * Whether every address where a region that certainly renders (not i/o, not a `start-start` one of unknown size)
+ * is placed lies in a printed range: what renders there is it or what comes before it, and a view that leaves such
+ * an address out is another root's.
+ */
+function rendersOnlyRanges(attribution: Attribution, view: FlatBlock): boolean {
+  const starts = view.ranges.map((r) => r.start);
+  const ends = view.ranges.map((r) => r.start + r.size);
+  for (const p of attribution.placements) {
+    if (p.region.type === "i/o" || p.region.node.start === p.region.node.end) continue;
+    // The ranges ascend without overlap: the clip is covered when the ranges from the one holding its start run on
+    // without a gap to its end.
+    let pos = p.clipStart;
+    for (let i = upperBound(ends, pos); pos < p.clipEnd; i++) {
+      if (i >= starts.length || starts[i]! > pos) return false;
+      pos = ends[i]!;
+    }
+  }
+  return true;
 }
 
 function attributeOnce(
