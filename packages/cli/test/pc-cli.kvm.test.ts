@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { pcCapturesDir } from "@memtopo/fixtures";
 import { probe } from "@memtopo/kvm-native";
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
@@ -12,7 +12,7 @@ const kvm = probe();
 const why = !kvm.ok ? `${kvm.reason}: ${kvm.detail}` : !fs.existsSync(SEABIOS) ? `${SEABIOS} is not installed` : null;
 if (why !== null) console.warn(`[cli] memtopo pc on KVM skipped: ${why}`);
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../pc/test/fixtures/qemu");
+const fixtures = pcCapturesDir;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-pc-kvm-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

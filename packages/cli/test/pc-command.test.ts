@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { pcCapturesDir } from "@memtopo/fixtures";
 import type { KvmUserspaceMemoryRegion, Regs, Segment, Sregs } from "@memtopo/kvm";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseRamSize } from "../src/pc/ram-size.js";
@@ -12,7 +12,7 @@ import { runCli } from "./run-cli.js";
 // memtopo pc's own contract (docs/cli.md), on a scripted board: argument parsing, --trace-memslots,
 // --debugcon, --until, --events and the exit codes. The real board's runs are in packages/pc's tests.
 
-const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../pc/test/fixtures/qemu");
+const fixtures = pcCapturesDir;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "memtopo-pc-cli-"));
 const bios = path.join(tmp, "bios.bin");
 fs.writeFileSync(

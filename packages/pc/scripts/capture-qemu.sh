@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates packages/pc/test/fixtures/qemu/: QEMU 7.2's `-M pc -nodefaults -accel kvm` running SeaBIOS at
+# Regenerates packages/fixtures/pc/: QEMU 7.2's `-M pc -nodefaults -accel kvm` running SeaBIOS at
 # -m 128M, 3G and 6G (with and without the kvmvapic option ROM), captured by capture-qemu.mjs. QEMU needs
 # /dev/kvm: where there is none, the whole run happens in one nested-KVM guest (scripts/nested-kvm/run.sh),
 # which runs this script again with --inside.
 #
-#   packages/pc/scripts/capture-qemu.sh [OUT_DIR]        (default: packages/pc/test/fixtures/qemu)
+#   packages/pc/scripts/capture-qemu.sh [OUT_DIR]        (default: packages/fixtures/pc)
 #   BIOS=FILE overrides the firmware (default /usr/share/seabios/bios.bin, what `memtopo pc` loads)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +30,7 @@ JOBS
   exit 0
 fi
 
-out=${1:-$here/../test/fixtures/qemu}
+out=${1:-$here/../../fixtures/pc}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 bios=${BIOS:-/usr/share/seabios/bios.bin}

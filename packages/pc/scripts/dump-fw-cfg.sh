@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Dumps the fw_cfg files QEMU 7.2 gives SeaBIOS on -M pc -nodefaults (ACPI tables, RSDP, loader
-# script, ...) into packages/pc/test/fixtures/qemu/acpi/m<size>/, for the ACPI tables' tests.
+# script, ...) into packages/fixtures/pc/acpi/m<size>/, for the ACPI tables' tests.
 # TCG is enough (the tables do not depend on the accelerator): QEMU runs fw-cfg-dump.S as its
 # BIOS, which copies the files into guest RAM; the monitor's pmemsave writes them out.
 #
-#   packages/pc/scripts/dump-fw-cfg.sh [OUT_DIR]      (default: packages/pc/test/fixtures/qemu/acpi)
+#   packages/pc/scripts/dump-fw-cfg.sh [OUT_DIR]      (default: packages/fixtures/pc/acpi)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-out=${1:-$here/../test/fixtures/qemu/acpi}
+out=${1:-$here/../../fixtures/pc/acpi}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 as --32 -o "$work/dump.o" "$here/fw-cfg-dump.S"

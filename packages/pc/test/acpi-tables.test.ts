@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { ACPI_BUILD_TABLE_SIZE, type AcpiBuildConfig, acpiBuild } from "../src/acpi/acpi-build.js";
 import { splitRam } from "../src/index.js";
 import { mockBoard, SIZES } from "./fixtures.js";
 import { cfgWrite, fwCfgFile } from "./helpers.js";
 
-const FIXTURES = new URL("./fixtures/qemu/acpi/", import.meta.url);
-const fixture = (size: string, file: string) => new Uint8Array(readFileSync(new URL(`m${size}/${file}`, FIXTURES)));
+const fixture = (size: string, file: string) => new Uint8Array(readFileSync(pcCaptureFile(`acpi/m${size}/${file}`)));
 
 /** The PIIX4 PM facts as SeaBIOS leaves them before it loads the tables (PM base moved to 0x600). */
 function config(ramSize: bigint): AcpiBuildConfig {

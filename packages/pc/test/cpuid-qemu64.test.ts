@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import type { CpuidEntry } from "@memtopo/kvm";
 import { describe, expect, it } from "vitest";
 import { qemu64Cpuid } from "../src/cpuid-qemu64.js";
 
 /** What QEMU 7.2's guest read from CPUID with -cpu qemu64 under TCG (scripts/dump-cpuid.sh tcg). */
-const qemuTcg = readFileSync(new URL("./fixtures/qemu/cpuid/qemu64-tcg.txt", import.meta.url), "utf8")
+const qemuTcg = readFileSync(pcCaptureFile("cpuid/qemu64-tcg.txt"), "utf8")
   .trim()
   .split("\n")
   .map(

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import { isAvailable, kickVcpuAfter, NativeKvm } from "@memtopo/kvm-native";
 import { describe, expect, it } from "vitest";
 import { createPcBoard } from "../src/index.js";
@@ -65,7 +66,7 @@ describe.skipIf(!kvm.ok)("qemu64 CPUID on KVM", () => {
             .join(" "),
         );
       }
-      const qemu = readFileSync(new URL("./fixtures/qemu/cpuid/qemu64-kvm.txt", import.meta.url), "utf8");
+      const qemu = readFileSync(pcCaptureFile("cpuid/qemu64-kvm.txt"), "utf8");
       expect(lines).toEqual(qemu.trim().split("\n"));
     } finally {
       vm.close();

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import { MemoryRegion, SIZE_2_64 } from "@memtopo/region-tree";
 import { MemorySystem, UNASSIGNED_IO_OPS } from "memtopo";
 import { describe, expect, it } from "vitest";
@@ -48,9 +49,10 @@ describe("fw_cfg (0x510/0x511, DMA at 0x514)", () => {
           size: ((e[0]! << 24) | (e[1]! << 16) | (e[2]! << 8) | e[3]!) >>> 0,
         };
       });
-      const qemu = JSON.parse(
-        readFileSync(new URL("./fixtures/qemu/acpi/m128M/fw-cfg-files.json", import.meta.url), "utf8"),
-      ) as { name: string; size: number }[];
+      const qemu = JSON.parse(readFileSync(pcCaptureFile("acpi/m128M/fw-cfg-files.json"), "utf8")) as {
+        name: string;
+        size: number;
+      }[];
       // The dump ran under TCG: etc/e820 lacks the entry kvm_arch_init adds for KVM's identity map
       // (2 entries of 20 bytes there, 3 on KVM, as this board is).
       expect(files).toEqual(qemu.map((f) => (f.name === "etc/e820" ? { ...f, size: 60 } : f)));
@@ -77,9 +79,7 @@ describe("fw_cfg (0x510/0x511, DMA at 0x514)", () => {
       String.fromCharCode(...dir.slice(4 + 64 * i + 8, 4 + 64 * i + 64).filter((c) => c !== 0)),
     );
     // In name order: QEMU's files without the kvmvapic ROM (vapic is off here).
-    const qemu = JSON.parse(
-      readFileSync(new URL("./fixtures/qemu/acpi/m128M/fw-cfg-files.json", import.meta.url), "utf8"),
-    ) as { name: string }[];
+    const qemu = JSON.parse(readFileSync(pcCaptureFile("acpi/m128M/fw-cfg-files.json"), "utf8")) as { name: string }[];
     expect(names).toEqual(qemu.map((f) => f.name).filter((n) => !n.startsWith("genroms/")));
     const at = 4 + 64 * names.indexOf("etc/e820");
     const key = (dir[at + 4]! << 8) | dir[at + 5]!;

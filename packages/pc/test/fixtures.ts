@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import { MockKvm } from "@memtopo/kvm-mock";
 import type { MemoryRegion } from "@memtopo/region-tree";
 import type { AddressSpace } from "memtopo";
@@ -10,13 +11,12 @@ export const SIZES = [
   { name: "6G", ramSize: 6n << 30n },
 ] as const;
 
-const FIXTURES = new URL("./fixtures/qemu/", import.meta.url);
 export const SEABIOS = "/usr/share/seabios/bios.bin";
 
 /** A captured QEMU file (`m128M-novapic/mtree-reset.txt`), or null when the capture has not been made. */
 export function qemuFixture(dir: string, file: string): string | null {
-  const url = new URL(`${dir}/${file}`, FIXTURES);
-  return existsSync(url) ? readFileSync(url, "utf8") : null;
+  const file_ = pcCaptureFile(`${dir}/${file}`);
+  return existsSync(file_) ? readFileSync(file_, "utf8") : null;
 }
 
 /** The firmware the fixtures were captured with, or a 128 KiB image of the same size where it is not installed. */

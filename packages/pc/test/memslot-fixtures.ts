@@ -24,7 +24,10 @@ export function memslotCall(region: {
 
 function fixture(dir: string, file: string): string {
   const text = qemuFixture(dir, file);
-  if (text === null) throw new Error(`fixtures/qemu/${dir}/${file} is missing (packages/pc/scripts/capture-qemu.sh)`);
+  if (text === null)
+    throw new Error(
+      `the capture ${dir}/${file} is missing from @memtopo/fixtures (packages/pc/scripts/capture-qemu.sh)`,
+    );
   return text;
 }
 

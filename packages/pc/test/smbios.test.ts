@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
+import { pcCaptureFile } from "@memtopo/fixtures";
 import { describe, expect, it } from "vitest";
 import { E820_RAM, pcE820, type SmbiosConfig, smbiosBuild, splitRam } from "../src/index.js";
 import { mockBoard, SIZES } from "./fixtures.js";
 import { fwCfgFile } from "./helpers.js";
 
-const FIXTURES = new URL("./fixtures/qemu/acpi/", import.meta.url);
-const fixture = (size: string, file: string) => new Uint8Array(readFileSync(new URL(`m${size}/${file}`, FIXTURES)));
+const fixture = (size: string, file: string) => new Uint8Array(readFileSync(pcCaptureFile(`acpi/m${size}/${file}`)));
 
 const GIB = 1n << 30n;
 const TIB = 1n << 40n;
