@@ -323,32 +323,27 @@ export class MemoryRegion {
     this.#link(offset, child, priority);
   }
 
-  // #link and #unlink are the body of their own transaction written out (no closure: a hot-add or a
-  // BAR toggle is one of them).
   #link(offset: bigint, child: MemoryRegion, priority: number): void {
-    this.host.begin();
-    try {
-      if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
-      child.#priority = priority;
-      child.#container = this;
-      for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
-      child.#addr = offset;
-      // After every region of the same or a lower priority (binary search: the list is sorted by priority).
-      const list = this.#reversed;
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (list[mid]!.#priority <= priority) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo === list.length) list.push(child);
-      else list.splice(lo, 0, child);
-      this.#listed = null;
-      if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    } finally {
-      this.host.commit();
+    this.#mutate(this.#enabled && child.#enabled ? child : null, MemoryRegion.#linkChild, child, offset, priority);
+  }
+
+  static #linkChild(container: MemoryRegion, child: MemoryRegion, offset: bigint, priority: number): void {
+    child.#priority = priority;
+    child.#container = container;
+    for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
+    child.#addr = offset;
+    // After every region of the same or a lower priority (binary search: the list is sorted by priority).
+    const list = container.#reversed;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.#priority <= priority) lo = mid + 1;
+      else hi = mid;
     }
+    if (lo === list.length) list.push(child);
+    else list.splice(lo, 0, child);
+    container.#listed = null;
   }
 
   /** `memory_region_del_subregion`: `addr` and `priority` keep their values. */
@@ -360,24 +355,27 @@ export class MemoryRegion {
   }
 
   #unlink(child: MemoryRegion): void {
-    this.host.begin();
-    try {
-      if (this.#enabled && child.#enabled) this.host.topologyWillChange?.(child);
-      child.#container = null;
-      for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
-      this.#reversed.splice(this.#reversed.lastIndexOf(child), 1);
-      this.#listed = null;
-      if (this.#enabled && child.#enabled) this.host.topologyChanged();
-    } finally {
-      this.host.commit();
-    }
+    this.#mutate(
+      this.#enabled && child.#enabled ? child : null,
+      MemoryRegion.#unlinkChild,
+      child,
+      undefined,
+      undefined,
+    );
+  }
+
+  static #unlinkChild(container: MemoryRegion, child: MemoryRegion): void {
+    child.#container = null;
+    for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
+    container.#reversed.splice(container.#reversed.lastIndexOf(child), 1);
+    container.#listed = null;
   }
 
   /** `memory_region_set_enabled`: always schedules a re-render when the flag flips. */
   setEnabled(enabled: boolean): void {
     checkBoolean(enabled, "enabled");
     if (enabled === this.#enabled) return;
-    this.#mutate(MemoryRegion.#setEnabledField, enabled, true);
+    this.#mutate(this, MemoryRegion.#setEnabledField, enabled, undefined, undefined);
   }
 
   /** `memory_region_set_size`: UINT64_MAX means 2^64. */
@@ -389,7 +387,7 @@ export class MemoryRegion {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(this.#addr)} would end past 2^64`);
     }
     if (this.alias !== null) checkAliasWindow(this.alias, this.#aliasOffset, s);
-    this.#mutate(MemoryRegion.#setSizeField, s, true);
+    this.#mutate(this, MemoryRegion.#setSizeField, s, undefined, undefined);
   }
 
   /**
@@ -420,21 +418,21 @@ export class MemoryRegion {
     checkU64(offset, "alias offset");
     if (offset === this.#aliasOffset) return;
     checkAliasWindow(this.alias, offset, this.#size);
-    this.#mutate(MemoryRegion.#setAliasOffsetField, offset, this.#enabled);
+    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setAliasOffsetField, offset, undefined, undefined);
   }
 
   /** `memory_region_set_readonly`. */
   setReadonly(readonly: boolean): void {
     checkBoolean(readonly, "readonly");
     if (readonly === this.#readonly) return;
-    this.#mutate(MemoryRegion.#setReadonlyField, readonly, this.#enabled);
+    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setReadonlyField, readonly, undefined, undefined);
   }
 
   /** `memory_region_set_nonvolatile`. */
   setNonvolatile(nonvolatile: boolean): void {
     checkBoolean(nonvolatile, "nonvolatile");
     if (nonvolatile === this.#nonvolatile) return;
-    this.#mutate(MemoryRegion.#setNonvolatileField, nonvolatile, this.#enabled);
+    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setNonvolatileField, nonvolatile, undefined, undefined);
   }
 
   /** `memory_region_rom_device_set_romd`: romd on, reads come from RAM; off, every access goes to the ops. */
@@ -442,7 +440,7 @@ export class MemoryRegion {
     checkBoolean(romdMode, "romd mode");
     if (!this.romDevice) fail("E_NOT_A_ROM_DEVICE", `region ${label(this)} is not a ROM device`);
     if (romdMode === this.#romdMode) return;
-    this.#mutate(MemoryRegion.#setRomdModeField, romdMode, this.#enabled);
+    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setRomdModeField, romdMode, undefined, undefined);
   }
 
   /**
@@ -460,7 +458,7 @@ export class MemoryRegion {
       this.#vgaLogCount = count;
       return;
     }
-    this.#mutate(MemoryRegion.#setVgaLogCount, count, this.#enabled);
+    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setVgaLogCount, count, undefined, undefined);
   }
 
   /**
@@ -575,16 +573,23 @@ export class MemoryRegion {
   }
 
   /**
-   * `set(this, value)` inside this region's own `memory_region_transaction_begin`/`_commit`, scheduling
-   * a topology update when `schedules`. The setters are static, so a change allocates no closure (a PAM
-   * toggle is 26 of them).
+   * `set(this, a, b, c)` inside a `memory_region_transaction_begin`/`_commit` of its own, the one place a
+   * region change opens one; a topology update is scheduled for `changed` unless it is null. The commit
+   * runs even when `set` throws, so the transaction depth stays balanced. The setters are static and take
+   * their arguments, so a change allocates no closure (a PAM toggle is 26 of them, a BAR toggle a link).
    */
-  #mutate<T>(set: (mr: MemoryRegion, value: T) => void, value: T, schedules: boolean): void {
+  #mutate<A, B, C>(
+    changed: MemoryRegion | null,
+    set: (mr: MemoryRegion, a: A, b: B, c: C) => void,
+    a: A,
+    b: B,
+    c: C,
+  ): void {
     this.host.begin();
     try {
-      if (schedules) this.host.topologyWillChange?.(this);
-      set(this, value);
-      if (schedules) this.host.topologyChanged();
+      if (changed !== null) this.host.topologyWillChange?.(changed);
+      set(this, a, b, c);
+      if (changed !== null) this.host.topologyChanged();
     } finally {
       this.host.commit();
     }
@@ -613,17 +618,13 @@ export class MemoryRegion {
     mr.#dirtyLogMask = count > 0 ? mr.#dirtyLogMask | DIRTY_LOG_VGA : mr.#dirtyLogMask & ~DIRTY_LOG_VGA;
   }
 
-  /**
-   * `body` between `memory_region_transaction_begin` and `_commit`: what it schedules is done at
-   * the commit, which runs even when `body` throws so that the transaction depth stays balanced.
-   */
+  /** `body` in a transaction of its own: what it schedules is done at the commit. */
   #transaction(body: () => void): void {
-    this.host.begin();
-    try {
-      body();
-    } finally {
-      this.host.commit();
-    }
+    this.#mutate(null, MemoryRegion.#runBody, body, undefined, undefined);
+  }
+
+  static #runBody(_mr: MemoryRegion, body: () => void): void {
+    body();
   }
 
   toString(): string {
