@@ -2,6 +2,7 @@ import type { FlatView } from "@memtopo/flatview";
 import { escapeText } from "@memtopo/region-tree";
 import type { AddressSpaceShape } from "memtopo";
 import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
+import { TextSink } from "./text-sink.js";
 
 export interface FlatOptions {
   /** `-o`: print owners (best effort, see {@link ownerSuffix}). */
@@ -30,7 +31,7 @@ export function printMtreeFlat(spaces: readonly AddressSpaceShape[], options: Fl
     list.push(as);
     views.set(as.currentMap, list);
   }
-  const out: string[] = [];
+  const out = new TextSink();
   let counter = 0;
   for (const [view, users] of views) {
     out.push(`FlatView #${counter++}\n`);
@@ -60,5 +61,5 @@ export function printMtreeFlat(spaces: readonly AddressSpaceShape[], options: Fl
     }
     out.push("\n");
   }
-  return out.join("");
+  return out.text();
 }

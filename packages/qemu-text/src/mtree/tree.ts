@@ -1,6 +1,7 @@
 import { escapeText, type MemoryRegion, wrap64 } from "@memtopo/region-tree";
 import type { AddressSpaceShape } from "memtopo";
 import { hex16, mrSize, ownerSuffix, regionName } from "./format.js";
+import { TextSink } from "./text-sink.js";
 
 export interface TreeOptions {
   /** `-D`: print disabled regions with ` [disabled]`. */
@@ -58,7 +59,7 @@ export function printMtree(spaces: readonly AddressSpaceShape[], options: TreeOp
     printer.print(target, 1, 0n);
     printer.out.push("\n");
   }
-  return printer.out.join("");
+  return printer.out.text();
 }
 
 /** Children in printing order: by `addr`, then higher priority first, then list order. */
@@ -74,7 +75,7 @@ export function printOrder(subregions: readonly MemoryRegion[]): MemoryRegion[] 
 }
 
 class TreePrinter {
-  readonly out: string[] = [];
+  readonly out = new TextSink();
   readonly aliasQueue: MemoryRegion[] = [];
   readonly #queued = new Set<MemoryRegion>();
 
