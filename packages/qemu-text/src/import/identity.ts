@@ -16,6 +16,14 @@ export interface Identities {
   /** Sections that no printed alias queues (plain `info mtree` hides disabled aliases). */
   readonly hiddenTargets: readonly TreeNode[];
   readonly warnings: readonly string[];
+  /**
+   * Other ways the text can be read, nearest first: an alias names its target by name alone, so of two sections
+   * of that name it may be either the one already queued or the next one. Only a flat view can tell them
+   * apart; none is looked at unless asked.
+   */
+  alternatives(): Iterable<Identities>;
+  /** Some alias could name another section than the one taken: there are alternatives. */
+  readonly ambiguous: boolean;
 }
 
 /** The lines of a subtree in printed order, with an explicit stack. */
@@ -71,6 +79,22 @@ function signatures(): (n: TreeNode) => number {
   };
 }
 
+/**
+ * Which of the sections an alias could name the walk takes, by decision (one per alias, in text order): absent,
+ * the first queued section that fits, else the next one; {@link NEXT}, the next section; k, the k-th (from 0)
+ * of the queued sections that fit and then the next one.
+ */
+type Choices = ReadonlyMap<number, number>;
+const NEXT = -1;
+
+/**
+ * How much of the text the readings looked at for one that a flat view renders may walk, in lines: a few hundred
+ * readings of a small text (what random machines of six aliases over three look-alike targets need), a few of a
+ * large one, never every combination. A text without two sections of one name has no other reading.
+ */
+const ALTERNATIVE_LINES = 1 << 20;
+const ALTERNATIVE_WALKS = { min: 8, max: 256 };
+
 interface Attempt {
   readonly link: Map<TreeNode, TreeNode>;
   readonly sectionOf: Map<TreeNode, number>;
@@ -78,6 +102,10 @@ interface Attempt {
   readonly warnings: string[];
   /** Decisions that took an already queued target although the next section had the name too. */
   readonly ambiguous: number[];
+  /** Decisions that took one of several sections the alias may name, with the rank taken (a later one may fit). */
+  readonly open: { readonly decision: number; readonly rank: number }[];
+  /** A rank asked for that the alias has no section for. */
+  readonly impossible: boolean;
   readonly hidden: number[];
   /** Every section queued and every alias window inside its target. */
   readonly complete: boolean;
@@ -93,8 +121,10 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   // Only a line named as a section's root can be that section: the others are not signed at all (a dump
   // without sections signs nothing).
   const sectionNames = new Set(sections.map((s) => s.root.name));
+  let lines = 0;
   for (const block of tree.blocks) {
     for (const n of preorder(block.root)) {
+      lines++;
       if ((n.parent === null && block.spaces === null) || !sectionNames.has(n.name)) continue;
       // Appended in place: copying the list per node was quadratic in a signature's nodes.
       const key = signature(n);
@@ -105,14 +135,61 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   }
   // Without -D a hidden disabled alias may queue a target unseen; with -D every section
   // must be queued by a printed alias, which can undo an ambiguous choice.
-  let attempt = walk(tree, sections, mapped, signature, new Set());
-  const preferNew = new Set<number>();
+  let attempt = walk(tree, sections, mapped, signature, new Map());
+  const preferNew = new Map<number, number>();
   for (let tries = 0; !attempt.complete && tries < 32; tries++) {
     const flip = [...attempt.ambiguous].reverse().find((d) => !preferNew.has(d));
     if (flip === undefined) break;
-    preferNew.add(flip);
+    preferNew.set(flip, NEXT);
     attempt = walk(tree, sections, mapped, signature, preferNew);
   }
+  const first = attempt;
+  const again = (choices: Choices): Attempt => walk(tree, sections, mapped, signature, choices);
+  const walks = Math.min(ALTERNATIVE_WALKS.max, Math.max(ALTERNATIVE_WALKS.min, Math.floor(ALTERNATIVE_LINES / lines)));
+  return identitiesOf(sections, first, () => alternatives(preferNew, first, again, sections, walks));
+}
+
+/**
+ * Complete readings that take another section for some aliases than `choices` did, breadth first: one choice
+ * moved one rank further, then two, so the readings nearest today's come first, within `budget` walks.
+ */
+function* alternatives(
+  choices: Choices,
+  attempt: Attempt,
+  walkWith: (choices: Choices) => Attempt,
+  sections: readonly TreeBlock[],
+  budget: number,
+): Generator<Identities> {
+  const seen = new Set<string>([choicesKey(choices)]);
+  const queue: { choices: Choices; attempt: Attempt }[] = [{ choices, attempt }];
+  let walks = 0;
+  for (let head = 0; head < queue.length; head++) {
+    const from = queue[head]!;
+    for (const { decision, rank } of from.attempt.open) {
+      if (walks >= budget) return;
+      const next = new Map(from.choices);
+      next.set(decision, rank + 1);
+      const key = choicesKey(next);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      walks++;
+      const tried = walkWith(next);
+      if (tried.impossible) continue;
+      queue.push({ choices: next, attempt: tried });
+      if (tried.complete) yield identitiesOf(sections, tried, () => []);
+    }
+  }
+}
+
+function choicesKey(choices: Choices): string {
+  return [...choices].sort((x, y) => x[0] - y[0]).join(";");
+}
+
+function identitiesOf(
+  sections: readonly TreeBlock[],
+  attempt: Attempt,
+  others: () => Iterable<Identities>,
+): Identities {
   const { link, sectionOf, decided } = attempt;
   const canon = (n: TreeNode): TreeNode => {
     let c = n;
@@ -122,7 +199,14 @@ export function resolveIdentities(tree: ParsedTree): Identities {
   const aliasTargets = new Map<TreeNode, TreeNode>();
   for (const [n, j] of sectionOf) aliasTargets.set(n, canon(decided[j] ?? sections[j]!.root));
   const hiddenTargets = attempt.hidden.map((j) => canon(decided[j] ?? sections[j]!.root));
-  return { canon, aliasTargets, hiddenTargets, warnings: attempt.warnings };
+  return {
+    canon,
+    aliasTargets,
+    hiddenTargets,
+    warnings: attempt.warnings,
+    alternatives: others,
+    ambiguous: attempt.open.length > 0,
+  };
 }
 
 /**
@@ -137,7 +221,7 @@ function walk(
   sections: readonly TreeBlock[],
   mapped: ReadonlyMap<number, readonly TreeNode[]>,
   signature: (n: TreeNode) => number,
-  preferNew: ReadonlySet<number>,
+  choices: Choices,
 ): Attempt {
   const warnings: string[] = [];
   const link = new Map<TreeNode, TreeNode>();
@@ -184,6 +268,8 @@ function walk(
     else same.push(k);
   });
   const ambiguous: number[] = [];
+  const open: { decision: number; rank: number }[] = [];
+  let impossible = false;
   const hidden: number[] = [];
   let decision = 0;
   let misfits = 0;
@@ -202,12 +288,34 @@ function walk(
     const existing = queuedPrefix(same, queued.length);
     const next = existing < same.length ? same[existing]! : -1;
     const d = decision++;
+    // The next section asked for when there is none left: the first queued one that fits, as by default.
+    const asked = choices.get(d);
+    const rank = asked === NEXT && next < 0 ? undefined : asked;
     let chosen: number | undefined;
-    if (preferNew.has(d) && next >= 0) chosen = next;
-    else {
-      for (let k = 0; k < existing && chosen === undefined; k++) if (fits(n, same[k]!)) chosen = same[k];
+    // Queued sections that fit are looked at up to the rank asked for (the first by default), and no further.
+    let fitting = 0;
+    let at = -1;
+    if (rank === NEXT) {
+      chosen = next;
+      // A queued section may be the one (an earlier choice queued the wrong one first).
+      if (existing > 0) open.push({ decision: d, rank: NEXT });
+    } else {
+      for (let k = 0; k < existing && chosen === undefined; k++) {
+        if (fits(n, same[k]!) && fitting++ === (rank ?? 0)) {
+          chosen = same[k];
+          at = k;
+        }
+      }
+      if (rank !== undefined && rank > 0 && chosen === undefined) {
+        if (rank === fitting && next >= 0) chosen = next;
+        else impossible = true;
+      }
     }
     if (chosen !== undefined && chosen !== next && next >= 0) ambiguous.push(d);
+    // Another queued section (it may fit) or the next one could be this alias's target too.
+    if (chosen !== undefined && chosen !== next && (next >= 0 || at + 1 < existing)) {
+      open.push({ decision: d, rank: rank ?? fitting - 1 });
+    }
     if (chosen === undefined && next >= 0) chosen = next;
     if (chosen === undefined && existing > 0) chosen = same[0];
     if (chosen !== undefined && !fits(n, chosen)) misfits++;
@@ -256,7 +364,7 @@ function walk(
     hidden.push(k);
     warnings.push(`memory-region: ${sections[k]!.header} is queued by an alias the text does not show`);
   }
-  return { link, sectionOf, decided, warnings, ambiguous, hidden, complete };
+  return { link, sectionOf, decided, warnings, ambiguous, open, impossible, hidden, complete };
 }
 
 /** How many of the ascending section numbers `same` are below `queued` (already queued). */

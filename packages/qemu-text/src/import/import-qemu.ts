@@ -4,13 +4,14 @@ import { MACHINE_FORMAT, parseMachine } from "memtopo";
 import { formatError } from "../errors.js";
 import { refuseCycles } from "./cycles.js";
 import { refuseDeepChains } from "./depth.js";
+import { firstRendered } from "./flat-decides.js";
 import { applyFlatHints, type ListedSpace } from "./flat-hints.js";
-import { resolveIdentities } from "./identity.js";
+import { type Identities, resolveIdentities } from "./identity.js";
 import { siblingListOrder } from "./list-order.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
-import { parseTreeText, type TreeBlock } from "./parse-tree.js";
+import { type ParsedTree, parseTreeText, type TreeBlock } from "./parse-tree.js";
 import { regionsJson } from "./region-json.js";
 
 export interface ImportQemuInput {
@@ -60,7 +61,18 @@ function machineOf(input: ImportQemuInput): ImportQemuResult {
       `${tree.lossyOwners} owner(s) are objects or types, not devices by id or path: kept as labels, which print back as devices`,
     );
   }
-  const ids = resolveIdentities(tree);
+  // Each reading of the tree text starts from what was said of the texts so far.
+  const machineOfReading = (ids: Identities): ImportQemuResult => readingMachine(input, tree, ids, [...warnings]);
+  return firstRendered(resolveIdentities(tree), machineOfReading, input.flat);
+}
+
+/** The machine of one reading of the tree text (which sections its aliases name), with the flat view's hints. */
+function readingMachine(
+  input: ImportQemuInput,
+  tree: ParsedTree,
+  ids: Identities,
+  warnings: string[],
+): ImportQemuResult {
   warnings.push(...ids.warnings);
   const model = buildModel(tree, ids);
   const spaceBlocks = tree.blocks.filter((b) => b.spaces !== null);
