@@ -55,6 +55,61 @@ const NO_IOEVENTFDS: readonly IoeventfdRecord[] = Object.freeze([]);
 const NO_COALESCED: readonly CoalescedRange[] = Object.freeze([]);
 const NO_ALIASES: ReadonlySet<MemoryRegion> = new Set();
 
+/** The constructors, by the index a region keeps in its flags. */
+const KINDS: readonly RegionKind[] = ["container", "io", "ram", "rom", "rom-device", "ram-device", "alias"];
+/*
+ * A region's flags, one small integer: the kind's index in the low bits, then what the kind implies and the
+ * boolean state. A million-region machine spent a field of eight bytes on each of them.
+ */
+const KIND_MASK = 7;
+const ENABLED = 1 << 3;
+const READONLY = 1 << 4;
+const NONVOLATILE = 1 << 5;
+const ROMD_MODE = 1 << 6;
+const FLUSH_COALESCED = 1 << 7;
+const RAM = 1 << 8;
+const ROM_DEVICE = 1 << 9;
+const RAM_DEVICE = 1 << 10;
+const TERMINATES = 1 << 11;
+
+/** The subregion lists of a region that has or had subregions (most regions are leaves and never need one). */
+interface Children {
+  /**
+   * The list backwards (lower priority first; equal priority, the oldest first), so that the usual insertion, the
+   * newest region of the lowest priority, is an append: a container of a million children is built in linear
+   * time.
+   */
+  readonly reversed: MemoryRegion[];
+  /** The list in QEMU's order, built again when it is read after a change. */
+  listed: readonly MemoryRegion[] | null;
+}
+
+/**
+ * What few regions ever have: dirty-log clients, ioeventfds, coalesced ranges, aliases pointing at it. Made on
+ * the first of them; every alias target has one.
+ */
+interface RareState {
+  vgaLogCount: number;
+  dirtyLogMask: number;
+  ioeventfds: IoeventfdRecord[] | null;
+  coalesced: readonly CoalescedRange[];
+  /** The aliases whose target is this region, in creation order. */
+  aliasedBy: Set<MemoryRegion> | null;
+  /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
+  mappedViaAlias: number;
+}
+
+function rareState(): RareState {
+  return {
+    vgaLogCount: 0,
+    dirtyLogMask: 0,
+    ioeventfds: null,
+    coalesced: NO_COALESCED,
+    aliasedBy: null,
+    mappedViaAlias: 0,
+  };
+}
+
 function fail(code: string, message: string, path?: string): never {
   throw new RegionTreeError(code, message, path === undefined ? {} : { path });
 }
@@ -106,43 +161,24 @@ export class MemoryRegion {
   /** Identity for tests, sorting and JSON; names are not unique. */
   readonly id: number;
   readonly host: RegionHost;
-  readonly kind: RegionKind;
   readonly name: string | null;
   readonly owner: string | null;
-
-  #size: bigint;
-  #addr = 0n;
-  #priority = 0;
-  #container: MemoryRegion | null = null;
-  #enabled = true;
-  #readonly: boolean;
-  #nonvolatile = false;
-  #romdMode = true;
-  readonly romDevice: boolean;
-  readonly ram: boolean;
-  readonly ramDevice: boolean;
-  /** Renders itself: fills the gaps its subregions leave. */
-  readonly terminates: boolean;
   readonly alias: MemoryRegion | null;
-  #aliasOffset: bigint;
-  /**
-   * The subregion list backwards (lower priority first; equal priority, the oldest first), so that the usual
-   * insertion, the newest region of the lowest priority, is an append: a container of a million children is built
-   * in linear time. {@link subregions} gives it in QEMU's order.
-   */
-  readonly #reversed: MemoryRegion[] = [];
-  /** The list in QEMU's order, built again when it is read after a change. */
-  #listed: readonly MemoryRegion[] | null = NO_REGIONS;
-  #vgaLogCount = 0;
-  #dirtyLogMask = 0;
-  #ioeventfds: IoeventfdRecord[] | null = null;
-  #coalesced: readonly CoalescedRange[] = NO_COALESCED;
-  #flushCoalescedMmio = false;
-  #mappedViaAlias = 0;
-  #aliasedBy: Set<MemoryRegion> | null = null;
   readonly ops: MemoryRegionOps | null;
   /** The RAM block of RAM, ROM, ROM device and RAM device regions. */
   readonly ramBlock: RamBacking | null;
+
+  // Few fields, and nothing allocated for what most regions never have: a million-region machine is a million
+  // of these objects, which every young-generation collection of the build copies.
+  #size: bigint;
+  #addr: bigint;
+  #priority: number;
+  #container: MemoryRegion | null = null;
+  #flags: number;
+  #aliasOffset: bigint;
+  /** Null for a region that never had subregions. {@link subregions} gives them in QEMU's order. */
+  #children: Children | null = null;
+  #rare: RareState | null = null;
 
   constructor(host: RegionHost, init: MemoryRegionInit) {
     if (host === null || typeof host !== "object") fail("E_INVALID_ARGUMENT", "host must be a RegionHost");
@@ -187,29 +223,52 @@ export class MemoryRegion {
     if (ops !== null) checkOpsSizes(ops);
     if (kind === "ram" || kind === "rom" || kind === "ram-device" || kind === "rom-device") checkRamSize(size, kind);
 
+    const ram = kind === "ram" || kind === "rom" || kind === "ram-device";
     this.id = nextRegionId++;
     this.host = host;
-    this.kind = kind;
     this.name = init.name;
     this.owner = owner;
+    this.alias = alias;
+    this.ops = ops;
     this.#size = size;
     this.#addr = addr;
     this.#priority = priority;
-    this.#readonly = kind === "rom";
-    this.romDevice = kind === "rom-device";
-    this.ram = kind === "ram" || kind === "rom" || kind === "ram-device";
-    this.ramDevice = kind === "ram-device";
-    this.terminates = kind !== "container" && kind !== "alias";
-    this.alias = alias;
+    this.#flags =
+      KINDS.indexOf(kind) |
+      ENABLED |
+      ROMD_MODE |
+      (kind === "rom" ? READONLY : 0) |
+      (ram ? RAM : 0) |
+      (kind === "rom-device" ? ROM_DEVICE : 0) |
+      (kind === "ram-device" ? RAM_DEVICE : 0) |
+      (kind !== "container" && kind !== "alias" ? TERMINATES : 0);
     this.#aliasOffset = aliasOffset;
-    this.ops = ops;
     if (alias !== null) {
-      alias.#aliasedBy ??= new Set();
-      alias.#aliasedBy.add(this);
+      const rare = MemoryRegion.#rareOf(alias);
+      rare.aliasedBy ??= new Set();
+      rare.aliasedBy.add(this);
     }
-    const backed = this.ram || this.romDevice;
+    const backed = ram || kind === "rom-device";
     this.ramBlock = backed ? host.ramAllocator.allocate(init.name ?? "(null)", size) : null;
     if (ops !== null) freezeOps(ops);
+  }
+
+  /** The constructor the region came from. */
+  get kind(): RegionKind {
+    return KINDS[this.#flags & KIND_MASK]!;
+  }
+  get romDevice(): boolean {
+    return (this.#flags & ROM_DEVICE) !== 0;
+  }
+  get ram(): boolean {
+    return (this.#flags & RAM) !== 0;
+  }
+  get ramDevice(): boolean {
+    return (this.#flags & RAM_DEVICE) !== 0;
+  }
+  /** Renders itself: fills the gaps its subregions leave. */
+  get terminates(): boolean {
+    return (this.#flags & TERMINATES) !== 0;
   }
 
   get size(): bigint {
@@ -226,61 +285,63 @@ export class MemoryRegion {
     return this.#container;
   }
   get enabled(): boolean {
-    return this.#enabled;
+    return (this.#flags & ENABLED) !== 0;
   }
   get readonly(): boolean {
-    return this.#readonly;
+    return (this.#flags & READONLY) !== 0;
   }
   get nonvolatile(): boolean {
-    return this.#nonvolatile;
+    return (this.#flags & NONVOLATILE) !== 0;
   }
   /** Only meaningful for ROM devices; true for every other region. */
   get romdMode(): boolean {
-    return this.#romdMode;
+    return (this.#flags & ROMD_MODE) !== 0;
   }
   get aliasOffset(): bigint {
     return this.#aliasOffset;
   }
   /** Subregions in list order: higher priority first; equal priority, the newest first. */
   get subregions(): readonly MemoryRegion[] {
-    if (this.#listed === null) this.#listed = this.#reversed.slice().reverse();
-    return this.#listed;
+    const children = this.#children;
+    if (children === null) return NO_REGIONS;
+    if (children.listed === null) children.listed = children.reversed.slice().reverse();
+    return children.listed;
   }
   /** The region's own dirty-log clients (VGA); global clients are added by the system at render time. */
   get dirtyLogMask(): number {
-    return this.#dirtyLogMask;
+    return this.#rare === null ? 0 : this.#rare.dirtyLogMask;
   }
   /** The region's ioeventfds in QEMU's order, in region offsets. */
   get ioeventfds(): readonly IoeventfdRecord[] {
-    return this.#ioeventfds ?? NO_IOEVENTFDS;
+    return this.#rare?.ioeventfds ?? NO_IOEVENTFDS;
   }
-  /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
   /** Coalesced MMIO/PIO ranges, in the order they were added (QEMU's `mr->coalesced`). */
   get coalesced(): readonly CoalescedRange[] {
-    return this.#coalesced;
+    return this.#rare === null ? NO_COALESCED : this.#rare.coalesced;
   }
   /** Dispatch to this region flushes held-back coalesced writes first (QEMU's `flush_coalesced_mmio`). */
   get flushCoalescedMmio(): boolean {
-    return this.#flushCoalescedMmio;
+    return (this.#flags & FLUSH_COALESCED) !== 0;
   }
+  /** How many mapped aliases reach this region (QEMU's `mapped_via_alias`). */
   get mappedViaAlias(): number {
-    return this.#mappedViaAlias;
+    return this.#rare === null ? 0 : this.#rare.mappedViaAlias;
   }
   /** The aliases whose target is this region (the reverse of `alias`), in creation order. */
   get aliasedBy(): ReadonlySet<MemoryRegion> {
-    return this.#aliasedBy ?? NO_ALIASES;
+    return this.#rare?.aliasedBy ?? NO_ALIASES;
   }
   /** QEMU's `memory_region_is_mapped`. */
   get isMapped(): boolean {
-    return this.#container !== null || this.#mappedViaAlias > 0;
+    return this.#container !== null || this.mappedViaAlias > 0;
   }
   /** QEMU's `memory_region_is_romd`. */
   get isRomd(): boolean {
-    return this.romDevice && this.#romdMode;
+    return (this.#flags & (ROM_DEVICE | ROMD_MODE)) === (ROM_DEVICE | ROMD_MODE);
   }
   /** QEMU's `memory_region_is_rom`. */
   get isRom(): boolean {
-    return this.ram && this.#readonly;
+    return (this.#flags & (RAM | READONLY)) === (RAM | READONLY);
   }
 
   /** The word `info mtree` prints (QEMU's `memory_region_type`). */
@@ -289,25 +350,25 @@ export class MemoryRegion {
     while (mr.alias !== null) mr = mr.alias;
     if (mr.ramDevice) return "ramd";
     if (mr.isRomd) return "romd";
-    if (mr.ram && mr.#readonly) return "rom";
+    if (mr.isRom) return "rom";
     if (mr.ram) return "ram";
     return "i/o";
   }
 
   /** `memory_region_add_subregion`: priority is reset to 0. */
   addSubregion(offset: bigint, child: MemoryRegion): void {
-    this.#addSubregion(offset, child, 0);
+    MemoryRegion.#addSubregion(this, offset, child, 0);
   }
 
   /** `memory_region_add_subregion_overlap`. */
   addSubregionOverlap(offset: bigint, child: MemoryRegion, priority: number): void {
-    this.#addSubregion(offset, child, checkPriority(priority));
+    MemoryRegion.#addSubregion(this, offset, child, checkPriority(priority));
   }
 
-  #addSubregion(offset: bigint, child: MemoryRegion, priority: number): void {
+  static #addSubregion(container: MemoryRegion, offset: bigint, child: MemoryRegion, priority: number): void {
     if (!(child instanceof MemoryRegion)) fail("E_INVALID_ARGUMENT", "subregion must be a MemoryRegion");
     checkU64(offset, "subregion offset");
-    if (child.host !== this.host) fail("E_FOREIGN_REGION", "subregion belongs to another memory system");
+    if (child.host !== container.host) fail("E_FOREIGN_REGION", "subregion belongs to another memory system");
     if (child.#container !== null) {
       fail("E_REGION_HAS_CONTAINER", `region ${label(child)} is already a subregion of ${label(child.#container)}`);
     }
@@ -316,24 +377,28 @@ export class MemoryRegion {
     }
     // Only a region that is some container's subregion or some alias's target can be reached from another: a
     // tree built bottom-up, as a machine file loads, never walks the child's subtree.
-    const reachable = this.#container !== null || this.#aliasedBy !== null;
-    if (child === this || (reachable && reaches(child, this))) {
-      fail("E_CYCLE", `adding ${label(child)} under ${label(this)} would make a cycle`);
+    const reachable = container.#container !== null || (container.#rare !== null && container.#rare.aliasedBy !== null);
+    if (child === container || (reachable && reaches(child, container))) {
+      fail("E_CYCLE", `adding ${label(child)} under ${label(container)} would make a cycle`);
     }
-    this.#link(offset, child, priority);
+    MemoryRegion.#link(container, offset, child, priority);
   }
 
-  #link(offset: bigint, child: MemoryRegion, priority: number): void {
-    this.#mutate(this.#enabled && child.#enabled ? child : null, MemoryRegion.#linkChild, child, offset, priority);
+  static #link(container: MemoryRegion, offset: bigint, child: MemoryRegion, priority: number): void {
+    const changed = container.enabled && child.enabled ? child : null;
+    MemoryRegion.#mutate(container, changed, MemoryRegion.#linkChild, child, offset, priority);
   }
 
   static #linkChild(container: MemoryRegion, child: MemoryRegion, offset: bigint, priority: number): void {
     child.#priority = priority;
     child.#container = container;
-    for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias++;
+    // Every alias target has its rare state (made when the alias was).
+    for (let a = child.alias; a !== null; a = a.alias) a.#rare!.mappedViaAlias++;
     child.#addr = offset;
     // After every region of the same or a lower priority (binary search: the list is sorted by priority).
-    const list = container.#reversed;
+    if (container.#children === null) container.#children = { reversed: [], listed: null };
+    const children = container.#children;
+    const list = children.reversed;
     let lo = 0;
     let hi = list.length;
     while (lo < hi) {
@@ -343,7 +408,7 @@ export class MemoryRegion {
     }
     if (lo === list.length) list.push(child);
     else list.splice(lo, 0, child);
-    container.#listed = null;
+    children.listed = null;
   }
 
   /** `memory_region_del_subregion`: `addr` and `priority` keep their values. */
@@ -351,12 +416,13 @@ export class MemoryRegion {
     if (!(child instanceof MemoryRegion)) fail("E_INVALID_ARGUMENT", "subregion must be a MemoryRegion");
     if (child.#container !== this)
       fail("E_NOT_A_SUBREGION", `region ${label(child)} is not a subregion of ${label(this)}`);
-    this.#unlink(child);
+    MemoryRegion.#unlink(this, child);
   }
 
-  #unlink(child: MemoryRegion): void {
-    this.#mutate(
-      this.#enabled && child.#enabled ? child : null,
+  static #unlink(container: MemoryRegion, child: MemoryRegion): void {
+    MemoryRegion.#mutate(
+      container,
+      container.enabled && child.enabled ? child : null,
       MemoryRegion.#unlinkChild,
       child,
       undefined,
@@ -366,16 +432,18 @@ export class MemoryRegion {
 
   static #unlinkChild(container: MemoryRegion, child: MemoryRegion): void {
     child.#container = null;
-    for (let a = child.alias; a !== null; a = a.alias) a.#mappedViaAlias--;
-    container.#reversed.splice(container.#reversed.lastIndexOf(child), 1);
-    container.#listed = null;
+    for (let a = child.alias; a !== null; a = a.alias) a.#rare!.mappedViaAlias--;
+    // A child's container has its lists (made when the child was linked).
+    const children = container.#children!;
+    children.reversed.splice(children.reversed.lastIndexOf(child), 1);
+    children.listed = null;
   }
 
   /** `memory_region_set_enabled`: always schedules a re-render when the flag flips. */
   setEnabled(enabled: boolean): void {
     checkBoolean(enabled, "enabled");
-    if (enabled === this.#enabled) return;
-    this.#mutate(this, MemoryRegion.#setEnabledField, enabled, undefined, undefined);
+    if (enabled === this.enabled) return;
+    MemoryRegion.#mutate(this, this, MemoryRegion.#setEnabledField, enabled, undefined, undefined);
   }
 
   /** `memory_region_set_size`: UINT64_MAX means 2^64. */
@@ -387,7 +455,7 @@ export class MemoryRegion {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(this.#addr)} would end past 2^64`);
     }
     if (this.alias !== null) checkAliasWindow(this.alias, this.#aliasOffset, s);
-    this.#mutate(this, MemoryRegion.#setSizeField, s, undefined, undefined);
+    MemoryRegion.#mutate(this, this, MemoryRegion.#setSizeField, s, undefined, undefined);
   }
 
   /**
@@ -405,10 +473,10 @@ export class MemoryRegion {
     if (addr + this.#size > SIZE_2_64) {
       fail("E_SUBREGION_PAST_END", `region ${label(this)} at ${hex(addr)} would end past 2^64`);
     }
-    this.#transaction(() => {
+    MemoryRegion.#transaction(this, () => {
       const priority = this.#priority;
-      container.#unlink(this);
-      container.#link(addr, this, priority);
+      MemoryRegion.#unlink(container, this);
+      MemoryRegion.#link(container, addr, this, priority);
     });
   }
 
@@ -418,29 +486,57 @@ export class MemoryRegion {
     checkU64(offset, "alias offset");
     if (offset === this.#aliasOffset) return;
     checkAliasWindow(this.alias, offset, this.#size);
-    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setAliasOffsetField, offset, undefined, undefined);
+    MemoryRegion.#mutate(
+      this,
+      this.enabled ? this : null,
+      MemoryRegion.#setAliasOffsetField,
+      offset,
+      undefined,
+      undefined,
+    );
   }
 
   /** `memory_region_set_readonly`. */
   setReadonly(readonly: boolean): void {
     checkBoolean(readonly, "readonly");
-    if (readonly === this.#readonly) return;
-    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setReadonlyField, readonly, undefined, undefined);
+    if (readonly === this.readonly) return;
+    MemoryRegion.#mutate(
+      this,
+      this.enabled ? this : null,
+      MemoryRegion.#setReadonlyField,
+      readonly,
+      undefined,
+      undefined,
+    );
   }
 
   /** `memory_region_set_nonvolatile`. */
   setNonvolatile(nonvolatile: boolean): void {
     checkBoolean(nonvolatile, "nonvolatile");
-    if (nonvolatile === this.#nonvolatile) return;
-    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setNonvolatileField, nonvolatile, undefined, undefined);
+    if (nonvolatile === this.nonvolatile) return;
+    MemoryRegion.#mutate(
+      this,
+      this.enabled ? this : null,
+      MemoryRegion.#setNonvolatileField,
+      nonvolatile,
+      undefined,
+      undefined,
+    );
   }
 
   /** `memory_region_rom_device_set_romd`: romd on, reads come from RAM; off, every access goes to the ops. */
   setRomdMode(romdMode: boolean): void {
     checkBoolean(romdMode, "romd mode");
     if (!this.romDevice) fail("E_NOT_A_ROM_DEVICE", `region ${label(this)} is not a ROM device`);
-    if (romdMode === this.#romdMode) return;
-    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setRomdModeField, romdMode, undefined, undefined);
+    if (romdMode === this.romdMode) return;
+    MemoryRegion.#mutate(
+      this,
+      this.enabled ? this : null,
+      MemoryRegion.#setRomdModeField,
+      romdMode,
+      undefined,
+      undefined,
+    );
   }
 
   /**
@@ -451,14 +547,15 @@ export class MemoryRegion {
     checkBoolean(on, "log");
     if (client !== "vga")
       fail("E_INVALID_ARGUMENT", `only the "vga" dirty-log client is per region, got ${describeValue(client)}`);
-    if (!on && this.#vgaLogCount === 0) fail("E_LOG_UNDERFLOW", `region ${label(this)} has no VGA log client to stop`);
-    const count = this.#vgaLogCount + (on ? 1 : -1);
-    const crosses = count > 0 !== this.#vgaLogCount > 0;
+    const before = this.#rare === null ? 0 : this.#rare.vgaLogCount;
+    if (!on && before === 0) fail("E_LOG_UNDERFLOW", `region ${label(this)} has no VGA log client to stop`);
+    const count = before + (on ? 1 : -1);
+    const crosses = count > 0 !== before > 0;
     if (!crosses) {
-      this.#vgaLogCount = count;
+      this.#rare!.vgaLogCount = count;
       return;
     }
-    this.#mutate(this.#enabled ? this : null, MemoryRegion.#setVgaLogCount, count, undefined, undefined);
+    MemoryRegion.#mutate(this, this.enabled ? this : null, MemoryRegion.#setVgaLogCount, count, undefined, undefined);
   }
 
   /**
@@ -467,26 +564,26 @@ export class MemoryRegion {
    * `data` is given in the target's byte order and stored in the device's.
    */
   addEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    const record = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
-    const list = this.#ioeventfds ?? [];
+    const record = MemoryRegion.#ioeventfdRecord(this, offset, size, matchData, data, notifier);
+    const list = this.#rare?.ioeventfds ?? [];
     let at = list.findIndex((other) => ioeventfdBefore(record, other));
     if (at < 0) at = list.length;
-    this.#transaction(() => {
+    MemoryRegion.#transaction(this, () => {
       list.splice(at, 0, record);
-      this.#ioeventfds = list;
-      if (this.#enabled) this.host.ioeventfdsChanged(this);
+      MemoryRegion.#rareOf(this).ioeventfds = list;
+      if (this.enabled) this.host.ioeventfdsChanged(this);
     });
   }
 
   /** `memory_region_del_eventfd`: removes the first record equal to the probe (size 0 matches any size). */
   delEventfd(offset: bigint, size: number, matchData: boolean, data: bigint, notifier: EventNotifier): void {
-    const probe = this.#ioeventfdRecord(offset, size, matchData, data, notifier);
-    const list = this.#ioeventfds ?? NO_IOEVENTFDS;
+    const probe = MemoryRegion.#ioeventfdRecord(this, offset, size, matchData, data, notifier);
+    const list = this.#rare?.ioeventfds ?? NO_IOEVENTFDS;
     const at = list.findIndex((other) => ioeventfdEqual(probe, other));
     if (at < 0) fail("E_NO_SUCH_IOEVENTFD", `region ${label(this)} has no ioeventfd at ${hex(offset)} like this`);
-    this.#transaction(() => {
-      this.#ioeventfds!.splice(at, 1);
-      if (this.#enabled) this.host.ioeventfdsChanged(this);
+    MemoryRegion.#transaction(this, () => {
+      this.#rare!.ioeventfds!.splice(at, 1);
+      if (this.enabled) this.host.ioeventfdsChanged(this);
     });
   }
 
@@ -505,11 +602,12 @@ export class MemoryRegion {
       );
     }
     const range: CoalescedRange = Object.freeze({ offset, size });
-    this.#coalesced = [...this.#coalesced, range];
+    const rare = MemoryRegion.#rareOf(this);
+    rare.coalesced = [...rare.coalesced, range];
     try {
       this.host.coalescingChanged?.(this, range, true);
     } finally {
-      this.#flushCoalescedMmio = true;
+      this.#flags |= FLUSH_COALESCED;
     }
   }
 
@@ -525,13 +623,14 @@ export class MemoryRegion {
    * dispatch, and removes the ranges head first, telling listeners (`coalesced_io_del`).
    */
   clearCoalescing(): void {
-    if (this.#coalesced.length === 0) return;
+    const rare = this.#rare;
+    if (rare === null || rare.coalesced.length === 0) return;
     this.host.flushCoalescedMmio?.();
-    this.#flushCoalescedMmio = false;
+    this.#flags &= ~FLUSH_COALESCED;
     const failures: unknown[] = [];
-    while (this.#coalesced.length > 0) {
-      const [range, ...rest] = this.#coalesced;
-      this.#coalesced = rest;
+    while (rare.coalesced.length > 0) {
+      const [range, ...rest] = rare.coalesced;
+      rare.coalesced = rest;
       try {
         this.host.coalescingChanged?.(this, range!, false);
       } catch (error) {
@@ -543,17 +642,18 @@ export class MemoryRegion {
 
   /** `memory_region_set_flush_coalesced`. */
   setFlushCoalesced(): void {
-    this.#flushCoalescedMmio = true;
+    this.#flags |= FLUSH_COALESCED;
   }
 
   /** `memory_region_clear_flush_coalesced`: it only sticks while the region has no coalesced ranges. */
   clearFlushCoalesced(): void {
     this.host.flushCoalescedMmio?.();
-    this.#flushCoalescedMmio = false;
-    if (this.#coalesced.length > 0) this.#flushCoalescedMmio = true;
+    this.#flags &= ~FLUSH_COALESCED;
+    if (this.coalesced.length > 0) this.#flags |= FLUSH_COALESCED;
   }
 
-  #ioeventfdRecord(
+  static #ioeventfdRecord(
+    mr: MemoryRegion,
     offset: bigint,
     size: number,
     matchData: boolean,
@@ -568,7 +668,7 @@ export class MemoryRegion {
     if (notifier === null || typeof notifier !== "object" || typeof notifier.id !== "number") {
       fail("E_INVALID_ARGUMENT", "ioeventfd notifier must be an EventNotifier");
     }
-    const stored = size === 0 ? data : adjustEndianness(data, size, this.ops?.endianness, this.host.targetBigEndian);
+    const stored = size === 0 ? data : adjustEndianness(data, size, mr.ops?.endianness, mr.host.targetBigEndian);
     return { start: offset, size: BigInt(size), matchData, data: stored, notifier };
   }
 
@@ -578,25 +678,33 @@ export class MemoryRegion {
    * runs even when `set` throws, so the transaction depth stays balanced. The setters are static and take
    * their arguments, so a change allocates no closure (a PAM toggle is 26 of them, a BAR toggle a link).
    */
-  #mutate<A, B, C>(
+  static #mutate<A, B, C>(
+    mr: MemoryRegion,
     changed: MemoryRegion | null,
     set: (mr: MemoryRegion, a: A, b: B, c: C) => void,
     a: A,
     b: B,
     c: C,
   ): void {
-    this.host.begin();
+    const host = mr.host;
+    host.begin();
     try {
-      if (changed !== null) this.host.topologyWillChange?.(changed);
-      set(this, a, b, c);
-      if (changed !== null) this.host.topologyChanged();
+      if (changed !== null) host.topologyWillChange?.(changed);
+      set(mr, a, b, c);
+      if (changed !== null) host.topologyChanged();
     } finally {
-      this.host.commit();
+      host.commit();
     }
   }
 
+  /** The region's rare state, made on first use. */
+  static #rareOf(mr: MemoryRegion): RareState {
+    if (mr.#rare === null) mr.#rare = rareState();
+    return mr.#rare;
+  }
+
   static #setEnabledField(mr: MemoryRegion, enabled: boolean): void {
-    mr.#enabled = enabled;
+    mr.#flags = enabled ? mr.#flags | ENABLED : mr.#flags & ~ENABLED;
   }
   static #setSizeField(mr: MemoryRegion, size: bigint): void {
     mr.#size = size;
@@ -605,22 +713,23 @@ export class MemoryRegion {
     mr.#aliasOffset = offset;
   }
   static #setReadonlyField(mr: MemoryRegion, readonly: boolean): void {
-    mr.#readonly = readonly;
+    mr.#flags = readonly ? mr.#flags | READONLY : mr.#flags & ~READONLY;
   }
   static #setNonvolatileField(mr: MemoryRegion, nonvolatile: boolean): void {
-    mr.#nonvolatile = nonvolatile;
+    mr.#flags = nonvolatile ? mr.#flags | NONVOLATILE : mr.#flags & ~NONVOLATILE;
   }
   static #setRomdModeField(mr: MemoryRegion, romdMode: boolean): void {
-    mr.#romdMode = romdMode;
+    mr.#flags = romdMode ? mr.#flags | ROMD_MODE : mr.#flags & ~ROMD_MODE;
   }
   static #setVgaLogCount(mr: MemoryRegion, count: number): void {
-    mr.#vgaLogCount = count;
-    mr.#dirtyLogMask = count > 0 ? mr.#dirtyLogMask | DIRTY_LOG_VGA : mr.#dirtyLogMask & ~DIRTY_LOG_VGA;
+    const rare = MemoryRegion.#rareOf(mr);
+    rare.vgaLogCount = count;
+    rare.dirtyLogMask = count > 0 ? rare.dirtyLogMask | DIRTY_LOG_VGA : rare.dirtyLogMask & ~DIRTY_LOG_VGA;
   }
 
   /** `body` in a transaction of its own: what it schedules is done at the commit. */
-  #transaction(body: () => void): void {
-    this.#mutate(null, MemoryRegion.#runBody, body, undefined, undefined);
+  static #transaction(mr: MemoryRegion, body: () => void): void {
+    MemoryRegion.#mutate(mr, null, MemoryRegion.#runBody, body, undefined, undefined);
   }
 
   static #runBody(_mr: MemoryRegion, body: () => void): void {
