@@ -2,6 +2,7 @@ import { cutText, unescapeText, wrap64 } from "@memtopo/region-tree";
 import { MAX_NESTING } from "memtopo";
 import { formatError } from "../errors.js";
 import { OWNER_TAIL_FORM, readOwnerTail } from "./owner-tail.js";
+import { RegionLineReader } from "./region-line.js";
 
 export type TypeWord = "ram" | "rom" | "romd" | "ramd" | "i/o";
 
@@ -24,6 +25,8 @@ export interface TreeNode {
   readonly hidden: boolean;
   /** `info mtree -o`: the owner's label (see {@link readOwnerTail}); null without one or without `-o`. */
   readonly owner: string | null;
+  /** Its row among the lines {@link parseTreeText} made, in the order made: the importer's tables are by it. */
+  readonly seq?: number;
 }
 
 export interface TreeBlock {
@@ -41,6 +44,8 @@ export interface ParsedTree {
   readonly showsDisabled: boolean;
   /** Owners `-o` printed that memtopo's label cannot print back the same (objects, types). */
   readonly lossyOwners: number;
+  /** How many lines were made (rows, see {@link TreeNode.seq}), stand-ins for hidden regions included. */
+  readonly lines: number;
 }
 
 const LINE =
@@ -52,9 +57,42 @@ export function printedSize(start: bigint, end: bigint): bigint {
   return wrap64(end - start) + 1n;
 }
 
+/** What a line without subregions holds: one frozen list for all of them, replaced at the first subregion. */
+const NO_LINES: TreeNode[] = Object.freeze([]) as unknown as TreeNode[];
+
+/**
+ * A parsed line: every field its own (an object spread of one, as the importer makes for stand-ins, copies them
+ * all), and the children of a leaf the shared empty list.
+ */
+class PrintedLine implements TreeNode {
+  children: TreeNode[] = NO_LINES;
+
+  constructor(
+    readonly seq: number,
+    readonly line: number,
+    readonly name: string,
+    readonly start: bigint,
+    readonly end: bigint,
+    readonly priority: number,
+    readonly nonvolatile: boolean,
+    readonly type: TypeWord,
+    readonly disabled: boolean,
+    readonly alias: TreeNode["alias"],
+    readonly parent: TreeNode | null,
+    readonly hidden: boolean,
+    readonly owner: string | null,
+  ) {}
+}
+
+/** Appends `child` to the subregions of `parent` (a line made here). */
+function adopt(parent: TreeNode, child: TreeNode): void {
+  if (parent.children === NO_LINES) (parent as PrintedLine).children = [child];
+  else parent.children.push(child);
+}
+
 /** Reads the text of `info mtree` or `info mtree -D` (QEMU 7.2), blocks in printed order. */
 export function parseTreeText(text: string): ParsedTree {
-  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const lf = text.replace(/\r\n/g, "\n");
   const blocks: TreeBlock[] = [];
   let spaces: string[] = [];
   let section: string | null = null;
@@ -65,6 +103,8 @@ export function parseTreeText(text: string): ParsedTree {
   // `info mtree -o` owns every line or none: its first region line decides.
   let showsOwners: boolean | null = null;
   let lossyOwners = 0;
+  let made = 0;
+  const reader = new RegionLineReader();
   const close = (): void => {
     if (root !== null) {
       blocks.push({ spaces: section === null ? spaces : null, header: section ?? spaces.join(", "), root });
@@ -72,26 +112,19 @@ export function parseTreeText(text: string): ParsedTree {
     root = null;
     stack = [];
   };
-  lines.forEach((text, i) => {
-    const lineNo = i + 1;
-    if (text.startsWith("address-space: ")) {
-      if (root !== null || section !== null) {
-        close();
-        spaces = [];
-        section = null;
-      }
-      spaces.push(unescapeText(text.slice("address-space: ".length)));
-      return;
-    }
-    if (text.startsWith("memory-region: ")) {
-      close();
-      spaces = [];
-      section = unescapeText(text.slice("memory-region: ".length));
-      return;
-    }
-    if (text.trim() === "") return;
-    const m = LINE.exec(text);
-    if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree line: "${cutText(text)}"`);
+  /** A region line, its fields read (`hexStart` and `hexEnd` only for a message: the plain form's are sound). */
+  const regionLine = (
+    lineNo: number,
+    level: number,
+    start: bigint,
+    end: bigint,
+    priority: number,
+    priorityText: () => string,
+    nonvolatile: boolean,
+    type: TypeWord,
+    rest: string,
+    endBelowStart: (() => string) | null,
+  ): void => {
     if (spaces.length === 0 && section === null) {
       formatError(
         "E_MTREE_SYNTAX",
@@ -99,7 +132,6 @@ export function parseTreeText(text: string): ParsedTree {
         "a region line before any address-space: or memory-region: header",
       );
     }
-    const level = m[1]!.length / 2;
     if (level > MAX_NESTING) {
       formatError(
         "E_MACHINE_DEPTH",
@@ -107,21 +139,23 @@ export function parseTreeText(text: string): ParsedTree {
         `indented ${level} levels; a machine file holds at most ${MAX_NESTING} levels of subregions`,
       );
     }
-    let rest = m[7]!;
     let owner: string | null = null;
-    const tail = readOwnerTail(rest);
-    showsOwners ??= tail !== null;
-    if (showsOwners) {
-      if (tail === null) {
-        formatError(
-          "E_MTREE_SYNTAX",
-          `line ${lineNo}`,
-          `info mtree -o text (its first region has an owner part) but no well-formed one here (${OWNER_TAIL_FORM})`,
-        );
+    // Without owners (the first line said so) the owner part is not looked for.
+    if (showsOwners !== false) {
+      const tail = readOwnerTail(rest);
+      showsOwners ??= tail !== null;
+      if (showsOwners) {
+        if (tail === null) {
+          formatError(
+            "E_MTREE_SYNTAX",
+            `line ${lineNo}`,
+            `info mtree -o text (its first region has an owner part) but no well-formed one here (${OWNER_TAIL_FORM})`,
+          );
+        }
+        rest = tail.rest;
+        owner = tail.owner;
+        if (tail.lossy) lossyOwners++;
       }
-      rest = tail.rest;
-      owner = tail.owner;
-      if (tail.lossy) lossyOwners++;
     }
     const disabled = rest.endsWith(" [disabled]");
     showsDisabled ||= disabled;
@@ -147,65 +181,107 @@ export function parseTreeText(text: string): ParsedTree {
     while (stack.length < level - 1) {
       // A disabled block root is left out too: a section's header still names it.
       const parent = stack[stack.length - 1] ?? null;
-      const filler: TreeNode = {
-        line: lineNo,
-        name: parent === null && section !== null ? section : "(hidden)",
+      const filler = new PrintedLine(
+        made++,
+        lineNo,
+        parent === null && section !== null ? section : "(hidden)",
         // At its parent's start and 2^64 long: it holds whatever its children and aliases need.
-        start: parent?.start ?? 0n,
-        end: wrap64((parent?.start ?? 0n) - 1n),
-        priority: 0,
-        nonvolatile: false,
-        type: "i/o",
-        disabled: true,
-        alias: null,
-        children: [],
+        parent?.start ?? 0n,
+        wrap64((parent?.start ?? 0n) - 1n),
+        0,
+        false,
+        "i/o",
+        true,
+        null,
         parent,
-        hidden: true,
-        owner: null,
-      };
+        true,
+        null,
+      );
       if (parent === null) root = filler;
-      else parent.children.push(filler);
+      else adopt(parent, filler);
       stack.push(filler);
       hiddenParents++;
     }
-    const priority = Number(m[4]);
     if (!Number.isSafeInteger(priority) || priority < -(2 ** 31) || priority >= 2 ** 31) {
-      formatError("E_MACHINE_RANGE", `line ${lineNo}`, `priority ${cutText(m[4]!)} is not a 32-bit priority`);
+      formatError("E_MACHINE_RANGE", `line ${lineNo}`, `priority ${cutText(priorityText())} is not a 32-bit priority`);
     }
-    const start = BigInt(`0x${m[2]}`);
-    const end = BigInt(`0x${m[3]}`);
-    // QEMU prints the end mod 2^64 and marks a line whose end wrapped below its start: unmarked, no size fits.
-    if (end < start && !text.startsWith("[DETECTED OVERFLOW!] ")) {
-      formatError(
-        "E_MACHINE_RANGE",
-        `line ${lineNo}`,
-        `end ${m[3]} is below start ${m[2]} without QEMU's [DETECTED OVERFLOW!] mark`,
-      );
-    }
+    if (endBelowStart !== null) formatError("E_MACHINE_RANGE", `line ${lineNo}`, endBelowStart());
     const parent = stack[stack.length - 1] ?? null;
-    const node: TreeNode = {
-      line: lineNo,
+    const node = new PrintedLine(
+      made++,
+      lineNo,
       // Printed escaped (escapeText): read back, so a round trip keeps the name.
-      name: unescapeText(name),
+      unescapeText(name),
       start,
       end,
       priority,
-      nonvolatile: m[5] !== undefined,
-      type: m[6] as TypeWord,
+      nonvolatile,
+      type,
       disabled,
       alias,
-      children: [],
       parent,
-      hidden: false,
+      false,
       owner,
-    };
+    );
     if (parent === null) root = node;
-    else parent.children.push(node);
+    else adopt(parent, node);
     stack.push(node);
-  });
+  };
+  /** Any line but a region line of the plain form (which {@link RegionLineReader} reads in place). */
+  const otherLine = (text: string, lineNo: number): void => {
+    if (text.startsWith("address-space: ")) {
+      if (root !== null || section !== null) {
+        close();
+        spaces = [];
+        section = null;
+      }
+      spaces.push(unescapeText(text.slice("address-space: ".length)));
+      return;
+    }
+    if (text.startsWith("memory-region: ")) {
+      close();
+      spaces = [];
+      section = unescapeText(text.slice("memory-region: ".length));
+      return;
+    }
+    if (text.trim() === "") return;
+    const m = LINE.exec(text);
+    if (m === null) formatError("E_MTREE_SYNTAX", `line ${lineNo}`, `not an info mtree line: "${cutText(text)}"`);
+    const start = BigInt(`0x${m[2]}`);
+    const end = BigInt(`0x${m[3]}`);
+    // QEMU prints the end mod 2^64 and marks a line whose end wrapped below its start: unmarked, no size fits.
+    const unmarked = end < start && !text.startsWith("[DETECTED OVERFLOW!] ");
+    regionLine(
+      lineNo,
+      m[1]!.length / 2,
+      start,
+      end,
+      Number(m[4]),
+      () => m[4]!,
+      m[5] !== undefined,
+      m[6] as TypeWord,
+      m[7]!,
+      unmarked ? () => `end ${m[3]} is below start ${m[2]} without QEMU's [DETECTED OVERFLOW!] mark` : null,
+    );
+  };
+  const f = reader.fields;
+  const noText = (): string => "";
+  // Line by line in place: a list of a million line strings lived as long as the parse.
+  for (let from = 0, lineNo = 1; ; lineNo++) {
+    let to = lf.indexOf("\n", from);
+    if (to < 0) to = lf.length;
+    if (reader.read(lf, from, to)) {
+      const rest = lf.slice(f.restFrom, to);
+      regionLine(lineNo, f.indent / 2, f.start, f.end, f.priority, noText, f.nonvolatile, f.type, rest, null);
+    } else {
+      otherLine(lf.slice(from, to), lineNo);
+    }
+    if (to === lf.length) break;
+    from = to + 1;
+  }
   close();
   if (!blocks.some((b) => b.spaces !== null)) {
     formatError("E_MTREE_SYNTAX", "", "no address space in the text: expected the output of info mtree");
   }
-  return { blocks, hiddenParents, showsDisabled, lossyOwners };
+  return { blocks, hiddenParents, showsDisabled, lossyOwners, lines: made };
 }
