@@ -42,57 +42,156 @@ export interface RegionModel {
   readonly tops: readonly ImportRegion[];
 }
 
+/** What the flat view may learn of a region, one bit each in {@link LineRegion}'s flags. */
+const SIZE_SETTLED = 1;
+const READONLY = 2;
+const SEEN_IN_FLAT = 4;
+const MUST_BE_CONTAINER = 8;
+const MUST_BE_IO = 16;
+
+/** What a leaf holds: one frozen list for all of them (a list each was 32 bytes per line of a large dump). */
+const NO_CHILDREN: ImportRegion[] = Object.freeze([]) as unknown as ImportRegion[];
+
 /**
- * One region per canonical line. A `start-start` line is a 1-byte region, or an empty
- * one; QEMU keeps disabled regions empty where that matters (q35 `tseg-blackhole`),
- * so a disabled one is taken as empty.
+ * A region read from its canonical line: what the line prints is read from the line when asked, not copied, and
+ * the flags are bits of one number. A large dump has a region per line; the copied fields, the bigints made for
+ * them and a map from lines to regions were 300 bytes a region.
+ */
+class LineRegion implements ImportRegion {
+  readonly index: number;
+  readonly node: TreeNode;
+  readonly parent: ImportRegion | null;
+  children: ImportRegion[] = NO_CHILDREN;
+  alias: ImportRegion | null = null;
+  before: Set<ImportRegion> | null = null;
+  /** Set once something else than the line says it (the flat view, a window that must fit). */
+  #size: bigint | null = null;
+  #flags = 0;
+
+  constructor(index: number, node: TreeNode, parent: ImportRegion | null) {
+    this.index = index;
+    this.node = node;
+    this.parent = parent;
+  }
+
+  get name(): string {
+    return this.node.name;
+  }
+  get priority(): number {
+    return this.node.priority;
+  }
+  get nonvolatile(): boolean {
+    return this.node.nonvolatile;
+  }
+  get type(): TypeWord {
+    return this.node.type;
+  }
+  get enabled(): boolean {
+    return !this.node.disabled;
+  }
+  get addr(): bigint {
+    const node = this.node;
+    return node.parent === null ? node.start : wrap64(node.start - node.parent.start);
+  }
+  get aliasOffset(): bigint {
+    return this.node.alias?.offset ?? 0n;
+  }
+  /**
+   * A `start-start` line is a 1-byte region, or an empty one; QEMU keeps disabled regions empty where that matters
+   * (q35 `tseg-blackhole`), so a disabled one is taken as empty.
+   */
+  get size(): bigint {
+    if (this.#size !== null) return this.#size;
+    const node = this.node;
+    const span = wrap64(node.end - node.start);
+    if (span === 0n && node.disabled) return 0n;
+    const size = span + 1n;
+    return size > SIZE_2_64 ? SIZE_2_64 : size;
+  }
+  set size(size: bigint) {
+    this.#size = size;
+  }
+  get sizeSettled(): boolean {
+    return (this.#flags & SIZE_SETTLED) !== 0;
+  }
+  set sizeSettled(on: boolean) {
+    this.#flag(SIZE_SETTLED, on);
+  }
+  get readonly(): boolean {
+    return (this.#flags & READONLY) !== 0;
+  }
+  set readonly(on: boolean) {
+    this.#flag(READONLY, on);
+  }
+  get seenInFlat(): boolean {
+    return (this.#flags & SEEN_IN_FLAT) !== 0;
+  }
+  set seenInFlat(on: boolean) {
+    this.#flag(SEEN_IN_FLAT, on);
+  }
+  get mustBeContainer(): boolean {
+    return (this.#flags & MUST_BE_CONTAINER) !== 0;
+  }
+  set mustBeContainer(on: boolean) {
+    this.#flag(MUST_BE_CONTAINER, on);
+  }
+  get mustBeIo(): boolean {
+    return (this.#flags & MUST_BE_IO) !== 0;
+  }
+  set mustBeIo(on: boolean) {
+    this.#flag(MUST_BE_IO, on);
+  }
+
+  #flag(bit: number, on: boolean): void {
+    this.#flags = on ? this.#flags | bit : this.#flags & ~bit;
+  }
+}
+
+/**
+ * One region per canonical line (see {@link LineRegion} for its size). Regions are found by the line's
+ * position in the text (`seq`), in a table: a map of a million lines was a fifth of the model's cost.
  */
 export function buildModel(tree: ParsedTree, ids: Identities): RegionModel {
-  const byNode = new Map<TreeNode, ImportRegion>();
+  const bySeq = new Int32Array(tree.lines).fill(-1);
   const regions: ImportRegion[] = [];
   const tops: ImportRegion[] = [];
-  // Depth first with an explicit stack, each region before its subregions (the order ids are given in).
+  const nodes: TreeNode[] = [];
+  const parents: (ImportRegion | null)[] = [];
+  // Depth first with an explicit stack (two parallel lists), each region before its subregions (the order ids
+  // are given in).
   const make = (top: TreeNode): void => {
-    const stack: { node: TreeNode; parent: ImportRegion | null }[] = [{ node: top, parent: null }];
-    while (stack.length > 0) {
-      const { node, parent } = stack.pop()!;
-      const span = wrap64(node.end - node.start);
-      let size = span + 1n;
-      if (span === 0n && node.disabled) size = 0n;
-      if (size > SIZE_2_64) size = SIZE_2_64;
-      const r: ImportRegion = {
-        index: regions.length,
-        node,
-        name: node.name,
-        priority: node.priority,
-        nonvolatile: node.nonvolatile,
-        type: node.type,
-        enabled: !node.disabled,
-        addr: node.parent === null ? node.start : wrap64(node.start - node.parent.start),
-        size,
-        sizeSettled: false,
-        parent,
-        children: [],
-        alias: null,
-        aliasOffset: node.alias?.offset ?? 0n,
-        readonly: false,
-        seenInFlat: false,
-        mustBeContainer: false,
-        mustBeIo: false,
-        before: null,
-      };
-      byNode.set(node, r);
+    nodes.push(top);
+    parents.push(null);
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const parent = parents.pop()!;
+      const r = new LineRegion(regions.length, node, parent);
+      bySeq[seqOf(node)] = r.index;
       regions.push(r);
-      if (parent === null) tops.push(r);
-      else parent.children.push(r);
-      for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, parent: r });
+      if (parent === null) {
+        // A top may receive a hidden alias (queueHiddenTargets): a list of its own.
+        r.children = [];
+        tops.push(r);
+      } else {
+        if (parent.children === NO_CHILDREN) (parent as LineRegion).children = [];
+        parent.children.push(r);
+      }
+      for (let i = node.children.length - 1; i >= 0; i--) {
+        nodes.push(node.children[i]!);
+        parents.push(r);
+      }
     }
   };
   for (const block of tree.blocks) {
     const root = ids.canon(block.root);
-    if (!byNode.has(root) && root === block.root) make(root);
+    if (bySeq[seqOf(root)] === -1 && root === block.root) make(root);
   }
-  const of = (node: TreeNode): ImportRegion => byNode.get(ids.canon(node))!;
+  const of = (node: TreeNode): ImportRegion => regions[bySeq[seqOf(ids.canon(node))]!]!;
   for (const [aliasNode, target] of ids.aliasTargets) of(aliasNode).alias = of(target);
   return { regions, of, tops };
+}
+
+/** A parsed line's row (parseTreeText numbers every line it makes). */
+function seqOf(node: TreeNode): number {
+  return node.seq!;
 }
