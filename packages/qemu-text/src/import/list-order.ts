@@ -20,6 +20,7 @@ export interface ListedSibling {
  * where testing every pending pair cost O(n^3).
  */
 export function siblingListOrder<T extends ListedSibling>(printed: readonly T[], onCycle: () => void): T[] {
+  if (printed.every((c) => c.before === null || c.before.size === 0)) return byPriority(printed);
   const out: T[] = [];
   const priorities = [...new Set(printed.map((c) => c.priority))].sort((a, b) => b - a);
   for (const priority of priorities) {
@@ -75,6 +76,17 @@ export function siblingListOrder<T extends ListedSibling>(printed: readonly T[],
     }
   }
   return out;
+}
+
+/**
+ * The list when no sibling must precede another for an overlap: siblings at one address then wait only for those
+ * printed before them, so each priority keeps its printed order (a stable sort). Nearly every container of a
+ * large dump is such, and the general way made a set and a list per sibling.
+ */
+function byPriority<T extends ListedSibling>(printed: readonly T[]): T[] {
+  let descending = true;
+  for (let i = 1; i < printed.length && descending; i++) descending = printed[i]!.priority <= printed[i - 1]!.priority;
+  return descending ? printed.slice() : printed.slice().sort((a, b) => b.priority - a.priority);
 }
 
 /** A binary min-heap of positions. */
