@@ -8,6 +8,7 @@ import { firstRendered } from "./flat-decides.js";
 import { applyFlatHints, type ListedSpace } from "./flat-hints.js";
 import { type Identities, resolveIdentities } from "./identity.js";
 import { siblingListOrder } from "./list-order.js";
+import { loaderTakes } from "./loader-takes.js";
 import { buildModel, type ImportRegion, type RegionModel } from "./model.js";
 import { cleanMonitorText } from "./monitor-text.js";
 import { parseFlatText } from "./parse-flat.js";
@@ -40,9 +41,9 @@ export interface ImportQemuResult {
  */
 export function importQemu(input: ImportQemuInput): ImportQemuResult {
   const result = machineOf(input);
-  // What is written must load: anything the checks missed is refused here, never written. Checked once the
-  // text's tree and model are no longer reachable, so the loader's checks do not add their memory to theirs.
-  parseMachine(result.machine);
+  // What is written must load: anything the checks missed is refused here, never written, with the loader's own
+  // error. Checked once the text's tree and model are no longer reachable.
+  if (!loaderTakes(result.machine)) parseMachine(result.machine);
   return result;
 }
 
