@@ -57,71 +57,38 @@ export function rerenderWithEdit(
 ): { view: FlatView; edit: ViewEdit } {
   const root = old.root;
   if (root === null || windows.length === 0) return { view: old, edit: { from: old, splices: [] } };
-  const ranges = old.ranges;
+  const chunks = old.chunks;
   const splices: RangeSplice[] = [];
   // Where each splice's new ranges start: the old start shifted by what earlier splices added or removed.
   let shift = 0;
   let w = 0;
   while (w < windows.length) {
-    const oldStart = firstEndingAtOrAfter(ranges, windows[w]!.start);
-    let oldEnd = firstStartingAfter(ranges, windows[w]!.end);
+    const oldStart = chunks.firstEndingAtOrAfter(windows[w]!.start);
+    let oldEnd = chunks.firstStartingAfter(windows[w]!.end);
     let last = w + 1;
     // Windows whose old ranges meet or overlap go into one splice.
-    while (last < windows.length && firstEndingAtOrAfter(ranges, windows[last]!.start) <= oldEnd) {
-      oldEnd = firstStartingAfter(ranges, windows[last]!.end);
+    while (last < windows.length && chunks.firstEndingAtOrAfter(windows[last]!.start) <= oldEnd) {
+      oldEnd = chunks.firstStartingAfter(windows[last]!.end);
       last++;
     }
-    const fresh = spliceRanges(root, ranges, oldStart, oldEnd, windows, w, last, options, scratch);
+    const replaced = chunks.slice(oldStart, oldEnd);
+    const fresh = spliceRanges(root, replaced, windows, w, last, options, scratch);
     splices.push({ oldStart, oldEnd, newStart: oldStart + shift, ranges: fresh });
     shift += fresh.length - (oldEnd - oldStart);
     w = last;
   }
-  const out = applySplices(ranges, splices, ranges.length + shift);
-  const view = new FlatView(root, out);
+  // The new view shares every chunk of the old one that no splice touched: a commit copies what changed.
+  const view = new FlatView(root, chunks.withSplices(splices));
   return { view, edit: { from: old, splices } };
 }
 
 /**
- * `ranges` with `splices` applied, `length` long, in one array of that length: a native slice (or
- * concat, when the view grows) copies everything before the first splice and keeps the array packed,
- * which the lookups prefer; only what follows is written one by one. A commit so copies the view
- * once, not three times.
- */
-function applySplices(ranges: readonly FlatRange[], splices: readonly RangeSplice[], length: number): FlatRange[] {
-  const out =
-    length <= ranges.length ? ranges.slice(0, length) : ranges.concat(filler(splices, length - ranges.length));
-  let at = splices[0]!.oldStart;
-  for (let k = 0; k < splices.length; k++) {
-    const { oldEnd, ranges: fresh } = splices[k]!;
-    for (let i = 0; i < fresh.length; i++) out[at++] = fresh[i]!;
-    const next = k + 1 < splices.length ? splices[k + 1]!.oldStart : ranges.length;
-    for (let j = oldEnd; j < next; j++) out[at++] = ranges[j]!;
-  }
-  return out;
-}
-
-/**
- * `count` ranges taken from the splices (they add at least that many), so that a view that grows is
- * made by one concat of the right length: appending would grow the array, copying it again.
- */
-function filler(splices: readonly RangeSplice[], count: number): FlatRange[] {
-  const out: FlatRange[] = [];
-  for (let k = 0; k < splices.length && out.length < count; k++) {
-    const fresh = splices[k]!.ranges;
-    for (let i = 0; i < fresh.length && out.length < count; i++) out.push(fresh[i]!);
-  }
-  return out;
-}
-
-/**
- * The new ranges for old ranges `[oldStart, oldEnd)` and `windows[first..last)`: old pieces
+ * The new ranges for the old ranges `replaced` and `windows[first..last)`: old pieces
  * outside the windows (the same objects where a range lies wholly outside), fresh renders inside.
  */
 function spliceRanges(
   root: MemoryRegion,
-  ranges: readonly FlatRange[],
-  oldStart: number,
-  oldEnd: number,
+  replaced: readonly FlatRange[],
   windows: readonly AddrWindow[],
   first: number,
   last: number,
@@ -130,12 +97,12 @@ function spliceRanges(
 ): FlatRange[] {
   const mask = options.dirtyLogMask ?? ownMask;
   const out: FlatRange[] = [];
-  let j = oldStart;
+  let j = 0;
   let lo = 0n; // old pieces below this address were covered by a window
   for (let w = first; w < last; w++) {
     const { start: a, end: b } = windows[w]!;
-    while (j < oldEnd) {
-      const r = ranges[j]!;
+    while (j < replaced.length) {
+      const r = replaced[j]!;
       if (r.start >= a) break;
       const piece = clip(r, lo, a);
       if (piece !== null) pushMerged(out, piece);
@@ -149,8 +116,8 @@ function spliceRanges(
     }
     lo = b;
   }
-  for (; j < oldEnd; j++) {
-    const piece = clip(ranges[j]!, lo, TOP);
+  for (; j < replaced.length; j++) {
+    const piece = clip(replaced[j]!, lo, TOP);
     if (piece !== null) pushMerged(out, piece);
   }
   return out;
@@ -164,29 +131,4 @@ function clip(r: FlatRange, lo: bigint, hi: bigint): FlatRange | null {
   if (s >= e) return null;
   if (s === r.start && e === end) return r;
   return { ...r, start: s, size: e - s, offsetInRegion: wrap64(r.offsetInRegion + (s - r.start)) };
-}
-
-/** Index of the first range whose end is at or after `pos` (binary search; ends rise with starts). */
-function firstEndingAtOrAfter(ranges: readonly FlatRange[], pos: bigint): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = ranges[mid]!;
-    if (r.start + r.size < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first range that starts after `pos`. */
-function firstStartingAfter(ranges: readonly FlatRange[], pos: bigint): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.start <= pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

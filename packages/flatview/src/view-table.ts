@@ -379,6 +379,9 @@ export class FlatViewTable<U extends ViewUser> {
         this.#changed.clear();
       }
     }
+    // Replaced after this reset when it held anything: entries are not deleted one by one (a Map's
+    // delete can shrink its table, a runtime call costing as much as the table was once large).
+    const pendingUsed = this.#pending.size > 0;
     const maskState = this.#maskState();
     const candidates = new Set<U>();
     const addCandidate = (user: U): void => {
@@ -415,7 +418,7 @@ export class FlatViewTable<U extends ViewUser> {
       for (const key of this.#orphans) if (key !== null && !this.#users.has(key)) this.#entries.delete(key);
       this.#orphans.clear();
     }
-    if (this.#pending.size > 0) this.#pending = new Map();
+    if (pendingUsed || this.#pending.size > 0) this.#pending = new Map();
     if (this.#reached.size > 2 * this.#liveReached + COMPACT_SLACK) this.#compact();
     return out;
   }
@@ -450,7 +453,9 @@ export class FlatViewTable<U extends ViewUser> {
   #store(key: MemoryRegion | null, view: FlatView, full = true): FlatView {
     if (full && key !== null) this.#reach(key);
     this.#entries.set(key, { view, rootAddr: key?.addr ?? 0n, maskState: this.#maskState() });
-    if (this.#pending.has(key as MemoryRegion)) this.#pending.delete(key as MemoryRegion);
+    // A view rendered in full has nothing left to render again; a re-rendered one is only made in a
+    // reset, which replaces the whole pending map at its end.
+    if (full && this.#pending.has(key as MemoryRegion)) this.#pending.delete(key as MemoryRegion);
     return view;
   }
 }

@@ -46,32 +46,34 @@ export function recollectIoeventfds(
  * result keeps `prev.records` itself.
  */
 export function recollectIoeventfdsIn(prev: CollectedIoeventfds, windows: readonly AddrWindow[]): CollectedIoeventfds {
-  const ranges = prev.view.ranges;
+  const view = prev.view;
+  // Searched in the view's chunks: a view held in chunks is not made into one array for this.
+  const chunks = view.chunks;
   const splices: RangeSplice[] = [];
   for (const w of windows) {
-    const oldStart = firstEndingAfter(ranges, w.start);
-    const oldEnd = firstStartingAtOrAfter(ranges, w.end);
+    const oldStart = chunks.firstEndingAfter(w.start);
+    const oldEnd = chunks.firstStartingAtOrAfter(w.end);
     if (oldStart >= oldEnd) continue;
     const last = splices[splices.length - 1];
     // Windows are disjoint but one range may meet two of them: such spans become one.
     if (last !== undefined && oldStart < last.oldEnd) {
-      splices[splices.length - 1] = { ...last, oldEnd, ranges: ranges.slice(last.oldStart, oldEnd) };
+      splices[splices.length - 1] = { ...last, oldEnd, ranges: view.slice(last.oldStart, oldEnd) };
     } else {
-      splices.push({ oldStart, oldEnd, newStart: oldStart, ranges: ranges.slice(oldStart, oldEnd) });
+      splices.push({ oldStart, oldEnd, newStart: oldStart, ranges: view.slice(oldStart, oldEnd) });
     }
   }
-  return resplice(prev, prev.view, splices);
+  return resplice(prev, view, splices);
 }
 
 /** `prev`'s records with those of each splice's old ranges replaced by what its new ranges give. */
 function resplice(prev: CollectedIoeventfds, view: FlatView, splices: readonly RangeSplice[]): CollectedIoeventfds {
-  const oldRanges = prev.view.ranges;
+  const from = prev.view;
   // Per splice: the records its old ranges gave ([lo, hi) of prev) and those its new ranges give.
   const blocks: { lo: number; hi: number; records: IoeventfdRecord[]; owners: FlatRange[] }[] = [];
   let changed = false;
   for (const s of splices) {
-    const lo = firstOwnedFrom(prev.owners, oldRanges[s.oldStart]);
-    const hi = firstOwnedFrom(prev.owners, oldRanges[s.oldEnd]);
+    const lo = firstOwnedFrom(prev.owners, from.at(s.oldStart));
+    const hi = firstOwnedFrom(prev.owners, from.at(s.oldEnd));
     const records: IoeventfdRecord[] = [];
     const owners: FlatRange[] = [];
     for (const range of s.ranges) collectRange(range, records, owners);
@@ -98,31 +100,6 @@ function resplice(prev: CollectedIoeventfds, view: FlatView, splices: readonly R
     owners.push(prev.owners[k]!);
   }
   return { view, records, owners };
-}
-
-/** Index of the first range that ends after `pos` (ends rise with starts). */
-function firstEndingAfter(ranges: readonly FlatRange[], pos: bigint): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = ranges[mid]!;
-    if (r.start + r.size <= pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Index of the first range that starts at or after `pos`. */
-function firstStartingAtOrAfter(ranges: readonly FlatRange[], pos: bigint): number {
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]!.start < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**

@@ -85,10 +85,10 @@ export function updateTopology(
     // Between splices both views hold the same objects in the same order, so a pass over each
     // splice alone meets the ranges the full walk would report, in the same order.
     for (const s of edit.splices) {
-      updateTopologyPass(calls, listeners, old.ranges.slice(s.oldStart, s.oldEnd), s.ranges, old, false, equal);
+      updateTopologyPass(calls, listeners, old.slice(s.oldStart, s.oldEnd), s.ranges, old, false, equal);
     }
     for (const s of edit.splices) {
-      updateTopologyPass(calls, listeners, old.ranges.slice(s.oldStart, s.oldEnd), s.ranges, old, true, equal);
+      updateTopologyPass(calls, listeners, old.slice(s.oldStart, s.oldEnd), s.ranges, old, true, equal);
     }
     return;
   }

@@ -43,7 +43,8 @@ const op = fc.oneof(
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
 
 /** A machine of small devices (several with ioeventfds) under containers and aliases, spaces on some of them. */
-function machine(shape: number[]) {
+/** `wide`: devices spread over 0x400 slots of their container, so that a view holds more ranges than one chunk. */
+function machine(shape: number[], wide = false) {
   const sys = new MemorySystem({ accel: "kvm" });
   const system = new MemoryRegion(sys, { kind: "container", name: "system", size: SIZE_2_64 });
   const all: MemoryRegion[] = [system];
@@ -63,11 +64,16 @@ function machine(shape: number[]) {
           })
         : kind === "io"
           ? new MemoryRegion(sys, { kind, name: `d${i}`, size, ops: {} })
-          : new MemoryRegion(sys, { kind, name: `${kind[0]}${i}`, size: kind === "container" ? 0x4000n : size });
+          : new MemoryRegion(sys, {
+              kind,
+              name: `${kind[0]}${i}`,
+              size: kind === "container" ? (wide ? 0x40000n : 0x4000n) : size,
+            });
     if (kind === "io" && s % 2 === 0) mr.addEventfd(BigInt(s % 4) * 4n, 2, s % 3 === 0, BigInt(s % 3), notifiers[0]!);
     const parents = all.filter((p) => p.kind === "container");
     try {
-      parents[s % parents.length]!.addSubregionOverlap(BigInt(s % 0x30) * unit, mr, s % 3);
+      const slot = wide ? (s * 7 + i * 13) % 0x400 : s % 0x30;
+      parents[s % parents.length]!.addSubregionOverlap(BigInt(slot) * unit, mr, s % 3);
     } catch (e) {
       if (!(e instanceof MemtopoError)) throw e;
     }
@@ -133,56 +139,64 @@ function apply(sys: MemorySystem, all: MemoryRegion[], o: Op): void {
 describe("incremental commits equal the full render, the full ioeventfd collection and the events (render_memory_region, address_space_update_ioeventfds, address_space_update_topology_pass)", () => {
   test.prop([fc.array(fc.nat(1000), { minLength: 1, maxLength: 30 }), fc.array(op, { maxLength: 40 })], {
     numRuns: 400,
-  })("at every commit of random mutations, ioeventfd changes and nested transactions", (shape, ops) => {
-    const { sys, all, spaces } = machine(shape);
-    const replicas = spaces.map((as) => {
-      const r = replica({ regionNop: false });
-      sys.registerListener(r, as);
-      return r;
-    });
-    const mismatches: string[] = [];
-    sys.registerListener(
-      {
-        commit: () => {
-          for (const as of spaces) {
-            const full = renderFlatView(as.root, { dirtyLogMask: (mr) => sys.dirtyLogMask(mr) });
-            if (JSON.stringify(plain(as.currentMap.ranges)) !== JSON.stringify(plain(full.ranges))) {
-              mismatches.push(`${as.name}: view differs from the full render`);
-            }
-          }
-        },
-      },
-      spaces[0]!,
-    );
-    const check = () => {
-      for (const [i, as] of spaces.entries()) {
-        const want = collectIoeventfds(as.currentMap).map((r) =>
-          fdKey(r.start, r.size, r.matchData, r.data, r.notifier),
-        );
-        const got = as.ioeventfds.map((r) => fdKey(r.start, r.size, r.matchData, r.data, r.notifier));
-        if (got.join() !== want.join()) mismatches.push(`${as.name}: ioeventfds ${got} != ${want}`);
-        const held = [...replicas[i]!.fds].flatMap(([k, n]) => Array<string>(n).fill(k));
-        if (held.sort().join() !== [...want].sort().join()) mismatches.push(`${as.name}: replica fds ${held}`);
-        const ranges = as.currentMap.ranges.map(flatRangeKey);
-        if ([...replicas[i]!.ranges].sort().join() !== ranges.sort().join()) {
-          mismatches.push(`${as.name}: replica ranges differ`);
-        }
-        mismatches.push(...replicas[i]!.errors);
-      }
-    };
-    for (const o of ops) {
-      try {
-        apply(sys, all, o);
-      } catch (e) {
-        if (!(e instanceof MemtopoError)) throw e;
-      }
-      if (sys.depth === 0) check();
-    }
-    while (sys.depth > 0) sys.commit();
-    check();
-    expect(mismatches).toEqual([]);
-  });
+  })("at every commit of random mutations, ioeventfd changes and nested transactions", (shape, ops) =>
+    commitsMatchOracles(shape, ops, false),
+  );
+
+  // Views of more ranges than one chunk holds (RangeChunks): a commit shares the untouched chunks of the
+  // old view, copies the touched ones, joins short pieces to their neighbours; the oracles are the same.
+  test.prop([fc.array(fc.nat(1000), { minLength: 60, maxLength: 160 }), fc.array(op, { maxLength: 40 })], {
+    numRuns: 60,
+  })("the same on machines whose views span many chunks", (shape, ops) => commitsMatchOracles(shape, ops, true));
 });
+
+function commitsMatchOracles(shape: number[], ops: Op[], wide: boolean): void {
+  const { sys, all, spaces } = machine(shape, wide);
+  const replicas = spaces.map((as) => {
+    const r = replica({ regionNop: false });
+    sys.registerListener(r, as);
+    return r;
+  });
+  const mismatches: string[] = [];
+  sys.registerListener(
+    {
+      commit: () => {
+        for (const as of spaces) {
+          const full = renderFlatView(as.root, { dirtyLogMask: (mr) => sys.dirtyLogMask(mr) });
+          if (JSON.stringify(plain(as.currentMap.ranges)) !== JSON.stringify(plain(full.ranges))) {
+            mismatches.push(`${as.name}: view differs from the full render`);
+          }
+        }
+      },
+    },
+    spaces[0]!,
+  );
+  const check = () => {
+    for (const [i, as] of spaces.entries()) {
+      const want = collectIoeventfds(as.currentMap).map((r) => fdKey(r.start, r.size, r.matchData, r.data, r.notifier));
+      const got = as.ioeventfds.map((r) => fdKey(r.start, r.size, r.matchData, r.data, r.notifier));
+      if (got.join() !== want.join()) mismatches.push(`${as.name}: ioeventfds ${got} != ${want}`);
+      const held = [...replicas[i]!.fds].flatMap(([k, n]) => Array<string>(n).fill(k));
+      if (held.sort().join() !== [...want].sort().join()) mismatches.push(`${as.name}: replica fds ${held}`);
+      const ranges = as.currentMap.ranges.map(flatRangeKey);
+      if ([...replicas[i]!.ranges].sort().join() !== ranges.sort().join()) {
+        mismatches.push(`${as.name}: replica ranges differ`);
+      }
+      mismatches.push(...replicas[i]!.errors);
+    }
+  };
+  for (const o of ops) {
+    try {
+      apply(sys, all, o);
+    } catch (e) {
+      if (!(e instanceof MemtopoError)) throw e;
+    }
+    if (sys.depth === 0) check();
+  }
+  while (sys.depth > 0) sys.commit();
+  check();
+  expect(mismatches).toEqual([]);
+}
 
 // Every field of a FlatRange, attributes included: a range whose flags were merged wrongly must differ.
 const plain = (ranges: readonly FlatRange[]) =>
