@@ -107,22 +107,51 @@ function word<T extends string>(value: unknown, place: Place, key: string, words
 
 const HEX = /^0x[0-9a-fA-F]+$/;
 
+/** How many distinct hex texts one file's {@link HexValues} remembers. */
+const MAX_HEX_VALUES = 1 << 16;
+
+/**
+ * The hex values already read from one file, by their text. A machine repeats its sizes and offsets (every BAR of
+ * one size, every bus at the same addresses); those regions share one bigint instead of one of their own each.
+ */
+type HexValues = Map<string, bigint>;
+
 /** A `0x` hex string up to `limit` (inclusive). */
-function hexNumber(value: unknown, place: Place, key: string, limit: bigint): bigint {
+function hexNumber(value: unknown, place: Place, key: string, limit: bigint, known: HexValues): bigint {
   if (typeof value !== "string") {
     formatError("E_MACHINE_TYPE", at(place, key), `expected a hex string, got ${typeOf(value)}`);
   }
-  if (!HEX.test(value))
-    formatError("E_MACHINE_HEX", at(place, key), `expected a hex string like "0x1000", got ${q(value)}`);
-  const n = BigInt(value);
+  let n = known.get(value);
+  if (n === undefined) {
+    if (!HEX.test(value))
+      formatError("E_MACHINE_HEX", at(place, key), `expected a hex string like "0x1000", got ${q(value)}`);
+    n = BigInt(value);
+    if (known.size < MAX_HEX_VALUES) known.set(value, n);
+  }
   if (n > limit)
     formatError("E_MACHINE_RANGE", at(place, key), `${cutText(value)} is larger than 0x${limit.toString(16)}`);
   return n;
 }
 
+/* A parsed region's kind (its index in KINDS) and booleans, one small integer. */
+const KIND_MASK = 7;
+const ENABLED = 1 << 3;
+const READONLY = 1 << 4;
+const NONVOLATILE = 1 << 5;
+const ROMD_MODE = 1 << 6;
+
+/** What only aliases and logged regions have, kept aside. */
+interface RareFields {
+  alias: string | null;
+  aliasOffset: bigint;
+  log: readonly LogClient[];
+}
+
 /**
- * A validated region. Its fields are set while its JSON is read, in the order of the checks, so that the first
- * bad value of the file is the one reported; `path` is made from its container and index when asked.
+ * A validated region: few fields, as a million-region file holds a million of them while its machine is built
+ * (the kind and booleans packed in one, alias and log aside). It is filled while its JSON is read, in the order
+ * of the checks, so that the first bad value of the file is the one reported; `path` is made from its container
+ * and index when asked.
  */
 class ParsedRegion implements RegionSpec {
   readonly #container: ParsedRegion | null;
@@ -131,24 +160,67 @@ class ParsedRegion implements RegionSpec {
   readonly ordinal: number;
   id = "";
   name: string | null = null;
-  kind: MachineRegionKind = "container";
   size = 0n;
   addr = 0n;
   priority = 0;
-  enabled = true;
-  readonly = false;
-  nonvolatile = false;
-  romdMode = true;
-  alias: string | null = null;
-  aliasOffset = 0n;
-  log: readonly LogClient[] = NO_LOG;
   owner: string | null = null;
   subregions: readonly ParsedRegion[] = NO_SUBREGIONS as readonly ParsedRegion[];
+  #flags = ENABLED | ROMD_MODE;
+  #rare: RareFields | null = null;
 
   constructor(container: ParsedRegion | null, index: number, ordinal: number) {
     this.#container = container;
     this.#index = index;
     this.ordinal = ordinal;
+  }
+
+  get kind(): MachineRegionKind {
+    return KINDS[this.#flags & KIND_MASK]!;
+  }
+  get enabled(): boolean {
+    return (this.#flags & ENABLED) !== 0;
+  }
+  get readonly(): boolean {
+    return (this.#flags & READONLY) !== 0;
+  }
+  get nonvolatile(): boolean {
+    return (this.#flags & NONVOLATILE) !== 0;
+  }
+  get romdMode(): boolean {
+    return (this.#flags & ROMD_MODE) !== 0;
+  }
+  get alias(): string | null {
+    return this.#rare === null ? null : this.#rare.alias;
+  }
+  get aliasOffset(): bigint {
+    return this.#rare === null ? 0n : this.#rare.aliasOffset;
+  }
+  get log(): readonly LogClient[] {
+    return this.#rare === null ? NO_LOG : this.#rare.log;
+  }
+
+  setKind(kind: MachineRegionKind): void {
+    this.#flags = (this.#flags & ~KIND_MASK) | KINDS.indexOf(kind);
+  }
+  setFlags(enabled: boolean, readonly: boolean, nonvolatile: boolean, romdMode: boolean): void {
+    this.#flags =
+      (this.#flags & KIND_MASK) |
+      (enabled ? ENABLED : 0) |
+      (readonly ? READONLY : 0) |
+      (nonvolatile ? NONVOLATILE : 0) |
+      (romdMode ? ROMD_MODE : 0);
+  }
+  setAlias(alias: string, aliasOffset: bigint): void {
+    this.#rareFields().alias = alias;
+    this.#rareFields().aliasOffset = aliasOffset;
+  }
+  setLog(log: readonly LogClient[]): void {
+    this.#rareFields().log = log;
+  }
+
+  #rareFields(): RareFields {
+    if (this.#rare === null) this.#rare = { alias: null, aliasOffset: 0n, log: NO_LOG };
+    return this.#rare;
   }
 
   get path(): string {
@@ -198,7 +270,8 @@ export function parseMachine(input: unknown): MachineSpec {
     formatError("E_MACHINE_TYPE", "regions", `expected an array, got ${typeOf(regionsIn)}`);
   const byId = new Map<string, ParsedRegion>();
   const regions = new Array<ParsedRegion>(regionsIn.length);
-  for (let i = 0; i < regionsIn.length; i++) regions[i] = parseRegion(regionsIn[i], null, i, byId, 0);
+  const known: HexValues = new Map();
+  for (let i = 0; i < regionsIn.length; i++) regions[i] = parseRegion(regionsIn[i], null, i, byId, known, 0);
 
   const spacesIn = required(top, "addressSpaces", TOP);
   if (!Array.isArray(spacesIn)) {
@@ -230,6 +303,7 @@ function parseRegion(
   container: ParsedRegion | null,
   index: number,
   byId: Map<string, ParsedRegion>,
+  known: HexValues,
   depth: number,
 ): ParsedRegion {
   const spec = new ParsedRegion(container, index, byId.size);
@@ -246,10 +320,10 @@ function parseRegion(
   const nameIn = required(obj, "name", spec);
   spec.name = nameIn === null ? null : string(nameIn, spec, "name");
   const kind = word(required(obj, "kind", spec), spec, "kind", KINDS);
-  spec.kind = kind;
-  const size = regionSizeFromU64(hexNumber(required(obj, "size", spec), spec, "size", SIZE_2_64));
+  spec.setKind(kind);
+  const size = regionSizeFromU64(hexNumber(required(obj, "size", spec), spec, "size", SIZE_2_64, known));
   spec.size = size;
-  const addr = obj.addr === undefined ? 0n : hexNumber(obj.addr, spec, "addr", SIZE_2_64 - 1n);
+  const addr = obj.addr === undefined ? 0n : hexNumber(obj.addr, spec, "addr", SIZE_2_64 - 1n, known);
   spec.addr = addr;
   if (obj.priority !== undefined) {
     const p = obj.priority;
@@ -276,9 +350,10 @@ function parseRegion(
     );
   }
   if (kind === "alias") {
-    spec.alias = string(required(obj, "alias", spec), spec, "alias");
-    if (obj.aliasOffset !== undefined)
-      spec.aliasOffset = hexNumber(obj.aliasOffset, spec, "aliasOffset", SIZE_2_64 - 1n);
+    const alias = string(required(obj, "alias", spec), spec, "alias");
+    const offset =
+      obj.aliasOffset === undefined ? 0n : hexNumber(obj.aliasOffset, spec, "aliasOffset", SIZE_2_64 - 1n, known);
+    spec.setAlias(alias, offset);
   } else {
     if ("alias" in obj) formatError("E_MACHINE_FIELD", at(spec, "alias"), `"alias" belongs to kind "alias" only`);
     if ("aliasOffset" in obj) {
@@ -298,14 +373,14 @@ function parseRegion(
       if (log.includes(c)) formatError("E_MACHINE_TYPE", at(spec, `log[${i}]`), `${q(c)} is listed twice`);
       log.push(c);
     }
-    spec.log = log;
+    spec.setLog(log);
   }
   const ownerIn = obj.owner;
   spec.owner = ownerIn === undefined || ownerIn === null ? null : string(ownerIn, spec, "owner");
-  spec.enabled = boolean(obj, "enabled", spec, true);
-  spec.readonly = boolean(obj, "readonly", spec, kind === "rom");
-  spec.nonvolatile = boolean(obj, "nonvolatile", spec, false);
-  spec.romdMode = boolean(obj, "romdMode", spec, true);
+  const enabled = boolean(obj, "enabled", spec, true);
+  const readonly = boolean(obj, "readonly", spec, kind === "rom");
+  const nonvolatile = boolean(obj, "nonvolatile", spec, false);
+  spec.setFlags(enabled, readonly, nonvolatile, boolean(obj, "romdMode", spec, true));
   byId.set(id, spec);
   const subregionsIn = obj.subregions;
   if (subregionsIn !== undefined) {
@@ -317,7 +392,7 @@ function parseRegion(
       const subregions = new Array<ParsedRegion>(subregionsIn.length);
       spec.subregions = subregions;
       for (let i = 0; i < subregionsIn.length; i++) {
-        subregions[i] = parseRegion(subregionsIn[i], spec, i, byId, depth + 1);
+        subregions[i] = parseRegion(subregionsIn[i], spec, i, byId, known, depth + 1);
       }
     }
   }
