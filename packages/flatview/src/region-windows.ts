@@ -113,6 +113,8 @@ function pushClipped(stack: WindowSeed[], x: MemoryRegion, rawLo: bigint, rawHi:
 
 /** Sorted, disjoint, non-adjacent windows covering the same addresses. */
 export function coalesce(windows: readonly AddrWindow[]): AddrWindow[] {
+  // The usual commit has one window: nothing to sort or join.
+  if (windows.length <= 1) return windows.slice();
   const sorted = [...windows].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const out: AddrWindow[] = [];
   for (const w of sorted) {

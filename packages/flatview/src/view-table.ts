@@ -83,6 +83,13 @@ export class FlatViewTable<U extends ViewUser> {
   readonly #resolved = new Map<MemoryRegion, MemoryRegion | null>();
   /** For each region a cached resolution looked at, the roots whose resolution must be forgotten when it changes. */
   readonly #dependents = new OneOrMany<MemoryRegion, MemoryRegion>();
+  /**
+   * The two regions last touched: they hold no dependents until a resolution adds some (which
+   * forgets them), so touching them again finds nothing. A PAM toggle touches `system` 52 times,
+   * between touches of the aliases; one lookup does.
+   */
+  #touchedA: MemoryRegion | null = null;
+  #touchedB: MemoryRegion | null = null;
   /** The resolved root each user's view came from when it was last looked at. */
   readonly #keyOf = new Map<U, MemoryRegion | null>();
   readonly #users = new OneOrMany<MemoryRegion | null, U>();
@@ -230,6 +237,8 @@ export class FlatViewTable<U extends ViewUser> {
       key = getFlatViewRoot(asRoot);
       this.#resolved.set(asRoot, key);
       for (const r of resolutionPath(asRoot)) this.#dependents.add(r, asRoot);
+      this.#touchedA = null;
+      this.#touchedB = null;
     }
     return key;
   }
@@ -237,6 +246,9 @@ export class FlatViewTable<U extends ViewUser> {
   /** A change to `mr` may change how any root whose resolution looked at `mr` resolves. */
   #touch(mr: MemoryRegion): void {
     // Most regions no resolution looked at: no closure for them (three touches per region change).
+    if (mr === this.#touchedA || mr === this.#touchedB) return;
+    this.#touchedB = this.#touchedA;
+    this.#touchedA = mr;
     const held = this.#dependents.take(mr);
     if (held !== undefined) forEachOf(held, this.#unresolve);
   }
